@@ -1,0 +1,185 @@
+//! The ports: traits that adapters implement, and the plain data that crosses them.
+//!
+//! Only tagcore types appear here, so that `registry-hub`, `cosign-verify`, an in-memory test
+//! backend, or another tool's own backend can plug in. Futures are `Send` and runtime-agnostic.
+
+use std::future::Future;
+
+use serde::Serialize;
+
+use crate::{AuditError, CommitSha, Digest, RegistryError, Repository, Tag, Timestamp, VerifyError};
+
+/// A manifest exactly as stored: its bytes and media type. Its digest is the sha256 of the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// The media type, e.g. `application/vnd.oci.image.index.v1+json`.
+    pub media_type: String,
+    /// The exact bytes; never re-serialised, so the digest is preserved.
+    pub bytes: Vec<u8>,
+}
+
+impl Manifest {
+    /// Returns a manifest of `media_type` with `bytes`.
+    pub fn new(media_type: impl Into<String>, bytes: Vec<u8>) -> Self {
+        Self {
+            media_type: media_type.into(),
+            bytes,
+        }
+    }
+
+    /// Returns the sha256 digest of the bytes, computed locally.
+    pub fn digest(&self) -> Digest {
+        Digest::of(&self.bytes)
+    }
+}
+
+impl std::fmt::Debug for Manifest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manifest")
+            .field("media_type", &self.media_type)
+            .field("len", &self.bytes.len())
+            .field("digest", &self.digest())
+            .finish()
+    }
+}
+
+/// One tag of a listing, with what the registry reported about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedTag {
+    /// The tag name.
+    pub tag: Tag,
+    /// The digest, when the listing reports it (Docker Hub's Hub API does; the OCI API does not).
+    pub digest: Option<Digest>,
+    /// When the tag was last pushed, when the registry reports it.
+    pub pushed: Option<Timestamp>,
+}
+
+/// The tags of a repository, as complete as the registry allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TagListing {
+    /// The tags, in no particular order; signature artifacts may be included (tagcore filters).
+    pub tags: Vec<ListedTag>,
+    /// Set when the listing stopped early (page cap, endless `next`): says why. Never silent.
+    pub truncated: Option<String>,
+    /// Names the registry sent that are not valid tags, skipped.
+    pub skipped_invalid: Vec<String>,
+}
+
+/// Reads and writes tags of repositories on a registry.
+pub trait Registry: Send + Sync {
+    /// Returns the digest `tag` points at, or `None` when the tag does not exist.
+    fn resolve_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> impl Future<Output = Result<Option<Digest>, RegistryError>> + Send;
+
+    /// Returns the manifest stored at `digest`, byte for byte, with its media type.
+    fn fetch_manifest(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Manifest, RegistryError>> + Send;
+
+    /// Stores `manifest` under `tag` and returns the digest the registry reports for it.
+    fn put_manifest(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        manifest: &Manifest,
+    ) -> impl Future<Output = Result<Digest, RegistryError>> + Send;
+
+    /// Returns the repository's tags, with digests and push times where the registry has them.
+    fn list_tags(
+        &self,
+        repository: &Repository,
+    ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send;
+
+    /// Returns the `org.opencontainers.image.revision` annotation or label of the image at
+    /// `digest`, if it has one.
+    fn image_revision(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<String>, RegistryError>> + Send;
+}
+
+/// What an accepted signature proved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifiedSignature {
+    /// The digest the signature's payload names; must equal the digest asked about.
+    pub digest: Digest,
+    /// Which signature layer satisfied the policy (for the audit trail).
+    pub layer: String,
+    /// The certificate identity (keyless), e.g. a workflow URL.
+    pub identity: Option<String>,
+    /// The OIDC issuer (keyless).
+    pub issuer: Option<String>,
+    /// The public key's fingerprint (key-based).
+    pub key: Option<String>,
+    /// The GitHub workflow repository from the certificate.
+    pub workflow_repository: Option<String>,
+    /// The GitHub workflow ref from the certificate, e.g. `refs/heads/main`.
+    pub workflow_ref: Option<String>,
+    /// The source commit from the certificate, when it carries one (SPEC §5, first source).
+    pub source_commit: Option<CommitSha>,
+}
+
+/// Checks that a digest carries a signature satisfying the configured policy. Fails closed.
+pub trait Verifier: Send + Sync {
+    /// Returns the accepted signature of `digest` in `repository`, or why none was accepted.
+    fn verify(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<VerifiedSignature, VerifyError>> + Send;
+}
+
+/// A release to create or edit (edit-or-create, so re-runs converge).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseRequest {
+    /// The release's git tag: the stamp, the audit tag or the version tag.
+    pub tag: String,
+    /// The title, `Production Release <tag>` or `Production Rollback <tag>`.
+    pub title: String,
+    /// Markdown notes (SPEC §7).
+    pub notes: String,
+    /// Whether this release becomes GitHub's "Latest"; always sent explicitly.
+    pub make_latest: bool,
+    /// The source commit to tag, when known.
+    pub target_commitish: Option<String>,
+}
+
+/// What the release service did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseReceipt {
+    /// The release's URL.
+    pub url: String,
+    /// Whether it was created or an existing one was edited.
+    pub created: bool,
+}
+
+/// A deploy to trigger after a channel moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DispatchRequest {
+    /// `publish`, `promote` or `rollback`.
+    pub operation: String,
+    /// The unit's name.
+    pub unit: String,
+    /// The primary image's new digest.
+    pub digest: Digest,
+    /// The tag that names the release (stamp, audit tag or version).
+    pub tag: Option<String>,
+}
+
+/// Records releases and triggers deploys (GitHub in production).
+pub trait AuditSink: Send + Sync {
+    /// Creates or edits the release named by `release.tag`.
+    fn publish_release(
+        &self,
+        release: &ReleaseRequest,
+    ) -> impl Future<Output = Result<ReleaseReceipt, AuditError>> + Send;
+
+    /// Triggers the deploy configured for `request.operation`.
+    fn dispatch(&self, request: &DispatchRequest) -> impl Future<Output = Result<(), AuditError>> + Send;
+}

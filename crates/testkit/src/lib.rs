@@ -1,0 +1,175 @@
+//! Test support shared by the workspace's integration tests.
+//!
+//! [`RegistryServer`] starts Debian's `docker-registry` (distribution 2.8.2) on `127.0.0.1` with a
+//! port chosen by the kernel, storage in a temporary directory, and stops it on drop. Every test
+//! owns its registry, so there is no port race and no shared state. The access log is captured so
+//! tests can count the requests a scenario made.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The registry binary; override with `TAGCLI_TEST_REGISTRY`.
+pub fn registry_binary() -> PathBuf {
+    std::env::var_os("TAGCLI_TEST_REGISTRY").map_or_else(|| PathBuf::from("/usr/bin/docker-registry"), PathBuf::from)
+}
+
+/// A running `docker-registry` on loopback, stopped when dropped.
+pub struct RegistryServer {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<Vec<String>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Extra configuration appended to the generated `config.yml` (for `auth:` and `http.tls`).
+#[derive(Debug, Default, Clone)]
+pub struct RegistryConfig {
+    /// YAML lines placed under `http:` (indented by the caller with 2 spaces), e.g. TLS settings.
+    pub http_extra: String,
+    /// A top-level `auth:` block, complete with its `auth:` line.
+    pub auth: String,
+}
+
+impl RegistryServer {
+    /// Starts a plain-HTTP registry without authentication.
+    pub fn start() -> Self {
+        Self::start_with(&RegistryConfig::default())
+    }
+
+    /// Starts a registry with `config` added to the base configuration.
+    pub fn start_with(config: &RegistryConfig) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for the registry");
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).expect("storage dir");
+        let yml = format!(
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  \
+             filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: \
+             127.0.0.1:0\n{}\n{}\n",
+            storage.display(),
+            config.http_extra,
+            config.auth
+        );
+        let cfg = dir.path().join("config.yml");
+        std::fs::write(&cfg, yml).expect("write registry config");
+        Self::spawn(&cfg, dir)
+    }
+
+    fn spawn(cfg: &Path, dir: tempfile::TempDir) -> Self {
+        let bin = registry_binary();
+        let mut child = Command::new(&bin)
+            .arg("serve")
+            .arg(cfg)
+            .env_remove("REGISTRY_HTTP_ADDR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}); install it with `apt-get install docker-registry` \
+                     (scripts/test does this)",
+                    bin.display()
+                )
+            });
+        let stderr = child.stderr.take().expect("piped stderr");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        // The access log goes to stdout, the application log (with the address) to stderr.
+        let access = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                access.lock().expect("log lock").push(line);
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(i) = line.find("listening on ") {
+                    let rest = &line[i + "listening on ".len()..];
+                    let addr: String = rest.chars().take_while(|c| !matches!(c, ',' | ' ' | '"')).collect();
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
+                sink.lock().expect("log lock").push(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let addr = loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(addr) => break addr,
+                Err(_) if Instant::now() < deadline => {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        panic!("docker-registry exited early with {status}: {:?}", log.lock().expect("log"));
+                    }
+                }
+                Err(_) => panic!("docker-registry did not report its address: {:?}", log.lock().expect("log")),
+            }
+        };
+        Self {
+            child,
+            addr,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Returns `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// Returns the log lines so far (application log and access log, interleaved).
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    /// Returns the access-log request lines so far, e.g. `"PUT /v2/a/manifests/prod HTTP/1.1"`.
+    pub fn requests(&self) -> Vec<String> {
+        self.log_lines()
+            .iter()
+            .filter_map(|l| {
+                let start = l.find("\"GET ").or_else(|| l.find("\"HEAD ")).or_else(|| l.find("\"PUT "))
+                    .or_else(|| l.find("\"POST ")).or_else(|| l.find("\"PATCH ")).or_else(|| l.find("\"DELETE "))?;
+                let rest = &l[start + 1..];
+                Some(rest[..rest.find('"')?].to_owned())
+            })
+            .collect()
+    }
+}
+
+impl Drop for RegistryServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn starts_on_loopback_and_logs_requests() {
+        let reg = RegistryServer::start();
+        assert!(reg.addr().starts_with("127.0.0.1:"), "{}", reg.addr());
+        let mut s = std::net::TcpStream::connect(reg.addr()).unwrap();
+        s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while reg.requests().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(reg.requests(), vec!["GET /v2/ HTTP/1.1".to_owned()]);
+    }
+}
