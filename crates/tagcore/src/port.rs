@@ -95,6 +95,23 @@ pub trait Registry: Send + Sync {
         repository: &Repository,
     ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send;
 
+    /// Returns the blob at `digest` (a config or a signature layer), refusing blobs larger than
+    /// `max_bytes`. Implementations check the sha256 of what they return.
+    fn fetch_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, RegistryError>> + Send;
+
+    /// Returns the referrers index of `digest` from the OCI referrers API, or `None` when the
+    /// registry does not offer that API (callers then try the `sha256-<hex>` tag fallback).
+    fn fetch_referrers(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send;
+
     /// Returns the `org.opencontainers.image.revision` annotation or label of the image at
     /// `digest`, if it has one.
     fn image_revision(
