@@ -1,0 +1,69 @@
+//! The verifier: reads both cosign layouts through `tagcore::Registry` and applies the policy.
+
+use tagcore::{Digest, Registry, Repository, VerifiedSignature, Verifier, VerifyError};
+
+use crate::constraint;
+use crate::policy::{Policy, PolicyError, SignaturePolicy};
+use crate::{referrer, sig_tag};
+
+/// Verifies cosign signatures of digests stored in any `tagcore::Registry` (HTTP registry,
+/// OCI-layout directory, in-memory fake). Fails closed.
+///
+/// The candidates are every layer of the `sha256-<hex>.sig` manifest, then every Sigstore
+/// bundle v0.3 referring to the digest (referrers API, else the `sha256-<hex>` tag fallback).
+/// The first candidate satisfying every constraint is the verdict; when none does, the
+/// refusal lists every reason of every candidate.
+#[derive(Debug)]
+pub struct CosignVerifier<R> {
+    registry: R,
+    policy: Policy,
+}
+
+impl<R: Registry> CosignVerifier<R> {
+    /// Returns a verifier reading signatures through `registry` and applying `policy`, or why
+    /// the policy cannot be used.
+    pub fn new(registry: R, policy: &SignaturePolicy) -> Result<Self, PolicyError> {
+        Ok(Self::with_policy(registry, policy.compile()?))
+    }
+
+    /// Returns a verifier applying an already compiled `policy`.
+    pub fn with_policy(registry: R, policy: Policy) -> Self {
+        Self { registry, policy }
+    }
+
+    /// Returns the registry signatures are read through.
+    pub fn registry(&self) -> &R {
+        &self.registry
+    }
+
+    /// Returns the compiled policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
+
+impl<R: Registry> Verifier for CosignVerifier<R> {
+    async fn verify(&self, repository: &Repository, digest: &Digest) -> Result<VerifiedSignature, VerifyError> {
+        let mut examined = sig_tag::read(&self.registry, repository, digest).await?;
+        examined.extend(referrer::read(&self.registry, repository, digest).await?);
+        if examined.is_empty() {
+            return Err(VerifyError::Refused {
+                reasons: vec![format!(
+                    "{repository}@{digest} is not signed: no {} tag and no Sigstore bundle referrer",
+                    digest.signature_tag()
+                )],
+            });
+        }
+        let mut reasons = Vec::new();
+        for item in &examined {
+            match item {
+                Err(u) => reasons.push(format!("{}: {}", u.origin, u.reason)),
+                Ok(candidate) => match constraint::evaluate(candidate, digest, &self.policy) {
+                    Ok(verdict) => return Ok(verdict),
+                    Err(failed) => reasons.extend(failed.into_iter().map(|f| format!("{}: {f}", candidate.origin))),
+                },
+            }
+        }
+        Err(VerifyError::Refused { reasons })
+    }
+}
