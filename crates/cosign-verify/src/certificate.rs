@@ -65,8 +65,8 @@ pub struct SigningCertificate {
 impl SigningCertificate {
     /// Returns the certificate in the first `CERTIFICATE` block of `pem`.
     pub fn from_pem(pem: &[u8]) -> Result<Self, String> {
-        let (label, der) = x509_cert::der::pem::decode_vec(pem)
-            .map_err(|e| format!("certificate is not PEM: {e}"))?;
+        let (label, der) =
+            x509_cert::der::pem::decode_vec(pem).map_err(|e| format!("certificate is not PEM: {e}"))?;
         if label != "CERTIFICATE" {
             return Err(format!("expected a CERTIFICATE PEM block, found `{label}`"));
         }
@@ -75,13 +75,15 @@ impl SigningCertificate {
 
     /// Returns the certificate encoded as `der`, with its identity fields read.
     pub fn from_der(der: &[u8]) -> Result<Self, String> {
-        let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("certificate does not parse: {e}"))?;
+        let cert =
+            x509_cert::Certificate::from_der(der).map_err(|e| format!("certificate does not parse: {e}"))?;
         let tbs = cert.tbs_certificate();
         let spki = tbs
             .subject_public_key_info()
             .to_der()
             .map_err(|e| format!("certificate public key does not encode: {e}"))?;
-        let public_key = PublicKey::from_spki_der(&spki).map_err(|e| format!("certificate public key: {e}"))?;
+        let public_key =
+            PublicKey::from_spki_der(&spki).map_err(|e| format!("certificate public key: {e}"))?;
         let identity = read_identity(tbs)?;
         Ok(Self {
             der: der.to_vec(),
@@ -98,13 +100,21 @@ impl SigningCertificate {
     /// Checks that the certificate chains to a trusted Fulcio root, is valid for code signing
     /// at `signed_at` (UNIX seconds, from a verified Rekor entry), possibly through
     /// `intermediates` (DER, e.g. from the `dev.sigstore.cosign/chain` annotation; untrusted).
-    pub fn verify_chain(&self, root: &TrustRoot, intermediates: &[Vec<u8>], signed_at: i64) -> Result<(), String> {
+    pub fn verify_chain(
+        &self,
+        root: &TrustRoot,
+        intermediates: &[Vec<u8>],
+        signed_at: i64,
+    ) -> Result<(), String> {
         if root.fulcio_roots.is_empty() {
             return Err("the trust root has no Fulcio certificate authority".into());
         }
         let time = u64::try_from(signed_at).map_err(|_| format!("signing time {signed_at} is negative"))?;
-        let anchor_ders: Vec<CertificateDer<'_>> =
-            root.fulcio_roots.iter().map(|d| CertificateDer::from(d.as_slice())).collect();
+        let anchor_ders: Vec<CertificateDer<'_>> = root
+            .fulcio_roots
+            .iter()
+            .map(|d| CertificateDer::from(d.as_slice()))
+            .collect();
         let anchors = anchor_ders
             .iter()
             .filter_map(|d| webpki::anchor_from_trusted_cert(d).ok())
@@ -116,7 +126,8 @@ impl SigningCertificate {
             .map(|d| CertificateDer::from(d.as_slice()))
             .collect();
         let leaf_der = CertificateDer::from(self.der.as_slice());
-        let leaf = webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| format!("certificate is unusable: {e}"))?;
+        let leaf = webpki::EndEntityCert::try_from(&leaf_der)
+            .map_err(|e| format!("certificate is unusable: {e}"))?;
         leaf.verify_for_usage(
             webpki::ALL_VERIFICATION_ALGS,
             &anchors,
@@ -127,7 +138,9 @@ impl SigningCertificate {
             None,
         )
         .map(|_| ())
-        .map_err(|e| format!("certificate does not chain to a trusted Fulcio CA at the Rekor time {signed_at}: {e:?}"))
+        .map_err(|e| {
+            format!("certificate does not chain to a trusted Fulcio CA at the Rekor time {signed_at}: {e:?}")
+        })
     }
 }
 
@@ -141,16 +154,23 @@ fn read_identity(tbs: &x509_cert::TbsCertificate) -> Result<CertificateIdentity,
         GeneralName::Rfc822Name(e) => Some(e.to_string()),
         _ => None,
     });
-    let identity = names.next().ok_or("certificate SAN has no URI or e-mail identity")?;
+    let identity = names
+        .next()
+        .ok_or("certificate SAN has no URI or e-mail identity")?;
     if names.next().is_some() {
         return Err("certificate SAN has more than one identity; refusing an ambiguous certificate".into());
     }
     let ext = SigstoreExtensions::read(tbs)?;
     let issuer = agree("OIDC issuer", ext.legacy(LEGACY_ISSUER)?, ext.v2(V2_ISSUER)?)?;
-    let v2_repo = ext
-        .v2(V2_SOURCE_REPOSITORY_URI)?
-        .map(|uri| uri.strip_prefix("https://github.com/").map_or(uri.clone(), str::to_owned));
-    let workflow_repository = agree("workflow repository", ext.legacy(LEGACY_WORKFLOW_REPOSITORY)?, v2_repo)?;
+    let v2_repo = ext.v2(V2_SOURCE_REPOSITORY_URI)?.map(|uri| {
+        uri.strip_prefix("https://github.com/")
+            .map_or(uri.clone(), str::to_owned)
+    });
+    let workflow_repository = agree(
+        "workflow repository",
+        ext.legacy(LEGACY_WORKFLOW_REPOSITORY)?,
+        v2_repo,
+    )?;
     let workflow_ref = agree(
         "workflow ref",
         ext.legacy(LEGACY_WORKFLOW_REF)?,
@@ -218,8 +238,9 @@ impl<'a> SigstoreExtensions<'a> {
     fn v2(&self, n: u32) -> Result<Option<String>, String> {
         self.raw(n)
             .map(|v| {
-                String::from_der(v)
-                    .map_err(|e| format!("certificate extension {SIGSTORE_ARC}.{n} is not a DER UTF8String: {e}"))
+                String::from_der(v).map_err(|e| {
+                    format!("certificate extension {SIGSTORE_ARC}.{n} is not a DER UTF8String: {e}")
+                })
             })
             .transpose()
     }
@@ -233,7 +254,10 @@ mod tests {
     fn legacy_and_v2_values_must_agree() {
         assert_eq!(agree("x", Some("a".into()), None).unwrap(), Some("a".into()));
         assert_eq!(agree("x", None, Some("b".into())).unwrap(), Some("b".into()));
-        assert_eq!(agree("x", Some("b".into()), Some("b".into())).unwrap(), Some("b".into()));
+        assert_eq!(
+            agree("x", Some("b".into()), Some("b".into())).unwrap(),
+            Some("b".into())
+        );
         assert_eq!(
             agree("OIDC issuer", Some("a".into()), Some("b".into())).unwrap_err(),
             "certificate's legacy and v2 extensions disagree on the OIDC issuer (\"a\" vs \"b\")"
@@ -243,6 +267,9 @@ mod tests {
     #[test]
     fn refuses_garbage() {
         assert!(SigningCertificate::from_der(b"\x30\x03\x02\x01\x01").is_err());
-        assert!(SigningCertificate::from_pem(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").is_err());
+        assert!(
+            SigningCertificate::from_pem(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
+                .is_err()
+        );
     }
 }

@@ -15,7 +15,11 @@ use crate::trust_root::TrustRoot;
 
 /// Returns the verdict for `candidate` when it satisfies every constraint of `policy` for
 /// `digest`, or one reason per failed constraint.
-pub(crate) fn evaluate(candidate: &Candidate, digest: &Digest, policy: &Policy) -> Result<VerifiedSignature, Vec<String>> {
+pub(crate) fn evaluate(
+    candidate: &Candidate,
+    digest: &Digest,
+    policy: &Policy,
+) -> Result<VerifiedSignature, Vec<String>> {
     let mut failed = Vec::new();
     match &candidate.claimed_digest {
         Ok(claimed) if claimed == digest.as_str() => {}
@@ -65,7 +69,10 @@ fn key_based(
 ) -> Option<VerifiedSignature> {
     let signature = signature?;
     if !key.verifies(signature, &candidate.message) {
-        failed.push(format!("signature does not verify with the policy key {}", key.fingerprint()));
+        failed.push(format!(
+            "signature does not verify with the policy key {}",
+            key.fingerprint()
+        ));
         return None;
     }
     // Key-based signatures may be made without a transparency log (air-gapped signing); when
@@ -125,8 +132,14 @@ fn keyless(
     let id = &cert.identity;
     match &id.issuer {
         Some(issuer) if *issuer == policy.issuer => {}
-        Some(issuer) => failed.push(format!("certificate issuer is {issuer:?}, expected {:?}", policy.issuer)),
-        None => failed.push(format!("certificate names no OIDC issuer, expected {:?}", policy.issuer)),
+        Some(issuer) => failed.push(format!(
+            "certificate issuer is {issuer:?}, expected {:?}",
+            policy.issuer
+        )),
+        None => failed.push(format!(
+            "certificate names no OIDC issuer, expected {:?}",
+            policy.issuer
+        )),
     }
     if !policy.identity.matches(&id.identity) {
         failed.push(format!(
@@ -138,11 +151,18 @@ fn keyless(
         match &id.workflow_repository {
             Some(repo) if repo == wanted => {}
             Some(repo) => failed.push(format!("workflow repository is {repo:?}, expected {wanted:?}")),
-            None => failed.push(format!("certificate names no workflow repository, expected {wanted:?}")),
+            None => failed.push(format!(
+                "certificate names no workflow repository, expected {wanted:?}"
+            )),
         }
     }
     if !policy.workflow_refs.is_empty() {
-        let allowed = policy.workflow_refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let allowed = policy
+            .workflow_refs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
         match &id.workflow_ref {
             Some(r) if policy.workflow_refs.iter().any(|p| p.matches(r)) => {}
             Some(r) => failed.push(format!("workflow ref {r:?} is not allowed (allowed: {allowed})")),
@@ -161,7 +181,11 @@ fn keyless(
 
 /// Returns the Rekor-attested signing time, `None` when no evidence is attached, or why the
 /// attached evidence is refused.
-fn check_evidence(evidence: &Evidence, root: &TrustRoot, binding: Binding<'_>) -> Result<Option<i64>, String> {
+fn check_evidence(
+    evidence: &Evidence,
+    root: &TrustRoot,
+    binding: Binding<'_>,
+) -> Result<Option<i64>, String> {
     match evidence {
         Evidence::None => Ok(None),
         Evidence::Invalid(e) => Err(e.clone()),

@@ -13,7 +13,8 @@ pub struct PublicKey {
 impl PublicKey {
     /// Returns the key in the PEM `PUBLIC KEY` block of `pem` (ECDSA P-256/384/521, Ed25519, RSA).
     pub fn from_pem(pem: &str) -> Result<Self, String> {
-        let (label, der) = x509_cert::der::pem::decode_vec(pem.trim().as_bytes()).map_err(|e| e.to_string())?;
+        let (label, der) =
+            x509_cert::der::pem::decode_vec(pem.trim().as_bytes()).map_err(|e| e.to_string())?;
         if label != "PUBLIC KEY" {
             return Err(format!("expected a `PUBLIC KEY` PEM block, found `{label}`"));
         }
@@ -46,7 +47,9 @@ impl PublicKey {
 
     /// Returns whether `signature` (raw bytes, DER for ECDSA) over `message` verifies.
     pub fn verifies(&self, signature: &[u8], message: &[u8]) -> bool {
-        self.key.verify_signature(Signature::Raw(signature), message).is_ok()
+        self.key
+            .verify_signature(Signature::Raw(signature), message)
+            .is_ok()
     }
 }
 

@@ -59,7 +59,10 @@ pub(crate) fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
     let mut rest = pem;
     while let Some(start) = rest.find(BEGIN) {
         let after = &rest[start..];
-        let end = after.find(END).ok_or("certificate chain has an unterminated PEM block")? + END.len();
+        let end = after
+            .find(END)
+            .ok_or("certificate chain has an unterminated PEM block")?
+            + END.len();
         let (label, der) = x509_cert::der::pem::decode_vec(after[..end].as_bytes())
             .map_err(|e| format!("certificate chain PEM does not decode: {e}"))?;
         if label != "CERTIFICATE" {
@@ -76,7 +79,13 @@ pub(crate) fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
 
 /// Returns the DSSE pre-authentication encoding of `payload` with `payload_type`.
 pub(crate) fn dsse_pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
+    let mut out = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
     out.extend_from_slice(payload);
     out
 }
@@ -94,7 +103,10 @@ mod tests {
     fn chain_blocks_are_split_and_garbage_refused() {
         assert_eq!(pem_certificates("").unwrap(), Vec::<Vec<u8>>::new());
         let one = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n";
-        assert_eq!(pem_certificates(&format!("{one}{one}")).unwrap(), vec![vec![1, 2, 3], vec![1, 2, 3]]);
+        assert_eq!(
+            pem_certificates(&format!("{one}{one}")).unwrap(),
+            vec![vec![1, 2, 3], vec![1, 2, 3]]
+        );
         assert!(pem_certificates("junk").is_err());
         assert!(pem_certificates("-----BEGIN CERTIFICATE-----\nAQID").is_err());
     }

@@ -102,7 +102,8 @@ pub use oci::{
     SIMPLE_SIGNING_MEDIA_TYPE,
 };
 pub use policy::{
-    IdentityMatcher, KeylessPolicy, Policy, PolicyError, RefPattern, Requirement, SignaturePolicy, TrustedRootSource,
+    IdentityMatcher, KeylessPolicy, Policy, PolicyError, RefPattern, Requirement, SignaturePolicy,
+    TrustedRootSource,
 };
 pub use trust_root::{PUBLIC_GOOD_TRUSTED_ROOT, TrustRoot, TrustRootError};
 pub use verifier::CosignVerifier;

@@ -113,8 +113,13 @@ pub(crate) async fn blob<R: Registry>(
     match registry.fetch_blob(repository, &digest, MAX_BLOB_BYTES).await {
         Ok(bytes) if Digest::of(&bytes) == digest => Ok(Ok(bytes)),
         Ok(_) => Ok(Err(format!("layer content does not match its digest {digest}"))),
-        Err(e) if e.kind == RegistryErrorKind::NotFound => Ok(Err(format!("layer {digest} is missing from the registry"))),
-        Err(e) => Err(unavailable(format!("reading signature layer {digest} of {repository}"), e)),
+        Err(e) if e.kind == RegistryErrorKind::NotFound => {
+            Ok(Err(format!("layer {digest} is missing from the registry")))
+        }
+        Err(e) => Err(unavailable(
+            format!("reading signature layer {digest} of {repository}"),
+            e,
+        )),
     }
 }
 
@@ -132,7 +137,10 @@ pub(crate) fn image_manifest(manifest: &Manifest) -> Result<ImageManifest, Strin
 /// Returns the image index in `manifest`, or why it is not one.
 pub(crate) fn image_index(manifest: &Manifest) -> Result<ImageIndex, String> {
     if manifest.media_type != OCI_INDEX {
-        return Err(format!("referrers list has media type {:?}; expected an OCI image index", manifest.media_type));
+        return Err(format!(
+            "referrers list has media type {:?}; expected an OCI image index",
+            manifest.media_type
+        ));
     }
     serde_json::from_slice(&manifest.bytes).map_err(|e| format!("referrers index does not parse: {e}"))
 }
@@ -144,10 +152,22 @@ mod tests {
     #[test]
     fn refuses_unexpected_media_types_and_garbage() {
         let m = Manifest::new(OCI_INDEX, b"{}".to_vec());
-        assert!(image_manifest(&m).unwrap_err().contains("expected an image manifest"));
+        assert!(
+            image_manifest(&m)
+                .unwrap_err()
+                .contains("expected an image manifest")
+        );
         let m = Manifest::new(OCI_MANIFEST, b"{".to_vec());
-        assert!(image_manifest(&m).unwrap_err().starts_with("signature manifest does not parse"));
+        assert!(
+            image_manifest(&m)
+                .unwrap_err()
+                .starts_with("signature manifest does not parse")
+        );
         let m = Manifest::new(OCI_MANIFEST, b"{}".to_vec());
-        assert!(image_index(&m).unwrap_err().contains("expected an OCI image index"));
+        assert!(
+            image_index(&m)
+                .unwrap_err()
+                .contains("expected an OCI image index")
+        );
     }
 }

@@ -48,7 +48,9 @@ pub struct SignaturePolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     /// Neither a key nor an issuer was configured.
-    #[error("signature policy is empty: set `key` (key-based) or `issuer` and `identity`/`identity_regex` (keyless)")]
+    #[error(
+        "signature policy is empty: set `key` (key-based) or `issuer` and `identity`/`identity_regex` (keyless)"
+    )]
     Empty,
     /// A key and keyless fields were both configured.
     #[error("signature policy mixes `key` with keyless settings ({0}); choose one")]
@@ -285,9 +287,18 @@ mod tests {
         let Requirement::Keyless(k) = keyless().compile().unwrap().requirement else {
             panic!("keyless expected")
         };
-        assert!(k.identity.matches("https://github.com/nearai/cloud-api/.github/workflows/b.yml@refs/heads/main"));
-        assert!(!k.identity.matches("https://evil.example/?https://github.com/nearai/cloud-api/x"));
-        assert_eq!(k.identity.to_string(), r"regex ^(?:https://github\.com/nearai/cloud-api/.*)$");
+        assert!(
+            k.identity
+                .matches("https://github.com/nearai/cloud-api/.github/workflows/b.yml@refs/heads/main")
+        );
+        assert!(
+            !k.identity
+                .matches("https://evil.example/?https://github.com/nearai/cloud-api/x")
+        );
+        assert_eq!(
+            k.identity.to_string(),
+            r"regex ^(?:https://github\.com/nearai/cloud-api/.*)$"
+        );
     }
 
     #[test]

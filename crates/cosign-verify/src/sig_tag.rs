@@ -15,7 +15,11 @@ const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
 
 /// Returns every layer of the `.sig` manifest of `digest` as a candidate (or why it is not
 /// one); empty when there is no `.sig` tag.
-pub(crate) async fn read<R: Registry>(registry: &R, repository: &Repository, digest: &Digest) -> Result<Vec<Examined>, VerifyError> {
+pub(crate) async fn read<R: Registry>(
+    registry: &R,
+    repository: &Repository,
+    digest: &Digest,
+) -> Result<Vec<Examined>, VerifyError> {
     let tag_name = digest.signature_tag();
     let tag: Tag = tag_name.parse().map_err(|e| VerifyError::Unavailable {
         message: format!("signature tag {tag_name} is not a valid tag: {e}"),
@@ -39,7 +43,11 @@ pub(crate) async fn read<R: Registry>(registry: &R, repository: &Repository, dig
         return Ok(vec![Err(Unreadable { origin, reason })]);
     }
     if parsed.layers.len() > oci::MAX_ENTRIES {
-        let reason = format!("signature manifest has {} layers, more than {} examined", parsed.layers.len(), oci::MAX_ENTRIES);
+        let reason = format!(
+            "signature manifest has {} layers, more than {} examined",
+            parsed.layers.len(),
+            oci::MAX_ENTRIES
+        );
         return Ok(vec![Err(Unreadable { origin, reason })]);
     }
     let count = parsed.layers.len();
@@ -47,7 +55,10 @@ pub(crate) async fn read<R: Registry>(registry: &R, repository: &Repository, dig
     for (i, layer) in parsed.layers.iter().enumerate() {
         let origin = format!("{tag_name} layer {}/{count} ({})", i + 1, layer.digest);
         if layer.media_type != oci::SIMPLE_SIGNING_MEDIA_TYPE {
-            let reason = format!("layer media type {:?} is not cosign's simple-signing type", layer.media_type);
+            let reason = format!(
+                "layer media type {:?} is not cosign's simple-signing type",
+                layer.media_type
+            );
             out.push(Err(Unreadable { origin, reason }));
             continue;
         }
@@ -64,7 +75,11 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
     let signature = a
         .get(oci::SIGNATURE_ANNOTATION)
         .ok_or_else(|| format!("layer has no {} annotation", oci::SIGNATURE_ANNOTATION))
-        .and_then(|s| BASE64.decode(s.trim()).map_err(|e| format!("layer signature is not base64: {e}")));
+        .and_then(|s| {
+            BASE64
+                .decode(s.trim())
+                .map_err(|e| format!("layer signature is not base64: {e}"))
+        });
     let certificate = a
         .get(oci::CERTIFICATE_ANNOTATION)
         .filter(|c| !c.trim().is_empty())
@@ -97,8 +112,8 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
 
 /// Returns the image digest a simple-signing payload names, or why it names none.
 fn claimed_digest(payload: &[u8]) -> Result<String, String> {
-    let ss: SimpleSigning =
-        serde_json::from_slice(payload).map_err(|e| format!("payload is not a simple-signing document: {e}"))?;
+    let ss: SimpleSigning = serde_json::from_slice(payload)
+        .map_err(|e| format!("payload is not a simple-signing document: {e}"))?;
     if ss.critical.type_name != SIMPLE_SIGNING_TYPE {
         return Err(format!(
             "payload type is {:?}, not {SIMPLE_SIGNING_TYPE:?}",
@@ -120,7 +135,15 @@ mod tests {
         );
         assert_eq!(claimed_digest(p.as_bytes()).unwrap(), d);
         let other = p.replace("cosign container image signature", "something else");
-        assert!(claimed_digest(other.as_bytes()).unwrap_err().contains("payload type"));
-        assert!(claimed_digest(b"[]").unwrap_err().starts_with("payload is not a simple-signing document"));
+        assert!(
+            claimed_digest(other.as_bytes())
+                .unwrap_err()
+                .contains("payload type")
+        );
+        assert!(
+            claimed_digest(b"[]")
+                .unwrap_err()
+                .starts_with("payload is not a simple-signing document")
+        );
     }
 }

@@ -67,10 +67,11 @@ impl TrustRoot {
         let mut fulcio_roots = Vec::new();
         let mut fulcio_intermediates = Vec::new();
         for (index, der) in certs.iter().enumerate() {
-            let cert = x509_cert::Certificate::from_der(der.as_ref()).map_err(|e| TrustRootError::Certificate {
-                index,
-                reason: e.to_string(),
-            })?;
+            let cert =
+                x509_cert::Certificate::from_der(der.as_ref()).map_err(|e| TrustRootError::Certificate {
+                    index,
+                    reason: e.to_string(),
+                })?;
             let tbs = cert.tbs_certificate();
             if tbs.subject() == tbs.issuer() {
                 fulcio_roots.push(der.as_ref().to_vec());
@@ -79,7 +80,9 @@ impl TrustRoot {
             }
         }
         let mut rekor_keys = BTreeMap::new();
-        let keys = root.rekor_keys().map_err(|e| TrustRootError::Parse(e.to_string()))?;
+        let keys = root
+            .rekor_keys()
+            .map_err(|e| TrustRootError::Parse(e.to_string()))?;
         for (log_id, spki) in keys {
             let key = PublicKey::from_spki_der(spki).map_err(|reason| TrustRootError::RekorKey {
                 log_id: log_id.clone(),

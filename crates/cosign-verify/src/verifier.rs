@@ -9,10 +9,10 @@ use crate::{referrer, sig_tag};
 /// Verifies cosign signatures of digests stored in any `tagcore::Registry` (HTTP registry,
 /// OCI-layout directory, in-memory fake). Fails closed.
 ///
-/// The candidates are every layer of the `sha256-<hex>.sig` manifest, then every Sigstore
-/// bundle v0.3 referring to the digest (referrers API, else the `sha256-<hex>` tag fallback).
-/// The first candidate satisfying every constraint is the verdict; when none does, the
-/// refusal lists every reason of every candidate.
+/// See [`Policy::verify`] for what is read and checked; the first candidate satisfying every
+/// constraint is the verdict, and when none does the refusal lists every reason of every
+/// candidate. To verify through a registry the verifier does not own, call
+/// [`Policy::verify`] directly.
 #[derive(Debug)]
 pub struct CosignVerifier<R> {
     registry: R,
@@ -43,9 +43,30 @@ impl<R: Registry> CosignVerifier<R> {
 }
 
 impl<R: Registry> Verifier for CosignVerifier<R> {
-    async fn verify(&self, repository: &Repository, digest: &Digest) -> Result<VerifiedSignature, VerifyError> {
-        let mut examined = sig_tag::read(&self.registry, repository, digest).await?;
-        examined.extend(referrer::read(&self.registry, repository, digest).await?);
+    async fn verify(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<VerifiedSignature, VerifyError> {
+        self.policy.verify(&self.registry, repository, digest).await
+    }
+}
+
+impl Policy {
+    /// Returns the first signature of `digest` in `repository`, read through `registry`, that
+    /// satisfies every constraint of this policy, or every reason why none does.
+    ///
+    /// The candidates are every layer of the `sha256-<hex>.sig` manifest, then every Sigstore
+    /// bundle v0.3 referring to the digest (referrers API, else the `sha256-<hex>` tag
+    /// fallback). Registry failures make the result [`VerifyError::Unavailable`].
+    pub async fn verify<Q: Registry>(
+        &self,
+        registry: &Q,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<VerifiedSignature, VerifyError> {
+        let mut examined = sig_tag::read(registry, repository, digest).await?;
+        examined.extend(referrer::read(registry, repository, digest).await?);
         if examined.is_empty() {
             return Err(VerifyError::Refused {
                 reasons: vec![format!(
@@ -58,9 +79,11 @@ impl<R: Registry> Verifier for CosignVerifier<R> {
         for item in &examined {
             match item {
                 Err(u) => reasons.push(format!("{}: {}", u.origin, u.reason)),
-                Ok(candidate) => match constraint::evaluate(candidate, digest, &self.policy) {
+                Ok(candidate) => match constraint::evaluate(candidate, digest, self) {
                     Ok(verdict) => return Ok(verdict),
-                    Err(failed) => reasons.extend(failed.into_iter().map(|f| format!("{}: {f}", candidate.origin))),
+                    Err(failed) => {
+                        reasons.extend(failed.into_iter().map(|f| format!("{}: {f}", candidate.origin)))
+                    }
                 },
             }
         }

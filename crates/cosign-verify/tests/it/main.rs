@@ -1,0 +1,7 @@
+//! Scenario tests of cosign-verify: signatures in cosign's exact formats, pushed to a real
+//! docker-registry on 127.0.0.1, verified through the crate's public API.
+
+mod accepted;
+mod memory;
+mod refused;
+mod support;
