@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 /// The registry binary; override with `TAGCLI_TEST_REGISTRY`.
 pub fn registry_binary() -> PathBuf {
-    std::env::var_os("TAGCLI_TEST_REGISTRY")
-        .map_or_else(|| PathBuf::from("/usr/bin/docker-registry"), PathBuf::from)
+    std::env::var_os("TAGCLI_TEST_REGISTRY").map_or_else(|| PathBuf::from("/usr/bin/docker-registry"), PathBuf::from)
 }
 
 /// A running `docker-registry` on loopback, stopped when dropped.
@@ -94,10 +93,7 @@ impl RegistryServer {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("listening on ") {
                     let rest = &line[i + "listening on ".len()..];
-                    let addr: String = rest
-                        .chars()
-                        .take_while(|c| !matches!(c, ',' | ' ' | '"'))
-                        .collect();
+                    let addr: String = rest.chars().take_while(|c| !matches!(c, ',' | ' ' | '"')).collect();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);
                     }
@@ -111,16 +107,10 @@ impl RegistryServer {
                 Ok(addr) => break addr,
                 Err(_) if Instant::now() < deadline => {
                     if let Ok(Some(status)) = child.try_wait() {
-                        panic!(
-                            "docker-registry exited early with {status}: {:?}",
-                            log.lock().expect("log")
-                        );
+                        panic!("docker-registry exited early with {status}: {:?}", log.lock().expect("log"));
                     }
                 }
-                Err(_) => panic!(
-                    "docker-registry did not report its address: {:?}",
-                    log.lock().expect("log")
-                ),
+                Err(_) => panic!("docker-registry did not report its address: {:?}", log.lock().expect("log")),
             }
         };
         Self {
@@ -146,13 +136,8 @@ impl RegistryServer {
         self.log_lines()
             .iter()
             .filter_map(|l| {
-                let start = l
-                    .find("\"GET ")
-                    .or_else(|| l.find("\"HEAD "))
-                    .or_else(|| l.find("\"PUT "))
-                    .or_else(|| l.find("\"POST "))
-                    .or_else(|| l.find("\"PATCH "))
-                    .or_else(|| l.find("\"DELETE "))?;
+                let start = l.find("\"GET ").or_else(|| l.find("\"HEAD ")).or_else(|| l.find("\"PUT "))
+                    .or_else(|| l.find("\"POST ")).or_else(|| l.find("\"PATCH ")).or_else(|| l.find("\"DELETE "))?;
                 let rest = &l[start + 1..];
                 Some(rest[..rest.find('"')?].to_owned())
             })
@@ -177,8 +162,7 @@ mod tests {
         let reg = RegistryServer::start();
         assert!(reg.addr().starts_with("127.0.0.1:"), "{}", reg.addr());
         let mut s = std::net::TcpStream::connect(reg.addr()).unwrap();
-        s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            .unwrap();
+        s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");
