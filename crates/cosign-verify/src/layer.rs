@@ -63,7 +63,7 @@ pub(crate) fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
             .find(END)
             .ok_or("certificate chain has an unterminated PEM block")?
             + END.len();
-        let (label, der) = x509_cert::der::pem::decode_vec(after[..end].as_bytes())
+        let (label, der) = x509_cert::der::pem::decode_vec(&after.as_bytes()[..end])
             .map_err(|e| format!("certificate chain PEM does not decode: {e}"))?;
         if label != "CERTIFICATE" {
             return Err(format!("certificate chain holds a `{label}` block"));

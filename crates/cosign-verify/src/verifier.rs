@@ -3,6 +3,7 @@
 use tagcore::{Digest, Registry, Repository, VerifiedSignature, Verifier, VerifyError};
 
 use crate::constraint;
+use crate::layer::Examined;
 use crate::policy::{Policy, PolicyError, SignaturePolicy};
 use crate::{referrer, sig_tag};
 
@@ -65,28 +66,47 @@ impl Policy {
         repository: &Repository,
         digest: &Digest,
     ) -> Result<VerifiedSignature, VerifyError> {
-        let mut examined = sig_tag::read(registry, repository, digest).await?;
-        examined.extend(referrer::read(registry, repository, digest).await?);
-        if examined.is_empty() {
-            return Err(VerifyError::Refused {
-                reasons: vec![format!(
-                    "{repository}@{digest} is not signed: no {} tag and no Sigstore bundle referrer",
-                    digest.signature_tag()
-                )],
-            });
-        }
         let mut reasons = Vec::new();
-        for item in &examined {
+        let mut examined_any = false;
+        // The `.sig` layers first: when one is accepted, the referrers are not even listed.
+        let sig_layers = sig_tag::read(registry, repository, digest).await?;
+        examined_any |= !sig_layers.is_empty();
+        if let Some(verdict) = self.first_accepted(&sig_layers, digest, &mut reasons) {
+            return Ok(verdict);
+        }
+        let bundles = referrer::read(registry, repository, digest).await?;
+        examined_any |= !bundles.is_empty();
+        if let Some(verdict) = self.first_accepted(&bundles, digest, &mut reasons) {
+            return Ok(verdict);
+        }
+        if !examined_any {
+            reasons.push(format!(
+                "{repository}@{digest} is not signed: no {} tag and no Sigstore bundle referrer",
+                digest.signature_tag()
+            ));
+        }
+        Err(VerifyError::Refused { reasons })
+    }
+
+    /// Returns the verdict of the first acceptable candidate in `examined`, adding the reasons
+    /// of the ones before it to `reasons`.
+    fn first_accepted(
+        &self,
+        examined: &[Examined],
+        digest: &Digest,
+        reasons: &mut Vec<String>,
+    ) -> Option<VerifiedSignature> {
+        for item in examined {
             match item {
                 Err(u) => reasons.push(format!("{}: {}", u.origin, u.reason)),
                 Ok(candidate) => match constraint::evaluate(candidate, digest, self) {
-                    Ok(verdict) => return Ok(verdict),
+                    Ok(verdict) => return Some(verdict),
                     Err(failed) => {
                         reasons.extend(failed.into_iter().map(|f| format!("{}: {f}", candidate.origin)))
                     }
                 },
             }
         }
-        Err(VerifyError::Refused { reasons })
+        None
     }
 }

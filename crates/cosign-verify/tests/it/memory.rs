@@ -1,7 +1,11 @@
 //! Scenarios over the in-memory registry: the referrers API path, corrupt stores, and registry
 //! failures (which make verification unavailable, never accepted).
 
-use cosign_verify::testing::{MemoryRegistry, TestPki, bundle_artifact, image_artifact, sig_artifact};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use cosign_verify::testing::{
+    FakeRekor, KeyPair, MemoryRegistry, SIGNING_TIME, TestPki, bundle_artifact, image_artifact, sig_artifact,
+};
 use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
 use tagcore::{
     Digest, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing, Verifier as _,
@@ -167,5 +171,146 @@ fn the_public_good_root_is_the_default() {
             .trust_root
             .rekor_keys
             .contains_key("c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d")
+    );
+}
+
+#[test]
+fn an_accepted_sig_layer_skips_the_referrers_lookup() {
+    let pki = TestPki::new();
+    let reg = MemoryRegistry::with_referrers_api();
+    let image = image_artifact("staging", "a");
+    let digest = reg.push(&repo(), &image);
+    reg.push(
+        &repo(),
+        &sig_artifact(
+            &digest,
+            &[pki.sign_keyless(&build_on("refs/heads/main"), "r", &digest)],
+        ),
+    );
+    let verifier = CosignVerifier::new(reg, &policy(&pki)).expect("policy");
+    pollster::block_on(verifier.verify(&repo(), &digest)).expect("accepted");
+    let calls = verifier.registry().calls();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(
+        calls.iter().all(|c| !c.starts_with("fetch_referrers")),
+        "{calls:?}"
+    );
+}
+
+fn key_layer_logged_in(
+    rekor: &FakeRekor,
+    key: &KeyPair,
+    digest: &Digest,
+) -> cosign_verify::testing::SigLayer {
+    let mut layer = key.sign_image("r", digest);
+    let signature = BASE64.decode(&layer.signature).expect("base64");
+    let body = FakeRekor::hashedrekord_body(&layer.payload, &signature, &key.public_key_pem());
+    layer.bundle = Some(rekor.cosign_bundle(&body, SIGNING_TIME));
+    layer
+}
+
+#[test]
+fn key_based_signature_with_a_trusted_rekor_bundle_is_accepted() {
+    let pki = TestPki::new();
+    let reg = MemoryRegistry::new();
+    let digest = reg.push(&repo(), &image_artifact("staging", "a"));
+    let key = KeyPair::generate();
+    reg.push(
+        &repo(),
+        &sig_artifact(&digest, &[key_layer_logged_in(&pki.rekor, &key, &digest)]),
+    );
+    let policy = SignaturePolicy {
+        key_pem: Some(key.public_key_pem()),
+        trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
+        ..SignaturePolicy::default()
+    };
+    let verifier = CosignVerifier::new(reg, &policy).expect("policy");
+    assert!(pollster::block_on(verifier.verify(&repo(), &digest)).is_ok());
+}
+
+#[test]
+fn key_based_signature_with_an_untrusted_rekor_bundle_is_refused() {
+    let pki = TestPki::new();
+    let rogue = FakeRekor::new();
+    let reg = MemoryRegistry::new();
+    let digest = reg.push(&repo(), &image_artifact("staging", "a"));
+    let key = KeyPair::generate();
+    reg.push(
+        &repo(),
+        &sig_artifact(&digest, &[key_layer_logged_in(&rogue, &key, &digest)]),
+    );
+    let policy = SignaturePolicy {
+        key_pem: Some(key.public_key_pem()),
+        trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
+        ..SignaturePolicy::default()
+    };
+    let verifier = CosignVerifier::new(reg, &policy).expect("policy");
+    assert_eq!(
+        reasons(pollster::block_on(verifier.verify(&repo(), &digest))),
+        vec![format!(
+            "Rekor bundle is from log {} which is not in the trust root",
+            rogue.log_id()
+        )]
+    );
+}
+
+/// Returns a bundle for `digest` with `edit` applied to its JSON.
+fn edited_bundle(pki: &TestPki, digest: &Digest, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let bundle = pki.bundle_keyless(&build_on("refs/heads/main"), "r", digest);
+    let mut json: serde_json::Value = serde_json::from_slice(&bundle).expect("bundle JSON");
+    edit(&mut json);
+    json.to_string().into_bytes()
+}
+
+fn verify_bundle(pki: &TestPki, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<String> {
+    let reg = MemoryRegistry::with_referrers_api();
+    let image = image_artifact("staging", "a");
+    let digest = reg.push(&repo(), &image);
+    let bundle = edited_bundle(pki, &digest, edit);
+    reg.push(&repo(), &bundle_artifact(&image.manifest, &bundle));
+    let verifier = CosignVerifier::new(reg, &policy(pki)).expect("policy");
+    reasons(pollster::block_on(verifier.verify(&repo(), &digest)))
+}
+
+#[test]
+fn bundle_with_a_wrong_inclusion_proof_is_refused() {
+    let pki = TestPki::new();
+    let r = verify_bundle(&pki, |b| {
+        b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["rootHash"] =
+            BASE64.encode([7u8; 32]).into();
+    });
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("inclusion proof does not verify"), "{r:?}");
+}
+
+#[test]
+fn bundle_without_an_inclusion_promise_is_refused() {
+    let pki = TestPki::new();
+    let r = verify_bundle(&pki, |b| {
+        b["verificationMaterial"]["tlogEntries"][0]
+            .as_object_mut()
+            .expect("entry")
+            .remove("inclusionPromise");
+    });
+    assert_eq!(
+        r,
+        vec!["transparency log entry has no inclusion promise (SET); refusing an unverifiable time"]
+    );
+}
+
+#[test]
+fn bundle_with_a_message_signature_is_refused() {
+    let pki = TestPki::new();
+    let r = verify_bundle(&pki, |b| {
+        let o = b.as_object_mut().expect("bundle");
+        o.remove("dsseEnvelope");
+        o.insert(
+            "messageSignature".into(),
+            serde_json::json!({"messageDigest": {"algorithm": "SHA2_256", "digest": BASE64.encode([1u8; 32])}, "signature": BASE64.encode([2u8; 8])}),
+        );
+    });
+    assert_eq!(
+        r,
+        vec!["bundle holds a message signature; cosign image signatures are DSSE envelopes"]
     );
 }

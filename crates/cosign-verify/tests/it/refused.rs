@@ -410,3 +410,21 @@ async fn bundle_from_an_untrusted_ca_is_refused() {
         "{r:?}"
     );
 }
+
+#[tokio::test]
+async fn legacy_and_v2_extensions_that_disagree_are_refused() {
+    let env = Env::new();
+    let (_, digest) = env.image("v1").await;
+    let profile = build_on("refs/heads/main").with(5, ExtensionValue::Raw("evil/x".into()));
+    env.push(&sig_artifact(
+        &digest,
+        &[env.pki.sign_keyless(&profile, &env.reference(), &digest)],
+    ))
+    .await;
+    assert_eq!(
+        reasons(env.verify(&env.keyless_policy(), &digest).await),
+        vec![
+            "certificate's legacy and v2 extensions disagree on the workflow repository (\"evil/x\" vs \"nearai/cloud-api\")"
+        ]
+    );
+}
