@@ -55,7 +55,7 @@
 //! and the Rekor inclusion-proof and checkpoint models. Its layer constructors, certificate pool,
 //! `CertificateSignature` constructors, `Bundle::new_verified` and in-toto types are
 //! crate-private, and its registry client cannot be swapped, so this crate adds: reading both
-//! layouts through `tagcore::Registry` ([`sig_tag`](crate) / `referrer` modules); the Fulcio
+//! layouts through `tagcore::Registry` (the `sig_tag` and `referrer` modules); the Fulcio
 //! chain check with `rustls-webpki`; the Sigstore OID reader (legacy and v2) with `x509-cert`;
 //! the binding of the Rekor entry body to the layer; and the all-constraints-per-layer rule.
 //!

@@ -145,6 +145,17 @@ pub fn sig_artifact(digest: &Digest, layers: &[SigLayer]) -> Artifact {
 /// Returns the referrer artifact holding `bundle` (JSON) for the image manifest `subject`, as
 /// cosign's new bundle format attaches it.
 pub fn bundle_artifact(subject: &Manifest, bundle: &[u8]) -> Artifact {
+    bundle_artifact_for(
+        &subject.digest(),
+        &subject.media_type,
+        subject.bytes.len() as u64,
+        bundle,
+    )
+}
+
+/// Returns the referrer artifact holding `bundle` for the manifest `subject` of `media_type` and
+/// `size` bytes, when the subject manifest itself is not at hand.
+pub fn bundle_artifact_for(subject: &Digest, media_type: &str, size: u64, bundle: &[u8]) -> Artifact {
     let empty = b"{}".to_vec();
     let manifest = json!({
         "schemaVersion": 2,
@@ -152,7 +163,7 @@ pub fn bundle_artifact(subject: &Manifest, bundle: &[u8]) -> Artifact {
         "artifactType": BUNDLE_V03_MEDIA_TYPE,
         "config": descriptor("application/vnd.oci.empty.v1+json", &empty),
         "layers": [descriptor(BUNDLE_V03_MEDIA_TYPE, bundle)],
-        "subject": descriptor(&subject.media_type, &subject.bytes),
+        "subject": {"mediaType": media_type, "digest": subject.as_str(), "size": size},
         "annotations": {
             "dev.sigstore.bundle.content": "dsse-envelope",
             "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",

@@ -23,8 +23,8 @@ mod memory;
 mod pki;
 
 pub use artifact::{
-    Artifact, SigLayer, bundle_artifact, image_artifact, in_toto_statement, referrers_index, sig_artifact,
-    simple_signing_payload,
+    Artifact, SigLayer, bundle_artifact, bundle_artifact_for, image_artifact, in_toto_statement,
+    referrers_index, sig_artifact, simple_signing_payload,
 };
 pub use memory::MemoryRegistry;
 pub use pki::{

@@ -3,5 +3,6 @@
 
 mod accepted;
 mod memory;
+mod public_good;
 mod refused;
 mod support;
