@@ -4,7 +4,8 @@
 //! `trusted_root.json` that trusts it; [`KeyPair`] is a cosign key pair; [`sig_artifact`],
 //! [`bundle_artifact`] and [`referrers_index`] produce the exact manifests and blobs cosign
 //! stores, ready to push to any registry or OCI layout; [`MemoryRegistry`] is an in-memory
-//! `tagcore::Registry`. Helpers panic on internal failures (they are test code).
+//! `tagcore::Registry`; [`push_to_registry`] uploads an artifact to a loopback registry. Helpers
+//! panic on internal failures (they are test code).
 //!
 //! ```
 //! use cosign_verify::testing::{CertificateProfile, TestPki, image_artifact, sig_artifact};
@@ -21,6 +22,7 @@
 mod artifact;
 mod memory;
 mod pki;
+mod push;
 
 pub use artifact::{
     Artifact, SigLayer, bundle_artifact, bundle_artifact_for, image_artifact, in_toto_statement,
@@ -31,3 +33,4 @@ pub use pki::{
     CertificateProfile, ExtensionValue, FakeFulcio, FakeRekor, GITHUB_ISSUER, KeyPair, KeylessSigner,
     SIGNING_TIME, TestPki,
 };
+pub use push::push_to_registry;
