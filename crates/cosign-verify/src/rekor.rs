@@ -8,6 +8,11 @@
 //! `CosignVerificationKey` — to verify the SET against a trusted Rekor key, and then checks the
 //! entry body (`hashedrekord` or `dsse`, API version 0.0.1) names exactly this payload hash,
 //! this signature and this certificate or key.
+//!
+//! A `dsse` entry's `envelopeHash` is not recomputed: clients serialise the envelope JSON
+//! differently, so the hash cannot be reproduced reliably. The payload hash, the signature bytes
+//! (which sign the DSSE PAE, covering the payload type) and the verifier already bind the entry
+//! to this envelope.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
