@@ -314,6 +314,29 @@ impl FakeFulcio {
         Self { key, params, cert }
     }
 
+    /// Returns an intermediate CA issued by this one (as Fulcio's `sigstore-intermediate`),
+    /// not part of any trust root by itself.
+    pub fn intermediate(&self) -> Self {
+        let key = must(
+            rcgen::KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
+            "intermediate key",
+        );
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "sigstore.dev");
+        dn.push(DnType::CommonName, "fake-fulcio-intermediate");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = time(1_577_836_800);
+        params.not_after = time(2_208_988_800);
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let cert = must(params.signed_by(&key, &issuer), "intermediate certificate");
+        Self { key, params, cert }
+    }
+
     /// Returns the CA certificate, DER.
     pub fn certificate_der(&self) -> Vec<u8> {
         self.cert.der().to_vec()

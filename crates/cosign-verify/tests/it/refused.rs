@@ -428,3 +428,61 @@ async fn legacy_and_v2_extensions_that_disagree_are_refused() {
         ]
     );
 }
+
+#[tokio::test]
+async fn chain_annotation_supplies_an_intermediate_but_never_a_root() {
+    let env = Env::new();
+    let (_, digest) = env.image("v1").await;
+    let intermediate = env.pki.fulcio.intermediate();
+    let signer = intermediate.issue(&build_on("refs/heads/main"));
+
+    // Without the chain annotation the intermediate is unknown.
+    let bare = signer.sign_image(&env.pki.rekor, &env.reference(), &digest);
+    env.push(&sig_artifact(&digest, &[bare.clone()])).await;
+    let r = reasons(env.verify(&env.keyless_policy(), &digest).await);
+    assert_eq!(
+        r,
+        vec![format!(
+            "certificate does not chain to a trusted Fulcio CA at the Rekor time {SIGNING_TIME}: UnknownIssuer"
+        )]
+    );
+
+    // With it (intermediate + root, as cosign writes), the path reaches the trusted root.
+    let mut chained = bare.clone();
+    chained.chain_pem = Some(format!(
+        "{}{}",
+        intermediate.certificate_pem(),
+        env.pki.fulcio.certificate_pem()
+    ));
+    env.push(&sig_artifact(&digest, &[chained])).await;
+    assert!(env.verify(&env.keyless_policy(), &digest).await.is_ok());
+
+    // A chain ending in a root of its own does not make that root trusted.
+    let rogue = TestPki::new();
+    let rogue_intermediate = rogue.fulcio.intermediate();
+    let mut rogue_layer = rogue_intermediate.issue(&build_on("refs/heads/main")).sign_image(
+        &env.pki.rekor,
+        &env.reference(),
+        &digest,
+    );
+    rogue_layer.chain_pem = Some(format!(
+        "{}{}",
+        rogue_intermediate.certificate_pem(),
+        rogue.fulcio.certificate_pem()
+    ));
+    env.push(&sig_artifact(&digest, &[rogue_layer])).await;
+    let r = reasons(env.verify(&env.keyless_policy(), &digest).await);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0].starts_with("certificate does not chain to a trusted Fulcio CA"),
+        "{r:?}"
+    );
+
+    // A malformed chain annotation makes the certificate unusable.
+    let mut garbage = bare;
+    garbage.chain_pem = Some("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".into());
+    env.push(&sig_artifact(&digest, &[garbage])).await;
+    let r = reasons(env.verify(&env.keyless_policy(), &digest).await);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("certificate chain PEM does not decode"), "{r:?}");
+}
