@@ -438,7 +438,8 @@ async fn chain_annotation_supplies_an_intermediate_but_never_a_root() {
 
     // Without the chain annotation the intermediate is unknown.
     let bare = signer.sign_image(&env.pki.rekor, &env.reference(), &digest);
-    env.push(&sig_artifact(&digest, &[bare.clone()])).await;
+    env.push(&sig_artifact(&digest, std::slice::from_ref(&bare)))
+        .await;
     let r = reasons(env.verify(&env.keyless_policy(), &digest).await);
     assert_eq!(
         r,
