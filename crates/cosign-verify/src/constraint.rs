@@ -1,0 +1,195 @@
+//! The constraints, evaluated all together on one candidate at a time.
+//!
+//! This replaces sigstore's `verify_constraints`, which accepts different layers satisfying
+//! different constraints (FACTS.md, gap 2). Here a candidate is accepted only when *every*
+//! constraint holds for it, and when it is not, *every* failed constraint is reported.
+
+use tagcore::{Digest, VerifiedSignature};
+
+use crate::certificate::SigningCertificate;
+use crate::key::PublicKey;
+use crate::layer::{Candidate, Evidence};
+use crate::policy::{KeylessPolicy, Policy, Requirement};
+use crate::rekor::{self, Binding};
+use crate::trust_root::TrustRoot;
+
+/// Returns the verdict for `candidate` when it satisfies every constraint of `policy` for
+/// `digest`, or one reason per failed constraint.
+pub(crate) fn evaluate(
+    candidate: &Candidate,
+    digest: &Digest,
+    policy: &Policy,
+) -> Result<VerifiedSignature, Vec<String>> {
+    let mut failed = Vec::new();
+    match &candidate.claimed_digest {
+        Ok(claimed) if claimed == digest.as_str() => {}
+        Ok(claimed) => failed.push(format!("payload is a signature for {claimed}, not {digest}")),
+        Err(e) => failed.push(e.clone()),
+    }
+    let signature = match &candidate.signature {
+        Ok(s) => Some(s.as_slice()),
+        Err(e) => {
+            failed.push(e.clone());
+            None
+        }
+    };
+    let verdict = match &policy.requirement {
+        Requirement::Keyless(k) => keyless(candidate, signature, k, &policy.trust_root, &mut failed),
+        Requirement::Key(key) => key_based(candidate, signature, key, &policy.trust_root, &mut failed),
+    };
+    match verdict {
+        Some(mut v) if failed.is_empty() => {
+            v.digest = digest.clone();
+            v.layer = candidate.origin.clone();
+            Ok(v)
+        }
+        _ => Err(failed),
+    }
+}
+
+fn empty_verdict() -> VerifiedSignature {
+    VerifiedSignature {
+        digest: Digest::of(b""),
+        layer: String::new(),
+        identity: None,
+        issuer: None,
+        key: None,
+        workflow_repository: None,
+        workflow_ref: None,
+        source_commit: None,
+    }
+}
+
+fn key_based(
+    candidate: &Candidate,
+    signature: Option<&[u8]>,
+    key: &PublicKey,
+    root: &TrustRoot,
+    failed: &mut Vec<String>,
+) -> Option<VerifiedSignature> {
+    let signature = signature?;
+    if !key.verifies(signature, &candidate.message) {
+        failed.push(format!(
+            "signature does not verify with the policy key {}",
+            key.fingerprint()
+        ));
+        return None;
+    }
+    // Key-based signatures may be made without a transparency log (air-gapped signing); when
+    // evidence is attached it must still verify and describe this signature.
+    let binding = Binding {
+        payload: &candidate.logged_payload,
+        signature,
+        verifier_der: key.spki_der(),
+    };
+    if let Err(e) = check_evidence(&candidate.evidence, root, binding) {
+        failed.push(e);
+    }
+    Some(VerifiedSignature {
+        key: Some(key.fingerprint()),
+        ..empty_verdict()
+    })
+}
+
+fn keyless(
+    candidate: &Candidate,
+    signature: Option<&[u8]>,
+    policy: &KeylessPolicy,
+    root: &TrustRoot,
+    failed: &mut Vec<String>,
+) -> Option<VerifiedSignature> {
+    let cert: &SigningCertificate = match &candidate.certificate {
+        None => {
+            failed.push("layer has no certificate; the keyless policy needs one".into());
+            return None;
+        }
+        Some(Err(e)) => {
+            failed.push(e.clone());
+            return None;
+        }
+        Some(Ok(c)) => c,
+    };
+    // The signature must be made by the certificate's key (FACTS.md, gap 1).
+    if let Some(signature) = signature {
+        if !cert.public_key.verifies(signature, &candidate.message) {
+            failed.push("signature does not verify with the certificate's key".into());
+        }
+        let binding = Binding {
+            payload: &candidate.logged_payload,
+            signature,
+            verifier_der: cert.der(),
+        };
+        match check_evidence(&candidate.evidence, root, binding) {
+            Ok(Some(signed_at)) => {
+                if let Err(e) = cert.verify_chain(root, &candidate.chain, signed_at) {
+                    failed.push(e);
+                }
+            }
+            Ok(None) => failed.push("layer has no Rekor entry; the keyless policy requires one".into()),
+            Err(e) => failed.push(e),
+        }
+    }
+    let id = &cert.identity;
+    match &id.issuer {
+        Some(issuer) if *issuer == policy.issuer => {}
+        Some(issuer) => failed.push(format!(
+            "certificate issuer is {issuer:?}, expected {:?}",
+            policy.issuer
+        )),
+        None => failed.push(format!(
+            "certificate names no OIDC issuer, expected {:?}",
+            policy.issuer
+        )),
+    }
+    if !policy.identity.matches(&id.identity) {
+        failed.push(format!(
+            "certificate identity {:?} does not match {}",
+            id.identity, policy.identity
+        ));
+    }
+    if let Some(wanted) = &policy.workflow_repository {
+        match &id.workflow_repository {
+            Some(repo) if repo == wanted => {}
+            Some(repo) => failed.push(format!("workflow repository is {repo:?}, expected {wanted:?}")),
+            None => failed.push(format!(
+                "certificate names no workflow repository, expected {wanted:?}"
+            )),
+        }
+    }
+    if !policy.workflow_refs.is_empty() {
+        let allowed = policy
+            .workflow_refs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        match &id.workflow_ref {
+            Some(r) if policy.workflow_refs.iter().any(|p| p.matches(r)) => {}
+            Some(r) => failed.push(format!("workflow ref {r:?} is not allowed (allowed: {allowed})")),
+            None => failed.push(format!("certificate names no workflow ref (allowed: {allowed})")),
+        }
+    }
+    Some(VerifiedSignature {
+        identity: Some(id.identity.clone()),
+        issuer: id.issuer.clone(),
+        workflow_repository: id.workflow_repository.clone(),
+        workflow_ref: id.workflow_ref.clone(),
+        source_commit: id.source_commit.as_deref().and_then(|s| s.parse().ok()),
+        ..empty_verdict()
+    })
+}
+
+/// Returns the Rekor-attested signing time, `None` when no evidence is attached, or why the
+/// attached evidence is refused.
+fn check_evidence(
+    evidence: &Evidence,
+    root: &TrustRoot,
+    binding: Binding<'_>,
+) -> Result<Option<i64>, String> {
+    match evidence {
+        Evidence::None => Ok(None),
+        Evidence::Invalid(e) => Err(e.clone()),
+        Evidence::CosignBundle(json) => rekor::verify_cosign_bundle(json, root, binding).map(Some),
+        Evidence::TlogEntry(entry) => rekor::verify_tlog_entry(entry, root, binding).map(Some),
+    }
+}

@@ -1,0 +1,503 @@
+//! An offline Sigstore: a fake Fulcio CA issuing GitHub Actions certificates, a fake Rekor log
+//! signing entries, cosign key pairs, and the `trusted_root.json` that trusts them.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
+    IsCa, Issuer, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PublicKeyData as _, SanType, SigningKey as _,
+};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use sigstore::rekor::models::checkpoint::{Checkpoint, CheckpointSignature, SignedCheckpoint};
+use tagcore::Digest;
+use x509_cert::der::Encode as _;
+
+use super::artifact::{SigLayer, bundle_json, in_toto_statement, simple_signing_payload};
+use crate::layer::dsse_pae;
+
+/// The Rekor time every helper signs at (2026-05-28T20:26:40Z); certificates are valid for ten
+/// minutes around it, as Fulcio's are.
+pub const SIGNING_TIME: i64 = 1_780_000_000;
+
+/// The Sigstore OID arc; `oid(n)` is `1.3.6.1.4.1.57264.1.n`.
+fn oid(n: u64) -> Vec<u64> {
+    vec![1, 3, 6, 1, 4, 1, 57264, 1, n]
+}
+
+/// Panics with `what` when a test-helper step fails; helpers are test code.
+fn must<T, E: std::fmt::Debug>(r: Result<T, E>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("testing helper: {what}: {e:?}"),
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    must(
+        x509_cert::der::pem::encode_string(label, x509_cert::der::pem::LineEnding::LF, der),
+        "PEM encoding",
+    )
+}
+
+fn time(unix: i64) -> time::OffsetDateTime {
+    must(time::OffsetDateTime::from_unix_timestamp(unix), "timestamp")
+}
+
+/// An ECDSA P-256 key pair, as `cosign generate-key-pair` makes.
+pub struct KeyPair {
+    inner: rcgen::KeyPair,
+}
+
+impl Default for KeyPair {
+    fn default() -> Self {
+        Self::generate()
+    }
+}
+
+impl KeyPair {
+    /// Returns a fresh P-256 key pair.
+    pub fn generate() -> Self {
+        Self {
+            inner: must(
+                rcgen::KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
+                "key generation",
+            ),
+        }
+    }
+
+    /// Returns the public key as a PEM `PUBLIC KEY` block (cosign's `cosign.pub`).
+    pub fn public_key_pem(&self) -> String {
+        self.inner.public_key_pem()
+    }
+
+    /// Returns the public key as DER SubjectPublicKeyInfo.
+    pub fn public_key_der(&self) -> Vec<u8> {
+        self.inner.subject_public_key_info()
+    }
+
+    /// Returns the ASN.1 DER ECDSA-SHA256 signature of `message`.
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        must(self.inner.sign(message), "signing")
+    }
+
+    /// Returns a key-based cosign `.sig` layer signing `digest` (as `cosign sign --key
+    /// --tlog-upload=false` makes): no certificate, no Rekor bundle.
+    pub fn sign_image(&self, repository: &str, digest: &Digest) -> SigLayer {
+        let payload = simple_signing_payload(repository, digest);
+        SigLayer {
+            signature: BASE64.encode(self.sign(&payload)),
+            payload,
+            certificate_pem: None,
+            chain_pem: None,
+            bundle: None,
+        }
+    }
+}
+
+/// A fake Rekor log: a P-256 key whose log id is `hex(sha256(SPKI))`, as Rekor v1's is.
+pub struct FakeRekor {
+    key: KeyPair,
+    next_index: AtomicI64,
+}
+
+impl Default for FakeRekor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FakeRekor {
+    /// Returns a log with a fresh key.
+    pub fn new() -> Self {
+        Self {
+            key: KeyPair::generate(),
+            next_index: AtomicI64::new(1000),
+        }
+    }
+
+    /// Returns the log key.
+    pub fn key(&self) -> &KeyPair {
+        &self.key
+    }
+
+    /// Returns the log id, hex.
+    pub fn log_id(&self) -> String {
+        hex::encode(Sha256::digest(self.key.public_key_der()))
+    }
+
+    fn set(&self, body: &[u8], integrated_time: i64, log_index: i64) -> Vec<u8> {
+        let payload = json!({
+            "body": BASE64.encode(body),
+            "integratedTime": integrated_time,
+            "logIndex": log_index,
+            "logID": self.log_id(),
+        });
+        self.key.sign(&must(
+            serde_json_canonicalizer::to_vec(&payload),
+            "canonical JSON",
+        ))
+    }
+
+    /// Returns the canonical `hashedrekord` 0.0.1 body for `payload`, `signature` (raw) and
+    /// `verifier_pem` (certificate or public key).
+    pub fn hashedrekord_body(payload: &[u8], signature: &[u8], verifier_pem: &str) -> Vec<u8> {
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload))}},
+                "signature": {"content": BASE64.encode(signature), "publicKey": {"content": BASE64.encode(verifier_pem)}},
+            },
+        });
+        must(serde_json_canonicalizer::to_vec(&body), "canonical JSON")
+    }
+
+    /// Returns a cosign `dev.sigstore.cosign/bundle` annotation logging `body` at `time`.
+    pub fn cosign_bundle(&self, body: &[u8], time: i64) -> String {
+        let index = self.next_index.fetch_add(1, Ordering::Relaxed);
+        json!({
+            "SignedEntryTimestamp": BASE64.encode(self.set(body, time, index)),
+            "Payload": {"body": BASE64.encode(body), "integratedTime": time, "logIndex": index, "logID": self.log_id()},
+        })
+        .to_string()
+    }
+
+    /// Returns a protobuf-JSON `TransparencyLogEntry` of kind `dsse` logging `body` at `time`,
+    /// with its SET and an inclusion proof in a one-entry tree whose checkpoint the log signs.
+    pub fn tlog_entry(&self, kind: &str, body: &[u8], time: i64) -> Value {
+        let index = self.next_index.fetch_add(1, Ordering::Relaxed);
+        let mut leaf = vec![0u8];
+        leaf.extend_from_slice(body);
+        let root: [u8; 32] = Sha256::digest(&leaf).into();
+        let note = Checkpoint {
+            origin: "fake-rekor - 1".into(),
+            size: 1,
+            hash: root,
+            other_content: Vec::new(),
+        };
+        let marshalled = format!("{}\n{}\n{}\n", note.origin, note.size, BASE64.encode(root));
+        let key_id = Sha256::digest(self.key.public_key_der());
+        let checkpoint = SignedCheckpoint {
+            note,
+            signatures: vec![CheckpointSignature {
+                key_fingerprint: [key_id[0], key_id[1], key_id[2], key_id[3]],
+                raw: self.key.sign(marshalled.as_bytes()),
+                name: "fake-rekor".into(),
+            }],
+        };
+        json!({
+            "logIndex": index.to_string(),
+            "logId": {"keyId": BASE64.encode(key_id)},
+            "kindVersion": {"kind": kind, "version": "0.0.1"},
+            "integratedTime": time.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": BASE64.encode(self.set(body, time, index))},
+            "inclusionProof": {
+                "logIndex": "0",
+                "rootHash": BASE64.encode(root),
+                "treeSize": "1",
+                "hashes": [],
+                "checkpoint": {"envelope": must(serde_json::to_value(&checkpoint), "checkpoint")},
+            },
+            "canonicalizedBody": BASE64.encode(body),
+        })
+    }
+}
+
+/// One Sigstore certificate extension value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtensionValue {
+    /// A legacy extension (`.1.1`–`.1.6`): the raw UTF-8 bytes.
+    Raw(String),
+    /// A v2 extension (`.1.8`–`.1.22`): a DER UTF8String.
+    Utf8(String),
+}
+
+/// What a fake Fulcio certificate says: SAN identity and Sigstore extensions.
+#[derive(Debug, Clone)]
+pub struct CertificateProfile {
+    /// The SAN URI, e.g. `https://github.com/o/r/.github/workflows/build.yml@refs/heads/main`.
+    pub identity: String,
+    /// Sigstore extensions by last OID component (`1.3.6.1.4.1.57264.1.<n>`).
+    pub extensions: Vec<(u64, ExtensionValue)>,
+}
+
+/// GitHub Actions' OIDC issuer.
+pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+impl CertificateProfile {
+    /// Returns the profile of a GitHub Actions run of `workflow` (e.g. `build.yml`) in
+    /// `repository` (`owner/name`) on `git_ref` at commit `sha`, with both the legacy
+    /// (`.1.1`–`.1.6`) and the v2 (`.1.8`–`.1.22`) extensions, as Fulcio issues today.
+    pub fn github(repository: &str, workflow: &str, git_ref: &str, sha: &str) -> Self {
+        use ExtensionValue::{Raw, Utf8};
+        let url = format!("https://github.com/{repository}");
+        let workflow_uri = format!("{url}/.github/workflows/{workflow}@{git_ref}");
+        let owner = repository.split('/').next().unwrap_or_default();
+        Self {
+            identity: workflow_uri.clone(),
+            extensions: vec![
+                (1, Raw(GITHUB_ISSUER.into())),
+                (2, Raw("push".into())),
+                (3, Raw(sha.into())),
+                (4, Raw("build".into())),
+                (5, Raw(repository.into())),
+                (6, Raw(git_ref.into())),
+                (8, Utf8(GITHUB_ISSUER.into())),
+                (9, Utf8(workflow_uri.clone())),
+                (10, Utf8(sha.into())),
+                (11, Utf8("github-hosted".into())),
+                (12, Utf8(url.clone())),
+                (13, Utf8(sha.into())),
+                (14, Utf8(git_ref.into())),
+                (15, Utf8("123456".into())),
+                (16, Utf8(format!("https://github.com/{owner}"))),
+                (17, Utf8("7890".into())),
+                (18, Utf8(workflow_uri)),
+                (19, Utf8(sha.into())),
+                (20, Utf8("push".into())),
+                (21, Utf8(format!("{url}/actions/runs/1/attempts/1"))),
+                (22, Utf8("public".into())),
+            ],
+        }
+    }
+
+    /// Returns this profile without the extension `1.3.6.1.4.1.57264.1.<n>`.
+    pub fn without(mut self, n: u64) -> Self {
+        self.extensions.retain(|(k, _)| *k != n);
+        self
+    }
+
+    /// Returns this profile with extension `n` set to `value` (replacing it).
+    pub fn with(mut self, n: u64, value: ExtensionValue) -> Self {
+        self.extensions.retain(|(k, _)| *k != n);
+        self.extensions.push((n, value));
+        self
+    }
+
+    /// Returns this profile with the SAN identity replaced.
+    pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
+        self.identity = identity.into();
+        self
+    }
+}
+
+/// A fake Fulcio certificate authority (a self-signed P-256 root).
+pub struct FakeFulcio {
+    key: rcgen::KeyPair,
+    params: CertificateParams,
+    cert: rcgen::Certificate,
+}
+
+impl Default for FakeFulcio {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FakeFulcio {
+    /// Returns a CA valid from 2020 to 2040.
+    pub fn new() -> Self {
+        let key = must(rcgen::KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256), "CA key");
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "sigstore.dev");
+        dn.push(DnType::CommonName, "fake-fulcio");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.not_before = time(1_577_836_800);
+        params.not_after = time(2_208_988_800);
+        let cert = must(params.self_signed(&key), "CA certificate");
+        Self { key, params, cert }
+    }
+
+    /// Returns an intermediate CA issued by this one (as Fulcio's `sigstore-intermediate`),
+    /// not part of any trust root by itself.
+    pub fn intermediate(&self) -> Self {
+        let key = must(
+            rcgen::KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256),
+            "intermediate key",
+        );
+        let mut params = CertificateParams::default();
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::OrganizationName, "sigstore.dev");
+        dn.push(DnType::CommonName, "fake-fulcio-intermediate");
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = time(1_577_836_800);
+        params.not_after = time(2_208_988_800);
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let cert = must(params.signed_by(&key, &issuer), "intermediate certificate");
+        Self { key, params, cert }
+    }
+
+    /// Returns the CA certificate, DER.
+    pub fn certificate_der(&self) -> Vec<u8> {
+        self.cert.der().to_vec()
+    }
+
+    /// Returns the CA certificate, PEM (what cosign's `dev.sigstore.cosign/chain` holds).
+    pub fn certificate_pem(&self) -> String {
+        pem("CERTIFICATE", self.cert.der())
+    }
+
+    /// Returns a leaf certificate for `profile` and a fresh key, valid ten minutes around
+    /// [`SIGNING_TIME`], for code signing.
+    pub fn issue(&self, profile: &CertificateProfile) -> KeylessSigner {
+        let key = KeyPair::generate();
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params.subject_alt_names = vec![SanType::URI(must(profile.identity.clone().try_into(), "SAN URI"))];
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        params.use_authority_key_identifier_extension = true;
+        params.not_before = time(SIGNING_TIME - 60);
+        params.not_after = time(SIGNING_TIME + 540);
+        params.custom_extensions = profile
+            .extensions
+            .iter()
+            .map(|(n, v)| {
+                let content = match v {
+                    ExtensionValue::Raw(s) => s.as_bytes().to_vec(),
+                    ExtensionValue::Utf8(s) => must(
+                        x509_cert::der::asn1::Utf8StringRef::new(s).and_then(|u| u.to_der()),
+                        "UTF8String",
+                    ),
+                };
+                CustomExtension::from_oid_content(&oid(*n), content)
+            })
+            .collect();
+        let issuer = Issuer::from_params(&self.params, &self.key);
+        let cert = must(params.signed_by(&key.inner, &issuer), "leaf certificate");
+        KeylessSigner {
+            key,
+            certificate_der: cert.der().to_vec(),
+            certificate_pem: cert.pem(),
+        }
+    }
+}
+
+/// A key with its Fulcio certificate: what `cosign sign` holds during a keyless signing.
+pub struct KeylessSigner {
+    /// The ephemeral key.
+    pub key: KeyPair,
+    /// The certificate, DER.
+    pub certificate_der: Vec<u8>,
+    /// The certificate, PEM.
+    pub certificate_pem: String,
+}
+
+impl KeylessSigner {
+    /// Returns a keyless cosign `.sig` layer for `digest`: simple-signing payload, signature,
+    /// certificate, and a Rekor bundle from `rekor` logging a `hashedrekord` entry.
+    pub fn sign_image(&self, rekor: &FakeRekor, repository: &str, digest: &Digest) -> SigLayer {
+        let payload = simple_signing_payload(repository, digest);
+        let signature = self.key.sign(&payload);
+        let body = FakeRekor::hashedrekord_body(&payload, &signature, &self.certificate_pem);
+        SigLayer {
+            bundle: Some(rekor.cosign_bundle(&body, SIGNING_TIME)),
+            signature: BASE64.encode(signature),
+            payload,
+            certificate_pem: Some(self.certificate_pem.clone()),
+            chain_pem: None,
+        }
+    }
+
+    /// Returns a Sigstore bundle v0.3 (JSON) for `digest`, as cosign's new bundle format makes:
+    /// a DSSE envelope of an in-toto statement, the certificate, and a `dsse` tlog entry.
+    pub fn sign_bundle(&self, rekor: &FakeRekor, repository: &str, digest: &Digest) -> Vec<u8> {
+        let statement = in_toto_statement(repository, digest);
+        let payload_type = "application/vnd.in-toto+json";
+        let signature = self.key.sign(&dsse_pae(payload_type, &statement));
+        let envelope = json!({
+            "payload": BASE64.encode(&statement),
+            "payloadType": payload_type,
+            "signatures": [{"sig": BASE64.encode(&signature)}],
+        });
+        let envelope_bytes = must(serde_json_canonicalizer::to_vec(&envelope), "canonical JSON");
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&envelope_bytes))},
+                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&statement))},
+                "signatures": [{"signature": BASE64.encode(&signature), "verifier": BASE64.encode(&self.certificate_pem)}],
+            },
+        });
+        let body = must(serde_json_canonicalizer::to_vec(&body), "canonical JSON");
+        let entry = rekor.tlog_entry("dsse", &body, SIGNING_TIME);
+        bundle_json(&self.certificate_der, entry, envelope)
+    }
+}
+
+/// A complete offline Sigstore: one fake Fulcio CA and one fake Rekor log.
+#[derive(Default)]
+pub struct TestPki {
+    /// The certificate authority.
+    pub fulcio: FakeFulcio,
+    /// The transparency log.
+    pub rekor: FakeRekor,
+}
+
+impl TestPki {
+    /// Returns a fresh CA and log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns a `trusted_root.json` (cosign's `--trusted-root` format) trusting this CA and
+    /// this log.
+    pub fn trusted_root_json(&self) -> Vec<u8> {
+        let key_id = Sha256::digest(self.rekor.key.public_key_der());
+        let root = json!({
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [{
+                "baseUrl": "https://rekor.invalid",
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": BASE64.encode(self.rekor.key.public_key_der()),
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                    "validFor": {"start": "2020-01-01T00:00:00Z"},
+                },
+                "logId": {"keyId": BASE64.encode(key_id)},
+            }],
+            "certificateAuthorities": [{
+                "subject": {"organization": "sigstore.dev", "commonName": "fake-fulcio"},
+                "uri": "https://fulcio.invalid",
+                "certChain": {"certificates": [{"rawBytes": BASE64.encode(self.fulcio.certificate_der())}]},
+                "validFor": {"start": "2020-01-01T00:00:00Z"},
+            }],
+            "ctlogs": [],
+            "timestampAuthorities": [],
+        });
+        must(serde_json::to_vec_pretty(&root), "trusted root JSON")
+    }
+
+    /// Returns the policy trust-root source for [`TestPki::trusted_root_json`].
+    pub fn trusted_root(&self) -> crate::TrustedRootSource {
+        crate::TrustedRootSource::Json(self.trusted_root_json())
+    }
+
+    /// Returns a signer whose certificate this CA issued for `profile`.
+    pub fn issue(&self, profile: &CertificateProfile) -> KeylessSigner {
+        self.fulcio.issue(profile)
+    }
+
+    /// Returns a keyless `.sig` layer for `digest`, certificate from this CA, logged in this log.
+    pub fn sign_keyless(&self, profile: &CertificateProfile, repository: &str, digest: &Digest) -> SigLayer {
+        self.issue(profile).sign_image(&self.rekor, repository, digest)
+    }
+
+    /// Returns a keyless Sigstore bundle v0.3 for `digest`, certificate from this CA, logged in
+    /// this log.
+    pub fn bundle_keyless(&self, profile: &CertificateProfile, repository: &str, digest: &Digest) -> Vec<u8> {
+        self.issue(profile).sign_bundle(&self.rekor, repository, digest)
+    }
+}

@@ -1,0 +1,8 @@
+//! Scenario tests of cosign-verify: signatures in cosign's exact formats, pushed to a real
+//! docker-registry on 127.0.0.1, verified through the crate's public API.
+
+mod accepted;
+mod memory;
+mod public_good;
+mod refused;
+mod support;
