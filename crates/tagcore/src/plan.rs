@@ -78,6 +78,9 @@ pub struct Plan {
     pub images: Vec<ImagePlan>,
     /// The stamp or audit tag that names this release, if any.
     pub stamp: Option<Tag>,
+    /// The tag the operation went by: the promote source tag, the rollback target, the retag
+    /// target.
+    pub target: Option<Tag>,
     /// The source commit and how it was found.
     pub source_commit: Option<SourceCommit>,
     /// The writes, in order: immutable tags first, then moving tags.

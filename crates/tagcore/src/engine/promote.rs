@@ -244,6 +244,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 unit: policy.unit.clone(),
                 images,
                 stamp,
+                target: match &req.source {
+                    PromoteSource::Staging => Some(tags.staging.clone()),
+                    PromoteSource::Tag(t) | PromoteSource::Version(t) => Some(t.clone()),
+                    PromoteSource::Digest(_) => None,
+                },
                 source_commit: Some(commit),
                 steps,
                 release,

@@ -122,6 +122,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 unit: policy.unit.clone(),
                 images,
                 stamp,
+                target: Some(tags.staging.clone()),
                 source_commit: Some(commit),
                 steps,
                 release: None,

@@ -33,6 +33,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                     verification: None,
                 }],
                 stamp: None,
+                target: Some(req.target.clone()),
                 source_commit: None,
                 steps: vec![WriteStep {
                     image: 0,

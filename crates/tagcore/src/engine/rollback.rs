@@ -248,6 +248,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 unit: policy.unit.clone(),
                 images,
                 stamp: Some(audit),
+                target: Some(target),
                 source_commit: Some(commit),
                 steps,
                 release,
