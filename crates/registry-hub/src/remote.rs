@@ -1,0 +1,356 @@
+//! The OCI distribution API client: implements [`tagcore::Registry`] for any registry.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, Response};
+use tagcore::{Digest, ListedTag, Manifest, Registry, RegistryError, Repository, Tag, TagListing};
+
+use crate::auth::Access;
+use crate::client::{OciConfig, Req, Transport, read_capped, unexpected};
+use crate::error_map;
+use crate::hub::HubClient;
+use crate::manifest::{self, MANIFEST_ACCEPT, OCI_INDEX, content_media_type, link_next, media_type_of};
+use crate::retry::RateLimit;
+
+/// A registry reached over the OCI distribution API (Docker Hub, GHCR, distribution, zot…).
+///
+/// Cloning is cheap and shares the connection pool and token cache. With
+/// [`RemoteRegistry::with_hub`], `list_tags` on `docker.io` repositories uses Docker Hub's Hub
+/// API to get push times and digests.
+#[derive(Clone)]
+pub struct RemoteRegistry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Transport,
+    hub: Option<HubClient>,
+    multi_tag: Mutex<HashMap<String, bool>>,
+}
+
+impl std::fmt::Debug for RemoteRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteRegistry")
+            .field("config", &self.inner.transport.config)
+            .field("hub", &self.inner.hub.is_some())
+            .finish()
+    }
+}
+
+impl RemoteRegistry {
+    /// Returns a client with `config`; fails only when the CA bundle cannot be read.
+    pub fn new(config: OciConfig) -> Result<Self, RegistryError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport: Transport::new(config)?,
+                hub: None,
+                multi_tag: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Returns a client with `config` that lists `docker.io` tags through `hub`.
+    pub fn with_hub(config: OciConfig, hub: HubClient) -> Result<Self, RegistryError> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                transport: Transport::new(config)?,
+                hub: Some(hub),
+                multi_tag: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Returns the rate-limit headers (`ratelimit-remaining`…) of the latest registry response
+    /// that carried any.
+    pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.inner.transport.last_rate_limit()
+    }
+
+    /// Returns the Hub API client, when configured.
+    pub fn hub(&self) -> Option<&HubClient> {
+        self.inner.hub.as_ref()
+    }
+
+    fn req<'a>(
+        &self,
+        method: Method,
+        repository: &'a Repository,
+        suffix: &str,
+        access: Access,
+        what: &'a str,
+    ) -> Result<Req<'a>, RegistryError> {
+        Ok(Req {
+            method,
+            url: format!("{}/{suffix}", self.inner.transport.base_url(repository)?),
+            repository,
+            access,
+            headers: HeaderMap::new(),
+            body: None,
+            idempotent: true,
+            what,
+        })
+    }
+
+    async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
+        self.inner.transport.send(req).await
+    }
+
+    /// Stores `manifest` under every tag of `tags`: one multi-tag PUT (`?tag=…`) where the
+    /// registry echoes the tags in `OCI-Tag`, otherwise (or for the tags it did not echo) one PUT
+    /// per tag. Returns the manifest's digest.
+    pub async fn put_manifest_tags(
+        &self,
+        repository: &Repository,
+        tags: &[Tag],
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
+        let digest = manifest.digest();
+        let mut remaining: Vec<&Tag> = tags.iter().collect();
+        let host = repository.registry().to_owned();
+        let known = self.inner.multi_tag.lock().ok().and_then(|m| m.get(&host).copied());
+        if tags.len() > 1 && known != Some(false) {
+            let query = tags.iter().map(|t| format!("tag={t}")).collect::<Vec<_>>().join("&");
+            let what = format!("PUT manifest {repository}@{digest} with tags {}", join(tags));
+            let accepted = self.put_bytes(repository, &format!("{digest}?{query}"), manifest, &what).await?;
+            let supported = tags.iter().all(|t| accepted.contains(t.as_str()));
+            if let Ok(mut m) = self.inner.multi_tag.lock() {
+                m.insert(host, supported);
+            }
+            remaining.retain(|t| !accepted.contains(t.as_str()));
+        }
+        for tag in remaining {
+            self.put_manifest(repository, tag, manifest).await?;
+        }
+        Ok(digest)
+    }
+
+    /// PUTs `manifest` at `reference`; checks the returned digest; returns the `OCI-Tag` echoes.
+    async fn put_bytes(
+        &self,
+        repository: &Repository,
+        reference: &str,
+        manifest: &Manifest,
+        what: &str,
+    ) -> Result<HashSet<String>, RegistryError> {
+        let digest = manifest.digest();
+        if manifest.bytes.len() as u64 > self.inner.transport.config.max_manifest_bytes {
+            return Err(error_map::invalid_input(what, "manifest exceeds the size limit"));
+        }
+        let mut req = self.req(Method::PUT, repository, &format!("manifests/{reference}"), Access::Push, what)?;
+        let ct = HeaderValue::from_str(&manifest.media_type)
+            .map_err(|_| error_map::invalid_input(what, "media type is not a valid header value"))?;
+        req.headers.insert(CONTENT_TYPE, ct);
+        req.body = Some(manifest.bytes.clone());
+        // Identical bytes under the same reference: a PUT is idempotent and may be retried.
+        req.idempotent = true;
+        let resp = self.send(&req).await?;
+        if !resp.status().is_success() {
+            return Err(unexpected(resp, what).await);
+        }
+        if let Some(reported) = header_str(&resp, "docker-content-digest") {
+            if reported != digest.as_str() {
+                return Err(error_map::invalid(
+                    what,
+                    format!("registry reported digest {reported} for bytes whose sha256 is {digest}; refusing"),
+                ));
+            }
+        }
+        Ok(resp
+            .headers()
+            .get_all("oci-tag")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect())
+    }
+
+    /// Returns the tags through the OCI `/tags/list` API (never the Hub API), following `Link`
+    /// pagination, tolerating registries that ignore `n`/`last` or return tags unsorted.
+    pub async fn list_tags_oci(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
+        let base = self.inner.transport.base_url(repository)?;
+        let page_size = self.inner.transport.config.tag_page_size;
+        let max_pages = self.inner.transport.config.max_tag_pages.max(1);
+        let what = format!("list tags of {repository}");
+        let mut url = format!("{base}/tags/list?n={page_size}");
+        let mut seen_urls = HashSet::new();
+        let mut seen_tags = HashSet::new();
+        let mut listing = TagListing::default();
+        for page in 1..=max_pages {
+            seen_urls.insert(url.clone());
+            let mut req = self.req(Method::GET, repository, "tags/list", Access::Pull, &what)?;
+            req.url = url.clone();
+            req.headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            let resp = self.send(&req).await?;
+            if !resp.status().is_success() {
+                return Err(unexpected(resp, &what).await);
+            }
+            let next = resp.headers().get("link").and_then(|l| l.to_str().ok()).and_then(link_next);
+            let body = read_capped(resp, 16 * 1024 * 1024, &what).await?;
+            let v: serde_json::Value =
+                serde_json::from_slice(&body).map_err(|_| error_map::invalid(&what, "tag list is not JSON"))?;
+            let mut added = 0;
+            for name in v.get("tags").and_then(|t| t.as_array()).into_iter().flatten() {
+                let Some(name) = name.as_str() else { continue };
+                if !seen_tags.insert(name.to_owned()) {
+                    continue;
+                }
+                added += 1;
+                match name.parse::<Tag>() {
+                    Ok(tag) => listing.tags.push(ListedTag {
+                        tag,
+                        digest: None,
+                        pushed: None,
+                    }),
+                    Err(_) => listing.skipped_invalid.push(name.to_owned()),
+                }
+            }
+            let Some(next) = next else { return Ok(listing) };
+            let next_url = resolve_url(&url, &next).ok_or_else(|| error_map::invalid(&what, "Link target is not a URL"))?;
+            if seen_urls.contains(&next_url) {
+                listing.truncated = Some(format!("registry repeated tag page {next_url} after {page} pages"));
+                return Ok(listing);
+            }
+            if added == 0 {
+                listing.truncated = Some(format!(
+                    "page {page} added no new tag although the registry announced another; stopped"
+                ));
+                return Ok(listing);
+            }
+            if page == max_pages {
+                listing.truncated = Some(format!("stopped after {max_pages} tag pages (max_tag_pages); more remain"));
+                return Ok(listing);
+            }
+            url = next_url;
+        }
+        Ok(listing)
+    }
+}
+
+fn join(tags: &[Tag]) -> String {
+    tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(",")
+}
+
+fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+fn resolve_url(base: &str, target: &str) -> Option<String> {
+    let base = reqwest::Url::parse(base).ok()?;
+    let next = base.join(target).ok()?;
+    // Never follow pagination to another origin: our credentials would go with it.
+    (next.origin() == base.origin()).then(|| next.to_string())
+}
+
+impl Registry for RemoteRegistry {
+    async fn resolve_tag(&self, repository: &Repository, tag: &Tag) -> Result<Option<Digest>, RegistryError> {
+        let what = format!("HEAD manifest {repository}:{tag}");
+        let mut req = self.req(Method::HEAD, repository, &format!("manifests/{tag}"), Access::Pull, &what)?;
+        req.headers.insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let resp = self.send(&req).await?;
+        if resp.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(unexpected(resp, &what).await);
+        }
+        if let Some(d) = header_str(&resp, "docker-content-digest") {
+            return d
+                .parse()
+                .map(Some)
+                .map_err(|e| error_map::invalid(&what, format!("Docker-Content-Digest {d:?} is invalid ({e})")));
+        }
+        // No digest header on HEAD: read the manifest and hash it (costs a GET).
+        let what = format!("GET manifest {repository}:{tag}");
+        let mut req = self.req(Method::GET, repository, &format!("manifests/{tag}"), Access::Pull, &what)?;
+        req.headers.insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let resp = self.send(&req).await?;
+        if resp.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(unexpected(resp, &what).await);
+        }
+        let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
+        Ok(Some(Digest::of(&bytes)))
+    }
+
+    async fn fetch_manifest(&self, repository: &Repository, digest: &Digest) -> Result<Manifest, RegistryError> {
+        let what = format!("GET manifest {repository}@{digest}");
+        let mut req = self.req(Method::GET, repository, &format!("manifests/{digest}"), Access::Pull, &what)?;
+        req.headers.insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let resp = self.send(&req).await?;
+        if !resp.status().is_success() {
+            return Err(unexpected(resp, &what).await);
+        }
+        if let Some(reported) = header_str(&resp, "docker-content-digest") {
+            if reported != digest.as_str() {
+                return Err(error_map::invalid(&what, format!("registry reported digest {reported}")));
+            }
+        }
+        let content_type = content_media_type(header_str(&resp, "content-type"));
+        let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
+        let actual = Digest::of(&bytes);
+        if &actual != digest {
+            return Err(error_map::invalid(&what, format!("the bytes received hash to {actual}")));
+        }
+        let media_type = content_type
+            .or_else(|| media_type_of(&bytes))
+            .ok_or_else(|| error_map::invalid(&what, "no media type in Content-Type or in the manifest"))?;
+        Ok(Manifest::new(media_type, bytes))
+    }
+
+    async fn put_manifest(&self, repository: &Repository, tag: &Tag, manifest: &Manifest) -> Result<Digest, RegistryError> {
+        let what = format!("PUT manifest {repository}:{tag} ({})", manifest.digest());
+        self.put_bytes(repository, tag.as_str(), manifest, &what).await?;
+        Ok(manifest.digest())
+    }
+
+    async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
+        match &self.inner.hub {
+            Some(hub) if repository.registry() == tagcore::DOCKER_HUB => hub.list_repository_tags(repository).await,
+            _ => self.list_tags_oci(repository).await,
+        }
+    }
+
+    async fn fetch_blob(&self, repository: &Repository, digest: &Digest, max_bytes: u64) -> Result<Vec<u8>, RegistryError> {
+        let what = format!("GET blob {repository}@{digest}");
+        let req = self.req(Method::GET, repository, &format!("blobs/{digest}"), Access::Pull, &what)?;
+        let resp = self.send(&req).await?;
+        if !resp.status().is_success() {
+            return Err(unexpected(resp, &what).await);
+        }
+        let bytes = read_capped(resp, max_bytes, &what).await?;
+        let actual = Digest::of(&bytes);
+        if &actual != digest {
+            return Err(error_map::invalid(&what, format!("the bytes received hash to {actual}")));
+        }
+        Ok(bytes)
+    }
+
+    async fn fetch_referrers(&self, repository: &Repository, digest: &Digest) -> Result<Option<Manifest>, RegistryError> {
+        let what = format!("GET referrers of {repository}@{digest}");
+        let mut req = self.req(Method::GET, repository, &format!("referrers/{digest}"), Access::Pull, &what)?;
+        req.headers.insert(ACCEPT, HeaderValue::from_static(OCI_INDEX));
+        let resp = self.send(&req).await?;
+        match resp.status().as_u16() {
+            404 | 405 | 501 => return Ok(None),
+            s if (200..300).contains(&s) => {}
+            _ => return Err(unexpected(resp, &what).await),
+        }
+        let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "the referrers index is not JSON"))?;
+        if !v.get("manifests").is_some_and(serde_json::Value::is_array) {
+            return Err(error_map::invalid(&what, "the referrers response is not an image index"));
+        }
+        Ok(Some(Manifest::new(OCI_INDEX, bytes)))
+    }
+
+    async fn image_revision(&self, repository: &Repository, digest: &Digest) -> Result<Option<String>, RegistryError> {
+        manifest::image_revision(self, repository, digest).await
+    }
+}
