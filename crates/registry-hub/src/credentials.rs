@@ -340,7 +340,7 @@ mod tests {
              echo 'credentials not found in native keychain'; exit 1\nfi\n",
         )
         .unwrap();
-        std::process::Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+        Command::new("chmod").arg("+x").arg(&script).status().unwrap();
         let json = br#"{"credHelpers":{"registry-1.docker.io":"fake"},"auths":{"ghcr.io":{"username":"u","password":"p"}},"credsStore":"fake"}"#;
         let config = DockerConfig::parse(json).unwrap().with_helper_dir(dir.path());
         assert_eq!(config.lookup("docker.io").unwrap(), Some(Credentials::basic("hub-user", "hub-pat")));

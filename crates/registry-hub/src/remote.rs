@@ -168,6 +168,54 @@ impl RemoteRegistry {
             .collect())
     }
 
+    /// Stores `manifest` by digest only (no tag), e.g. the platform manifests of an index before
+    /// the index itself; returns the digest.
+    pub async fn put_manifest_by_digest(&self, repository: &Repository, manifest: &Manifest) -> Result<Digest, RegistryError> {
+        let digest = manifest.digest();
+        let what = format!("PUT manifest {repository}@{digest}");
+        self.put_bytes(repository, digest.as_str(), manifest, &what).await?;
+        Ok(digest)
+    }
+
+    /// Uploads `bytes` as a blob of `repository` (skipped when the registry already has it) and
+    /// returns its digest. Used to create images (tests, demo); a retag never needs it.
+    pub async fn push_blob(&self, repository: &Repository, bytes: &[u8]) -> Result<Digest, RegistryError> {
+        let digest = Digest::of(bytes);
+        let what = format!("upload blob {repository}@{digest}");
+        let head = self.req(Method::HEAD, repository, &format!("blobs/{digest}"), Access::Push, &what)?;
+        let resp = self.send(&head).await?;
+        if resp.status().is_success() {
+            return Ok(digest);
+        }
+        let start = self.req(Method::POST, repository, "blobs/uploads/", Access::Push, &what)?;
+        let resp = self.send(&start).await?;
+        if resp.status().as_u16() != 202 {
+            return Err(unexpected(resp, &what).await);
+        }
+        let location = header_str(&resp, "location")
+            .ok_or_else(|| error_map::invalid(&what, "upload session without Location"))?
+            .to_owned();
+        let mut url = resolve_url(&start.url, &location)
+            .ok_or_else(|| error_map::invalid(&what, "upload Location is not a URL on the registry"))?;
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&format!("digest={digest}"));
+        let mut put = self.req(Method::PUT, repository, "", Access::Push, &what)?;
+        put.url = url;
+        put.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        put.body = Some(bytes.to_vec());
+        put.idempotent = false;
+        let resp = self.send(&put).await?;
+        if resp.status().as_u16() != 201 {
+            return Err(unexpected(resp, &what).await);
+        }
+        if let Some(reported) = header_str(&resp, "docker-content-digest") {
+            if reported != digest.as_str() {
+                return Err(error_map::invalid(&what, format!("registry reported digest {reported}")));
+            }
+        }
+        Ok(digest)
+    }
+
     /// Returns the tags through the OCI `/tags/list` API (never the Hub API), following `Link`
     /// pagination, tolerating registries that ignore `n`/`last` or return tags unsorted.
     pub async fn list_tags_oci(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
