@@ -35,14 +35,23 @@ impl Registry for AnyRegistry {
         }
     }
 
-    async fn fetch_manifest(&self, repository: &Repository, digest: &Digest) -> Result<Manifest, RegistryError> {
+    async fn fetch_manifest(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Manifest, RegistryError> {
         match self {
             Self::Remote(r) => r.fetch_manifest(repository, digest).await,
             Self::Layout(r) => r.fetch_manifest(repository, digest).await,
         }
     }
 
-    async fn put_manifest(&self, repository: &Repository, tag: &Tag, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    async fn put_manifest(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         match self {
             Self::Remote(r) => r.put_manifest(repository, tag, manifest).await,
             Self::Layout(r) => r.put_manifest(repository, tag, manifest).await,
@@ -56,21 +65,34 @@ impl Registry for AnyRegistry {
         }
     }
 
-    async fn fetch_blob(&self, repository: &Repository, digest: &Digest, max_bytes: u64) -> Result<Vec<u8>, RegistryError> {
+    async fn fetch_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
         match self {
             Self::Remote(r) => r.fetch_blob(repository, digest, max_bytes).await,
             Self::Layout(r) => r.fetch_blob(repository, digest, max_bytes).await,
         }
     }
 
-    async fn fetch_referrers(&self, repository: &Repository, digest: &Digest) -> Result<Option<Manifest>, RegistryError> {
+    async fn fetch_referrers(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<Manifest>, RegistryError> {
         match self {
             Self::Remote(r) => r.fetch_referrers(repository, digest).await,
             Self::Layout(r) => r.fetch_referrers(repository, digest).await,
         }
     }
 
-    async fn image_revision(&self, repository: &Repository, digest: &Digest) -> Result<Option<String>, RegistryError> {
+    async fn image_revision(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<String>, RegistryError> {
         match self {
             Self::Remote(r) => r.image_revision(repository, digest).await,
             Self::Layout(r) => r.image_revision(repository, digest).await,

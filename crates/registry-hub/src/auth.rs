@@ -29,7 +29,10 @@ impl Challenge {
 /// header. Garbage never panics; it yields fewer or no challenges.
 pub fn parse_www_authenticate(header: &str) -> Vec<Challenge> {
     let mut out: Vec<Challenge> = Vec::new();
-    let mut p = Parser { s: header.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: header.as_bytes(),
+        i: 0,
+    };
     loop {
         p.skip(|b| b == b' ' || b == b'\t' || b == b',');
         if p.peek().is_none() {
@@ -41,7 +44,11 @@ pub fn parse_www_authenticate(header: &str) -> Vec<Challenge> {
             // A parameter of the current challenge.
             p.i += 1;
             p.skip(|b| b == b' ' || b == b'\t');
-            let value = if p.peek() == Some(b'"') { p.quoted() } else { p.token().unwrap_or_default() };
+            let value = if p.peek() == Some(b'"') {
+                p.quoted()
+            } else {
+                p.token().unwrap_or_default()
+            };
             if let Some(c) = out.last_mut() {
                 c.params.insert(token.to_ascii_lowercase(), value);
             }
@@ -156,7 +163,9 @@ pub(crate) struct TokenCache {
 impl std::fmt::Debug for TokenCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.tokens.lock().map_or(0, |t| t.len());
-        f.debug_struct("TokenCache").field("tokens", &n).finish_non_exhaustive()
+        f.debug_struct("TokenCache")
+            .field("tokens", &n)
+            .finish_non_exhaustive()
     }
 }
 
@@ -217,7 +226,10 @@ pub(crate) fn host_auth_from_challenges(challenges: &[Challenge]) -> Option<Host
             service: c.param("service").map(str::to_owned),
         });
     }
-    challenges.iter().any(|c| c.scheme == "basic").then_some(HostAuth::Basic)
+    challenges
+        .iter()
+        .any(|c| c.scheme == "basic")
+        .then_some(HostAuth::Basic)
 }
 
 #[cfg(test)]
@@ -237,7 +249,9 @@ mod tests {
 
     #[test]
     fn parses_odd_but_valid_forms() {
-        let c = parse_www_authenticate(r#"  BEARER  Realm = "http://x/t?a=1" , SERVICE=reg ,error="insufficient_scope", Basic realm="r\"q""#);
+        let c = parse_www_authenticate(
+            r#"  BEARER  Realm = "http://x/t?a=1" , SERVICE=reg ,error="insufficient_scope", Basic realm="r\"q""#,
+        );
         assert_eq!(c.len(), 2, "{c:?}");
         assert_eq!(c[0].param("realm"), Some("http://x/t?a=1"));
         assert_eq!(c[0].param("service"), Some("reg"));
@@ -255,11 +269,25 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for h in ["", "=", "\"", "Bearer realm=\"unterminated", ",,,", "Bearer ==x", "é\"=,"] {
+        for h in [
+            "",
+            "=",
+            "\"",
+            "Bearer realm=\"unterminated",
+            ",,,",
+            "Bearer ==x",
+            "é\"=,",
+        ] {
             let _ = parse_www_authenticate(h);
         }
-        assert_eq!(host_auth_from_challenges(&parse_www_authenticate("Bearer service=x")), None);
-        assert_eq!(host_auth_from_challenges(&parse_www_authenticate("Basic realm=x")), Some(HostAuth::Basic));
+        assert_eq!(
+            host_auth_from_challenges(&parse_www_authenticate("Bearer service=x")),
+            None
+        );
+        assert_eq!(
+            host_auth_from_challenges(&parse_www_authenticate("Basic realm=x")),
+            Some(HostAuth::Basic)
+        );
     }
 
     #[test]

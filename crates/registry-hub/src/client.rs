@@ -93,10 +93,14 @@ pub(crate) fn build_http(
             error_map::invalid_input(&format!("CA bundle {}", path.display()), "cannot read").with_source(e)
         })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            error_map::invalid_input(&format!("CA bundle {}", path.display()), "not a PEM bundle").with_source(e)
+            error_map::invalid_input(&format!("CA bundle {}", path.display()), "not a PEM bundle")
+                .with_source(e)
         })?;
         if certs.is_empty() {
-            return Err(error_map::invalid_input(&format!("CA bundle {}", path.display()), "holds no certificate"));
+            return Err(error_map::invalid_input(
+                &format!("CA bundle {}", path.display()),
+                "holds no certificate",
+            ));
         }
         builder = builder.tls_certs_merge(certs);
     }
@@ -152,7 +156,11 @@ impl Transport {
     /// not allowed. Docker Hub's API host is `registry-1.docker.io`.
     pub(crate) fn base_url(&self, repository: &Repository) -> Result<String, RegistryError> {
         let host = repository.registry();
-        let api_host = if host == tagcore::DOCKER_HUB { "registry-1.docker.io" } else { host };
+        let api_host = if host == tagcore::DOCKER_HUB {
+            "registry-1.docker.io"
+        } else {
+            host
+        };
         let plain = match &self.config.plain_http {
             PlainHttp::Never => false,
             PlainHttp::Loopback => repository.is_loopback(),
@@ -212,7 +220,10 @@ impl Transport {
 
     async fn send_with(&self, req: &Req<'_>, auth: Option<&HeaderValue>) -> Result<Response, RegistryError> {
         let make = || {
-            let mut b = self.http.request(req.method.clone(), &req.url).headers(req.headers.clone());
+            let mut b = self
+                .http
+                .request(req.method.clone(), &req.url)
+                .headers(req.headers.clone());
             if let Some(a) = auth {
                 b = b.header(AUTHORIZATION, a.clone());
             }
@@ -256,7 +267,9 @@ impl Transport {
                 if let Some(t) = self.tokens.get(host, scope) {
                     return Ok(Some(sensitive(&format!("Bearer {}", t.expose()))?));
                 }
-                let (token, lifetime) = self.fetch_token(&realm, service.as_deref(), scope, creds, what).await?;
+                let (token, lifetime) = self
+                    .fetch_token(&realm, service.as_deref(), scope, creds, what)
+                    .await?;
                 let header = sensitive(&format!("Bearer {}", token.expose()))?;
                 self.tokens.put(host, scope, token, lifetime);
                 Ok(Some(header))
@@ -274,10 +287,15 @@ impl Transport {
         what: &str,
     ) -> Result<(Secret, Duration), RegistryError> {
         let ctx = format!("{what}: token request for scope {scope}");
-        let url = reqwest::Url::parse(realm).map_err(|_| error_map::invalid(&ctx, "the realm is not a URL"))?;
-        let loopback = matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
+        let url =
+            reqwest::Url::parse(realm).map_err(|_| error_map::invalid(&ctx, "the realm is not a URL"))?;
+        let loopback =
+            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
         if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || self.config.allow_insecure)) {
-            return Err(error_map::invalid(&ctx, "the token realm is not HTTPS; refusing to send credentials"));
+            return Err(error_map::invalid(
+                &ctx,
+                "the token realm is not HTTPS; refusing to send credentials",
+            ));
         }
         let make = || match creds {
             Credentials::IdentityToken(refresh) => {
@@ -326,8 +344,8 @@ impl Transport {
             return Err(error_map::from_status(status, &ctx, b""));
         }
         let body = read_capped(resp, 1024 * 1024, &ctx).await?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| error_map::invalid(&ctx, "the token response is not JSON"))?;
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| error_map::invalid(&ctx, "the token response is not JSON"))?;
         let token = v
             .get("token")
             .and_then(|t| t.as_str())
@@ -335,7 +353,11 @@ impl Transport {
             .or_else(|| v.get("access_token").and_then(|t| t.as_str()))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| error_map::invalid(&ctx, "the token response has no token"))?;
-        let secs = v.get("expires_in").and_then(serde_json::Value::as_u64).unwrap_or(60).clamp(1, 86_400);
+        let secs = v
+            .get("expires_in")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(60)
+            .clamp(1, 86_400);
         Ok((Secret::new(token), Duration::from_secs(secs)))
     }
 }
@@ -370,17 +392,18 @@ pub(crate) async fn retrying(
                 waited += wait;
             }
             Ok(resp) => {
-                if let Some(rl) = RateLimit::from_headers(resp.headers()) {
-                    if let Ok(mut r) = rate.lock() {
-                        *r = Some(rl);
-                    }
+                if let Some(rl) = RateLimit::from_headers(resp.headers())
+                    && let Ok(mut r) = rate.lock()
+                {
+                    *r = Some(rl);
                 }
                 let status = resp.status().as_u16();
                 if last || !error_map::is_retryable_status(status) {
                     return Ok(resp);
                 }
                 let asked = retry_after(resp.headers(), SystemTime::now());
-                let wait = asked.map_or_else(|| policy.backoff(attempt), |a| a.max(policy.backoff(attempt) / 4));
+                let wait =
+                    asked.map_or_else(|| policy.backoff(attempt), |a| a.max(policy.backoff(attempt) / 4));
                 if waited + wait > policy.max_total_wait {
                     return Ok(resp);
                 }
@@ -395,14 +418,20 @@ pub(crate) async fn retrying(
 /// Returns a header value marked sensitive (hidden from `Debug`).
 pub(crate) fn sensitive(value: &str) -> Result<HeaderValue, RegistryError> {
     let mut v = HeaderValue::from_str(value).map_err(|_| {
-        RegistryError::new(RegistryErrorKind::InvalidInput, "credentials contain characters not allowed in a header")
+        RegistryError::new(
+            RegistryErrorKind::InvalidInput,
+            "credentials contain characters not allowed in a header",
+        )
     })?;
     v.set_sensitive(true);
     Ok(v)
 }
 
 fn basic_header(username: &str, password: &Secret) -> Result<HeaderValue, RegistryError> {
-    sensitive(&format!("Basic {}", STANDARD.encode(format!("{username}:{}", password.expose()))))
+    sensitive(&format!(
+        "Basic {}",
+        STANDARD.encode(format!("{username}:{}", password.expose()))
+    ))
 }
 
 fn form_encode(s: &str) -> String {
@@ -419,15 +448,25 @@ fn form_encode(s: &str) -> String {
 
 /// Returns the response body, refusing more than `cap` bytes.
 pub(crate) async fn read_capped(mut resp: Response, cap: u64, what: &str) -> Result<Vec<u8>, RegistryError> {
-    if let Some(len) = resp.content_length() {
-        if len > cap {
-            return Err(error_map::invalid(what, format!("response of {len} bytes exceeds the limit of {cap}")));
-        }
+    if let Some(len) = resp.content_length()
+        && len > cap
+    {
+        return Err(error_map::invalid(
+            what,
+            format!("response of {len} bytes exceeds the limit of {cap}"),
+        ));
     }
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| error_map::from_transport(e, what))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| error_map::from_transport(e, what))?
+    {
         if out.len() as u64 + chunk.len() as u64 > cap {
-            return Err(error_map::invalid(what, format!("response exceeds the limit of {cap} bytes")));
+            return Err(error_map::invalid(
+                what,
+                format!("response exceeds the limit of {cap} bytes"),
+            ));
         }
         out.extend_from_slice(&chunk);
     }

@@ -171,7 +171,9 @@ impl DockerConfig {
         if let Some(helpers) = v.get("credHelpers").and_then(|a| a.as_object()) {
             for (key, helper) in helpers {
                 if let Some(h) = helper.as_str().filter(|h| !h.is_empty()) {
-                    config.cred_helpers.insert(normalize_server_key(key), h.to_owned());
+                    config
+                        .cred_helpers
+                        .insert(normalize_server_key(key), h.to_owned());
                 }
             }
         }
@@ -189,17 +191,20 @@ impl DockerConfig {
     pub fn lookup(&self, host: &str) -> Result<Option<Credentials>, RegistryError> {
         let canonical = canonical_registry(host);
         let helper = self.cred_helpers.get(&canonical).or(self.creds_store.as_ref());
-        if let Some(helper) = helper {
-            if let Some(c) = self.run_helper(helper, &canonical)? {
-                return Ok(Some(c));
-            }
+        if let Some(helper) = helper
+            && let Some(c) = self.run_helper(helper, &canonical)?
+        {
+            return Ok(Some(c));
         }
         Ok(self.auths.get(&canonical).cloned())
     }
 
     fn run_helper(&self, helper: &str, host: &str) -> Result<Option<Credentials>, RegistryError> {
         let program = format!("docker-credential-{helper}");
-        let program = self.helper_dir.as_ref().map_or_else(|| PathBuf::from(&program), |d| d.join(&program));
+        let program = self
+            .helper_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(&program), |d| d.join(&program));
         let fail = |why: String| {
             RegistryError::new(
                 RegistryErrorKind::Unauthorized,
@@ -218,7 +223,9 @@ impl DockerConfig {
                 .write_all(docker_server_key(host).as_bytes())
                 .map_err(|e| fail(format!("cannot write to it ({e})")))?;
         }
-        let out = child.wait_with_output().map_err(|e| fail(format!("failed ({e})")))?;
+        let out = child
+            .wait_with_output()
+            .map_err(|e| fail(format!("failed ({e})")))?;
         if !out.status.success() {
             let stdout = String::from_utf8_lossy(&out.stdout);
             if stdout.contains("credentials not found") || out.stdout.is_empty() {
@@ -227,8 +234,8 @@ impl DockerConfig {
             // The helper's output may hold anything; report only that it failed.
             return Err(fail(format!("exited with {}", out.status)));
         }
-        let v: serde_json::Value =
-            serde_json::from_slice(&out.stdout).map_err(|_| fail("printed something that is not JSON".to_owned()))?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|_| fail("printed something that is not JSON".to_owned()))?;
         let username = v.get("Username").and_then(|u| u.as_str()).unwrap_or("");
         let secret = v.get("Secret").and_then(|s| s.as_str()).unwrap_or("");
         Ok(match (username, secret) {
@@ -240,10 +247,18 @@ impl DockerConfig {
 }
 
 fn auth_entry(entry: &serde_json::Value) -> Option<Credentials> {
-    if let Some(token) = entry.get("identitytoken").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+    if let Some(token) = entry
+        .get("identitytoken")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+    {
         return Some(Credentials::IdentityToken(Secret::new(token)));
     }
-    if let Some(auth) = entry.get("auth").and_then(|a| a.as_str()).filter(|a| !a.is_empty()) {
+    if let Some(auth) = entry
+        .get("auth")
+        .and_then(|a| a.as_str())
+        .filter(|a| !a.is_empty())
+    {
         let decoded = STANDARD.decode(auth.trim()).ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (user, password) = text.split_once(':')?;
@@ -311,9 +326,16 @@ mod tests {
         );
         let config = DockerConfig::parse(json.as_bytes()).unwrap();
         for host in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
-            assert_eq!(config.lookup(host).unwrap(), Some(Credentials::basic("bob", "s3cret")), "{host}");
+            assert_eq!(
+                config.lookup(host).unwrap(),
+                Some(Credentials::basic("bob", "s3cret")),
+                "{host}"
+            );
         }
-        assert_eq!(config.lookup("127.0.0.1:5000").unwrap(), Some(Credentials::IdentityToken(Secret::new("idt"))));
+        assert_eq!(
+            config.lookup("127.0.0.1:5000").unwrap(),
+            Some(Credentials::IdentityToken(Secret::new("idt")))
+        );
         assert_eq!(config.lookup("ghcr.io").unwrap(), None);
     }
 
@@ -323,7 +345,10 @@ mod tests {
         let store = CredentialStore::new()
             .with("ghcr.io", Credentials::basic("explicit", "x"))
             .with_docker_config(DockerConfig::parse(json).unwrap());
-        assert_eq!(store.lookup("ghcr.io").unwrap(), Credentials::basic("explicit", "x"));
+        assert_eq!(
+            store.lookup("ghcr.io").unwrap(),
+            Credentials::basic("explicit", "x")
+        );
         let store = CredentialStore::new().with_docker_config(DockerConfig::parse(json).unwrap());
         assert_eq!(store.lookup("ghcr.io").unwrap(), Credentials::basic("u", "p"));
         assert_eq!(store.lookup("quay.io").unwrap(), Credentials::Anonymous);
@@ -343,8 +368,14 @@ mod tests {
         Command::new("chmod").arg("+x").arg(&script).status().unwrap();
         let json = br#"{"credHelpers":{"registry-1.docker.io":"fake"},"auths":{"ghcr.io":{"username":"u","password":"p"}},"credsStore":"fake"}"#;
         let config = DockerConfig::parse(json).unwrap().with_helper_dir(dir.path());
-        assert_eq!(config.lookup("docker.io").unwrap(), Some(Credentials::basic("hub-user", "hub-pat")));
+        assert_eq!(
+            config.lookup("docker.io").unwrap(),
+            Some(Credentials::basic("hub-user", "hub-pat"))
+        );
         // The store knows nothing about ghcr.io: fall through to auths.
-        assert_eq!(config.lookup("ghcr.io").unwrap(), Some(Credentials::basic("u", "p")));
+        assert_eq!(
+            config.lookup("ghcr.io").unwrap(),
+            Some(Credentials::basic("u", "p"))
+        );
     }
 }

@@ -38,7 +38,11 @@ pub(crate) fn from_status(status: u16, what: &str, body: &[u8]) -> RegistryError
         403 => " (credentials lack permission)",
         _ => "",
     };
-    let detail = if summary.is_empty() { String::new() } else { format!(": {summary}") };
+    let detail = if summary.is_empty() {
+        String::new()
+    } else {
+        format!(": {summary}")
+    };
     RegistryError::new(kind, format!("{what}: HTTP {status}{hint}{detail}"))
 }
 
@@ -87,17 +91,21 @@ pub(crate) fn from_io(err: std::io::Error, what: &str) -> RegistryError {
 /// characters; other bodies are reduced to their first 120 printable characters.
 fn summarize_body(body: &[u8]) -> String {
     let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
-    let from_json = parsed.as_ref().and_then(|v| v.get("errors")).and_then(|e| e.as_array()).map(|errors| {
-        errors
-            .iter()
-            .map(|e| {
-                let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
-                let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
-                format!("{code} {message}").trim().to_owned()
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    });
+    let from_json = parsed
+        .as_ref()
+        .and_then(|v| v.get("errors"))
+        .and_then(|e| e.as_array())
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| {
+                    let code = e.get("code").and_then(|c| c.as_str()).unwrap_or("");
+                    let message = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                    format!("{code} {message}").trim().to_owned()
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
     let text = match from_json {
         Some(t) => t,
         None => {
@@ -129,7 +137,10 @@ mod tests {
     fn messages_name_what_and_summarize_registry_errors() {
         let body = br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
         let e = from_status(404, "GET manifest 127.0.0.1:5000/a/b:prod", body);
-        assert_eq!(e.to_string(), "not found: GET manifest 127.0.0.1:5000/a/b:prod: HTTP 404: MANIFEST_UNKNOWN manifest unknown");
+        assert_eq!(
+            e.to_string(),
+            "not found: GET manifest 127.0.0.1:5000/a/b:prod: HTTP 404: MANIFEST_UNKNOWN manifest unknown"
+        );
         let e = from_status(401, "HEAD manifest docker.io/a/b:prod", b"");
         assert_eq!(
             e.to_string(),

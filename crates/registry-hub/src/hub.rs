@@ -105,7 +105,9 @@ struct Inner {
 
 impl std::fmt::Debug for HubClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HubClient").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("HubClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -115,9 +117,11 @@ const RENEW_MARGIN: Duration = Duration::from_secs(60);
 impl HubClient {
     /// Returns a client with `config`; refuses a plain-HTTP base URL except on loopback.
     pub fn new(config: HubConfig) -> Result<Self, RegistryError> {
-        let url = reqwest::Url::parse(&config.base_url)
-            .map_err(|_| error_map::invalid_input("Hub API base URL", format!("{:?} is not a URL", config.base_url)))?;
-        let loopback = matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
+        let url = reqwest::Url::parse(&config.base_url).map_err(|_| {
+            error_map::invalid_input("Hub API base URL", format!("{:?} is not a URL", config.base_url))
+        })?;
+        let loopback =
+            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
         if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || config.allow_insecure)) {
             return Err(error_map::invalid_input(
                 "Hub API base URL",
@@ -155,12 +159,11 @@ impl HubClient {
         let Credentials::Basic { username, password } = &self.inner.config.credentials else {
             return Ok(None);
         };
-        if !force {
-            if let Some((t, exp)) = self.inner.token.lock().ok().and_then(|t| t.clone()) {
-                if Instant::now() + RENEW_MARGIN < exp {
-                    return Ok(Some(t));
-                }
-            }
+        if !force
+            && let Some((t, exp)) = self.inner.token.lock().ok().and_then(|t| t.clone())
+            && Instant::now() + RENEW_MARGIN < exp
+        {
+            return Ok(Some(t));
         }
         let what = format!("Docker Hub login as {username}");
         let url = format!("{}/v2/auth/token", self.base());
@@ -179,7 +182,8 @@ impl HubClient {
             return Err(error_map::from_status(status, &what, b""));
         }
         let bytes = read_capped(resp, 1024 * 1024, &what).await?;
-        let v: Value = serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "response is not JSON"))?;
+        let v: Value =
+            serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "response is not JSON"))?;
         let jwt = v
             .get("access_token")
             .or_else(|| v.get("token"))
@@ -195,7 +199,13 @@ impl HubClient {
     }
 
     /// Sends an authenticated request; on 401 with a cached token, logs in again once.
-    async fn send(&self, method: Method, url: &str, what: &str, idempotent: bool) -> Result<Response, RegistryError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+        idempotent: bool,
+    ) -> Result<Response, RegistryError> {
         let mut forced = false;
         loop {
             let auth = match self.token(forced).await? {
@@ -203,7 +213,11 @@ impl HubClient {
                 None => None,
             };
             let make = || {
-                let b = self.inner.http.request(method.clone(), url).header("accept", "application/json");
+                let b = self
+                    .inner
+                    .http
+                    .request(method.clone(), url)
+                    .header("accept", "application/json");
                 match &auth {
                     Some(a) => b.header(AUTHORIZATION, a.clone()),
                     None => b,
@@ -226,7 +240,8 @@ impl HubClient {
 
     /// Returns the tags of `<namespace>/<repository>` with push times and digests.
     pub async fn list_tags(&self, namespace: &str, repository: &str) -> Result<TagListing, RegistryError> {
-        self.list_tags_with(namespace, repository, &HubListOptions::default()).await
+        self.list_tags_with(namespace, repository, &HubListOptions::default())
+            .await
     }
 
     /// Returns the tags of `<namespace>/<repository>`, following `next` up to the page cap (then
@@ -239,7 +254,8 @@ impl HubClient {
     ) -> Result<TagListing, RegistryError> {
         let what = format!("Hub API: list tags of {namespace}/{repository}");
         let max_pages = options.max_pages.unwrap_or(self.inner.config.max_pages).max(1);
-        let base = reqwest::Url::parse(self.base()).map_err(|_| error_map::invalid_input(&what, "bad base URL"))?;
+        let base =
+            reqwest::Url::parse(self.base()).map_err(|_| error_map::invalid_input(&what, "bad base URL"))?;
         let mut url = format!(
             "{}/v2/namespaces/{namespace}/repositories/{repository}/tags?page_size={}",
             self.base(),
@@ -256,9 +272,13 @@ impl HubClient {
                 return Err(self.error(resp, &what, namespace, repository).await);
             }
             let bytes = read_capped(resp, 16 * 1024 * 1024, &what).await?;
-            let v: Value = serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "page is not JSON"))?;
+            let v: Value =
+                serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "page is not JSON"))?;
             let Some(results) = v.get("results").and_then(Value::as_array) else {
-                return Err(error_map::invalid(&what, format!("page {page} has no `results` array")));
+                return Err(error_map::invalid(
+                    &what,
+                    format!("page {page} has no `results` array"),
+                ));
             };
             for item in results {
                 parse_tag(item, &mut listing, &mut seen_tags);
@@ -275,13 +295,17 @@ impl HubClient {
             let next_url = match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
                 Ok(u) if u.origin() == base.origin() => u.to_string(),
                 Ok(_) => {
-                    listing.truncated = Some(format!("stopped after {page} pages: `next` points to another host"));
+                    listing.truncated = Some(format!(
+                        "stopped after {page} pages: `next` points to another host"
+                    ));
                     return Ok(listing);
                 }
                 Err(_) => return Err(error_map::invalid(&what, "`next` is not a URL")),
             };
             if seen_urls.contains(&next_url) {
-                listing.truncated = Some(format!("stopped after {page} pages: `next` repeats an earlier page"));
+                listing.truncated = Some(format!(
+                    "stopped after {page} pages: `next` repeats an earlier page"
+                ));
                 return Ok(listing);
             }
             if page == max_pages {
@@ -298,7 +322,12 @@ impl HubClient {
 
     /// Deletes tag `tag` of `<namespace>/<repository>` (never a manifest by digest, which would
     /// remove every tag pointing at it).
-    pub async fn delete_tag(&self, namespace: &str, repository: &str, tag: &Tag) -> Result<(), RegistryError> {
+    pub async fn delete_tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        tag: &Tag,
+    ) -> Result<(), RegistryError> {
         let what = format!("Hub API: delete tag {namespace}/{repository}:{tag}");
         let url = format!(
             "{}/v2/namespaces/{namespace}/repositories/{repository}/tags/{tag}",
@@ -334,14 +363,24 @@ fn split_repository(repository: &Repository) -> Result<(&str, &str), RegistryErr
             format!("the Hub API serves docker.io only, not {repository}"),
         ));
     }
-    repository.path().split_once('/').filter(|(_, r)| !r.contains('/')).ok_or_else(|| {
-        error_map::invalid_input(&format!("repository {repository}"), "expected docker.io/<namespace>/<name>")
-    })
+    repository
+        .path()
+        .split_once('/')
+        .filter(|(_, r)| !r.contains('/'))
+        .ok_or_else(|| {
+            error_map::invalid_input(
+                &format!("repository {repository}"),
+                "expected docker.io/<namespace>/<name>",
+            )
+        })
 }
 
 fn parse_tag(item: &Value, listing: &mut TagListing, seen: &mut HashSet<String>) {
     let Some(name) = item.get("name").and_then(Value::as_str) else {
-        listing.skipped_invalid.push(format!("<entry without a name: {}>", truncate(&item.to_string(), 80)));
+        listing.skipped_invalid.push(format!(
+            "<entry without a name: {}>",
+            truncate(&item.to_string(), 80)
+        ));
         return;
     };
     if !seen.insert(name.to_owned()) {
@@ -351,8 +390,15 @@ fn parse_tag(item: &Value, listing: &mut TagListing, seen: &mut HashSet<String>)
         listing.skipped_invalid.push(name.to_owned());
         return;
     };
-    let time = |field: &str| item.get(field).and_then(Value::as_str).and_then(|s| s.parse::<Timestamp>().ok());
-    let digest = item.get("digest").and_then(Value::as_str).and_then(|d| d.parse::<Digest>().ok());
+    let time = |field: &str| {
+        item.get(field)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Timestamp>().ok())
+    };
+    let digest = item
+        .get("digest")
+        .and_then(Value::as_str)
+        .and_then(|d| d.parse::<Digest>().ok());
     listing.tags.push(ListedTag {
         tag,
         digest,
@@ -396,10 +442,19 @@ mod tests {
         }
         let names: Vec<_> = listing.tags.iter().map(|t| t.tag.as_str()).collect();
         assert_eq!(names, ["prod", "old", "bare"]);
-        assert_eq!(listing.tags[0].pushed, Some("2026-06-24T10:05:00Z".parse().unwrap()));
+        assert_eq!(
+            listing.tags[0].pushed,
+            Some("2026-06-24T10:05:00Z".parse().unwrap())
+        );
         assert_eq!(listing.tags[0].digest, Some(d.parse().unwrap()));
-        assert_eq!(listing.tags[1].pushed, Some("2026-06-20T00:00:00Z".parse().unwrap()));
-        assert_eq!((listing.tags[2].digest.clone(), listing.tags[2].pushed), (None, None));
+        assert_eq!(
+            listing.tags[1].pushed,
+            Some("2026-06-20T00:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            (listing.tags[2].digest.clone(), listing.tags[2].pushed),
+            (None, None)
+        );
         assert_eq!(listing.skipped_invalid.len(), 3, "{:?}", listing.skipped_invalid);
         assert_eq!(listing.skipped_invalid[0], "bad tag!");
     }

@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use tagcore::{Digest, ListedTag, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing};
+use tagcore::{
+    Digest, ListedTag, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing,
+};
 
 use crate::error_map;
 use crate::manifest::{self, OCI_INDEX, media_type_of};
@@ -82,7 +84,10 @@ impl LayoutRegistry {
     }
 
     fn blob_path(&self, repository: &Repository, digest: &Digest) -> PathBuf {
-        self.repository_dir(repository).join("blobs").join("sha256").join(digest.hex())
+        self.repository_dir(repository)
+            .join("blobs")
+            .join("sha256")
+            .join(digest.hex())
     }
 
     /// Takes the exclusive lock of `repository`'s layout, waiting up to the lock timeout.
@@ -134,7 +139,11 @@ impl LayoutRegistry {
 
     /// Stores `manifest` by digest (no tag), e.g. a platform manifest of an index or a signature
     /// artifact, and returns its digest.
-    pub async fn put_manifest_by_digest(&self, repository: &Repository, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    pub async fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         self.put_blob(repository, &manifest.bytes).await
     }
 
@@ -144,7 +153,8 @@ impl LayoutRegistry {
         fs::create_dir_all(dir.join("blobs").join("sha256")).map_err(|e| error_map::from_io(e, &what))?;
         let marker = dir.join("oci-layout");
         if !marker.exists() {
-            write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#).map_err(|e| error_map::from_io(e, &what))?;
+            write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)
+                .map_err(|e| error_map::from_io(e, &what))?;
         }
         Ok(())
     }
@@ -162,23 +172,39 @@ impl LayoutRegistry {
         }
     }
 
-    fn read_blob(&self, repository: &Repository, digest: &Digest, max_bytes: u64, what: &str) -> Result<Vec<u8>, RegistryError> {
+    fn read_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        max_bytes: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, RegistryError> {
         let path = self.blob_path(repository, digest);
         let meta = fs::metadata(&path).map_err(|e| error_map::from_io(e, what))?;
         if meta.len() > max_bytes {
-            return Err(error_map::invalid(what, format!("blob of {} bytes exceeds the limit of {max_bytes}", meta.len())));
+            return Err(error_map::invalid(
+                what,
+                format!("blob of {} bytes exceeds the limit of {max_bytes}", meta.len()),
+            ));
         }
         let bytes = fs::read(&path).map_err(|e| error_map::from_io(e, what))?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
-            return Err(error_map::invalid(what, format!("the stored bytes hash to {actual} (corrupt layout)")));
+            return Err(error_map::invalid(
+                what,
+                format!("the stored bytes hash to {actual} (corrupt layout)"),
+            ));
         }
         Ok(bytes)
     }
 }
 
 fn entries(index: &Value) -> impl Iterator<Item = &Value> {
-    index.get("manifests").and_then(Value::as_array).into_iter().flatten()
+    index
+        .get("manifests")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 fn ref_name(entry: &Value) -> Option<&str> {
@@ -188,7 +214,9 @@ fn ref_name(entry: &Value) -> Option<&str> {
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let tmp = dir.join(format!(
         ".tmp-{}-{nanos}-{}",
         std::process::id(),
@@ -220,13 +248,18 @@ impl Registry for LayoutRegistry {
             .find(|e| ref_name(e) == Some(tag.as_str()))
             .map(|e| {
                 let d = e.get("digest").and_then(Value::as_str).unwrap_or("");
-                d.parse::<Digest>()
-                    .map_err(|err| error_map::invalid(&what, format!("index.json entry has digest {d:?} ({err})")))
+                d.parse::<Digest>().map_err(|err| {
+                    error_map::invalid(&what, format!("index.json entry has digest {d:?} ({err})"))
+                })
             })
             .transpose()
     }
 
-    async fn fetch_manifest(&self, repository: &Repository, digest: &Digest) -> Result<Manifest, RegistryError> {
+    async fn fetch_manifest(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Manifest, RegistryError> {
         let what = format!("read manifest {repository}@{digest} from layout");
         let bytes = self.read_blob(repository, digest, MAX_MANIFEST_BYTES, &what)?;
         let from_index = self.read_index(repository)?.and_then(|index| {
@@ -240,13 +273,18 @@ impl Registry for LayoutRegistry {
         Ok(Manifest::new(media_type, bytes))
     }
 
-    async fn put_manifest(&self, repository: &Repository, tag: &Tag, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    async fn put_manifest(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         let digest = self.put_blob(repository, &manifest.bytes).await?;
         let what = format!("tag {repository}:{tag} in layout");
         let _lock = self.lock(repository).await?;
-        let mut index = self.read_index(repository)?.unwrap_or_else(|| {
-            json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
-        });
+        let mut index = self
+            .read_index(repository)?
+            .unwrap_or_else(|| json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}));
         let Some(obj) = index.as_object_mut() else {
             return Err(error_map::invalid(&what, "index.json is not an object"));
         };
@@ -273,7 +311,10 @@ impl Registry for LayoutRegistry {
         let Some(index) = self.read_index(repository)? else {
             return Err(RegistryError::new(
                 RegistryErrorKind::NotFound,
-                format!("list tags of {repository}: no layout at {}", self.repository_dir(repository).display()),
+                format!(
+                    "list tags of {repository}: no layout at {}",
+                    self.repository_dir(repository).display()
+                ),
             ));
         };
         let mut listing = TagListing::default();
@@ -282,7 +323,10 @@ impl Registry for LayoutRegistry {
             match name.parse::<Tag>() {
                 Ok(tag) => listing.tags.push(ListedTag {
                     tag,
-                    digest: e.get("digest").and_then(Value::as_str).and_then(|d| d.parse().ok()),
+                    digest: e
+                        .get("digest")
+                        .and_then(Value::as_str)
+                        .and_then(|d| d.parse().ok()),
                     pushed: None,
                 }),
                 Err(_) => listing.skipped_invalid.push(name.to_owned()),
@@ -291,12 +335,21 @@ impl Registry for LayoutRegistry {
         Ok(listing)
     }
 
-    async fn fetch_blob(&self, repository: &Repository, digest: &Digest, max_bytes: u64) -> Result<Vec<u8>, RegistryError> {
+    async fn fetch_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
         let what = format!("read blob {repository}@{digest} from layout");
         self.read_blob(repository, digest, max_bytes, &what)
     }
 
-    async fn fetch_referrers(&self, repository: &Repository, digest: &Digest) -> Result<Option<Manifest>, RegistryError> {
+    async fn fetch_referrers(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<Manifest>, RegistryError> {
         let dir = self.repository_dir(repository).join("blobs").join("sha256");
         let what = format!("referrers of {repository}@{digest} in layout");
         let mut found = Vec::new();
@@ -308,14 +361,24 @@ impl Registry for LayoutRegistry {
             Err(e) => return Err(error_map::from_io(e, &what)),
         };
         for entry in listing.flatten() {
-            let small = entry.metadata().is_ok_and(|m| m.is_file() && m.len() <= MAX_MANIFEST_BYTES);
+            let small = entry
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.len() <= MAX_MANIFEST_BYTES);
             let name = entry.file_name().to_string_lossy().into_owned();
             if !small || name.starts_with('.') {
                 continue;
             }
-            let Ok(bytes) = fs::read(entry.path()) else { continue };
-            let Ok(v) = serde_json::from_slice::<Value>(&bytes) else { continue };
-            if v.get("subject").and_then(|s| s.get("digest")).and_then(Value::as_str) != Some(digest.as_str()) {
+            let Ok(bytes) = fs::read(entry.path()) else {
+                continue;
+            };
+            let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
+                continue;
+            };
+            if v.get("subject")
+                .and_then(|s| s.get("digest"))
+                .and_then(Value::as_str)
+                != Some(digest.as_str())
+            {
                 continue;
             }
             let media_type = media_type_of(&bytes).unwrap_or_default();
@@ -339,7 +402,11 @@ impl Registry for LayoutRegistry {
         Ok(Some(Manifest::new(OCI_INDEX, referrers_index(found))))
     }
 
-    async fn image_revision(&self, repository: &Repository, digest: &Digest) -> Result<Option<String>, RegistryError> {
+    async fn image_revision(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<String>, RegistryError> {
         manifest::image_revision(self, repository, digest).await
     }
 }

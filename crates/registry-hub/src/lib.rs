@@ -53,7 +53,9 @@ mod retry;
 pub use any::AnyRegistry;
 pub use auth::{Challenge, parse_www_authenticate};
 pub use client::{OciConfig, PlainHttp};
-pub use credentials::{CredentialStore, Credentials, DockerConfig, Secret, docker_server_key, normalize_server_key};
+pub use credentials::{
+    CredentialStore, Credentials, DockerConfig, Secret, docker_server_key, normalize_server_key,
+};
 pub use hub::{HubClient, HubConfig, HubListOptions, StopWhen};
 pub use layout::{LayoutLock, LayoutRegistry, REF_NAME};
 pub use remote::RemoteRegistry;

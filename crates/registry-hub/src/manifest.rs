@@ -36,13 +36,19 @@ pub fn is_index(media_type: &str) -> bool {
 /// their shape (`manifests` → OCI index, `config` → OCI manifest).
 pub fn media_type_of(bytes: &[u8]) -> Option<String> {
     let v: Value = serde_json::from_slice(bytes).ok()?;
-    if let Some(mt) = v.get("mediaType").and_then(Value::as_str).filter(|m| !m.is_empty()) {
+    if let Some(mt) = v
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+    {
         return Some(mt.to_owned());
     }
     if v.get("manifests").is_some_and(Value::is_array) {
         return Some(OCI_INDEX.to_owned());
     }
-    v.get("config").is_some_and(Value::is_object).then(|| OCI_MANIFEST.to_owned())
+    v.get("config")
+        .is_some_and(Value::is_object)
+        .then(|| OCI_MANIFEST.to_owned())
 }
 
 /// Returns the media type from a `Content-Type` value without parameters, unless it is a generic
@@ -102,14 +108,22 @@ fn parse(manifest: &Manifest, what: &str) -> Result<Value, RegistryError> {
 fn first_platform_manifest(index: &Value) -> Option<String> {
     index.get("manifests")?.as_array()?.iter().find_map(|m| {
         let platform = m.get("platform");
-        let os = platform.and_then(|p| p.get("os")).and_then(Value::as_str).unwrap_or("");
-        let arch = platform.and_then(|p| p.get("architecture")).and_then(Value::as_str).unwrap_or("");
+        let os = platform
+            .and_then(|p| p.get("os"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let arch = platform
+            .and_then(|p| p.get("architecture"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
         let attestation = m
             .get("annotations")
             .and_then(|a| a.get("vnd.docker.reference.type"))
             .is_some();
         let unknown = os == "unknown" || arch == "unknown";
-        (!attestation && !unknown).then(|| m.get("digest")?.as_str().map(str::to_owned)).flatten()
+        (!attestation && !unknown)
+            .then(|| m.get("digest")?.as_str().map(str::to_owned))
+            .flatten()
     })
 }
 
@@ -119,7 +133,11 @@ async fn config_revision<R: Registry>(
     manifest: &Value,
     what: &str,
 ) -> Result<Option<String>, RegistryError> {
-    let Some(config) = manifest.get("config").and_then(|c| c.get("digest")).and_then(Value::as_str) else {
+    let Some(config) = manifest
+        .get("config")
+        .and_then(|c| c.get("digest"))
+        .and_then(Value::as_str)
+    else {
         return Ok(None);
     };
     let config: Digest = config
@@ -156,18 +174,36 @@ mod tests {
 
     #[test]
     fn infers_media_types() {
-        assert_eq!(media_type_of(br#"{"mediaType":"x/y","config":{}}"#).as_deref(), Some("x/y"));
-        assert_eq!(media_type_of(br#"{"schemaVersion":2,"manifests":[]}"#).as_deref(), Some(OCI_INDEX));
-        assert_eq!(media_type_of(br#"{"schemaVersion":2,"config":{},"layers":[]}"#).as_deref(), Some(OCI_MANIFEST));
+        assert_eq!(
+            media_type_of(br#"{"mediaType":"x/y","config":{}}"#).as_deref(),
+            Some("x/y")
+        );
+        assert_eq!(
+            media_type_of(br#"{"schemaVersion":2,"manifests":[]}"#).as_deref(),
+            Some(OCI_INDEX)
+        );
+        assert_eq!(
+            media_type_of(br#"{"schemaVersion":2,"config":{},"layers":[]}"#).as_deref(),
+            Some(OCI_MANIFEST)
+        );
         assert_eq!(media_type_of(b"not json"), None);
-        assert_eq!(content_media_type(Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8")).as_deref(), Some(OCI_MANIFEST));
+        assert_eq!(
+            content_media_type(Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8")).as_deref(),
+            Some(OCI_MANIFEST)
+        );
         assert_eq!(content_media_type(Some("application/json")), None);
     }
 
     #[test]
     fn parses_link_headers() {
-        assert_eq!(link_next(r#"</v2/a/tags/list?n=2&last=b>; rel="next""#).as_deref(), Some("/v2/a/tags/list?n=2&last=b"));
-        assert_eq!(link_next(r#"<https://x/p>; rel="prev", <https://x/n>; rel=next"#).as_deref(), Some("https://x/n"));
+        assert_eq!(
+            link_next(r#"</v2/a/tags/list?n=2&last=b>; rel="next""#).as_deref(),
+            Some("/v2/a/tags/list?n=2&last=b")
+        );
+        assert_eq!(
+            link_next(r#"<https://x/p>; rel="prev", <https://x/n>; rel=next"#).as_deref(),
+            Some("https://x/n")
+        );
         assert_eq!(link_next("garbage"), None);
     }
 

@@ -109,11 +109,22 @@ impl RemoteRegistry {
         let digest = manifest.digest();
         let mut remaining: Vec<&Tag> = tags.iter().collect();
         let host = repository.registry().to_owned();
-        let known = self.inner.multi_tag.lock().ok().and_then(|m| m.get(&host).copied());
+        let known = self
+            .inner
+            .multi_tag
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&host).copied());
         if tags.len() > 1 && known != Some(false) {
-            let query = tags.iter().map(|t| format!("tag={t}")).collect::<Vec<_>>().join("&");
+            let query = tags
+                .iter()
+                .map(|t| format!("tag={t}"))
+                .collect::<Vec<_>>()
+                .join("&");
             let what = format!("PUT manifest {repository}@{digest} with tags {}", join(tags));
-            let accepted = self.put_bytes(repository, &format!("{digest}?{query}"), manifest, &what).await?;
+            let accepted = self
+                .put_bytes(repository, &format!("{digest}?{query}"), manifest, &what)
+                .await?;
             let supported = tags.iter().all(|t| accepted.contains(t.as_str()));
             if let Ok(mut m) = self.inner.multi_tag.lock() {
                 m.insert(host, supported);
@@ -138,7 +149,13 @@ impl RemoteRegistry {
         if manifest.bytes.len() as u64 > self.inner.transport.config.max_manifest_bytes {
             return Err(error_map::invalid_input(what, "manifest exceeds the size limit"));
         }
-        let mut req = self.req(Method::PUT, repository, &format!("manifests/{reference}"), Access::Push, what)?;
+        let mut req = self.req(
+            Method::PUT,
+            repository,
+            &format!("manifests/{reference}"),
+            Access::Push,
+            what,
+        )?;
         let ct = HeaderValue::from_str(&manifest.media_type)
             .map_err(|_| error_map::invalid_input(what, "media type is not a valid header value"))?;
         req.headers.insert(CONTENT_TYPE, ct);
@@ -149,13 +166,13 @@ impl RemoteRegistry {
         if !resp.status().is_success() {
             return Err(unexpected(resp, what).await);
         }
-        if let Some(reported) = header_str(&resp, "docker-content-digest") {
-            if reported != digest.as_str() {
-                return Err(error_map::invalid(
-                    what,
-                    format!("registry reported digest {reported} for bytes whose sha256 is {digest}; refusing"),
-                ));
-            }
+        if let Some(reported) = header_str(&resp, "docker-content-digest")
+            && reported != digest.as_str()
+        {
+            return Err(error_map::invalid(
+                what,
+                format!("registry reported digest {reported} for bytes whose sha256 is {digest}; refusing"),
+            ));
         }
         Ok(resp
             .headers()
@@ -170,10 +187,15 @@ impl RemoteRegistry {
 
     /// Stores `manifest` by digest only (no tag), e.g. the platform manifests of an index before
     /// the index itself; returns the digest.
-    pub async fn put_manifest_by_digest(&self, repository: &Repository, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    pub async fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         let digest = manifest.digest();
         let what = format!("PUT manifest {repository}@{digest}");
-        self.put_bytes(repository, digest.as_str(), manifest, &what).await?;
+        self.put_bytes(repository, digest.as_str(), manifest, &what)
+            .await?;
         Ok(digest)
     }
 
@@ -182,7 +204,13 @@ impl RemoteRegistry {
     pub async fn push_blob(&self, repository: &Repository, bytes: &[u8]) -> Result<Digest, RegistryError> {
         let digest = Digest::of(bytes);
         let what = format!("upload blob {repository}@{digest}");
-        let head = self.req(Method::HEAD, repository, &format!("blobs/{digest}"), Access::Push, &what)?;
+        let head = self.req(
+            Method::HEAD,
+            repository,
+            &format!("blobs/{digest}"),
+            Access::Push,
+            &what,
+        )?;
         let resp = self.send(&head).await?;
         if resp.status().is_success() {
             return Ok(digest);
@@ -201,17 +229,21 @@ impl RemoteRegistry {
         url.push_str(&format!("digest={digest}"));
         let mut put = self.req(Method::PUT, repository, "", Access::Push, &what)?;
         put.url = url;
-        put.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        put.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
         put.body = Some(bytes.to_vec());
         put.idempotent = false;
         let resp = self.send(&put).await?;
         if resp.status().as_u16() != 201 {
             return Err(unexpected(resp, &what).await);
         }
-        if let Some(reported) = header_str(&resp, "docker-content-digest") {
-            if reported != digest.as_str() {
-                return Err(error_map::invalid(&what, format!("registry reported digest {reported}")));
-            }
+        if let Some(reported) = header_str(&resp, "docker-content-digest")
+            && reported != digest.as_str()
+        {
+            return Err(error_map::invalid(
+                &what,
+                format!("registry reported digest {reported}"),
+            ));
         }
         Ok(digest)
     }
@@ -231,15 +263,20 @@ impl RemoteRegistry {
             seen_urls.insert(url.clone());
             let mut req = self.req(Method::GET, repository, "tags/list", Access::Pull, &what)?;
             req.url = url.clone();
-            req.headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            req.headers
+                .insert(ACCEPT, HeaderValue::from_static("application/json"));
             let resp = self.send(&req).await?;
             if !resp.status().is_success() {
                 return Err(unexpected(resp, &what).await);
             }
-            let next = resp.headers().get("link").and_then(|l| l.to_str().ok()).and_then(link_next);
+            let next = resp
+                .headers()
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .and_then(link_next);
             let body = read_capped(resp, 16 * 1024 * 1024, &what).await?;
-            let v: serde_json::Value =
-                serde_json::from_slice(&body).map_err(|_| error_map::invalid(&what, "tag list is not JSON"))?;
+            let v: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|_| error_map::invalid(&what, "tag list is not JSON"))?;
             let mut added = 0;
             for name in v.get("tags").and_then(|t| t.as_array()).into_iter().flatten() {
                 let Some(name) = name.as_str() else { continue };
@@ -257,9 +294,12 @@ impl RemoteRegistry {
                 }
             }
             let Some(next) = next else { return Ok(listing) };
-            let next_url = resolve_url(&url, &next).ok_or_else(|| error_map::invalid(&what, "Link target is not a URL"))?;
+            let next_url = resolve_url(&url, &next)
+                .ok_or_else(|| error_map::invalid(&what, "Link target is not a URL"))?;
             if seen_urls.contains(&next_url) {
-                listing.truncated = Some(format!("registry repeated tag page {next_url} after {page} pages"));
+                listing.truncated = Some(format!(
+                    "registry repeated tag page {next_url} after {page} pages"
+                ));
                 return Ok(listing);
             }
             if added == 0 {
@@ -269,7 +309,9 @@ impl RemoteRegistry {
                 return Ok(listing);
             }
             if page == max_pages {
-                listing.truncated = Some(format!("stopped after {max_pages} tag pages (max_tag_pages); more remain"));
+                listing.truncated = Some(format!(
+                    "stopped after {max_pages} tag pages (max_tag_pages); more remain"
+                ));
                 return Ok(listing);
             }
             url = next_url;
@@ -283,7 +325,10 @@ fn join(tags: &[Tag]) -> String {
 }
 
 fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
-    resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 fn resolve_url(base: &str, target: &str) -> Option<String> {
@@ -296,8 +341,15 @@ fn resolve_url(base: &str, target: &str) -> Option<String> {
 impl Registry for RemoteRegistry {
     async fn resolve_tag(&self, repository: &Repository, tag: &Tag) -> Result<Option<Digest>, RegistryError> {
         let what = format!("HEAD manifest {repository}:{tag}");
-        let mut req = self.req(Method::HEAD, repository, &format!("manifests/{tag}"), Access::Pull, &what)?;
-        req.headers.insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let mut req = self.req(
+            Method::HEAD,
+            repository,
+            &format!("manifests/{tag}"),
+            Access::Pull,
+            &what,
+        )?;
+        req.headers
+            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         let resp = self.send(&req).await?;
         if resp.status().as_u16() == 404 {
             return Ok(None);
@@ -306,15 +358,21 @@ impl Registry for RemoteRegistry {
             return Err(unexpected(resp, &what).await);
         }
         if let Some(d) = header_str(&resp, "docker-content-digest") {
-            return d
-                .parse()
-                .map(Some)
-                .map_err(|e| error_map::invalid(&what, format!("Docker-Content-Digest {d:?} is invalid ({e})")));
+            return d.parse().map(Some).map_err(|e| {
+                error_map::invalid(&what, format!("Docker-Content-Digest {d:?} is invalid ({e})"))
+            });
         }
         // No digest header on HEAD: read the manifest and hash it (costs a GET).
         let what = format!("GET manifest {repository}:{tag}");
-        let mut req = self.req(Method::GET, repository, &format!("manifests/{tag}"), Access::Pull, &what)?;
-        req.headers.insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let mut req = self.req(
+            Method::GET,
+            repository,
+            &format!("manifests/{tag}"),
+            Access::Pull,
+            &what,
+        )?;
+        req.headers
+            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         let resp = self.send(&req).await?;
         if resp.status().as_u16() == 404 {
             return Ok(None);
@@ -326,24 +384,41 @@ impl Registry for RemoteRegistry {
         Ok(Some(Digest::of(&bytes)))
     }
 
-    async fn fetch_manifest(&self, repository: &Repository, digest: &Digest) -> Result<Manifest, RegistryError> {
+    async fn fetch_manifest(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Manifest, RegistryError> {
         let what = format!("GET manifest {repository}@{digest}");
-        let mut req = self.req(Method::GET, repository, &format!("manifests/{digest}"), Access::Pull, &what)?;
-        req.headers.insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let mut req = self.req(
+            Method::GET,
+            repository,
+            &format!("manifests/{digest}"),
+            Access::Pull,
+            &what,
+        )?;
+        req.headers
+            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         let resp = self.send(&req).await?;
         if !resp.status().is_success() {
             return Err(unexpected(resp, &what).await);
         }
-        if let Some(reported) = header_str(&resp, "docker-content-digest") {
-            if reported != digest.as_str() {
-                return Err(error_map::invalid(&what, format!("registry reported digest {reported}")));
-            }
+        if let Some(reported) = header_str(&resp, "docker-content-digest")
+            && reported != digest.as_str()
+        {
+            return Err(error_map::invalid(
+                &what,
+                format!("registry reported digest {reported}"),
+            ));
         }
         let content_type = content_media_type(header_str(&resp, "content-type"));
         let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
-            return Err(error_map::invalid(&what, format!("the bytes received hash to {actual}")));
+            return Err(error_map::invalid(
+                &what,
+                format!("the bytes received hash to {actual}"),
+            ));
         }
         let media_type = content_type
             .or_else(|| media_type_of(&bytes))
@@ -351,7 +426,12 @@ impl Registry for RemoteRegistry {
         Ok(Manifest::new(media_type, bytes))
     }
 
-    async fn put_manifest(&self, repository: &Repository, tag: &Tag, manifest: &Manifest) -> Result<Digest, RegistryError> {
+    async fn put_manifest(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
         let what = format!("PUT manifest {repository}:{tag} ({})", manifest.digest());
         self.put_bytes(repository, tag.as_str(), manifest, &what).await?;
         Ok(manifest.digest())
@@ -359,14 +439,27 @@ impl Registry for RemoteRegistry {
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
         match &self.inner.hub {
-            Some(hub) if repository.registry() == tagcore::DOCKER_HUB => hub.list_repository_tags(repository).await,
+            Some(hub) if repository.registry() == tagcore::DOCKER_HUB => {
+                hub.list_repository_tags(repository).await
+            }
             _ => self.list_tags_oci(repository).await,
         }
     }
 
-    async fn fetch_blob(&self, repository: &Repository, digest: &Digest, max_bytes: u64) -> Result<Vec<u8>, RegistryError> {
+    async fn fetch_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
         let what = format!("GET blob {repository}@{digest}");
-        let req = self.req(Method::GET, repository, &format!("blobs/{digest}"), Access::Pull, &what)?;
+        let req = self.req(
+            Method::GET,
+            repository,
+            &format!("blobs/{digest}"),
+            Access::Pull,
+            &what,
+        )?;
         let resp = self.send(&req).await?;
         if !resp.status().is_success() {
             return Err(unexpected(resp, &what).await);
@@ -374,14 +467,27 @@ impl Registry for RemoteRegistry {
         let bytes = read_capped(resp, max_bytes, &what).await?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
-            return Err(error_map::invalid(&what, format!("the bytes received hash to {actual}")));
+            return Err(error_map::invalid(
+                &what,
+                format!("the bytes received hash to {actual}"),
+            ));
         }
         Ok(bytes)
     }
 
-    async fn fetch_referrers(&self, repository: &Repository, digest: &Digest) -> Result<Option<Manifest>, RegistryError> {
+    async fn fetch_referrers(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<Manifest>, RegistryError> {
         let what = format!("GET referrers of {repository}@{digest}");
-        let mut req = self.req(Method::GET, repository, &format!("referrers/{digest}"), Access::Pull, &what)?;
+        let mut req = self.req(
+            Method::GET,
+            repository,
+            &format!("referrers/{digest}"),
+            Access::Pull,
+            &what,
+        )?;
         req.headers.insert(ACCEPT, HeaderValue::from_static(OCI_INDEX));
         let resp = self.send(&req).await?;
         match resp.status().as_u16() {
@@ -390,15 +496,22 @@ impl Registry for RemoteRegistry {
             _ => return Err(unexpected(resp, &what).await),
         }
         let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "the referrers index is not JSON"))?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| error_map::invalid(&what, "the referrers index is not JSON"))?;
         if !v.get("manifests").is_some_and(serde_json::Value::is_array) {
-            return Err(error_map::invalid(&what, "the referrers response is not an image index"));
+            return Err(error_map::invalid(
+                &what,
+                "the referrers response is not an image index",
+            ));
         }
         Ok(Some(Manifest::new(OCI_INDEX, bytes)))
     }
 
-    async fn image_revision(&self, repository: &Repository, digest: &Digest) -> Result<Option<String>, RegistryError> {
+    async fn image_revision(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<Option<String>, RegistryError> {
         manifest::image_revision(self, repository, digest).await
     }
 }

@@ -56,7 +56,9 @@ impl RetryPolicy {
     /// Returns the jittered backoff before retry number `retry` (1 for the first retry): a
     /// random duration between half and all of `base_delay * 2^(retry-1)`, capped by `max_delay`.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let exp = self.base_delay.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+        let exp = self
+            .base_delay
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
         let full = exp.min(self.max_delay);
         let half = full / 2;
         let span = u64::try_from((full - half).as_micros()).unwrap_or(u64::MAX);
@@ -67,7 +69,11 @@ impl RetryPolicy {
 
 fn random_u64() -> u64 {
     let mut h = RandomState::new().build_hasher();
-    h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     h.finish()
 }
 
@@ -83,11 +89,11 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
             return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
         }
     }
-    if let Some(v) = headers.get("x-retry-after").and_then(|v| v.to_str().ok()) {
-        if let Ok(unix) = v.trim().parse::<u64>() {
-            let at = UNIX_EPOCH + Duration::from_secs(unix);
-            return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
-        }
+    if let Some(v) = headers.get("x-retry-after").and_then(|v| v.to_str().ok())
+        && let Ok(unix) = v.trim().parse::<u64>()
+    {
+        let at = UNIX_EPOCH + Duration::from_secs(unix);
+        return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
     }
     None
 }
@@ -142,7 +148,10 @@ mod tests {
         };
         for (retry, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (9, 800)] {
             let d = p.backoff(retry);
-            assert!(d >= Duration::from_millis(full / 2) && d <= Duration::from_millis(full), "{retry}: {d:?}");
+            assert!(
+                d >= Duration::from_millis(full / 2) && d <= Duration::from_millis(full),
+                "{retry}: {d:?}"
+            );
         }
     }
 
@@ -152,7 +161,10 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("7"));
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
-        h.insert("retry-after", HeaderValue::from_static("Tue, 14 Nov 2023 22:13:40 GMT"));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Tue, 14 Nov 2023 22:13:40 GMT"),
+        );
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(20)));
         let mut h = HeaderMap::new();
         h.insert("x-retry-after", HeaderValue::from_static("1700000003"));

@@ -21,7 +21,8 @@ pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenRequest, TokenServer};
 
 /// The registry binary; override with `TAGCLI_TEST_REGISTRY`.
 pub fn registry_binary() -> PathBuf {
-    std::env::var_os("TAGCLI_TEST_REGISTRY").map_or_else(|| PathBuf::from("/usr/bin/docker-registry"), PathBuf::from)
+    std::env::var_os("TAGCLI_TEST_REGISTRY")
+        .map_or_else(|| PathBuf::from("/usr/bin/docker-registry"), PathBuf::from)
 }
 
 /// A running `docker-registry` on loopback, stopped when dropped.
@@ -57,11 +58,18 @@ impl RegistryServer {
             .args(["-Bbn", user, password])
             .output()
             .expect("run htpasswd (apt-get install apache2-utils)");
-        assert!(out.status.success(), "htpasswd failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "htpasswd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let file = dir.path().join("htpasswd");
         std::fs::write(&file, &out.stdout).expect("write htpasswd");
         let mut config = RegistryConfig {
-            auth: format!("auth:\n  htpasswd:\n    realm: tagcli-test\n    path: {}\n", file.display()),
+            auth: format!(
+                "auth:\n  htpasswd:\n    realm: tagcli-test\n    path: {}\n",
+                file.display()
+            ),
             ..RegistryConfig::default()
         };
         if let Some(ca) = tls {
@@ -136,7 +144,10 @@ impl RegistryServer {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(i) = line.find("listening on ") {
                     let rest = &line[i + "listening on ".len()..];
-                    let addr: String = rest.chars().take_while(|c| !matches!(c, ',' | ' ' | '"')).collect();
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| !matches!(c, ',' | ' ' | '"'))
+                        .collect();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);
                     }
@@ -150,10 +161,16 @@ impl RegistryServer {
                 Ok(addr) => break addr,
                 Err(_) if Instant::now() < deadline => {
                     if let Ok(Some(status)) = child.try_wait() {
-                        panic!("docker-registry exited early with {status}: {:?}", log.lock().expect("log"));
+                        panic!(
+                            "docker-registry exited early with {status}: {:?}",
+                            log.lock().expect("log")
+                        );
                     }
                 }
-                Err(_) => panic!("docker-registry did not report its address: {:?}", log.lock().expect("log")),
+                Err(_) => panic!(
+                    "docker-registry did not report its address: {:?}",
+                    log.lock().expect("log")
+                ),
             }
         };
         Self {
@@ -201,8 +218,13 @@ impl RegistryServer {
         self.log_lines()
             .iter()
             .filter_map(|l| {
-                let start = l.find("\"GET ").or_else(|| l.find("\"HEAD ")).or_else(|| l.find("\"PUT "))
-                    .or_else(|| l.find("\"POST ")).or_else(|| l.find("\"PATCH ")).or_else(|| l.find("\"DELETE "))?;
+                let start = l
+                    .find("\"GET ")
+                    .or_else(|| l.find("\"HEAD "))
+                    .or_else(|| l.find("\"PUT "))
+                    .or_else(|| l.find("\"POST "))
+                    .or_else(|| l.find("\"PATCH "))
+                    .or_else(|| l.find("\"DELETE "))?;
                 let rest = &l[start + 1..];
                 Some(rest[..rest.find('"')?].to_owned())
             })
@@ -227,7 +249,8 @@ mod tests {
         let reg = RegistryServer::start();
         assert!(reg.addr().starts_with("127.0.0.1:"), "{}", reg.addr());
         let mut s = std::net::TcpStream::connect(reg.addr()).unwrap();
-        s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).unwrap();
         assert!(out.starts_with("HTTP/1.1 200"), "{out}");

@@ -23,20 +23,27 @@ impl TestCa {
     pub fn generate() -> Self {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        ca_params.distinguished_name.push(DnType::CommonName, "tagcli test CA");
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "tagcli test CA");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
         let issuer = Issuer::new(ca_params, ca_key);
 
         let server_key = KeyPair::generate().expect("server key");
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("server params");
+        let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("server params");
         params.distinguished_name.push(DnType::CommonName, "127.0.0.1");
         params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        let server_cert = params.signed_by(&server_key, &issuer).expect("server certificate");
+        let server_cert = params
+            .signed_by(&server_key, &issuer)
+            .expect("server certificate");
 
         let dir = tempfile::tempdir().expect("temp dir for certificates");
         let ca = Self {

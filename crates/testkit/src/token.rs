@@ -59,12 +59,17 @@ impl TokenServer {
     pub fn start_with_lifetime(users: &[(&str, &str)], lifetime_secs: u64) -> Self {
         let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key (aws-lc-rs)");
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("token cert params");
-        params.distinguished_name.push(DnType::CommonName, "tagcli test token signer");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "tagcli test token signer");
         let cert = params.self_signed(&key).expect("token signer certificate");
         let dir = tempfile::tempdir().expect("temp dir for the token cert");
         std::fs::write(dir.path().join("token-root.pem"), cert.pem()).expect("write token root");
         let shared = Arc::new(Shared {
-            users: users.iter().map(|(u, p)| ((*u).to_owned(), (*p).to_owned())).collect(),
+            users: users
+                .iter()
+                .map(|(u, p)| ((*u).to_owned(), (*p).to_owned()))
+                .collect(),
             requests: Mutex::new(Vec::new()),
             key,
             cert_der: cert.der().to_vec(),
@@ -127,10 +132,10 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
             break;
         }
-        if let Some((name, value)) = h.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("authorization") {
-                authorization = Some(value.trim().to_owned());
-            }
+        if let Some((name, value)) = h.split_once(':')
+            && name.trim().eq_ignore_ascii_case("authorization")
+        {
+            authorization = Some(value.trim().to_owned());
         }
     }
     let query = target.split_once('?').map_or("", |(_, q)| q);
@@ -151,11 +156,15 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         .and_then(|b| STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())));
-    shared.requests.lock().expect("token log lock").push(TokenRequest {
-        service: service.clone(),
-        scopes: scopes.clone(),
-        user: basic.as_ref().map(|(u, _)| u.clone()),
-    });
+    shared
+        .requests
+        .lock()
+        .expect("token log lock")
+        .push(TokenRequest {
+            service: service.clone(),
+            scopes: scopes.clone(),
+            user: basic.as_ref().map(|(u, _)| u.clone()),
+        });
     let mut out = stream;
     let authorised_user = match &basic {
         Some((user, password)) => {
@@ -179,8 +188,11 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     } else {
         Vec::new()
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [STANDARD.encode(&shared.cert_der)]});
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let header =
+        serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [STANDARD.encode(&shared.cert_der)]});
     let claims = serde_json::json!({
         "iss": TOKEN_ISSUER,
         "sub": authorised_user.clone().unwrap_or_default(),
@@ -196,7 +208,10 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let signature = shared.key.sign(signing_input.as_bytes()).expect("RS256 signature");
+    let signature = shared
+        .key
+        .sign(signing_input.as_bytes())
+        .expect("RS256 signature");
     let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
     let body = serde_json::json!({
         "token": jwt,

@@ -37,10 +37,16 @@ async fn a_put_answered_500_twice_then_201_succeeds() {
         .mount(&server)
         .await;
     let r = remote(CredentialStore::new());
-    let d = r.put_manifest(&repo(&host(&server), "team/app"), &tag("prod"), &m).await.unwrap();
+    let d = r
+        .put_manifest(&repo(&host(&server), "team/app"), &tag("prod"), &m)
+        .await
+        .unwrap();
     assert_eq!(d, m.digest());
     let puts = server.received_requests().await.unwrap();
-    assert!(puts.iter().all(|p| p.body == m.bytes && p.headers.get("content-type").unwrap() == OCI_MANIFEST));
+    assert!(
+        puts.iter()
+            .all(|p| p.body == m.bytes && p.headers.get("content-type").unwrap() == OCI_MANIFEST)
+    );
 }
 
 #[tokio::test]
@@ -56,7 +62,10 @@ async fn persistent_5xx_ends_as_transient_naming_the_tag() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::Transient);
-    assert!(err.message.contains("team/app:staging") && err.message.contains("503"), "{err}");
+    assert!(
+        err.message.contains("team/app:staging") && err.message.contains("503"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -64,7 +73,11 @@ async fn a_429_with_retry_after_is_honoured() {
     let server = MockServer::start().await;
     let d = Digest::of(b"x");
     Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1").insert_header("ratelimit-remaining", "0;w=21600"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "1")
+                .insert_header("ratelimit-remaining", "0;w=21600"),
+        )
         .up_to_n_times(1)
         .expect(1)
         .mount(&server)
@@ -80,9 +93,16 @@ async fn a_429_with_retry_after_is_honoured() {
         .await;
     let r = remote(CredentialStore::new());
     let started = Instant::now();
-    let got = r.resolve_tag(&repo(&host(&server), "team/app"), &tag("staging")).await.unwrap();
+    let got = r
+        .resolve_tag(&repo(&host(&server), "team/app"), &tag("staging"))
+        .await
+        .unwrap();
     assert_eq!(got, Some(d));
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(r.last_rate_limit().unwrap().remaining_count(), Some(99));
 }
 
@@ -95,7 +115,9 @@ async fn a_dropped_connection_is_retried() {
     tokio::spawn(async move {
         let mut n = 0;
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             n += 1;
             let mut buf = vec![0u8; 4096];
             let _ = sock.read(&mut buf).await;
@@ -131,7 +153,10 @@ async fn a_put_whose_reported_digest_differs_is_refused() {
         .await
         .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::InvalidResponse);
-    assert!(err.message.contains(other.as_str()) && err.message.contains(m.digest().as_str()), "{err}");
+    assert!(
+        err.message.contains(other.as_str()) && err.message.contains(m.digest().as_str()),
+        "{err}"
+    );
     assert!(err.message.contains("team/app:prod"), "{err}");
 }
 
@@ -140,7 +165,11 @@ async fn a_manifest_whose_bytes_do_not_match_the_digest_is_refused() {
     let server = MockServer::start().await;
     let asked = Digest::of(b"the real one");
     Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).insert_header("content-type", OCI_MANIFEST).set_body_bytes(b"{}".to_vec()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", OCI_MANIFEST)
+                .set_body_bytes(b"{}".to_vec()),
+        )
         .mount(&server)
         .await;
     let err = remote(CredentialStore::new())
@@ -157,7 +186,10 @@ async fn link_pagination_is_followed_and_bounded() {
     Mock::given(method("GET"))
         .and(path("/v2/team/app/tags/list"))
         .and(wiremock::matchers::query_param("last", "b"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"name": "team/app", "tags": ["c", "a"]})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"name": "team/app", "tags": ["c", "a"]})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -172,7 +204,10 @@ async fn link_pagination_is_followed_and_bounded() {
         .expect(1)
         .mount(&server)
         .await;
-    let listing = remote(CredentialStore::new()).list_tags(&repo(&host(&server), "team/app")).await.unwrap();
+    let listing = remote(CredentialStore::new())
+        .list_tags(&repo(&host(&server), "team/app"))
+        .await
+        .unwrap();
     let names: Vec<_> = listing.tags.iter().map(|t| t.tag.as_str()).collect();
     assert_eq!(names, ["b", "a", "c"], "duplicates across pages dropped");
     assert_eq!(listing.skipped_invalid, ["bad tag"]);
@@ -189,7 +224,10 @@ async fn link_pagination_is_followed_and_bounded() {
         .expect(2)
         .mount(&server)
         .await;
-    let listing = remote(CredentialStore::new()).list_tags(&repo(&host(&server), "team/app")).await.unwrap();
+    let listing = remote(CredentialStore::new())
+        .list_tags(&repo(&host(&server), "team/app"))
+        .await
+        .unwrap();
     assert_eq!(listing.tags.len(), 2);
     assert!(listing.truncated.is_some());
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
-use registry_hub::{Credentials, HubClient, HubConfig, HubListOptions, OciConfig, RemoteRegistry, RetryPolicy};
+use registry_hub::{
+    Credentials, HubClient, HubConfig, HubListOptions, OciConfig, RemoteRegistry, RetryPolicy,
+};
 use tagcore::{Registry, RegistryErrorKind};
 use wiremock::matchers::{body_json, header, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -16,7 +18,11 @@ const TAGS: &str = "/v2/namespaces/team/repositories/app/tags";
 fn jwt(exp_in: u64) -> String {
     let exp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + exp_in;
     let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!("{}.{}.sig", e.encode(r#"{"alg":"RS256"}"#), e.encode(format!(r#"{{"exp":{exp}}}"#)))
+    format!(
+        "{}.{}.sig",
+        e.encode(r#"{"alg":"RS256"}"#),
+        e.encode(format!(r#"{{"exp":{exp}}}"#))
+    )
 }
 
 fn client(server: &MockServer, credentials: Credentials) -> HubClient {
@@ -44,7 +50,9 @@ fn tag_item(name: &str, i: usize) -> serde_json::Value {
 async fn mount_login(server: &MockServer, token: &str, times: u64) {
     Mock::given(method("POST"))
         .and(path("/v2/auth/token"))
-        .and(body_json(serde_json::json!({"identifier": "team", "secret": "dckr_pat_SECRET"})))
+        .and(body_json(
+            serde_json::json!({"identifier": "team", "secret": "dckr_pat_SECRET"}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": token})))
         .expect(times)
         .mount(server)
@@ -58,15 +66,25 @@ async fn logs_in_once_and_follows_next_over_many_pages() {
     mount_login(&server, &token, 1).await;
     let pages = 12;
     for p in 1..=pages {
-        let items: Vec<_> = (0..100).map(|i| tag_item(&format!("t{p}-{i}"), p * 100 + i)).collect();
+        let items: Vec<_> = (0..100)
+            .map(|i| tag_item(&format!("t{p}-{i}"), p * 100 + i))
+            .collect();
         let next = (p < pages).then(|| format!("{}{TAGS}?page={}&page_size=100", server.uri(), p + 1));
-        let body = serde_json::json!({"count": pages * 100, "next": next, "previous": null, "results": items});
+        let body =
+            serde_json::json!({"count": pages * 100, "next": next, "previous": null, "results": items});
         let m = Mock::given(method("GET"))
             .and(path(TAGS))
             .and(query_param("page_size", "100"))
             .and(header("authorization", format!("Bearer {token}").as_str()));
-        let m = if p == 1 { m.and(query_param_is_missing("page")) } else { m.and(query_param("page", p.to_string())) };
-        m.respond_with(ResponseTemplate::new(200).set_body_json(body)).expect(1).mount(&server).await;
+        let m = if p == 1 {
+            m.and(query_param_is_missing("page"))
+        } else {
+            m.and(query_param("page", p.to_string()))
+        };
+        m.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(1)
+            .mount(&server)
+            .await;
     }
     let hub = client(&server, Credentials::basic("team", "dckr_pat_SECRET"));
     let listing = hub.list_tags("team", "app").await.unwrap();
@@ -74,8 +92,15 @@ async fn logs_in_once_and_follows_next_over_many_pages() {
     assert_eq!(listing.truncated, None);
     let first = &listing.tags[0];
     assert_eq!(first.tag.as_str(), "t1-0");
-    assert_eq!(first.pushed, Some("2026-06-24T10:40:00Z".parse().unwrap()), "tag_last_pushed wins");
-    assert_eq!(first.digest, Some(format!("sha256:{:064x}", 100).parse().unwrap()));
+    assert_eq!(
+        first.pushed,
+        Some("2026-06-24T10:40:00Z".parse().unwrap()),
+        "tag_last_pushed wins"
+    );
+    assert_eq!(
+        first.digest,
+        Some(format!("sha256:{:064x}", 100).parse().unwrap())
+    );
 }
 
 #[tokio::test]
@@ -129,7 +154,10 @@ async fn a_next_that_repeats_or_leaves_the_host_is_reported() {
         .expect(1)
         .mount(&server)
         .await;
-    let listing = client(&server, Credentials::Anonymous).list_tags("team", "app").await.unwrap();
+    let listing = client(&server, Credentials::Anonymous)
+        .list_tags("team", "app")
+        .await
+        .unwrap();
     assert_eq!(listing.tags.len(), 2);
     assert!(listing.truncated.unwrap().contains("repeats"));
 
@@ -141,7 +169,10 @@ async fn a_next_that_repeats_or_leaves_the_host_is_reported() {
         .expect(1)
         .mount(&other)
         .await;
-    let listing = client(&other, Credentials::Anonymous).list_tags("team", "app").await.unwrap();
+    let listing = client(&other, Credentials::Anonymous)
+        .list_tags("team", "app")
+        .await
+        .unwrap();
     assert!(listing.truncated.unwrap().contains("another host"));
 }
 
@@ -162,11 +193,18 @@ async fn stops_early_when_the_caller_has_enough() {
         .await;
     let opts = HubListOptions {
         stop_when: Some(Arc::new(|l: &tagcore::TagListing| {
-            l.tags.iter().filter(|t| t.tag.as_str().starts_with("prod-")).count() >= 2
+            l.tags
+                .iter()
+                .filter(|t| t.tag.as_str().starts_with("prod-"))
+                .count()
+                >= 2
         })),
         ..HubListOptions::default()
     };
-    let listing = client(&server, Credentials::Anonymous).list_tags_with("team", "app", &opts).await.unwrap();
+    let listing = client(&server, Credentials::Anonymous)
+        .list_tags_with("team", "app", &opts)
+        .await
+        .unwrap();
     assert_eq!(listing.tags.len(), 2);
     assert!(listing.truncated.unwrap().contains("caller's request"));
 }
@@ -180,7 +218,10 @@ async fn keeps_401_403_404_429_and_5xx_distinct() {
         .respond_with(ResponseTemplate::new(401).set_body_string(r#"{"detail":"bad dckr_pat_SECRET"}"#))
         .mount(&server)
         .await;
-    let err = client(&server, Credentials::basic("team", "dckr_pat_SECRET")).list_tags("team", "app").await.unwrap_err();
+    let err = client(&server, Credentials::basic("team", "dckr_pat_SECRET"))
+        .list_tags("team", "app")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::Unauthorized, "{err}");
     assert!(!format!("{err} {err:?}").contains("dckr_pat_SECRET"));
 
@@ -199,9 +240,15 @@ async fn keeps_401_403_404_429_and_5xx_distinct() {
             .expect(expected_calls)
             .mount(&server)
             .await;
-        let err = client(&server, Credentials::basic("team", "dckr_pat_SECRET")).list_tags("team", "app").await.unwrap_err();
+        let err = client(&server, Credentials::basic("team", "dckr_pat_SECRET"))
+            .list_tags("team", "app")
+            .await
+            .unwrap_err();
         assert_eq!(err.kind, kind, "{status}: {err}");
-        assert!(err.to_string().contains(hint) && err.to_string().contains("team/app"), "{err}");
+        assert!(
+            err.to_string().contains(hint) && err.to_string().contains("team/app"),
+            "{err}"
+        );
     }
 }
 
@@ -240,9 +287,15 @@ async fn waits_for_x_retry_after_then_succeeds_or_gives_up_when_too_far() {
         .mount(&server)
         .await;
     let started = Instant::now();
-    let err = client(&server, Credentials::Anonymous).list_tags("team", "app").await.unwrap_err();
+    let err = client(&server, Credentials::Anonymous)
+        .list_tags("team", "app")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::RateLimited, "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2), "does not sleep past the budget");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "does not sleep past the budget"
+    );
 }
 
 #[tokio::test]
@@ -268,12 +321,34 @@ async fn parses_missing_and_oddly_typed_fields() {
         .expect(1)
         .mount(&server)
         .await;
-    let listing = client(&server, Credentials::Anonymous).list_tags("team", "app").await.unwrap();
+    let listing = client(&server, Credentials::Anonymous)
+        .list_tags("team", "app")
+        .await
+        .unwrap();
     let names: Vec<_> = listing.tags.iter().map(|t| t.tag.as_str()).collect();
-    assert_eq!(names, ["prod", "staging", "sha256-0000000000000000000000000000000000000000000000000000000000000000.sig", "v1"]);
-    assert_eq!(listing.tags[0].pushed, Some("2026-06-24T14:53:00Z".parse().unwrap()));
-    assert!(listing.tags[1..].iter().all(|t| t.pushed.is_none() && t.digest.is_none()));
-    assert!(listing.skipped_invalid.contains(&"-bad".to_owned()), "{:?}", listing.skipped_invalid);
+    assert_eq!(
+        names,
+        [
+            "prod",
+            "staging",
+            "sha256-0000000000000000000000000000000000000000000000000000000000000000.sig",
+            "v1"
+        ]
+    );
+    assert_eq!(
+        listing.tags[0].pushed,
+        Some("2026-06-24T14:53:00Z".parse().unwrap())
+    );
+    assert!(
+        listing.tags[1..]
+            .iter()
+            .all(|t| t.pushed.is_none() && t.digest.is_none())
+    );
+    assert!(
+        listing.skipped_invalid.contains(&"-bad".to_owned()),
+        "{:?}",
+        listing.skipped_invalid
+    );
     assert_eq!(listing.skipped_invalid.len(), 4, "{:?}", listing.skipped_invalid);
     assert_eq!(listing.truncated, None);
 
@@ -284,7 +359,10 @@ async fn parses_missing_and_oddly_typed_fields() {
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
         .mount(&server)
         .await;
-    let err = client(&server, Credentials::Anonymous).list_tags("team", "app").await.unwrap_err();
+    let err = client(&server, Credentials::Anonymous)
+        .list_tags("team", "app")
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
 }
 
@@ -326,13 +404,20 @@ async fn remote_registry_lists_docker_io_through_the_hub_api() {
         .expect(1)
         .mount(&server)
         .await;
-    let registry = RemoteRegistry::with_hub(OciConfig::default(), client(&server, Credentials::Anonymous)).unwrap();
-    let listing = registry.list_tags(&repo("index.docker.io", "team/app")).await.unwrap();
+    let registry =
+        RemoteRegistry::with_hub(OciConfig::default(), client(&server, Credentials::Anonymous)).unwrap();
+    let listing = registry
+        .list_tags(&repo("index.docker.io", "team/app"))
+        .await
+        .unwrap();
     assert_eq!(listing.tags.len(), 1);
     assert!(listing.tags[0].pushed.is_some() && listing.tags[0].digest.is_some());
-    assert!(HubClient::new(HubConfig {
-        base_url: "http://hub.example.com".into(),
-        ..HubConfig::default()
-    })
-    .is_err(), "plain HTTP off loopback");
+    assert!(
+        HubClient::new(HubConfig {
+            base_url: "http://hub.example.com".into(),
+            ..HubConfig::default()
+        })
+        .is_err(),
+        "plain HTTP off loopback"
+    );
 }

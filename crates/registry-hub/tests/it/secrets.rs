@@ -1,7 +1,8 @@
 //! No secret (password, token, JWT) appears in any Debug or Display output.
 
 use registry_hub::{
-    CredentialStore, Credentials, DockerConfig, HubClient, HubConfig, OciConfig, RemoteRegistry, RetryPolicy, Secret,
+    CredentialStore, Credentials, DockerConfig, HubClient, HubConfig, OciConfig, RemoteRegistry, RetryPolicy,
+    Secret,
 };
 use tagcore::{Registry, RegistryErrorKind};
 use wiremock::matchers::{method, path};
@@ -27,21 +28,24 @@ async fn credentials_configs_clients_and_errors_never_show_secrets() {
     // Bearer flow: the token endpoint hands out TOKEN; the registry then refuses with 403.
     Mock::given(method("HEAD"))
         .and(wiremock::matchers::header_exists("authorization"))
-        .respond_with(ResponseTemplate::new(403).set_body_string(format!(
-            r#"{{"errors":[{{"code":"DENIED","message":"denied"}}]}}"#
-        )))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_string(r#"{"errors":[{"code":"DENIED","message":"denied"}]}"#.to_string()),
+        )
         .mount(&server)
         .await;
     Mock::given(method("HEAD"))
-        .respond_with(
-            ResponseTemplate::new(401)
-                .insert_header("www-authenticate", format!(r#"Bearer realm="{uri}/token",service="svc""#).as_str()),
-        )
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!(r#"Bearer realm="{uri}/token",service="svc""#).as_str(),
+        ))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"token": TOKEN, "expires_in": 300})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"token": TOKEN, "expires_in": 300})),
+        )
         .mount(&server)
         .await;
 
@@ -60,7 +64,10 @@ async fn credentials_configs_clients_and_errors_never_show_secrets() {
         ..OciConfig::default()
     };
     let r = RemoteRegistry::new(config.clone()).unwrap();
-    let err = r.resolve_tag(&repo(&host, "team/app"), &tag("prod")).await.unwrap_err();
+    let err = r
+        .resolve_tag(&repo(&host, "team/app"), &tag("prod"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::Forbidden, "{err}");
 
     let hub = HubClient::new(HubConfig {
@@ -88,5 +95,9 @@ async fn credentials_configs_clients_and_errors_never_show_secrets() {
     assert!(text.contains("alice"), "user names are fine to show");
     // The token was really obtained and sent (so the check above means something).
     let reqs = server.received_requests().await.unwrap();
-    assert!(reqs.iter().any(|r| r.headers.get("authorization").is_some_and(|v| v.to_str().unwrap().contains(TOKEN))));
+    assert!(reqs.iter().any(|r| {
+        r.headers
+            .get("authorization")
+            .is_some_and(|v| v.to_str().unwrap().contains(TOKEN))
+    }));
 }

@@ -21,7 +21,10 @@ pub(crate) fn tag(s: &str) -> Tag {
 
 /// Returns an image whose config carries label `revision`, as an OCI or Docker manifest.
 pub(crate) fn image(seed: &str, revision: Option<&str>, docker: bool) -> Image {
-    let labels = revision.map_or(serde_json::json!({}), |r| serde_json::json!({"org.opencontainers.image.revision": r}));
+    let labels = revision.map_or(
+        serde_json::json!({}),
+        |r| serde_json::json!({"org.opencontainers.image.revision": r}),
+    );
     let config = serde_json::to_vec(&serde_json::json!({
         "architecture": "amd64", "os": "linux",
         "config": {"Labels": labels},
@@ -37,7 +40,11 @@ pub(crate) fn image(seed: &str, revision: Option<&str>, docker: bool) -> Image {
             "application/vnd.docker.image.rootfs.diff.tar.gzip",
         )
     } else {
-        (OCI_MANIFEST, "application/vnd.oci.image.config.v1+json", "application/vnd.oci.image.layer.v1.tar+gzip")
+        (
+            OCI_MANIFEST,
+            "application/vnd.oci.image.config.v1+json",
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        )
     };
     // Deliberately unusual formatting (two-space indent, trailing newline): a re-serialisation
     // would change the digest.
@@ -88,7 +95,12 @@ pub(crate) fn remote(credentials: CredentialStore) -> RemoteRegistry {
 }
 
 /// Pushes `img`'s blobs and its manifest under `t` through the client.
-pub(crate) async fn push_image(r: &RemoteRegistry, repo: &Repository, img: &Image, t: Option<&str>) -> Digest {
+pub(crate) async fn push_image(
+    r: &RemoteRegistry,
+    repo: &Repository,
+    img: &Image,
+    t: Option<&str>,
+) -> Digest {
     r.push_blob(repo, &img.config).await.unwrap();
     r.push_blob(repo, &img.layer).await.unwrap();
     match t {
@@ -98,7 +110,12 @@ pub(crate) async fn push_image(r: &RemoteRegistry, repo: &Repository, img: &Imag
 }
 
 /// Pushes `img` into a layout.
-pub(crate) async fn push_layout_image(l: &LayoutRegistry, repo: &Repository, img: &Image, t: Option<&str>) -> Digest {
+pub(crate) async fn push_layout_image(
+    l: &LayoutRegistry,
+    repo: &Repository,
+    img: &Image,
+    t: Option<&str>,
+) -> Digest {
     l.put_blob(repo, &img.config).await.unwrap();
     l.put_blob(repo, &img.layer).await.unwrap();
     match t {
@@ -109,5 +126,8 @@ pub(crate) async fn push_layout_image(l: &LayoutRegistry, repo: &Repository, img
 
 /// Counts manifest requests (`GET`/`PUT`/`HEAD` on `/manifests/`) in access-log lines.
 pub(crate) fn count(requests: &[String], method: &str, needle: &str) -> usize {
-    requests.iter().filter(|r| r.starts_with(&format!("{method} ")) && r.contains(needle)).count()
+    requests
+        .iter()
+        .filter(|r| r.starts_with(&format!("{method} ")) && r.contains(needle))
+        .count()
 }

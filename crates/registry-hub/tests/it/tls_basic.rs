@@ -34,11 +34,17 @@ async fn retags_an_index_over_tls_with_basic_auth() {
     let arm = image("tls-arm", None, false);
     push_image(&r, &repository, &amd, None).await;
     push_image(&r, &repository, &arm, None).await;
-    r.put_manifest(&repository, &tag("src"), &index(&amd, &arm, Some("abc"))).await.unwrap();
+    r.put_manifest(&repository, &tag("src"), &index(&amd, &arm, Some("abc")))
+        .await
+        .unwrap();
     retag_and_check(&r, &repository, "src", "dst", OCI_INDEX).await;
     let listing = r.list_tags(&repository).await.unwrap();
     assert_eq!(listing.tags.len(), 2);
-    assert_eq!(r.resolve_tag(&repository, &tag("missing")).await.unwrap(), None, "404 with valid credentials");
+    assert_eq!(
+        r.resolve_tag(&repository, &tag("missing")).await.unwrap(),
+        None,
+        "404 with valid credentials"
+    );
 }
 
 #[tokio::test]
@@ -65,8 +71,14 @@ async fn authentication_failures_are_unauthorized_never_not_found() {
 async fn an_untrusted_certificate_fails_without_the_ca_bundle() {
     let ca = TestCa::generate();
     let server = RegistryServer::start_htpasswd(USER, PASSWORD, Some(&ca));
-    let r = tls_client(None, CredentialStore::new().with(server.addr(), Credentials::basic(USER, PASSWORD)));
-    let err = r.resolve_tag(&repo(server.addr(), "team/secure"), &tag("x")).await.unwrap_err();
+    let r = tls_client(
+        None,
+        CredentialStore::new().with(server.addr(), Credentials::basic(USER, PASSWORD)),
+    );
+    let err = r
+        .resolve_tag(&repo(server.addr(), "team/secure"), &tag("x"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::Transient, "{err}");
     let err = RemoteRegistry::new(OciConfig {
         ca_bundle: Some(ca.dir().join("nope.pem")),

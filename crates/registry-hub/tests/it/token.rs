@@ -26,10 +26,17 @@ async fn retags_with_bearer_tokens_and_least_privilege_scopes() {
     // ...then read with a fresh one: only `pull` is asked.
     let reader = remote(creds.clone());
     let before = tokens.requests().len();
-    let d = reader.resolve_tag(&repository, &tag("staging")).await.unwrap().unwrap();
+    let d = reader
+        .resolve_tag(&repository, &tag("staging"))
+        .await
+        .unwrap()
+        .unwrap();
     reader.fetch_manifest(&repository, &d).await.unwrap();
     reader.list_tags(&repository).await.unwrap();
-    assert_eq!(reader.resolve_tag(&repository, &tag("absent")).await.unwrap(), None);
+    assert_eq!(
+        reader.resolve_tag(&repository, &tag("absent")).await.unwrap(),
+        None
+    );
     let reads = tokens.requests()[before..].to_vec();
     assert_eq!(reads.len(), 1, "one token, cached for every read: {reads:?}");
     assert_eq!(reads[0].scopes, vec!["repository:team/tok:pull".to_owned()]);
@@ -47,9 +54,20 @@ async fn retags_with_bearer_tokens_and_least_privilege_scopes() {
     let reg = server.settled_requests()[before_reg..].to_vec();
     assert_eq!(count(&reg, "GET", "/manifests/"), 1, "{reg:#?}");
     assert_eq!(count(&reg, "PUT", "/manifests/"), 1, "{reg:#?}");
-    assert_eq!(reg.len(), 2, "the host's auth scheme is cached: no extra 401 round trip: {reg:#?}");
+    assert_eq!(
+        reg.len(),
+        2,
+        "the host's auth scheme is cached: no extra 401 round trip: {reg:#?}"
+    );
 
-    retag_and_check(&reader, &repository, "prod", "prod-20260101-abcdef1", DOCKER_MANIFEST).await;
+    retag_and_check(
+        &reader,
+        &repository,
+        "prod",
+        "prod-20260101-abcdef1",
+        DOCKER_MANIFEST,
+    )
+    .await;
     assert!(tokens.requests().iter().all(|r| r.scopes.len() == 1));
 }
 
@@ -73,7 +91,11 @@ async fn first_contact_retag_costs_at_most_one_get_and_one_put_beyond_auth() {
     assert_eq!(count(&reg, "GET", "/manifests/"), 2, "{reg:#?}");
     assert_eq!(count(&reg, "PUT", "/manifests/"), 1, "{reg:#?}");
     assert_eq!(reg.len(), 3, "{reg:#?}");
-    assert_eq!(tokens.requests().len() - tokens_before, 2, "one pull token, one pull,push token");
+    assert_eq!(
+        tokens.requests().len() - tokens_before,
+        2,
+        "one pull token, one pull,push token"
+    );
 }
 
 #[tokio::test]
@@ -85,17 +107,27 @@ async fn anonymous_and_wrong_credentials_are_unauthorized_and_missing_is_not_fou
     push_image(&good, &repository, &image("p", None, false), Some("prod")).await;
 
     let anonymous = remote(CredentialStore::new());
-    let err = anonymous.resolve_tag(&repository, &tag("prod")).await.unwrap_err();
+    let err = anonymous
+        .resolve_tag(&repository, &tag("prod"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::Unauthorized, "{err}");
-    assert!(tokens.requests().iter().any(|r| r.user.is_none()), "an anonymous token was asked");
+    assert!(
+        tokens.requests().iter().any(|r| r.user.is_none()),
+        "an anonymous token was asked"
+    );
 
-    let wrong = remote(CredentialStore::new().with(server.addr(), Credentials::basic(USER, "not-the-password")));
+    let wrong =
+        remote(CredentialStore::new().with(server.addr(), Credentials::basic(USER, "not-the-password")));
     let err = wrong.resolve_tag(&repository, &tag("prod")).await.unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::Unauthorized, "{err}");
     assert!(!format!("{err} {err:?}").contains("not-the-password"));
 
     // Valid credentials, missing things: NotFound / None.
     assert_eq!(good.resolve_tag(&repository, &tag("absent")).await.unwrap(), None);
-    let err = good.fetch_manifest(&repository, &tagcore::Digest::of(b"x")).await.unwrap_err();
+    let err = good
+        .fetch_manifest(&repository, &tagcore::Digest::of(b"x"))
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::NotFound, "{err}");
 }
