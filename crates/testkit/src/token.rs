@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -47,6 +48,7 @@ pub struct TokenServer {
     addr: String,
     shared: Arc<Shared>,
     dir: tempfile::TempDir,
+    stop: Arc<AtomicBool>,
 }
 
 impl TokenServer {
@@ -78,8 +80,13 @@ impl TokenServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind token server");
         let addr = listener.local_addr().expect("token server addr").to_string();
         let serving = Arc::clone(&shared);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    return;
+                }
                 let Ok(stream) = stream else { continue };
                 let shared = Arc::clone(&serving);
                 std::thread::spawn(move || {
@@ -87,7 +94,12 @@ impl TokenServer {
                 });
             }
         });
-        Self { addr, shared, dir }
+        Self {
+            addr,
+            shared,
+            dir,
+            stop,
+        }
     }
 
     /// Returns `127.0.0.1:PORT`.
@@ -118,6 +130,14 @@ impl TokenServer {
             self.realm(),
             self.root_cert_path().display()
         )
+    }
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag and ends.
+        let _ = TcpStream::connect(&self.addr);
     }
 }
 

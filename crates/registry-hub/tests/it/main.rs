@@ -5,6 +5,7 @@ mod faults;
 mod hub;
 mod layout;
 mod plain;
+mod protocol;
 mod secrets;
 mod support;
 mod tls_basic;
