@@ -114,12 +114,15 @@ fn valid_host(h: &str) -> bool {
         Some((n, p)) => (n, Some(p)),
         None => (h, None),
     };
-    if let Some(p) = port {
-        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
+    if let Some(p) = port
+        && (p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
     }
-    let name = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')).unwrap_or(name);
+    let name = name
+        .strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name);
     !name.is_empty()
         && name
             .bytes()
@@ -166,9 +169,16 @@ impl Repository {
 
     /// Returns whether the registry is on a loopback address (plain HTTP is allowed there).
     pub fn is_loopback(&self) -> bool {
-        let host = self.registry.rsplit_once(':').map_or(self.registry.as_str(), |(h, p)| {
-            if p.bytes().all(|b| b.is_ascii_digit()) { h } else { self.registry.as_str() }
-        });
+        let host = self
+            .registry
+            .rsplit_once(':')
+            .map_or(self.registry.as_str(), |(h, p)| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    h
+                } else {
+                    self.registry.as_str()
+                }
+            });
         host == "localhost" || host.starts_with("127.") || host == "[::1]"
     }
 }
@@ -181,9 +191,7 @@ impl FromStr for Repository {
             return Err(ReferenceError::Empty);
         }
         match input.split_once('/') {
-            Some((first, rest))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
-            {
+            Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
                 Self::new(first, rest)
             }
             _ => Self::new(DOCKER_HUB, input),
@@ -283,10 +291,19 @@ mod tests {
     fn normalises_docker_hub_names() {
         let r: Repository = "nginx".parse().unwrap();
         assert_eq!(r.to_string(), "docker.io/library/nginx");
-        for alias in ["index.docker.io/nearai/cloud-api", "registry-1.docker.io/nearai/cloud-api"] {
-            assert_eq!(alias.parse::<Repository>().unwrap().to_string(), "docker.io/nearai/cloud-api");
+        for alias in [
+            "index.docker.io/nearai/cloud-api",
+            "registry-1.docker.io/nearai/cloud-api",
+        ] {
+            assert_eq!(
+                alias.parse::<Repository>().unwrap().to_string(),
+                "docker.io/nearai/cloud-api"
+            );
         }
-        assert_eq!("nearai/cloud-api".parse::<Repository>().unwrap().registry(), "docker.io");
+        assert_eq!(
+            "nearai/cloud-api".parse::<Repository>().unwrap().registry(),
+            "docker.io"
+        );
     }
 
     #[test]
@@ -317,8 +334,17 @@ mod tests {
         let d = format!("a/b@sha256:{}", "1".repeat(64));
         let r: ImageReference = d.parse().unwrap();
         assert!(matches!(r.target, Target::Digest(_)));
-        assert_eq!("a/b".parse::<ImageReference>().unwrap().to_string(), "docker.io/a/b:latest");
-        assert!(matches!("a/b:lat est".parse::<ImageReference>(), Err(ReferenceError::Tag { .. })));
-        assert!(matches!("a/b@sha256:ABC".parse::<ImageReference>(), Err(ReferenceError::Digest { .. })));
+        assert_eq!(
+            "a/b".parse::<ImageReference>().unwrap().to_string(),
+            "docker.io/a/b:latest"
+        );
+        assert!(matches!(
+            "a/b:lat est".parse::<ImageReference>(),
+            Err(ReferenceError::Tag { .. })
+        ));
+        assert!(matches!(
+            "a/b@sha256:ABC".parse::<ImageReference>(),
+            Err(ReferenceError::Digest { .. })
+        ));
     }
 }

@@ -119,7 +119,13 @@ mod tests {
 
     #[test]
     fn accepts_the_grammar() {
-        for ok in ["prod", "_x", "0.2.13-p1", "staging-20260624-abc1234", &"a".repeat(128)] {
+        for ok in [
+            "prod",
+            "_x",
+            "0.2.13-p1",
+            "staging-20260624-abc1234",
+            &"a".repeat(128),
+        ] {
             assert_eq!(ok.parse::<Tag>().unwrap().as_str(), ok);
         }
     }
@@ -135,9 +141,18 @@ mod tests {
 
     #[test]
     fn refuses_leading_dot_or_dash_and_overlong() {
-        assert!(matches!(".x".parse::<Tag>(), Err(TagError::Character { pos: 0, .. })));
-        assert!(matches!("-x".parse::<Tag>(), Err(TagError::Character { pos: 0, .. })));
-        assert!(matches!("a".repeat(129).parse::<Tag>(), Err(TagError::TooLong { len: 129, .. })));
+        assert!(matches!(
+            ".x".parse::<Tag>(),
+            Err(TagError::Character { pos: 0, .. })
+        ));
+        assert!(matches!(
+            "-x".parse::<Tag>(),
+            Err(TagError::Character { pos: 0, .. })
+        ));
+        assert!(matches!(
+            "a".repeat(129).parse::<Tag>(),
+            Err(TagError::TooLong { len: 129, .. })
+        ));
         assert_eq!("".parse::<Tag>(), Err(TagError::Empty));
     }
 

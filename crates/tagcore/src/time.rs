@@ -41,7 +41,11 @@ impl FromStr for Weekday {
             "fri" | "friday" => Self::Fri,
             "sat" | "saturday" => Self::Sat,
             "sun" | "sunday" => Self::Sun,
-            _ => return Err(format!("weekday {s:?} is invalid; expected mon, tue, wed, thu, fri, sat or sun")),
+            _ => {
+                return Err(format!(
+                    "weekday {s:?} is invalid; expected mon, tue, wed, thu, fri, sat or sun"
+                ));
+            }
         })
     }
 }
@@ -76,7 +80,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 fn days_in_month(y: i64, m: u32) -> u32 {
@@ -105,7 +117,9 @@ impl Timestamp {
             return None;
         }
         let days = days_from_civil(y, mo, d);
-        Some(Self(days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)))
+        Some(Self(
+            days * 86_400 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s),
+        ))
     }
 
     /// Returns `(year, month, day, hour, minute, second)` in UTC.
@@ -148,7 +162,14 @@ impl Timestamp {
         if s.len() != 8 || !s.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        Self::from_civil(s[..4].parse().ok()?, s[4..6].parse().ok()?, s[6..].parse().ok()?, 0, 0, 0)
+        Self::from_civil(
+            s[..4].parse().ok()?,
+            s[4..6].parse().ok()?,
+            s[6..].parse().ok()?,
+            0,
+            0,
+            0,
+        )
     }
 
     /// Returns the time named by `YYYYMMDD` and `HHMMSS`, or `None` if they do not exist.
@@ -157,11 +178,17 @@ impl Timestamp {
         if time.len() != 6 || !time.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let (h, mi, s): (u32, u32, u32) = (time[..2].parse().ok()?, time[2..4].parse().ok()?, time[4..].parse().ok()?);
+        let (h, mi, s): (u32, u32, u32) = (
+            time[..2].parse().ok()?,
+            time[2..4].parse().ok()?,
+            time[4..].parse().ok()?,
+        );
         if h > 23 || mi > 59 || s > 59 {
             return None;
         }
-        Some(Self(day.0 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s)))
+        Some(Self(
+            day.0 + i64::from(h) * 3600 + i64::from(mi) * 60 + i64::from(s),
+        ))
     }
 }
 
@@ -181,13 +208,27 @@ impl FromStr for Timestamp {
         let num = |r: std::ops::Range<usize>| -> Result<u32, TimestampError> {
             input[r]
                 .bytes()
-                .try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+                .try_fold(0u32, |acc, c| {
+                    c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+                })
                 .ok_or_else(|| err("expected digits"))
         };
-        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        if b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(err("expected YYYY-MM-DDTHH:MM:SS"));
         }
-        let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+        let (y, mo, d, h, mi, s) = (
+            num(0..4)?,
+            num(5..7)?,
+            num(8..10)?,
+            num(11..13)?,
+            num(14..16)?,
+            num(17..19)?,
+        );
         let mut rest = &input[19..];
         if let Some(frac) = rest.strip_prefix('.') {
             let n = frac.bytes().take_while(u8::is_ascii_digit).count();
@@ -198,14 +239,18 @@ impl FromStr for Timestamp {
         }
         let offset = match rest {
             "Z" | "z" => 0,
-            _ if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') && rest.as_bytes()[3] == b':' => {
+            _ if rest.len() == 6
+                && matches!(rest.as_bytes()[0], b'+' | b'-')
+                && rest.as_bytes()[3] == b':' =>
+            {
                 let base = input.len() - 6;
                 let mins = i64::from(num(base + 1..base + 3)? * 60 + num(base + 4..base + 6)?);
                 if rest.starts_with('-') { -mins } else { mins }
             }
             _ => return Err(err("expected Z or ±hh:mm offset")),
         };
-        let t = Self::from_civil(i64::from(y), mo, d, h, mi, s.min(59)).ok_or_else(|| err("no such date or time"))?;
+        let t = Self::from_civil(i64::from(y), mo, d, h, mi, s.min(59))
+            .ok_or_else(|| err("no such date or time"))?;
         Ok(Self(t.0 - offset * 60))
     }
 }
@@ -247,8 +292,14 @@ mod tests {
 
     #[test]
     fn knows_weekdays() {
-        assert_eq!("2026-06-23T12:00:00Z".parse::<Timestamp>().unwrap().weekday(), Weekday::Tue);
-        assert_eq!("2026-06-25T00:00:00Z".parse::<Timestamp>().unwrap().weekday(), Weekday::Thu);
+        assert_eq!(
+            "2026-06-23T12:00:00Z".parse::<Timestamp>().unwrap().weekday(),
+            Weekday::Tue
+        );
+        assert_eq!(
+            "2026-06-25T00:00:00Z".parse::<Timestamp>().unwrap().weekday(),
+            Weekday::Thu
+        );
         assert_eq!(Timestamp::from_unix(0).weekday(), Weekday::Thu);
     }
 

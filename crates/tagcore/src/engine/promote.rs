@@ -1,0 +1,260 @@
+//! Promote: move prod (and its aliases) to a verified digest, after stamping it.
+
+use super::{Engine, OpError, OpErrorKind, Prepared};
+use crate::history::EventKind;
+use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
+use crate::policy::{AlreadyInProd, StepMode};
+use crate::release::{NotesInput, render_notes};
+use crate::request::{PromoteRequest, PromoteSource, check_confirm};
+use crate::source::{CommitEvidence, resolve_source_commit};
+use crate::template::TemplateValues;
+use crate::{AuditSink, DispatchRequest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+
+impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
+    pub(super) async fn prepare_promote(
+        &self,
+        req: &PromoteRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, OpError> {
+        let policy = self.policy;
+        check_confirm(policy.promote.confirm.as_deref(), req.confirm.as_deref())?;
+        if matches!(req.source, PromoteSource::Digest(_)) && policy.images.len() > 1 {
+            return Err(OpError::new(
+                OpErrorKind::Input,
+                "source: a digest names one image's manifest; this unit has several images (use staging, a tag or a version)",
+            ));
+        }
+        let tags = &policy.tags;
+        let mut warnings = Vec::new();
+        let mut images = Vec::new();
+        let mut manifests = Vec::new();
+        let mut aliases = Vec::new();
+        let mut inventories = Vec::new();
+        // 1. Resolve every image's source digest once, and its current prod and aliases.
+        for image in &policy.images {
+            let repo = &image.repository;
+            let digest = match &req.source {
+                PromoteSource::Staging => self.require(repo, &tags.staging, "staging tag").await?,
+                PromoteSource::Tag(t) => self.require(repo, t, "source tag").await?,
+                PromoteSource::Version(t) => self.require(repo, t, "version tag").await?,
+                PromoteSource::Digest(d) => d.clone(),
+            };
+            let previous = self.resolve(repo, &tags.prod).await?;
+            let mut alias_now = Vec::new();
+            for a in &tags.prod_aliases {
+                alias_now.push(self.resolve(repo, a).await?);
+            }
+            let inventory = self.inventory(repo).await?;
+            warnings.extend(inventory.warnings.iter().cloned());
+            manifests.push(Some(self.manifest(repo, &digest).await?));
+            images.push(ImagePlan {
+                repository: repo.clone(),
+                digest,
+                previous_digest: previous,
+                verification: None,
+            });
+            aliases.push(alias_now);
+            inventories.push(inventory);
+        }
+        // 2. Verify every image before anything is written.
+        for (image, plan) in policy.images.iter().zip(&mut images) {
+            plan.verification = self.verify(image, &plan.digest).await?;
+        }
+        // 3. The source commit, from the primary image (SPEC §5).
+        let primary = &images[0];
+        let cert_commit = primary
+            .verification
+            .as_ref()
+            .and_then(|v| v.source_commit.clone());
+        let revision = if cert_commit.is_none() {
+            self.count();
+            self.registry
+                .image_revision(&primary.repository, &primary.digest)
+                .await?
+        } else {
+            None
+        };
+        let stamps = inventories[0].staging_stamps_at(tags, &primary.digest);
+        let commit = resolve_source_commit(
+            &primary.digest,
+            &CommitEvidence {
+                certificate: cert_commit.as_ref(),
+                revision: revision.as_deref(),
+                staging_stamps: stamps.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
+            },
+        );
+        if commit.is_derived() {
+            warnings.push(format!(
+                "source commit of {} is unknown: stamp suffix {} is derived from digest, commit unknown",
+                primary.digest,
+                commit.sha7()
+            ));
+        }
+        for (k, img) in images.iter().enumerate().skip(1) {
+            let own = inventories[k].staging_stamps_at(tags, &img.digest);
+            match own.iter().map(|(_, s, _)| s.as_str()).next() {
+                None => warnings.push(format!(
+                    "{} has no staging stamp for {}; it gets the primary's stamp name",
+                    img.repository, img.digest
+                )),
+                Some(s) if s != commit.sha7() => warnings.push(format!(
+                    "{}'s staging stamp names commit {s}, the primary's {}: using the primary's stamp name",
+                    img.repository,
+                    commit.sha7()
+                )),
+                Some(_) => {}
+            }
+        }
+        // 4. The stamp. The newest event being a promotion of this digest means this is a
+        //    re-run: an interrupted one (prod not there yet) or a finished one. Reuse its stamp.
+        let timeline = self.timeline(&inventories[0]);
+        let in_prod = images
+            .iter()
+            .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
+        let ours = timeline
+            .latest()
+            .filter(|e| e.kind == EventKind::Promotion && e.digest == primary.digest)
+            .map(|e| e.tag.clone());
+        let restamp = in_prod && policy.promote.already_in_prod == AlreadyInProd::Restamp;
+        let stamp: Option<Tag> = match (&tags.prod_stamp, &ours) {
+            (None, _) => None,
+            (Some(_), Some(tag)) if !restamp => {
+                if !in_prod {
+                    warnings.push(format!("resuming an interrupted promotion: reusing stamp {tag}"));
+                }
+                Some(tag.clone())
+            }
+            (Some(template), _) => Some(
+                template
+                    .render(&TemplateValues {
+                        date: Some(&now.date_compact()),
+                        sha7: Some(commit.sha7()),
+                        ..Default::default()
+                    })
+                    .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))?,
+            ),
+        };
+        let mut notices = Vec::new();
+        let mut steps = Vec::new();
+        // Already in prod and not a re-run of the promotion that put it there: nothing to do.
+        // With stamps off, the version tag names the release: promoting it again is a re-run.
+        let rerun = match &tags.prod_stamp {
+            Some(_) => ours.is_some(),
+            None => matches!(req.source, PromoteSource::Version(_)),
+        };
+        let skip = in_prod && !restamp && !rerun;
+        if in_prod {
+            notices.push(match (skip, restamp) {
+                (true, _) => format!(
+                    "{} is already in prod; policy `skip`: nothing to do",
+                    primary.digest
+                ),
+                (false, true) => format!(
+                    "{} is already in prod; policy `restamp`: writing a stamp only",
+                    primary.digest
+                ),
+                (false, false) => format!(
+                    "{} is already in prod by this promotion: completing what is left (aliases, release)",
+                    primary.digest
+                ),
+            });
+        }
+        if !skip {
+            // 5. Immutable stamps first (all images), then prod and aliases.
+            if let Some(stamp) = &stamp {
+                for (k, img) in images.iter().enumerate() {
+                    let existing = self.resolve(&img.repository, stamp).await?;
+                    if let Some(d) = existing.as_ref().filter(|d| **d != img.digest) {
+                        return Err(OpError::new(
+                            OpErrorKind::Conflict,
+                            format!(
+                                "stamp {}:{stamp} already points at {d}, not {}; stamps are never re-pointed (nothing was written)",
+                                img.repository, img.digest
+                            ),
+                        ));
+                    }
+                    steps.push(WriteStep {
+                        image: k,
+                        tag: stamp.clone(),
+                        kind: TagKind::Immutable,
+                        expected: existing,
+                        new: img.digest.clone(),
+                        mode: StepMode::Required,
+                    });
+                }
+            }
+            for (k, img) in images.iter().enumerate() {
+                steps.push(WriteStep {
+                    image: k,
+                    tag: tags.prod.clone(),
+                    kind: TagKind::Moving,
+                    expected: img.previous_digest.clone(),
+                    new: img.digest.clone(),
+                    mode: StepMode::Required,
+                });
+            }
+            for (k, img) in images.iter().enumerate() {
+                for (a, now_at) in tags.prod_aliases.iter().zip(&aliases[k]) {
+                    steps.push(WriteStep {
+                        image: k,
+                        tag: a.clone(),
+                        kind: TagKind::Moving,
+                        expected: now_at.clone(),
+                        new: img.digest.clone(),
+                        mode: StepMode::Required,
+                    });
+                }
+            }
+        }
+        let source = match &req.source {
+            PromoteSource::Staging => format!("`{}` resolved to {}", tags.staging, primary.digest),
+            PromoteSource::Tag(t) => format!("tag `{t}`"),
+            PromoteSource::Version(t) => format!("version `{t}`"),
+            PromoteSource::Digest(d) => format!("digest `{d}`"),
+        };
+        let release_tag = stamp.as_ref().map(Tag::to_string).or_else(|| match &req.source {
+            PromoteSource::Version(v) => Some(format!("v{v}")),
+            _ => None,
+        });
+        let release = (policy.release != StepMode::Off && !skip)
+            .then_some(release_tag.clone())
+            .flatten()
+            .map(|tag| ReleaseRequest {
+                title: format!("Production Release {tag}"),
+                notes: render_notes(&NotesInput {
+                    heading: &format!("Production Release {tag}"),
+                    images: &images,
+                    source: &source,
+                    commit: Some(&commit),
+                }),
+                tag,
+                make_latest: true,
+                target_commitish: commit.full_commit().map(str::to_owned),
+            });
+        let dispatch =
+            (policy.dispatch.after.contains(&OperationKind::Promote) && !skip).then(|| DispatchRequest {
+                operation: "promote".into(),
+                unit: policy.unit.clone(),
+                digest: primary.digest.clone(),
+                tag: release_tag,
+            });
+        Ok(Prepared {
+            plan: Plan {
+                operation: OperationKind::Promote,
+                unit: policy.unit.clone(),
+                images,
+                stamp,
+                source_commit: Some(commit),
+                steps,
+                release,
+                release_mode: policy.release,
+                dispatch,
+                dispatch_mode: policy.dispatch.mode,
+                warnings,
+                notices,
+                budget: RequestBudget::default(),
+            },
+            manifests,
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! Reads shared by the operations: counted, checked, and mapped to operation errors.
+
+use super::{Engine, OpError, OpErrorKind};
+use crate::history::{KnownTag, TagRole, Timeline, classify};
+use crate::policy::UnitImage;
+use crate::{
+    AuditSink, Digest, Manifest, Registry, RegistryErrorKind, Repository, Tag, TagListing, VerifiedSignature,
+    Verifier,
+};
+
+/// The most tags whose digest is read one by one (registries that list names only).
+const MAX_RESOLVES: usize = 500;
+
+/// A repository's tags, classified, with digests where known.
+pub(super) struct Inventory {
+    pub(super) known: Vec<KnownTag>,
+    pub(super) warnings: Vec<String>,
+    pub(super) truncated: bool,
+}
+
+impl Inventory {
+    /// Returns the staging stamps pointing at `digest`, with their sha7 and push time.
+    pub(super) fn staging_stamps_at<'a>(
+        &'a self,
+        engine_tags: &crate::policy::TagPolicy,
+        digest: &Digest,
+    ) -> Vec<(&'a Tag, String, Option<crate::Timestamp>)> {
+        self.known
+            .iter()
+            .filter(|k| &k.digest == digest)
+            .filter_map(|k| match classify(engine_tags, k.tag.as_str()) {
+                TagRole::StagingStamp { sha7, .. } => Some((&k.tag, sha7, k.pushed)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
+    /// Returns the digest `tag` points at in `repo`, or `None`.
+    pub(super) async fn resolve(&self, repo: &Repository, tag: &Tag) -> Result<Option<Digest>, OpError> {
+        self.count();
+        self.registry.resolve_tag(repo, tag).await.map_err(|e| {
+            let mut err = OpError::from(e);
+            err.message = format!("reading {repo}:{tag}: {}", err.message);
+            err
+        })
+    }
+
+    /// Returns the digest `tag` points at, or a not-found error naming `what`.
+    pub(super) async fn require(&self, repo: &Repository, tag: &Tag, what: &str) -> Result<Digest, OpError> {
+        self.resolve(repo, tag).await?.ok_or_else(|| {
+            OpError::new(
+                OpErrorKind::Registry(RegistryErrorKind::NotFound),
+                format!("{what} {repo}:{tag} does not exist; nothing was written"),
+            )
+        })
+    }
+
+    /// Returns the manifest at `digest`, checking that its bytes hash to `digest`.
+    pub(super) async fn manifest(&self, repo: &Repository, digest: &Digest) -> Result<Manifest, OpError> {
+        self.count();
+        let m = self.registry.fetch_manifest(repo, digest).await.map_err(|e| {
+            let mut err = OpError::from(e);
+            err.message = format!("reading manifest {repo}@{digest}: {}", err.message);
+            err
+        })?;
+        let actual = m.digest();
+        if &actual != digest {
+            return Err(OpError::new(
+                OpErrorKind::Registry(RegistryErrorKind::InvalidResponse),
+                format!("manifest {repo}@{digest} has bytes whose sha256 is {actual}; refusing to copy it"),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// Returns the repository's tags with digests for the roles that matter (stamps, audit
+    /// tags, versions), reading digests one by one where the listing lacks them.
+    pub(super) async fn inventory(&self, repo: &Repository) -> Result<Inventory, OpError> {
+        self.count();
+        let TagListing {
+            tags,
+            truncated,
+            skipped_invalid,
+        } = self.registry.list_tags(repo).await.map_err(|e| {
+            let mut err = OpError::from(e);
+            err.message = format!("listing tags of {repo}: {}", err.message);
+            err
+        })?;
+        let mut warnings = Vec::new();
+        if let Some(reason) = &truncated {
+            warnings.push(format!("tag listing of {repo} is incomplete: {reason}"));
+        }
+        if !skipped_invalid.is_empty() {
+            warnings.push(format!(
+                "{repo}: skipped {} invalid tag names from the listing",
+                skipped_invalid.len()
+            ));
+        }
+        let tags_policy = &self.policy.tags;
+        let mut relevant: Vec<_> = tags
+            .into_iter()
+            .filter(|t| {
+                matches!(
+                    classify(tags_policy, t.tag.as_str()),
+                    TagRole::ProdStamp { .. }
+                        | TagRole::RollbackAudit { .. }
+                        | TagRole::StagingStamp { .. }
+                        | TagRole::Version { .. }
+                )
+            })
+            .collect();
+        // Newest names first, so a cap drops the oldest.
+        relevant.sort_by(|a, b| b.pushed.cmp(&a.pushed).then_with(|| b.tag.cmp(&a.tag)));
+        let mut known = Vec::new();
+        let mut resolves = 0;
+        let mut capped = false;
+        for t in relevant {
+            let digest = match t.digest {
+                Some(d) => Some(d),
+                None if resolves < MAX_RESOLVES => {
+                    resolves += 1;
+                    self.resolve(repo, &t.tag).await?
+                }
+                None => {
+                    capped = true;
+                    None
+                }
+            };
+            if let Some(digest) = digest {
+                known.push(KnownTag {
+                    tag: t.tag,
+                    digest,
+                    pushed: t.pushed,
+                });
+            }
+        }
+        if capped {
+            warnings.push(format!(
+                "{repo}: read the digests of the newest {MAX_RESOLVES} release tags only; older ones are not in the history"
+            ));
+        }
+        Ok(Inventory {
+            known,
+            warnings,
+            truncated: truncated.is_some() || capped,
+        })
+    }
+
+    /// Returns the prod timeline of `inventory`.
+    pub(super) fn timeline(&self, inventory: &Inventory) -> Timeline {
+        Timeline::build(&self.policy.tags, &inventory.known)
+    }
+
+    /// Returns the accepted signature of `digest` when the policy asks for one for `image`.
+    pub(super) async fn verify(
+        &self,
+        image: &UnitImage,
+        digest: &Digest,
+    ) -> Result<Option<VerifiedSignature>, OpError> {
+        if !image.verify || self.policy.signature.is_none() {
+            return Ok(None);
+        }
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let repo = &image.repository;
+        match self.verifier.verify(repo, digest).await {
+            Ok(v) if &v.digest == digest => Ok(Some(v)),
+            Ok(v) => Err(OpError::new(
+                OpErrorKind::Verification,
+                format!(
+                    "{repo}@{digest}: the accepted signature names {} instead; refusing",
+                    v.digest
+                ),
+            )),
+            Err(e) => Err(OpError {
+                kind: OpErrorKind::Verification,
+                message: format!("{repo}@{digest}: {e}; nothing was written"),
+                source: Some(Box::new(e)),
+            }),
+        }
+    }
+}

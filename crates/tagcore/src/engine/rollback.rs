@@ -1,0 +1,272 @@
+//! Rollback: move prod (and its aliases) back to an earlier, verified release.
+
+use super::{Engine, OpError, OpErrorKind, Prepared};
+use crate::history::{Event, EventKind, NamedTime};
+use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
+use crate::policy::StepMode;
+use crate::release::{NotesInput, render_notes};
+use crate::request::{RollbackRequest, RollbackTarget, check_confirm};
+use crate::source::{CommitEvidence, resolve_source_commit};
+use crate::template::TemplateValues;
+use crate::{AuditSink, DispatchRequest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+
+/// How long after an automatic rollback a second automatic rollback is taken to be a re-run of
+/// the first (finishing it) rather than a request to go back further. Naming the target
+/// explicitly is never ambiguous.
+pub const RERUN_WINDOW_SECS: i64 = 3600;
+
+fn event_time(e: &Event) -> Option<Timestamp> {
+    e.pushed.or(match e.named {
+        NamedTime::Exact(t) => Some(t),
+        _ => None,
+    })
+}
+
+impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
+    pub(super) async fn prepare_rollback(
+        &self,
+        req: &RollbackRequest,
+        now: Timestamp,
+    ) -> Result<Prepared, OpError> {
+        let policy = self.policy;
+        let tags = &policy.tags;
+        check_confirm(policy.rollback.confirm.as_deref(), req.confirm.as_deref())?;
+        let mut warnings = Vec::new();
+        // 1. Where prod is now, on every image; the primary's history.
+        let mut current = Vec::new();
+        for image in &policy.images {
+            current.push(self.require(&image.repository, &tags.prod, "prod tag").await?);
+        }
+        let primary = policy.primary();
+        let inventory = self.inventory(&primary.repository).await?;
+        warnings.extend(inventory.warnings.iter().cloned());
+        let timeline = self.timeline(&inventory);
+        let latest_rollback = timeline
+            .latest()
+            .filter(|e| matches!(e.kind, EventKind::Rollback { .. }))
+            .cloned();
+
+        // 2. The target. An unfinished rollback (audit tag newest, prod not there yet) or a
+        //    finished one that is re-run is completed with its own audit tag.
+        let mut resume: Option<Tag> = None;
+        let target: Tag = match &req.target {
+            RollbackTarget::Stamp(t) | RollbackTarget::Version(t) => t.clone(),
+            RollbackTarget::Automatic => {
+                if inventory.truncated {
+                    return Err(OpError::new(
+                        OpErrorKind::History,
+                        format!(
+                            "the tag listing of {} is incomplete, so the previous release cannot be known; name the target explicitly",
+                            primary.repository
+                        ),
+                    ));
+                }
+                let rerun = latest_rollback.as_ref().filter(|r| {
+                    r.digest != current[0]
+                        || event_time(r).is_some_and(|t| now.unix() - t.unix() <= RERUN_WINDOW_SECS)
+                });
+                match rerun {
+                    Some(r) => {
+                        let target = self.target_of(r, &timeline).ok_or_else(|| {
+                            OpError::new(
+                                OpErrorKind::History,
+                                format!("the newest rollback {} names no known target; name the target explicitly", r.tag),
+                            )
+                        })?;
+                        resume = Some(r.tag.clone());
+                        target
+                    }
+                    None if timeline.head().is_some_and(|h| h.digest != current[0]) => {
+                        let head = timeline.head().map_or_else(String::new, |h| h.tag.to_string());
+                        return Err(OpError::new(
+                            OpErrorKind::History,
+                            format!(
+                                "prod is at {} but the records say it should be at {head}: prod was moved without a \
+                                 record (for example a best-effort audit tag that failed). Automatic rollback will not \
+                                 guess from there; name the target explicitly (naming the release prod is at records it)",
+                                current[0]
+                            ),
+                        ));
+                    }
+                    None => timeline
+                        .previous(&current[0])
+                        .map_err(|e| OpError::new(OpErrorKind::History, e.to_string()))?
+                        .tag
+                        .clone(),
+                }
+            }
+        };
+        let mut images = Vec::new();
+        let mut manifests = Vec::new();
+        for (image, cur) in policy.images.iter().zip(&current) {
+            let digest = self
+                .require(&image.repository, &target, "rollback target")
+                .await?;
+            manifests.push(Some(self.manifest(&image.repository, &digest).await?));
+            images.push(ImagePlan {
+                repository: image.repository.clone(),
+                digest,
+                previous_digest: Some(cur.clone()),
+                verification: None,
+            });
+        }
+        let at_target = images
+            .iter()
+            .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
+        if resume.is_none()
+            && let Some(r) = latest_rollback.as_ref().filter(|r| r.digest == images[0].digest)
+            && (at_target || r.digest != current[0])
+        {
+            resume = Some(r.tag.clone());
+        }
+        // Prod already at the named target without a record of how it got there: record it.
+        let unrecorded = at_target && timeline.head().is_some_and(|h| h.digest != images[0].digest);
+        if unrecorded && resume.is_none() {
+            warnings.push(format!(
+                "prod is already at {target} but no record says so: writing the missing audit tag and finishing"
+            ));
+        }
+        if at_target && resume.is_none() && !unrecorded {
+            return Err(OpError::new(
+                OpErrorKind::Refused,
+                format!(
+                    "rollback target {target} is already prod ({}); nothing was written",
+                    images[0].digest
+                ),
+            ));
+        }
+        if let Some(r) = &resume {
+            warnings.push(format!("re-run of rollback {r}: finishing its remaining steps"));
+        }
+        // 3. Verify the target on every image.
+        for (image, plan) in policy.images.iter().zip(&mut images) {
+            plan.verification = self.verify(image, &plan.digest).await?;
+        }
+        let p = &images[0];
+        let cert = p.verification.as_ref().and_then(|v| v.source_commit.clone());
+        let revision = if cert.is_none() {
+            self.count();
+            self.registry.image_revision(&p.repository, &p.digest).await?
+        } else {
+            None
+        };
+        let stamps = inventory.staging_stamps_at(tags, &p.digest);
+        let commit = resolve_source_commit(
+            &p.digest,
+            &CommitEvidence {
+                certificate: cert.as_ref(),
+                revision: revision.as_deref(),
+                staging_stamps: stamps.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
+            },
+        );
+        // 4. The audit tag (immutable, first), then prod and aliases.
+        let audit = match resume {
+            Some(r) => r,
+            None => {
+                let prefix = tags.prod_stamp.as_ref().map_or("", |t| t.literal_prefix());
+                let suffix = target.as_str().strip_prefix(prefix).unwrap_or(target.as_str());
+                tags.rollback_audit
+                    .render(&TemplateValues {
+                        date: Some(&now.date_compact()),
+                        time: Some(&now.time_compact()),
+                        target_suffix: Some(suffix),
+                        ..Default::default()
+                    })
+                    .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))?
+            }
+        };
+        let mut steps = Vec::new();
+        for (k, img) in images.iter().enumerate() {
+            let existing = self.resolve(&img.repository, &audit).await?;
+            if let Some(d) = existing.as_ref().filter(|d| **d != img.digest) {
+                return Err(OpError::new(
+                    OpErrorKind::Conflict,
+                    format!(
+                        "audit tag {}:{audit} already points at {d}, not {}; nothing was written",
+                        img.repository, img.digest
+                    ),
+                ));
+            }
+            steps.push(WriteStep {
+                image: k,
+                tag: audit.clone(),
+                kind: TagKind::Immutable,
+                expected: existing,
+                new: img.digest.clone(),
+                mode: policy.rollback.audit_tag,
+            });
+        }
+        for (k, img) in images.iter().enumerate() {
+            steps.push(WriteStep {
+                image: k,
+                tag: tags.prod.clone(),
+                kind: TagKind::Moving,
+                expected: img.previous_digest.clone(),
+                new: img.digest.clone(),
+                mode: StepMode::Required,
+            });
+        }
+        for (k, img) in images.iter().enumerate() {
+            for a in &tags.prod_aliases {
+                let now_at = self.resolve(&img.repository, a).await?;
+                steps.push(WriteStep {
+                    image: k,
+                    tag: a.clone(),
+                    kind: TagKind::Moving,
+                    expected: now_at,
+                    new: img.digest.clone(),
+                    mode: StepMode::Required,
+                });
+            }
+        }
+        let heading = format!("Production Rollback {audit}");
+        let release = (policy.release != StepMode::Off).then(|| ReleaseRequest {
+            tag: audit.to_string(),
+            title: heading.clone(),
+            notes: render_notes(&NotesInput {
+                heading: &heading,
+                images: &images,
+                source: &format!("rollback to `{target}`"),
+                commit: Some(&commit),
+            }),
+            make_latest: false,
+            target_commitish: commit.full_commit().map(str::to_owned),
+        });
+        let dispatch = policy
+            .dispatch
+            .after
+            .contains(&OperationKind::Rollback)
+            .then(|| DispatchRequest {
+                operation: "rollback".into(),
+                unit: policy.unit.clone(),
+                digest: images[0].digest.clone(),
+                tag: Some(audit.to_string()),
+            });
+        Ok(Prepared {
+            plan: Plan {
+                operation: OperationKind::Rollback,
+                unit: policy.unit.clone(),
+                images,
+                stamp: Some(audit),
+                source_commit: Some(commit),
+                steps,
+                release,
+                release_mode: policy.release,
+                dispatch,
+                dispatch_mode: policy.dispatch.mode,
+                warnings,
+                notices: Vec::new(),
+                budget: RequestBudget::default(),
+            },
+            manifests,
+        })
+    }
+
+    /// Returns the release a rollback event went to: the newest promotion at its digest.
+    fn target_of(&self, rollback: &Event, timeline: &crate::history::Timeline) -> Option<Tag> {
+        timeline
+            .promotions()
+            .find(|p| p.digest == rollback.digest)
+            .map(|p| p.tag.clone())
+    }
+}

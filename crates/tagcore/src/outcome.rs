@@ -1,0 +1,128 @@
+//! Outcomes: what an executed plan did, tag by tag.
+
+use serde::Serialize;
+
+use crate::plan::{Plan, TagKind};
+use crate::{Digest, Repository, Tag};
+
+/// What happened to one tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagStatus {
+    /// The plan would write it (dry run).
+    Planned,
+    /// It did not exist and now points at the digest.
+    Created,
+    /// It pointed elsewhere and now points at the digest.
+    Moved,
+    /// It already pointed at the digest.
+    Unchanged,
+    /// The write was attempted and failed.
+    Failed,
+    /// An earlier failure stopped the run before this write.
+    NotAttempted,
+}
+
+impl TagStatus {
+    /// Returns whether the registry changed for this tag.
+    pub fn wrote(self) -> bool {
+        matches!(self, Self::Created | Self::Moved)
+    }
+}
+
+/// One tag's before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TagChange {
+    /// The repository.
+    pub repository: Repository,
+    /// The tag.
+    pub tag: Tag,
+    /// Immutable or moving.
+    pub kind: TagKind,
+    /// Where it pointed before (`None`: absent).
+    pub from: Option<Digest>,
+    /// Where the plan points it.
+    pub to: Digest,
+    /// What happened.
+    pub status: TagStatus,
+}
+
+/// What happened to the release or dispatch step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideStatus {
+    /// Dry run: it would run.
+    Planned,
+    /// Created.
+    Created,
+    /// An existing one was edited.
+    Updated,
+    /// Done (dispatch).
+    Sent,
+    /// It failed; the message says why.
+    Failed,
+    /// Not run (nothing moved, or an earlier failure).
+    Skipped,
+}
+
+/// The release step's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReleaseOutcome {
+    /// The release tag.
+    pub tag: String,
+    /// Its URL, when created or edited.
+    pub url: Option<String>,
+    /// What happened.
+    pub status: SideStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// The dispatch step's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DispatchOutcome {
+    /// What happened.
+    pub status: SideStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// How the run ended, which decides the exit code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "result", content = "error")]
+pub enum RunResult {
+    /// Everything done (some tags may have been unchanged).
+    Done,
+    /// Nothing needed doing.
+    NoOp,
+    /// Printed the plan, wrote nothing.
+    DryRun,
+    /// Failed before any write: nothing changed.
+    FailedBeforeWrite(String),
+    /// Failed after some writes: the tags say which moved; re-running converges.
+    Partial(String),
+}
+
+/// What an executed (or dry-run) plan did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// The plan that ran.
+    pub plan: Plan,
+    /// Every tag of the plan, in order, with its status.
+    pub tags: Vec<TagChange>,
+    /// The release step.
+    pub release: Option<ReleaseOutcome>,
+    /// The dispatch step.
+    pub dispatch: Option<DispatchOutcome>,
+    /// Warnings from the plan and the run.
+    pub warnings: Vec<String>,
+    /// How it ended.
+    pub result: RunResult,
+}
+
+impl Outcome {
+    /// Returns the tags that the registry now holds differently because of this run.
+    pub fn moved(&self) -> impl Iterator<Item = &TagChange> {
+        self.tags.iter().filter(|t| t.status.wrote())
+    }
+}

@@ -1,0 +1,106 @@
+//! Plans: the exact steps an operation will take, as plain data (printed by `--dry-run`).
+
+use serde::Serialize;
+
+use crate::policy::StepMode;
+use crate::source::SourceCommit;
+use crate::{Digest, DispatchRequest, OperationKind, ReleaseRequest, Repository, Tag, VerifiedSignature};
+
+/// Whether a tag is written once or moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagKind {
+    /// Stamps and audit tags: created once, never re-pointed.
+    Immutable,
+    /// Channels and aliases: moved, guarded by compare-and-swap.
+    Moving,
+}
+
+/// One tag write, in execution order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteStep {
+    /// Index of the image in the unit.
+    pub image: usize,
+    /// The tag written.
+    pub tag: Tag,
+    /// Immutable or moving.
+    pub kind: TagKind,
+    /// What the tag pointed at when read (`None`: absent). Re-read right before the write; a
+    /// difference aborts (compare-and-swap).
+    pub expected: Option<Digest>,
+    /// The digest written.
+    pub new: Digest,
+    /// Required, or best-effort (a failure is a warning).
+    pub mode: StepMode,
+}
+
+impl WriteStep {
+    /// Returns whether the tag already points at the new digest (nothing to write).
+    pub fn is_noop(&self) -> bool {
+        self.expected.as_ref() == Some(&self.new)
+    }
+}
+
+/// What was resolved for one image before any write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImagePlan {
+    /// The repository.
+    pub repository: Repository,
+    /// The digest every write of this image uses (resolved once).
+    pub digest: Digest,
+    /// The channel's digest before the operation (prod, or staging for publish; the target tag
+    /// for retag).
+    pub previous_digest: Option<Digest>,
+    /// The accepted signature, when verification applied to this image.
+    pub verification: Option<VerifiedSignature>,
+}
+
+/// The registry calls an operation makes: those already made to prepare it, and the most the
+/// execution will make (one re-read, one put and one read-back per write).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RequestBudget {
+    /// Calls made while resolving and verifying.
+    pub reads: u32,
+    /// Verifications made.
+    pub verifications: u32,
+    /// At most this many calls to write and check.
+    pub writes: u32,
+}
+
+/// Everything an operation will do, decided before the first write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The operation.
+    pub operation: OperationKind,
+    /// The unit.
+    pub unit: String,
+    /// Per image: what was resolved.
+    pub images: Vec<ImagePlan>,
+    /// The stamp or audit tag that names this release, if any.
+    pub stamp: Option<Tag>,
+    /// The source commit and how it was found.
+    pub source_commit: Option<SourceCommit>,
+    /// The writes, in order: immutable tags first, then moving tags.
+    pub steps: Vec<WriteStep>,
+    /// The release to create or edit after the writes.
+    pub release: Option<ReleaseRequest>,
+    /// Its mode.
+    pub release_mode: StepMode,
+    /// The deploy to dispatch after a channel moved.
+    pub dispatch: Option<DispatchRequest>,
+    /// Its mode.
+    pub dispatch_mode: StepMode,
+    /// Things the operator should know (e.g. "derived from digest, commit unknown").
+    pub warnings: Vec<String>,
+    /// Why nothing will be written, when nothing will.
+    pub notices: Vec<String>,
+    /// The calls made and planned.
+    pub budget: RequestBudget,
+}
+
+impl Plan {
+    /// Returns whether executing the plan writes nothing to the registry.
+    pub fn writes_nothing(&self) -> bool {
+        self.steps.iter().all(WriteStep::is_noop)
+    }
+}

@@ -1,0 +1,615 @@
+//! The validated policy: every name, rule and mode an operation needs.
+//!
+//! A [`PolicySpec`] is what a file says; [`Policy::from_spec`] checks it whole and names the
+//! field of the first problem. Once built, a `Policy` is internally consistent.
+
+mod pattern;
+mod signature;
+mod spec;
+
+pub use pattern::Glob;
+pub use signature::{IdentityMatcher, SignatureMethod, SignaturePolicy};
+pub use spec::{
+    AlreadyInProd, DispatchSpec, ImageSpec, PolicySpec, PromoteSpec, PublishSpec, ReleaseSpec, RollbackSpec,
+    SourceMode, StepMode, TagsSpec, TargetMode, VerifySpec,
+};
+
+use crate::template::{Placeholder, TagTemplate, TemplateValues};
+use crate::{OperationKind, Repository, Tag, Weekday};
+
+/// A policy problem, naming the field (`tags.prod_stamp`) and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("policy field `{field}`: {message}")]
+pub struct PolicyError {
+    /// The dotted path of the field, e.g. `tags.prod_aliases[0]`.
+    pub field: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+fn err(field: impl Into<String>, message: impl Into<String>) -> PolicyError {
+    PolicyError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// One image of a release unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitImage {
+    /// Where the image lives.
+    pub repository: Repository,
+    /// Whether prod writes need a verified signature.
+    pub verify: bool,
+}
+
+/// The tag vocabulary of SPEC §2, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagPolicy {
+    /// The staging channel.
+    pub staging: Tag,
+    /// The staging stamp template, if staging stamps are written.
+    pub staging_stamp: Option<TagTemplate>,
+    /// The prod channel.
+    pub prod: Tag,
+    /// The prod stamp template, if prod stamps are written.
+    pub prod_stamp: Option<TagTemplate>,
+    /// Tags that move with prod.
+    pub prod_aliases: Vec<Tag>,
+    /// Tags that move with staging.
+    pub publish_aliases: Vec<Tag>,
+    /// The rollback audit tag template.
+    pub rollback_audit: TagTemplate,
+    /// The version tag template.
+    pub version: TagTemplate,
+    /// Extra protected globs (retag refuses them).
+    pub protected: Vec<Glob>,
+}
+
+impl TagPolicy {
+    /// Returns whether `tag` is written only by promote and rollback: prod, its aliases, prod
+    /// stamps and audit tags. Such tags are always protected.
+    pub fn is_prod_owned(&self, tag: &str) -> bool {
+        tag == self.prod.as_str()
+            || self.prod_aliases.iter().any(|a| a.as_str() == tag)
+            || self.prod_stamp.as_ref().is_some_and(|t| t.matches(tag).is_some())
+            || self.rollback_audit.matches(tag).is_some()
+    }
+
+    /// Returns whether retag must refuse to write `tag`.
+    pub fn is_protected(&self, tag: &str) -> bool {
+        self.is_prod_owned(tag) || self.protected.iter().any(|g| g.matches(tag))
+    }
+}
+
+/// Promote rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromotePolicy {
+    /// Accepted sources; the first is the default.
+    pub sources: Vec<SourceMode>,
+    /// The confirm string, if one is required.
+    pub confirm: Option<String>,
+    /// What to do when the digest is already in prod.
+    pub already_in_prod: AlreadyInProd,
+}
+
+/// Rollback rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollbackPolicy {
+    /// The confirm string, if one is required.
+    pub confirm: Option<String>,
+    /// Audit tag mode (never `Off`).
+    pub audit_tag: StepMode,
+    /// Accepted explicit targets.
+    pub targets: Vec<TargetMode>,
+    /// Whether the target may be resolved automatically.
+    pub automatic: bool,
+}
+
+/// Dispatch rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchPolicy {
+    /// Operations after which a deploy is dispatched.
+    pub after: Vec<OperationKind>,
+    /// Best-effort or required.
+    pub mode: StepMode,
+}
+
+/// A validated policy for one release unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// The unit's name.
+    pub unit: String,
+    /// The images; the first is the primary.
+    pub images: Vec<UnitImage>,
+    /// The tag vocabulary.
+    pub tags: TagPolicy,
+    /// UTC weekdays on which publish does not move staging unless forced.
+    pub freeze: Vec<Weekday>,
+    /// Promote rules.
+    pub promote: PromotePolicy,
+    /// Rollback rules.
+    pub rollback: RollbackPolicy,
+    /// The signature policy, if verification is enabled.
+    pub signature: Option<SignaturePolicy>,
+    /// The release step's mode.
+    pub release: StepMode,
+    /// Dispatch rules.
+    pub dispatch: DispatchPolicy,
+}
+
+fn parse_tag(field: &str, s: &str) -> Result<Tag, PolicyError> {
+    s.parse().map_err(|e| err(field, format!("{e}")))
+}
+
+fn parse_template(
+    field: &str,
+    s: &str,
+    required: &[Placeholder],
+    allowed: &[Placeholder],
+) -> Result<TagTemplate, PolicyError> {
+    let t = TagTemplate::parse(s).map_err(|e| err(field, e.to_string()))?;
+    for p in required {
+        if !t.has(*p) {
+            return Err(err(
+                field,
+                format!("template {s:?} must contain {{{}}}", placeholder_name(*p)),
+            ));
+        }
+    }
+    for p in [
+        Placeholder::Date,
+        Placeholder::Time,
+        Placeholder::Sha7,
+        Placeholder::TargetSuffix,
+        Placeholder::Version,
+    ] {
+        if t.has(p) && !allowed.contains(&p) {
+            return Err(err(
+                field,
+                format!("template {s:?} may not use {{{}}} here", placeholder_name(p)),
+            ));
+        }
+    }
+    Ok(t)
+}
+
+fn placeholder_name(p: Placeholder) -> &'static str {
+    match p {
+        Placeholder::Date => "date",
+        Placeholder::Time => "time",
+        Placeholder::Sha7 => "sha7",
+        Placeholder::TargetSuffix => "target_suffix",
+        Placeholder::Version => "version",
+    }
+}
+
+/// Returns a sample tag rendered from `t`, for collision checks.
+fn sample(t: &TagTemplate) -> String {
+    t.render(&TemplateValues {
+        date: Some("20260101"),
+        time: Some("000000"),
+        sha7: Some("0000000"),
+        target_suffix: Some("20260101-0000000"),
+        version: Some("0.0.0"),
+    })
+    .map(|t| t.as_str().to_owned())
+    .unwrap_or_default()
+}
+
+impl Policy {
+    /// Returns the validated policy, or the first problem found, naming its field.
+    pub fn from_spec(spec: &PolicySpec) -> Result<Self, PolicyError> {
+        use Placeholder::{Date, Sha7, TargetSuffix, Time, Version};
+        if spec.images.is_empty() {
+            return Err(err(
+                "images",
+                "a unit needs at least one image; the first is the primary",
+            ));
+        }
+        let mut images = Vec::new();
+        for (i, img) in spec.images.iter().enumerate() {
+            let field = format!("images[{i}].repository");
+            let repository: Repository = img.repository.parse().map_err(|e| err(&field, format!("{e}")))?;
+            if images.iter().any(|x: &UnitImage| x.repository == repository) {
+                return Err(err(field, format!("repository {repository} is listed twice")));
+            }
+            images.push(UnitImage {
+                repository,
+                verify: img.verify,
+            });
+        }
+        let t = &spec.tags;
+        let staging = parse_tag("tags.staging", &t.staging)?;
+        let prod = parse_tag("tags.prod", &t.prod)?;
+        if staging == prod {
+            return Err(err(
+                "tags.prod",
+                format!("prod and staging are both {prod:?}; they must differ"),
+            ));
+        }
+        let staging_stamp = (!t.staging_stamp.is_empty())
+            .then(|| parse_template("tags.staging_stamp", &t.staging_stamp, &[Sha7], &[Date, Sha7]))
+            .transpose()?;
+        let prod_stamp = (!t.prod_stamp.is_empty())
+            .then(|| parse_template("tags.prod_stamp", &t.prod_stamp, &[Sha7], &[Date, Sha7]))
+            .transpose()?;
+        let rollback_audit = parse_template(
+            "tags.rollback_audit",
+            &t.rollback_audit,
+            &[Date, Time],
+            &[Date, Time, TargetSuffix],
+        )?;
+        let version = parse_template("tags.version", &t.version, &[Version], &[Version])?;
+        let prod_aliases = t
+            .prod_aliases
+            .iter()
+            .enumerate()
+            .map(|(i, a)| parse_tag(&format!("tags.prod_aliases[{i}]"), a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let publish_aliases = t
+            .publish_aliases
+            .iter()
+            .enumerate()
+            .map(|(i, a)| parse_tag(&format!("tags.publish_aliases[{i}]"), a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let protected = t
+            .protected
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Glob::parse(g).map_err(|m| err(format!("tags.protected[{i}]"), m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tags = TagPolicy {
+            staging,
+            staging_stamp,
+            prod,
+            prod_stamp,
+            prod_aliases,
+            publish_aliases,
+            rollback_audit,
+            version,
+            protected,
+        };
+        check_collisions(&tags)?;
+
+        let mut freeze = Vec::new();
+        for (i, d) in spec.publish.freeze_weekdays.iter().enumerate() {
+            freeze.push(
+                d.parse::<Weekday>()
+                    .map_err(|m| err(format!("publish.freeze_weekdays[{i}]"), m))?,
+            );
+        }
+
+        if spec.promote.sources.is_empty() {
+            return Err(err(
+                "promote.sources",
+                "needs at least one of staging, tag, version, digest",
+            ));
+        }
+        if images.len() > 1 && spec.promote.sources == [SourceMode::Digest] {
+            return Err(err(
+                "promote.sources",
+                "a digest names one image's manifest; a unit of several images needs staging, tag or version",
+            ));
+        }
+        let promote = PromotePolicy {
+            sources: spec.promote.sources.clone(),
+            confirm: non_empty(&spec.promote.confirm),
+            already_in_prod: spec.promote.already_in_prod,
+        };
+
+        let r = &spec.rollback;
+        if r.audit_tag == StepMode::Off {
+            return Err(err(
+                "rollback.audit_tag",
+                "must be best-effort or required; every prod move leaves a record",
+            ));
+        }
+        if r.targets.is_empty() {
+            return Err(err("rollback.targets", "needs at least one of stamp, version"));
+        }
+        if tags.prod_stamp.is_none() {
+            if r.automatic {
+                return Err(err(
+                    "rollback.automatic",
+                    "automatic rollback reads the prod timeline from prod stamps, but tags.prod_stamp is empty",
+                ));
+            }
+            if r.targets.contains(&TargetMode::Stamp) {
+                return Err(err("rollback.targets", "`stamp` needs tags.prod_stamp"));
+            }
+        }
+        let rollback = RollbackPolicy {
+            confirm: non_empty(&r.confirm),
+            audit_tag: r.audit_tag,
+            targets: r.targets.clone(),
+            automatic: r.automatic,
+        };
+
+        let signature = spec.verify.as_ref().map(signature_policy).transpose()?;
+        if signature.is_none()
+            && let Some(i) = images.iter().position(|i| i.verify)
+        {
+            return Err(err(
+                format!("images[{i}].verify"),
+                "verification is on for this image but the policy has no [verify] section; \
+                     add one or set verify = false",
+            ));
+        }
+
+        let mut after = Vec::new();
+        for (i, op) in spec.dispatch.after.iter().enumerate() {
+            after.push(match op.as_str() {
+                "publish" => OperationKind::Publish,
+                "promote" => OperationKind::Promote,
+                "rollback" => OperationKind::Rollback,
+                other => {
+                    return Err(err(
+                        format!("dispatch.after[{i}]"),
+                        format!("{other:?} is not an operation that moves a channel; expected publish, promote or rollback"),
+                    ));
+                }
+            });
+        }
+        let unit = if spec.unit.is_empty() {
+            "default".to_owned()
+        } else {
+            spec.unit.clone()
+        };
+        Ok(Self {
+            unit,
+            images,
+            tags,
+            freeze,
+            promote,
+            rollback,
+            signature,
+            release: spec.release.mode,
+            dispatch: DispatchPolicy {
+                after,
+                mode: spec.dispatch.mode,
+            },
+        })
+    }
+
+    /// Returns the primary image (the first; `from_spec` guarantees there is one).
+    pub fn primary(&self) -> &UnitImage {
+        &self.images[0]
+    }
+
+    /// Returns the index of the image named `name`: its full repository, its path, or the
+    /// path's last component (`cloud-api`).
+    pub fn find_image(&self, name: &str) -> Option<usize> {
+        self.images.iter().position(|im| {
+            let r = &im.repository;
+            r.to_string() == name || r.path() == name || r.path().rsplit('/').next() == Some(name)
+        })
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+/// Checks that tags written by builds (publish) can never be prod-owned names, and that the
+/// templates recognise disjoint sets of names.
+fn check_collisions(t: &TagPolicy) -> Result<(), PolicyError> {
+    let publish_written = std::iter::once(("tags.staging".to_owned(), t.staging.as_str().to_owned()))
+        .chain(
+            t.publish_aliases
+                .iter()
+                .enumerate()
+                .map(|(i, a)| (format!("tags.publish_aliases[{i}]"), a.as_str().to_owned())),
+        )
+        .chain(
+            t.staging_stamp
+                .iter()
+                .map(|s| ("tags.staging_stamp".to_owned(), sample(s))),
+        );
+    for (field, name) in publish_written {
+        if t.is_prod_owned(&name) {
+            return Err(err(
+                field,
+                format!(
+                    "{name:?} is written by publish but is also a prod-owned name (prod, alias, stamp or audit tag)"
+                ),
+            ));
+        }
+    }
+    for (i, a) in t.prod_aliases.iter().enumerate() {
+        if a == &t.prod {
+            return Err(err(format!("tags.prod_aliases[{i}]"), "repeats tags.prod"));
+        }
+    }
+    let templates: Vec<(&str, &TagTemplate)> = [
+        ("tags.staging_stamp", t.staging_stamp.as_ref()),
+        ("tags.prod_stamp", t.prod_stamp.as_ref()),
+        ("tags.rollback_audit", Some(&t.rollback_audit)),
+        ("tags.version", Some(&t.version)),
+    ]
+    .into_iter()
+    .filter_map(|(f, t)| t.map(|t| (f, t)))
+    .collect();
+    for (fa, a) in &templates {
+        let s = sample(a);
+        for (fb, b) in &templates {
+            if fa != fb && b.matches(&s).is_some() {
+                return Err(err(
+                    *fa,
+                    format!("its names (e.g. {s:?}) also match `{fb}` ({b}); templates must not overlap"),
+                ));
+            }
+        }
+        for literal in std::iter::once(&t.staging)
+            .chain(&t.prod_aliases)
+            .chain(&t.publish_aliases)
+            .chain([&t.prod])
+        {
+            if a.matches(literal.as_str()).is_some() {
+                return Err(err(*fa, format!("matches the channel or alias {literal:?}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn signature_policy(v: &VerifySpec) -> Result<SignaturePolicy, PolicyError> {
+    let keyless = v.issuer.is_some() || v.identity.is_some() || v.identity_regex.is_some();
+    let method = match (&v.key, keyless) {
+        (Some(_), true) => {
+            return Err(err(
+                "verify.key",
+                "give either a key or keyless settings (issuer, identity), not both",
+            ));
+        }
+        (Some(key), false) => {
+            if key.trim().is_empty() {
+                return Err(err("verify.key", "is empty; expected a path to a PEM public key"));
+            }
+            SignatureMethod::Key { key: key.clone() }
+        }
+        (None, _) => {
+            let issuer = v
+                .issuer
+                .clone()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| err("verify.issuer", "keyless verification needs the OIDC issuer"))?;
+            let identity = match (&v.identity, &v.identity_regex) {
+                (Some(e), None) => IdentityMatcher::Exact(e.clone()),
+                (None, Some(r)) => {
+                    IdentityMatcher::regex(r).map_err(|e| err("verify.identity_regex", e.to_string()))?
+                }
+                (Some(_), Some(_)) => {
+                    return Err(err(
+                        "verify.identity",
+                        "give identity or identity_regex, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(err(
+                        "verify.identity",
+                        "keyless verification needs identity or identity_regex (an anchored pattern)",
+                    ));
+                }
+            };
+            let workflow_refs = v
+                .workflow_refs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Glob::parse(r).map_err(|m| err(format!("verify.workflow_refs[{i}]"), m)))
+                .collect::<Result<Vec<_>, _>>()?;
+            SignatureMethod::Keyless {
+                issuer,
+                identity,
+                workflow_repository: v.workflow_repository.clone(),
+                workflow_refs,
+            }
+        }
+    };
+    Ok(SignaturePolicy {
+        method,
+        trusted_root: v.trusted_root.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> PolicySpec {
+        PolicySpec {
+            unit: "cloud-api".into(),
+            images: vec![ImageSpec {
+                repository: "docker.io/nearai/cloud-api".into(),
+                verify: false,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn field_of(s: &PolicySpec) -> String {
+        Policy::from_spec(s).unwrap_err().field
+    }
+
+    #[test]
+    fn accepts_the_defaults() {
+        let p = Policy::from_spec(&spec()).unwrap();
+        assert_eq!(p.tags.prod.as_str(), "prod");
+        assert!(p.tags.is_protected("prod-20260101-abc1234"));
+        assert!(p.tags.is_protected("prod-rollback-x"));
+        assert!(p.tags.is_protected("staging-20260101-abc1234"));
+        assert!(!p.tags.is_protected("staging"));
+    }
+
+    #[test]
+    fn refuses_a_build_owned_prod_alias() {
+        let mut s = spec();
+        s.tags.prod_aliases = vec!["latest".into()];
+        s.tags.publish_aliases = vec!["latest".into()];
+        let e = Policy::from_spec(&s).unwrap_err();
+        assert_eq!(e.field, "tags.publish_aliases[0]");
+        assert!(e.message.contains("prod-owned"), "{e}");
+    }
+
+    #[test]
+    fn refuses_a_staging_stamp_in_the_prod_namespace() {
+        let mut s = spec();
+        s.tags.staging_stamp = "prod-{date}-{sha7}".into();
+        assert_eq!(field_of(&s), "tags.staging_stamp");
+    }
+
+    #[test]
+    fn refuses_stamps_without_sha7_and_unknown_placeholders() {
+        let mut s = spec();
+        s.tags.prod_stamp = "prod-{date}".into();
+        assert_eq!(
+            Policy::from_spec(&s).unwrap_err().message,
+            "template \"prod-{date}\" must contain {sha7}"
+        );
+        s.tags.prod_stamp = "prod-{date}-{sha8}".into();
+        assert_eq!(field_of(&s), "tags.prod_stamp");
+    }
+
+    #[test]
+    fn refuses_automatic_rollback_without_stamps() {
+        let mut s = spec();
+        s.tags.prod_stamp = String::new();
+        assert_eq!(field_of(&s), "rollback.automatic");
+        s.rollback.automatic = false;
+        s.rollback.targets = vec![TargetMode::Version];
+        assert!(Policy::from_spec(&s).is_ok());
+    }
+
+    #[test]
+    fn refuses_verify_without_a_signature_policy() {
+        let mut s = spec();
+        s.images[0].verify = true;
+        assert_eq!(field_of(&s), "images[0].verify");
+        s.verify = Some(VerifySpec {
+            issuer: Some("https://token.actions.githubusercontent.com".into()),
+            ..Default::default()
+        });
+        assert_eq!(field_of(&s), "verify.identity");
+        s.verify.as_mut().unwrap().identity_regex = Some("(".into());
+        assert_eq!(field_of(&s), "verify.identity_regex");
+        s.verify.as_mut().unwrap().identity_regex = Some(r"https://github\.com/nearai/cloud-api/.*".into());
+        s.verify.as_mut().unwrap().key = Some("cosign.pub".into());
+        assert_eq!(field_of(&s), "verify.key");
+    }
+
+    #[test]
+    fn refuses_bad_weekdays_dispatch_and_repositories() {
+        let mut s = spec();
+        s.publish.freeze_weekdays = vec!["tue".into(), "someday".into()];
+        assert_eq!(field_of(&s), "publish.freeze_weekdays[1]");
+        let mut s = spec();
+        s.dispatch.after = vec!["retag".into()];
+        assert_eq!(field_of(&s), "dispatch.after[0]");
+        let mut s = spec();
+        s.images.push(s.images[0].clone());
+        assert_eq!(field_of(&s), "images[1].repository");
+        let mut s = spec();
+        s.images.clear();
+        assert_eq!(field_of(&s), "images");
+    }
+}

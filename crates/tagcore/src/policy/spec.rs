@@ -1,0 +1,236 @@
+//! The policy as written (plain, deserialisable data with defaults), before validation.
+
+use serde::Deserialize;
+
+/// Whether a step is skipped, may fail with a warning, or must succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepMode {
+    /// The step is not run.
+    Off,
+    /// A failure is reported as a warning; the operation goes on.
+    BestEffort,
+    /// A failure stops the operation (before a moving write) or fails it (after).
+    Required,
+}
+
+/// What promote does when the source digest is already in prod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlreadyInProd {
+    /// Write nothing and say so.
+    Skip,
+    /// Write a new prod stamp for the same digest (prod does not move).
+    Restamp,
+}
+
+/// Which inputs promote accepts as its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceMode {
+    /// The staging channel tag.
+    Staging,
+    /// Any explicit tag.
+    Tag,
+    /// A version tag (`v0.2.13` or `0.2.13`).
+    Version,
+    /// An explicit digest.
+    Digest,
+}
+
+/// What rollback accepts as its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TargetMode {
+    /// A prod stamp.
+    Stamp,
+    /// A version tag.
+    Version,
+}
+
+/// One image of the unit.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSpec {
+    /// The full repository, e.g. `docker.io/nearai/cloud-api`.
+    pub repository: String,
+    /// Whether prod writes of this image need a verified signature.
+    #[serde(default = "yes")]
+    pub verify: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Tag names and templates (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TagsSpec {
+    /// The staging channel.
+    pub staging: String,
+    /// The staging stamp template; empty disables staging stamps.
+    pub staging_stamp: String,
+    /// The prod channel.
+    pub prod: String,
+    /// The prod stamp template; empty disables prod stamps (chat-api's version-tag history).
+    pub prod_stamp: String,
+    /// Tags that move with prod.
+    pub prod_aliases: Vec<String>,
+    /// Tags that move with staging on publish.
+    pub publish_aliases: Vec<String>,
+    /// The rollback audit tag template.
+    pub rollback_audit: String,
+    /// The image tag of a version (`{version}`).
+    pub version: String,
+    /// Extra protected globs for retag, beyond the prod-owned names which are always protected.
+    pub protected: Vec<String>,
+}
+
+impl Default for TagsSpec {
+    fn default() -> Self {
+        Self {
+            staging: "staging".into(),
+            staging_stamp: "staging-{date}-{sha7}".into(),
+            prod: "prod".into(),
+            prod_stamp: "prod-{date}-{sha7}".into(),
+            prod_aliases: Vec::new(),
+            publish_aliases: Vec::new(),
+            rollback_audit: "prod-rollback-{date}-{time}-from-{target_suffix}".into(),
+            version: "{version}".into(),
+            protected: vec!["prod".into(), "prod-*".into(), "staging-*".into()],
+        }
+    }
+}
+
+/// Publish settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishSpec {
+    /// UTC weekdays on which staging does not move unless forced, e.g. `["tue", "wed"]`.
+    pub freeze_weekdays: Vec<String>,
+}
+
+/// Promote settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PromoteSpec {
+    /// Accepted sources; the first is the default when none is given.
+    pub sources: Vec<SourceMode>,
+    /// A confirm string the caller must repeat exactly; empty means none.
+    pub confirm: String,
+    /// What to do when the digest is already in prod.
+    pub already_in_prod: AlreadyInProd,
+}
+
+impl Default for PromoteSpec {
+    fn default() -> Self {
+        Self {
+            sources: vec![SourceMode::Staging, SourceMode::Digest],
+            confirm: String::new(),
+            already_in_prod: AlreadyInProd::Skip,
+        }
+    }
+}
+
+/// Rollback settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RollbackSpec {
+    /// A confirm string the caller must repeat exactly; empty means none.
+    pub confirm: String,
+    /// Whether the audit tag may fail (best-effort) or stops everything (required).
+    pub audit_tag: StepMode,
+    /// Accepted explicit targets.
+    pub targets: Vec<TargetMode>,
+    /// Whether the target may be resolved from the history when omitted.
+    pub automatic: bool,
+}
+
+impl Default for RollbackSpec {
+    fn default() -> Self {
+        Self {
+            confirm: String::new(),
+            audit_tag: StepMode::BestEffort,
+            targets: vec![TargetMode::Stamp],
+            automatic: true,
+        }
+    }
+}
+
+/// Signature policy as written (SPEC §6).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerifySpec {
+    /// OIDC issuer (keyless).
+    pub issuer: Option<String>,
+    /// Exact certificate identity (keyless).
+    pub identity: Option<String>,
+    /// Certificate identity regex, always anchored (keyless).
+    pub identity_regex: Option<String>,
+    /// GitHub workflow repository the certificate must name.
+    pub workflow_repository: Option<String>,
+    /// Allowed workflow refs (globs).
+    pub workflow_refs: Vec<String>,
+    /// A public key (path or PEM) instead of keyless.
+    pub key: Option<String>,
+    /// A `trusted_root.json`; default is the pinned public-good root.
+    pub trusted_root: Option<String>,
+}
+
+/// Release settings (the audit release of SPEC §7).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReleaseSpec {
+    /// Off, best-effort or required (a failure after prod moved is exit 3).
+    pub mode: StepMode,
+}
+
+impl Default for ReleaseSpec {
+    fn default() -> Self {
+        Self { mode: StepMode::Off }
+    }
+}
+
+/// Deploy dispatch settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispatchSpec {
+    /// Operations after which to dispatch: `publish`, `promote`, `rollback`.
+    pub after: Vec<String>,
+    /// Best-effort or required.
+    pub mode: StepMode,
+}
+
+impl Default for DispatchSpec {
+    fn default() -> Self {
+        Self {
+            after: Vec::new(),
+            mode: StepMode::Required,
+        }
+    }
+}
+
+/// A whole policy as written, before validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySpec {
+    /// The unit's name.
+    pub unit: String,
+    /// The images; the first is the primary.
+    pub images: Vec<ImageSpec>,
+    /// Tag names and templates.
+    pub tags: TagsSpec,
+    /// Publish settings.
+    pub publish: PublishSpec,
+    /// Promote settings.
+    pub promote: PromoteSpec,
+    /// Rollback settings.
+    pub rollback: RollbackSpec,
+    /// Signature policy; `None` disables verification (then no image may ask for it).
+    pub verify: Option<VerifySpec>,
+    /// Release settings.
+    pub release: ReleaseSpec,
+    /// Dispatch settings.
+    pub dispatch: DispatchSpec,
+}

@@ -1,0 +1,228 @@
+use tagcore::Digest;
+use tagcore::history::{HistoryError, KnownTag, TagRole, Timeline, classify};
+use tagcore::policy::Policy;
+use tagcore::request::RollbackTarget;
+
+use crate::support::*;
+
+fn d(n: u8) -> Digest {
+    format!("sha256:{}", format!("{n:02x}").repeat(32))
+        .parse()
+        .unwrap()
+}
+
+fn known(tag: &str, digest: Digest, pushed: Option<&str>) -> KnownTag {
+    KnownTag {
+        tag: tag.parse().unwrap(),
+        digest,
+        pushed: pushed.map(t),
+    }
+}
+
+fn policy() -> Policy {
+    Policy::from_spec(&cloud_spec()).unwrap()
+}
+
+#[test]
+fn same_day_stamps_are_ordered_by_push_time_not_name() {
+    // §9: the sha is random, so name order would pick 970361d.
+    let p = policy();
+    let tags = [
+        known("prod-20260624-970361d", d(1), Some("2026-06-24T10:05:00Z")),
+        known("prod-20260624-851f2cc", d(2), Some("2026-06-24T14:53:00Z")),
+        known("prod-20260625-a2fad42", d(3), Some("2026-06-25T09:00:00Z")),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    assert_eq!(tl.previous(&d(3)).unwrap().tag.as_str(), "prod-20260624-851f2cc");
+}
+
+#[test]
+fn same_day_stamps_without_push_times_are_refused_with_candidates() {
+    let p = policy();
+    let tags = [
+        known("prod-20260624-970361d", d(1), None),
+        known("prod-20260624-851f2cc", d(2), None),
+        known("prod-20260625-a2fad42", d(3), None),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    let err = tl.previous(&d(3)).unwrap_err();
+    let HistoryError::Ambiguous { candidates } = &err else {
+        panic!("{err:?}")
+    };
+    let names: Vec<_> = candidates.iter().map(|e| e.tag.as_str()).collect();
+    assert_eq!(names, ["prod-20260624-851f2cc", "prod-20260624-970361d"]);
+    assert!(err.to_string().contains("(day 20260624)"), "{err}");
+    assert!(err.to_string().ends_with("name a target explicitly"), "{err}");
+}
+
+#[test]
+fn ties_that_do_not_change_the_answer_are_not_refused() {
+    // Two same-day stamps of *older* releases do not matter when the previous one is later.
+    let p = policy();
+    let tags = [
+        known("prod-20260610-970361d", d(1), None),
+        known("prod-20260610-851f2cc", d(2), None),
+        known("prod-20260620-a2fad42", d(3), None),
+        known("prod-20260625-dac1007", d(4), None),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    assert_eq!(tl.previous(&d(4)).unwrap().tag.as_str(), "prod-20260620-a2fad42");
+}
+
+#[test]
+fn missing_push_times_sort_as_oldest() {
+    let p = policy();
+    let tags = [
+        known("prod-20260630-970361d", d(1), None),
+        known("prod-20260601-851f2cc", d(2), Some("2026-06-01T10:00:00Z")),
+        known("prod-20260602-a2fad42", d(3), Some("2026-06-02T10:00:00Z")),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    let order: Vec<_> = tl.events.iter().map(|e| e.tag.as_str()).collect();
+    // The untimed stamp's name says June 30, but without a push time it is never "newest"
+    // against pushed ones of that era: it sorts by its name interval, after June 2.
+    assert_eq!(
+        order,
+        [
+            "prod-20260601-851f2cc",
+            "prod-20260602-a2fad42",
+            "prod-20260630-970361d"
+        ]
+    );
+    let nameless = [
+        known("prod-20260601-851f2cc", d(2), Some("2026-06-01T10:00:00Z")),
+        known("prod-legacy", d(9), None),
+    ];
+    let tl = Timeline::build(&p.tags, &nameless);
+    assert_eq!(tl.events.len(), 1, "legacy names are not events");
+}
+
+#[test]
+fn legacy_audit_and_signature_tags_are_never_targets_and_never_crash() {
+    let p = policy();
+    let hex = "ab".repeat(32);
+    let cases = [
+        ("prod-20260624-104152", TagRole::Legacy),
+        ("prod-20261340-104152", TagRole::Legacy),
+        ("prod-x", TagRole::Legacy),
+        (&format!("sha256-{hex}.sig") as &str, TagRole::SignatureArtifact),
+        (&format!("sha256-{hex}"), TagRole::SignatureArtifact),
+        ("staging", TagRole::StagingChannel),
+        (
+            "0.2.13",
+            TagRole::Version {
+                version: "0.2.13".into(),
+            },
+        ),
+    ];
+    for (tag, role) in cases {
+        assert_eq!(classify(&p.tags, tag), role, "{tag}");
+    }
+    let tags = [
+        known("prod-20260624-104152", d(1), Some("2026-06-24T10:41:52Z")),
+        known("prod-rollback-20261399-999999-from-x", d(1), None),
+        known("prod-20260620-a2fad42", d(2), Some("2026-06-20T10:00:00Z")),
+        known("prod-20260625-dac1007", d(3), Some("2026-06-25T10:00:00Z")),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    assert_eq!(tl.previous(&d(3)).unwrap().tag.as_str(), "prod-20260620-a2fad42");
+}
+
+#[test]
+fn promotions_of_the_current_digest_are_skipped() {
+    let p = policy();
+    let tags = [
+        known("prod-20260620-a2fad42", d(1), Some("2026-06-20T10:00:00Z")),
+        known("prod-20260622-851f2cc", d(2), Some("2026-06-22T10:00:00Z")),
+        known("prod-20260623-851f2cc", d(2), Some("2026-06-23T10:00:00Z")),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    assert_eq!(tl.previous(&d(2)).unwrap().tag.as_str(), "prod-20260620-a2fad42");
+    assert!(matches!(
+        tl.previous(&d(7)),
+        Err(HistoryError::CurrentUnknown { .. })
+    ));
+    assert!(matches!(tl.previous(&d(1)), Err(HistoryError::NoPrevious { .. })));
+}
+
+#[test]
+fn rollbacks_mark_what_they_rolled_back() {
+    let (w, _) = {
+        let w = World::cloud();
+        let p: Vec<_> = ["p1", "p2", "p3"]
+            .iter()
+            .map(|s| w.signed_image(0, s, SHA_A))
+            .collect();
+        for (i, d) in p.iter().enumerate() {
+            w.reg
+                .set_tag(&w.repo(0), "staging", d, t(&format!("2026-06-2{i}T09:00:00Z")));
+            w.run(&promote_staging(), &format!("2026-06-2{i}T10:00:00Z"))
+                .unwrap();
+        }
+        (w, p)
+    };
+    // Same sha7 on every build: the stamps differ by date only.
+    w.run(&rollback(RollbackTarget::Automatic), "2026-07-01T10:00:00Z")
+        .unwrap();
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let h = tagcore::testing::block_on(engine.history()).unwrap();
+    let rows: Vec<_> = h.events.iter().map(|e| (e.tag.as_str(), e.rolled_back)).collect();
+    assert_eq!(
+        rows,
+        [
+            ("prod-rollback-20260701-100000-from-20260621-a2fad42", false),
+            ("prod-20260622-a2fad42", true),
+            ("prod-20260621-a2fad42", false),
+            ("prod-20260620-a2fad42", false),
+        ]
+    );
+    insta::assert_yaml_snapshot!("history_after_rollback", h);
+}
+
+#[test]
+fn automatic_rollback_refuses_an_incomplete_listing() {
+    // §9: Hub pagination whose `next` never ends → bounded, reported, never silent.
+    let w = World::cloud();
+    let p1 = w.signed_image(0, "p1", SHA_A);
+    let p2 = w.signed_image(0, "p2", SHA_B);
+    for (d, day) in [(&p1, "2026-06-20"), (&p2, "2026-06-22")] {
+        w.reg
+            .set_tag(&w.repo(0), "staging", d, t(&format!("{day}T09:00:00Z")));
+        w.run(&promote_staging(), &format!("{day}T10:00:00Z")).unwrap();
+    }
+    w.reg.inject(tagcore::testing::Fault::TruncatedListing(
+        "stopped after 50 pages (page cap)".into(),
+    ));
+    let err = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-01T10:00:00Z")
+        .unwrap_err();
+    assert_eq!(err.kind, tagcore::OpErrorKind::History);
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let h = tagcore::testing::block_on(engine.history()).unwrap();
+    assert_eq!(
+        h.warnings,
+        ["tag listing of docker.io/nearai/cloud-api is incomplete: stopped after 50 pages (page cap)"]
+    );
+}
+
+#[test]
+fn registry_without_push_times_orders_by_names() {
+    let w = World::cloud();
+    w.reg.set_listing_detail(false, false);
+    let p: Vec<_> = ["p1", "p2", "p3"]
+        .iter()
+        .zip([SHA_A, SHA_B, SHA_C])
+        .map(|(s, c)| w.signed_image(0, s, c))
+        .collect();
+    for (d, day) in p.iter().zip(["2026-06-20", "2026-06-22", "2026-06-24"]) {
+        w.reg
+            .set_tag(&w.repo(0), "staging", d, t(&format!("{day}T09:00:00Z")));
+        w.run(&promote_staging(), &format!("{day}T10:00:00Z")).unwrap();
+    }
+    w.run(&rollback(RollbackTarget::Automatic), "2026-07-01T10:00:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
+    w.run(&rollback(RollbackTarget::Automatic), "2026-07-02T10:00:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+}

@@ -1,0 +1,238 @@
+use tagcore::outcome::{RunResult, TagStatus};
+use tagcore::policy::StepMode;
+use tagcore::request::RollbackTarget;
+use tagcore::testing::Fault;
+use tagcore::{OpErrorKind, RegistryErrorKind};
+
+use crate::support::*;
+
+/// P1 (06-20), P2 (06-22), P3 (06-24) promoted through the engine.
+fn three_releases() -> (World, [tagcore::Digest; 3]) {
+    let w = World::cloud();
+    let p = [
+        w.signed_image(0, "p1", SHA_A),
+        w.signed_image(0, "p2", SHA_B),
+        w.signed_image(0, "p3", SHA_C),
+    ];
+    for (d, day) in p.iter().zip(["2026-06-20", "2026-06-22", "2026-06-24"]) {
+        w.reg
+            .set_tag(&w.repo(0), "staging", d, t(&format!("{day}T09:00:00Z")));
+        w.run(&promote_staging(), &format!("{day}T10:00:00Z")).unwrap();
+    }
+    (w, p)
+}
+
+#[test]
+fn automatic_rollback_goes_to_the_previous_release_with_an_audit_tag() {
+    let (w, p) = three_releases();
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:41:52Z")
+        .unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
+    let audit = "prod-rollback-20260709-104152-from-20260622-851f2cc";
+    assert_eq!(w.tag(0, audit), Some(p[1].clone()));
+    let written: Vec<_> = out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect();
+    assert_eq!(written, [(audit, TagStatus::Created), ("prod", TagStatus::Moved)]);
+    let rel = &w.audit.releases()[audit].request;
+    assert_eq!(rel.title, format!("Production Rollback {audit}"));
+    assert!(!rel.make_latest, "a rollback never becomes Latest");
+    assert_eq!(w.audit.latest().as_deref(), Some("prod-20260624-970361d"));
+}
+
+#[test]
+fn a_second_rollback_goes_further_back_never_forward() {
+    // §4: P1, P2, P3, rollback to P2 → the next automatic rollback goes to P1.
+    let (w, p) = three_releases();
+    w.run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap();
+    w.run(&rollback(RollbackTarget::Automatic), "2026-07-10T10:00:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+}
+
+#[test]
+fn a_rerun_within_the_hour_finishes_instead_of_going_further_back() {
+    let (w, p) = three_releases();
+    w.audit.fail_releases(1);
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap();
+    assert!(matches!(out.result, RunResult::Partial(_)), "{:?}", out.result);
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:20:00Z")
+        .unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()), "stayed at P2");
+    assert_eq!(
+        out.plan.stamp.unwrap().as_str(),
+        "prod-rollback-20260709-100000-from-20260622-851f2cc"
+    );
+    assert_eq!(w.audit.releases().len(), 4, "three promotions and one rollback");
+}
+
+#[test]
+fn an_interrupted_rollback_resumes_with_its_own_audit_tag() {
+    let (w, p) = three_releases();
+    w.reg
+        .inject(Fault::PutTag("prod".into(), RegistryErrorKind::Transient));
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap();
+    let RunResult::Partial(msg) = &out.result else {
+        panic!("{:?}", out.result)
+    };
+    assert!(
+        msg.contains("writing docker.io/nearai/cloud-api:prod failed"),
+        "{msg}"
+    );
+    assert_eq!(w.tag(0, "prod"), Some(p[2].clone()));
+    w.reg.clear_faults();
+    // Days later, the same command finishes the same rollback rather than picking again.
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-12T10:00:00Z")
+        .unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
+    let audits: Vec<_> = w
+        .reg
+        .tags(&w.repo(0))
+        .into_keys()
+        .filter(|t| t.starts_with("prod-rollback-"))
+        .collect();
+    assert_eq!(audits, ["prod-rollback-20260709-100000-from-20260622-851f2cc"]);
+}
+
+#[test]
+fn refuses_a_target_equal_to_prod() {
+    let (w, _) = three_releases();
+    let target = RollbackTarget::Stamp("prod-20260624-970361d".parse().unwrap());
+    let err = w.run(&rollback(target), "2026-07-09T10:00:00Z").unwrap_err();
+    assert_eq!(err.kind, OpErrorKind::Refused);
+    assert!(err.message.contains("is already prod"), "{}", err.message);
+}
+
+#[test]
+fn explicit_rerun_of_a_finished_rollback_converges() {
+    let (w, p) = three_releases();
+    let target = RollbackTarget::Stamp("prod-20260620-a2fad42".parse().unwrap());
+    w.run(&rollback(target.clone()), "2026-07-09T10:00:00Z").unwrap();
+    w.reg.clear_calls();
+    let out = w.run(&rollback(target), "2026-07-09T12:00:00Z").unwrap();
+    assert_eq!(w.reg.writes(), 0);
+    assert_eq!(out.result, RunResult::Done, "the release is edited again");
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+}
+
+#[test]
+fn missing_prod_is_a_clear_error() {
+    let w = World::cloud();
+    let err = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap_err();
+    assert_eq!(err.kind, OpErrorKind::Registry(RegistryErrorKind::NotFound));
+    assert_eq!(
+        err.message,
+        "prod tag docker.io/nearai/cloud-api:prod does not exist; nothing was written"
+    );
+}
+
+#[test]
+fn refuses_an_unverified_target() {
+    let (w, p) = three_releases();
+    w.ver.refuse(&p[1], "signature revoked for the test");
+    let err = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap_err();
+    assert_eq!(err.kind, OpErrorKind::Verification);
+    assert_eq!(w.tag(0, "prod"), Some(p[2].clone()));
+}
+
+#[test]
+fn best_effort_audit_failure_still_moves_prod_with_a_warning() {
+    // §9: audit tag write fails in rollback, policy best-effort.
+    let (w, p) = three_releases();
+    w.reg.inject(Fault::PutTag(
+        "prod-rollback-20260709-100000-from-20260622-851f2cc".into(),
+        RegistryErrorKind::Forbidden,
+    ));
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
+    assert!(
+        out.warnings
+            .iter()
+            .any(|w| w.contains("best-effort step: continuing")),
+        "{:?}",
+        out.warnings
+    );
+}
+
+#[test]
+fn required_audit_failure_stops_everything() {
+    // §9: under `required`, the audit tag (written first) failing stops everything.
+    let mut spec = cloud_spec();
+    spec.rollback.audit_tag = StepMode::Required;
+    let w = World::new(spec);
+    let p1 = w.signed_image(0, "p1", SHA_A);
+    let p2 = w.signed_image(0, "p2", SHA_B);
+    for (d, day) in [(&p1, "2026-06-20"), (&p2, "2026-06-22")] {
+        w.reg
+            .set_tag(&w.repo(0), "staging", d, t(&format!("{day}T09:00:00Z")));
+        w.run(&promote_staging(), &format!("{day}T10:00:00Z")).unwrap();
+    }
+    w.reg.inject(Fault::PutTag(
+        "prod-rollback-20260709-100000-from-20260620-a2fad42".into(),
+        RegistryErrorKind::Forbidden,
+    ));
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap();
+    let RunResult::FailedBeforeWrite(msg) = &out.result else {
+        panic!("{:?}", out.result)
+    };
+    assert!(msg.contains("permission denied"), "{msg}");
+    assert_eq!(w.tag(0, "prod"), Some(p2));
+    assert_eq!(out.tags[1].status, TagStatus::NotAttempted);
+}
+
+#[test]
+fn confirm_string_is_exact_and_case_sensitive() {
+    let mut spec = cloud_spec();
+    spec.rollback.confirm = "ROLLBACK".into();
+    let w = World::new(spec);
+    for given in [None, Some("rollback"), Some("ROLLBACK ")] {
+        let req = tagcore::Request::Rollback(tagcore::request::RollbackRequest {
+            target: RollbackTarget::Automatic,
+            confirm: given.map(str::to_owned),
+        });
+        let err = w.run(&req, "2026-07-09T10:00:00Z").unwrap_err();
+        assert_eq!(err.kind, OpErrorKind::Input, "{given:?}");
+    }
+    assert!(w.reg.calls().is_empty());
+}
+
+#[test]
+fn dispatch_follows_prod_even_when_the_release_fails() {
+    let mut spec = cloud_spec();
+    spec.dispatch.after = vec!["rollback".into()];
+    let w = World::new(spec);
+    let p1 = w.signed_image(0, "p1", SHA_A);
+    let p2 = w.signed_image(0, "p2", SHA_B);
+    for (d, day) in [(&p1, "2026-06-20"), (&p2, "2026-06-22")] {
+        w.reg
+            .set_tag(&w.repo(0), "staging", d, t(&format!("{day}T09:00:00Z")));
+        w.run(&promote_staging(), &format!("{day}T10:00:00Z")).unwrap();
+    }
+    w.audit.fail_releases(1);
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
+        .unwrap();
+    assert!(matches!(out.result, RunResult::Partial(_)));
+    let sent = w.audit.dispatches();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].digest, p1);
+}
