@@ -3,6 +3,8 @@
 
 use tagcore::{Digest, Manifest, Registry, RegistryError, Repository, Tag, TagListing};
 
+use crate::client::OciConfig;
+use crate::hub::{HubClient, HubConfig};
 use crate::layout::LayoutRegistry;
 use crate::remote::RemoteRegistry;
 
@@ -13,6 +15,29 @@ pub enum AnyRegistry {
     Remote(RemoteRegistry),
     /// A local OCI image-layout directory (`oci:./dir`).
     Layout(LayoutRegistry),
+}
+
+impl AnyRegistry {
+    /// Returns the backend for a policy's registry setting: `oci:<dir>` opens a local layout
+    /// root; anything else (`docker.io`, `ghcr.io`, `127.0.0.1:5000`) a remote registry with
+    /// `oci`, listing `docker.io` tags through the Hub API when `hub` is given.
+    pub fn open(location: &str, oci: OciConfig, hub: Option<HubConfig>) -> Result<Self, RegistryError> {
+        if let Some(layout) = LayoutRegistry::from_reference(location) {
+            return Ok(Self::Layout(layout));
+        }
+        match hub {
+            Some(h) => Ok(Self::Remote(RemoteRegistry::with_hub(oci, HubClient::new(h)?)?)),
+            None => Ok(Self::Remote(RemoteRegistry::new(oci)?)),
+        }
+    }
+
+    /// Returns the rate-limit headers last seen from a remote registry (`None` for a layout).
+    pub fn last_rate_limit(&self) -> Option<crate::RateLimit> {
+        match self {
+            Self::Remote(r) => r.last_rate_limit(),
+            Self::Layout(_) => None,
+        }
+    }
 }
 
 impl From<RemoteRegistry> for AnyRegistry {
@@ -97,5 +122,22 @@ impl Registry for AnyRegistry {
             Self::Remote(r) => r.image_revision(repository, digest).await,
             Self::Layout(r) => r.image_revision(repository, digest).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_the_backend_a_location_names() {
+        let layout = AnyRegistry::open("oci:./local-layout", OciConfig::default(), None).unwrap();
+        assert!(
+            matches!(&layout, AnyRegistry::Layout(l) if l.root() == std::path::Path::new("./local-layout"))
+        );
+        let remote =
+            AnyRegistry::open("docker.io", OciConfig::default(), Some(HubConfig::default())).unwrap();
+        assert!(matches!(&remote, AnyRegistry::Remote(r) if r.hub().is_some()));
+        assert!(remote.last_rate_limit().is_none());
     }
 }

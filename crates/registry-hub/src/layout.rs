@@ -308,15 +308,8 @@ impl Registry for LayoutRegistry {
     }
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
-        let Some(index) = self.read_index(repository)? else {
-            return Err(RegistryError::new(
-                RegistryErrorKind::NotFound,
-                format!(
-                    "list tags of {repository}: no layout at {}",
-                    self.repository_dir(repository).display()
-                ),
-            ));
-        };
+        // A repository without a layout yet has no tags (as a registry's unknown repository).
+        let index = self.read_index(repository)?.unwrap_or(Value::Null);
         let mut listing = TagListing::default();
         for e in entries(&index) {
             let Some(name) = ref_name(e) else { continue };

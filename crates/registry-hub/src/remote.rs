@@ -249,7 +249,8 @@ impl RemoteRegistry {
     }
 
     /// Returns the tags through the OCI `/tags/list` API (never the Hub API), following `Link`
-    /// pagination, tolerating registries that ignore `n`/`last` or return tags unsorted.
+    /// pagination, tolerating registries that ignore `n`/`last` or return tags unsorted. A
+    /// repository the registry does not know (`NAME_UNKNOWN`) has an empty listing.
     pub async fn list_tags_oci(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
         let base = self.inner.transport.base_url(repository)?;
         let page_size = self.inner.transport.config.tag_page_size;
@@ -266,6 +267,15 @@ impl RemoteRegistry {
             req.headers
                 .insert(ACCEPT, HeaderValue::from_static("application/json"));
             let resp = self.send(&req).await?;
+            if resp.status().as_u16() == 404 && page == 1 {
+                // A repository nobody pushed to yet has no tags (NAME_UNKNOWN); any other 404
+                // stays an error. Authentication failures are 401/403, never this.
+                let body = read_capped(resp, 64 * 1024, &what).await?;
+                if String::from_utf8_lossy(&body).contains("NAME_UNKNOWN") {
+                    return Ok(listing);
+                }
+                return Err(error_map::from_status(404, &what, &body));
+            }
             if !resp.status().is_success() {
                 return Err(unexpected(resp, &what).await);
             }

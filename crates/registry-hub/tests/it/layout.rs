@@ -70,6 +70,8 @@ async fn round_trips_images_indexes_tags_revisions_and_referrers() {
             .unwrap(),
         None
     );
+    let empty = any.list_tags(&repo("x.io", "no/such")).await.unwrap();
+    assert!(empty.tags.is_empty() && empty.truncated.is_none());
 
     // Revisions: config label, then index annotation.
     assert_eq!(
