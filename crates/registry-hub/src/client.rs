@@ -476,10 +476,26 @@ pub(crate) async fn read_capped(mut resp: Response, cap: u64, what: &str) -> Res
 /// Returns the error for an unexpected response, reading a little of its body for the message.
 pub(crate) async fn unexpected(resp: Response, what: &str) -> RegistryError {
     let status = resp.status().as_u16();
+    let challenge_error = resp
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_www_authenticate)
+        .find_map(|c| c.param("error").map(str::to_owned));
     let body = read_capped(resp, 64 * 1024, what).await.unwrap_or_default();
     let mut err = error_map::from_status(status, what, &body);
     if status == 429 {
         err.message.push_str(" (retry budget exhausted)");
+    }
+    if let Some(e) = challenge_error {
+        // e.g. `insufficient_scope`: the token did not grant the access the request needs.
+        let e: String = e
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(40)
+            .collect();
+        err.message.push_str(&format!(" [registry challenge: {e}]"));
     }
     err
 }

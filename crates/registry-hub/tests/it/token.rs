@@ -116,6 +116,7 @@ async fn anonymous_and_wrong_credentials_are_unauthorized_and_missing_is_not_fou
         tokens.requests().iter().any(|r| r.user.is_none()),
         "an anonymous token was asked"
     );
+    assert!(err.message.contains("insufficient_scope"), "{err}");
 
     let wrong =
         remote(CredentialStore::new().with(server.addr(), Credentials::basic(USER, "not-the-password")));
