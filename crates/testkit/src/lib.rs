@@ -260,4 +260,31 @@ mod tests {
         }
         assert_eq!(reg.requests(), vec!["GET /v2/ HTTP/1.1".to_owned()]);
     }
+
+    #[test]
+    fn htpasswd_and_token_modes_challenge_anonymous_requests() {
+        let get = |addr: &str| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        };
+        let basic = RegistryServer::start_htpasswd("u", "p", None);
+        let out = get(basic.addr());
+        assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+        assert!(
+            out.to_ascii_lowercase().contains("www-authenticate: basic"),
+            "{out}"
+        );
+        let tokens = TokenServer::start(&[("u", "p")]);
+        let bearer = RegistryServer::start_token(&tokens);
+        let out = get(bearer.addr());
+        assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+        assert!(
+            out.contains(&format!("Bearer realm=\"{}\"", tokens.realm())),
+            "{out}"
+        );
+    }
 }

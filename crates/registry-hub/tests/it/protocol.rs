@@ -213,3 +213,80 @@ async fn a_short_lived_hub_jwt_is_renewed_a_long_lived_one_is_reused() {
         hub.list_tags("team", "app").await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn referrers_are_read_when_offered_and_none_when_not() {
+    let server = MockServer::start().await;
+    let subject = Digest::of(b"subject");
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": registry_hub::manifest::OCI_INDEX, "manifests": [
+        {"mediaType": OCI_MANIFEST, "digest": Digest::of(b"sig").as_str(), "size": 3,
+         "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"}]});
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/team/app/referrers/{subject}")))
+        .and(header("accept", registry_hub::manifest::OCI_INDEX))
+        .respond_with(ResponseTemplate::new(200).set_body_json(index.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/team/html/referrers/{subject}")))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html/>"))
+        .mount(&server)
+        .await;
+    let r = remote(CredentialStore::new());
+    let host = server.address().to_string();
+    let got = r
+        .fetch_referrers(&repo(&host, "team/app"), &subject)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.media_type, registry_hub::manifest::OCI_INDEX);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&got.bytes).unwrap(),
+        index
+    );
+    assert!(
+        r.fetch_referrers(&repo(&host, "team/none"), &subject)
+            .await
+            .unwrap()
+            .is_none(),
+        "404 → None"
+    );
+    let err = r
+        .fetch_referrers(&repo(&host, "team/html"), &subject)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_within_the_budget() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock); // accept, read nothing, answer nothing
+        }
+    });
+    let r = registry_hub::RemoteRegistry::new(registry_hub::OciConfig {
+        request_timeout: std::time::Duration::from_millis(150),
+        retry: RetryPolicy::fast(),
+        ..registry_hub::OciConfig::default()
+    })
+    .unwrap();
+    let started = std::time::Instant::now();
+    let err = r
+        .resolve_tag(&repo(&addr, "team/app"), &tag("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, RegistryErrorKind::Transient, "{err}");
+    assert!(
+        err.message.contains("timed out") && err.message.contains("after 4 attempts"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
