@@ -55,6 +55,8 @@ pub struct OciConfig {
     pub tag_page_size: u32,
     /// The most `/tags/list` pages followed before the listing is reported as truncated.
     pub max_tag_pages: u32,
+    /// Tries the multi-tag push (`?tag=`) once per host when several tags are written at once.
+    pub try_multi_tag_push: bool,
 }
 
 impl Default for OciConfig {
@@ -71,6 +73,7 @@ impl Default for OciConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             tag_page_size: 1000,
             max_tag_pages: 1000,
+            try_multi_tag_push: true,
         }
     }
 }

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 use reqwest::{Method, Response};
-use tagcore::{Digest, ListedTag, Manifest, Registry, RegistryError, Repository, Tag, TagListing};
+use tagcore::{
+    Digest, ListedTag, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing,
+};
 
 use crate::auth::Access;
 use crate::client::{OciConfig, Req, Transport, read_capped, unexpected};
@@ -100,6 +102,10 @@ impl RemoteRegistry {
     /// Stores `manifest` under every tag of `tags`: one multi-tag PUT (`?tag=…`) where the
     /// registry echoes the tags in `OCI-Tag`, otherwise (or for the tags it did not echo) one PUT
     /// per tag. Returns the manifest's digest.
+    ///
+    /// Whether a host supports multi-tag push is learnt from the first attempt (a PUT by digest
+    /// that costs one request where it is ignored) and remembered for the client's lifetime;
+    /// [`OciConfig::try_multi_tag_push`] turns the attempt off.
     pub async fn put_manifest_tags(
         &self,
         repository: &Repository,
@@ -115,16 +121,31 @@ impl RemoteRegistry {
             .lock()
             .ok()
             .and_then(|m| m.get(&host).copied());
-        if tags.len() > 1 && known != Some(false) {
+        let enabled = self.inner.transport.config.try_multi_tag_push;
+        if tags.len() > 1 && enabled && known != Some(false) {
             let query = tags
                 .iter()
                 .map(|t| format!("tag={t}"))
                 .collect::<Vec<_>>()
                 .join("&");
             let what = format!("PUT manifest {repository}@{digest} with tags {}", join(tags));
-            let accepted = self
+            let accepted = match self
                 .put_bytes(repository, &format!("{digest}?{query}"), manifest, &what)
-                .await?;
+                .await
+            {
+                Ok(accepted) => accepted,
+                // A registry that refuses the query itself (400, 404, 405…) does not support it;
+                // authentication, rate-limit and transient failures are real failures.
+                Err(e)
+                    if matches!(
+                        e.kind,
+                        RegistryErrorKind::InvalidInput | RegistryErrorKind::NotFound
+                    ) =>
+                {
+                    HashSet::new()
+                }
+                Err(e) => return Err(e),
+            };
             let supported = tags.iter().all(|t| accepted.contains(t.as_str()));
             if let Ok(mut m) = self.inner.multi_tag.lock() {
                 m.insert(host, supported);

@@ -290,3 +290,56 @@ async fn a_server_that_never_answers_times_out_within_the_budget() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_registry_refusing_the_multi_tag_query_gets_one_put_per_tag() {
+    let server = MockServer::start().await;
+    let m = manifest();
+    Mock::given(method("PUT"))
+        .and(path(format!("/v2/team/app/manifests/{}", m.digest())))
+        .respond_with(ResponseTemplate::new(400).set_body_string(r#"{"errors":[{"code":"UNSUPPORTED"}]}"#))
+        .expect(1)
+        .mount(&server)
+        .await;
+    for t in ["a", "b"] {
+        Mock::given(method("PUT"))
+            .and(path(format!("/v2/team/app/manifests/{t}")))
+            .respond_with(
+                ResponseTemplate::new(201).insert_header("docker-content-digest", m.digest().as_str()),
+            )
+            .expect(2)
+            .mount(&server)
+            .await;
+    }
+    let repository = repo(&server.address().to_string(), "team/app");
+    let r = remote(CredentialStore::new());
+    r.put_manifest_tags(&repository, &[tag("a"), tag("b")], &m)
+        .await
+        .unwrap();
+    // Learnt: the second call does not try again.
+    r.put_manifest_tags(&repository, &[tag("a"), tag("b")], &m)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn multi_tag_push_can_be_switched_off() {
+    let server = MockServer::start().await;
+    let m = manifest();
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(201).insert_header("docker-content-digest", m.digest().as_str()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let r = registry_hub::RemoteRegistry::new(registry_hub::OciConfig {
+        try_multi_tag_push: false,
+        ..registry_hub::OciConfig::default()
+    })
+    .unwrap();
+    let repository = repo(&server.address().to_string(), "team/app");
+    r.put_manifest_tags(&repository, &[tag("a"), tag("b")], &m)
+        .await
+        .unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    assert!(reqs.iter().all(|q| q.url.query().is_none()), "no ?tag= attempt");
+}
