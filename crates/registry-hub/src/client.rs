@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -15,7 +15,7 @@ use tagcore::{RegistryError, RegistryErrorKind, Repository};
 use crate::auth::{Access, HostAuth, TokenCache, host_auth_from_challenges, parse_www_authenticate};
 use crate::credentials::{CredentialStore, Credentials, Secret};
 use crate::error_map;
-use crate::retry::{RateLimit, RetryPolicy, retry_after};
+use crate::retry::{RateLimit, RetryPolicy, retrying};
 
 /// Which registries are reached over plain HTTP.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -362,59 +362,6 @@ impl Transport {
             .unwrap_or(60)
             .clamp(1, 86_400);
         Ok((Secret::new(token), Duration::from_secs(secs)))
-    }
-}
-
-/// Runs the request `make` builds with retries (see [`Transport::retrying`]); shared with the
-/// Hub API client.
-pub(crate) async fn retrying(
-    policy: &RetryPolicy,
-    rate: &Mutex<Option<RateLimit>>,
-    what: &str,
-    idempotent: bool,
-    make: impl Fn() -> RequestBuilder,
-) -> Result<Response, RegistryError> {
-    let max_attempts = if idempotent { policy.max_attempts.max(1) } else { 1 };
-    let mut waited = Duration::ZERO;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let last = attempt >= max_attempts;
-        match make().send().await {
-            Err(e) => {
-                let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
-                let wait = policy.backoff(attempt);
-                if last || !transient || waited + wait > policy.max_total_wait {
-                    let mut err = error_map::from_transport(e, what);
-                    if attempt > 1 {
-                        err.message.push_str(&format!(" (after {attempt} attempts)"));
-                    }
-                    return Err(err);
-                }
-                tokio::time::sleep(wait).await;
-                waited += wait;
-            }
-            Ok(resp) => {
-                if let Some(rl) = RateLimit::from_headers(resp.headers())
-                    && let Ok(mut r) = rate.lock()
-                {
-                    *r = Some(rl);
-                }
-                let status = resp.status().as_u16();
-                if last || !error_map::is_retryable_status(status) {
-                    return Ok(resp);
-                }
-                let asked = retry_after(resp.headers(), SystemTime::now());
-                let wait =
-                    asked.map_or_else(|| policy.backoff(attempt), |a| a.max(policy.backoff(attempt) / 4));
-                if waited + wait > policy.max_total_wait {
-                    return Ok(resp);
-                }
-                drop(resp);
-                tokio::time::sleep(wait).await;
-                waited += wait;
-            }
-        }
     }
 }
 

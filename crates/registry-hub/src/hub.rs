@@ -18,10 +18,10 @@ use reqwest::{Method, Response};
 use serde_json::Value;
 use tagcore::{Digest, ListedTag, RegistryError, RegistryErrorKind, Repository, Tag, TagListing, Timestamp};
 
-use crate::client::{build_http, read_capped, retrying, sensitive};
+use crate::client::{build_http, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
-use crate::retry::{RateLimit, RetryPolicy};
+use crate::retry::{RateLimit, RetryPolicy, retrying};
 
 /// Settings of the Hub API client.
 #[derive(Debug, Clone)]

@@ -46,6 +46,7 @@ mod credentials;
 mod error_map;
 mod hub;
 mod layout;
+mod listing;
 pub mod manifest;
 mod remote;
 mod retry;

@@ -7,7 +7,13 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::sync::Mutex;
+
 use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, Response};
+use tagcore::RegistryError;
+
+use crate::error_map;
 
 /// How often and how long to retry transient failures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +136,59 @@ impl RateLimit {
     /// Returns the remaining count, the number before any `;w=` window.
     pub fn remaining_count(&self) -> Option<u64> {
         self.remaining.as_deref()?.split(';').next()?.trim().parse().ok()
+    }
+}
+
+/// Runs the request `make` builds with retries (see `Transport::retrying`); shared with the
+/// Hub API client.
+pub(crate) async fn retrying(
+    policy: &RetryPolicy,
+    rate: &Mutex<Option<RateLimit>>,
+    what: &str,
+    idempotent: bool,
+    make: impl Fn() -> RequestBuilder,
+) -> Result<Response, RegistryError> {
+    let max_attempts = if idempotent { policy.max_attempts.max(1) } else { 1 };
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let last = attempt >= max_attempts;
+        match make().send().await {
+            Err(e) => {
+                let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
+                let wait = policy.backoff(attempt);
+                if last || !transient || waited + wait > policy.max_total_wait {
+                    let mut err = error_map::from_transport(e, what);
+                    if attempt > 1 {
+                        err.message.push_str(&format!(" (after {attempt} attempts)"));
+                    }
+                    return Err(err);
+                }
+                tokio::time::sleep(wait).await;
+                waited += wait;
+            }
+            Ok(resp) => {
+                if let Some(rl) = RateLimit::from_headers(resp.headers())
+                    && let Ok(mut r) = rate.lock()
+                {
+                    *r = Some(rl);
+                }
+                let status = resp.status().as_u16();
+                if last || !error_map::is_retryable_status(status) {
+                    return Ok(resp);
+                }
+                let asked = retry_after(resp.headers(), SystemTime::now());
+                let wait =
+                    asked.map_or_else(|| policy.backoff(attempt), |a| a.max(policy.backoff(attempt) / 4));
+                if waited + wait > policy.max_total_wait {
+                    return Ok(resp);
+                }
+                drop(resp);
+                tokio::time::sleep(wait).await;
+                waited += wait;
+            }
+        }
     }
 }
 
