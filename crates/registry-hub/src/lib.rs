@@ -22,6 +22,23 @@
 //! an error message ([`Secret`], [`Credentials`]). HTTPS is required except on loopback or with
 //! [`OciConfig::allow_insecure`].
 //!
+//! # Decisions
+//!
+//! - A repository the registry does not know (`NAME_UNKNOWN`, or no layout directory) lists as
+//!   empty; a missing tag resolves to `None`; a missing manifest or blob is `NotFound`. The Hub
+//!   API's 404 stays `NotFound` (it is also its answer for a private repository without login).
+//! - `resolve_tag` is a manifest `HEAD` (not a Docker Hub pull); a retag is then one `GET` by
+//!   digest and one `PUT` (measured on distribution 2.8.2; see the `it` test binary).
+//! - Multi-tag push is tried once per host and remembered (one wasted PUT by digest where it is
+//!   ignored); [`OciConfig::try_multi_tag_push`] switches it off.
+//! - Pagination (`Link`, Hub `next`) and upload locations are followed only on the same origin,
+//!   so credentials never travel to another host; every stop before the end is reported in
+//!   [`tagcore::TagListing::truncated`].
+//! - [`HubListOptions::stop_when`] relies on Hub listing the newest tags first (its default
+//!   order by `last_updated`).
+//! - The library never reads the environment by itself: [`DockerConfig::from_env`] is for the
+//!   CLI to call.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), tagcore::RegistryError> {
 //! use registry_hub::{AnyRegistry, CredentialStore, Credentials, OciConfig, RemoteRegistry};

@@ -4,6 +4,11 @@
 //! port chosen by the kernel, storage in a temporary directory, and stops it on drop. Every test
 //! owns its registry, so there is no port race and no shared state. The access log is captured so
 //! tests can count the requests a scenario made.
+//!
+//! Authentication modes: [`RegistryServer::start_htpasswd`] (bcrypt htpasswd, optionally over TLS
+//! with a [`TestCa`]: a CA plus a CA:FALSE server certificate for `IP:127.0.0.1`) and
+//! [`RegistryServer::start_token`] (Bearer tokens from a [`TokenServer`] written in Rust, which
+//! records the `service` and `scope`s each client asked for).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
