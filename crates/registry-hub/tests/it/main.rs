@@ -3,6 +3,7 @@
 
 mod faults;
 mod hub;
+mod interop;
 mod layout;
 mod plain;
 mod protocol;
