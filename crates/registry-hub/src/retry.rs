@@ -117,7 +117,7 @@ pub struct RateLimit {
 
 impl RateLimit {
     /// Returns the rate-limit headers in `headers`, or `None` when there are none.
-    pub fn from_headers(headers: &HeaderMap) -> Option<Self> {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Option<Self> {
         let get = |a: &str, b: &str| {
             headers
                 .get(a)
