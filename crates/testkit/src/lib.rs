@@ -4,6 +4,11 @@
 //! port chosen by the kernel, storage in a temporary directory, and stops it on drop. Every test
 //! owns its registry, so there is no port race and no shared state. The access log is captured so
 //! tests can count the requests a scenario made.
+//!
+//! Authentication modes: [`RegistryServer::start_htpasswd`] (bcrypt htpasswd, optionally over TLS
+//! with a [`TestCa`]: a CA plus a CA:FALSE server certificate for `IP:127.0.0.1`) and
+//! [`RegistryServer::start_token`] (Bearer tokens from a [`TokenServer`] written in Rust, which
+//! records the `service` and `scope`s each client asked for).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -12,6 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod tls;
+mod token;
+
+pub use tls::TestCa;
+pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenRequest, TokenServer};
 
 /// The registry binary; override with `TAGCLI_TEST_REGISTRY`.
 pub fn registry_binary() -> PathBuf {
@@ -24,7 +35,9 @@ pub struct RegistryServer {
     child: Child,
     addr: String,
     log: Arc<Mutex<Vec<String>>>,
+    tls: bool,
     _dir: tempfile::TempDir,
+    _extra: Option<tempfile::TempDir>,
 }
 
 /// Extra configuration appended to the generated `config.yml` (for `auth:` and `http.tls`).
@@ -42,6 +55,48 @@ impl RegistryServer {
         Self::start_with(&RegistryConfig::default())
     }
 
+    /// Starts a registry requiring htpasswd (bcrypt) Basic authentication for `user`, served over
+    /// TLS with `ca`'s server certificate when `tls` is given (plain HTTP otherwise).
+    pub fn start_htpasswd(user: &str, password: &str, tls: Option<&TestCa>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for htpasswd");
+        let out = Command::new("htpasswd")
+            .args(["-Bbn", user, password])
+            .output()
+            .expect("run htpasswd (apt-get install apache2-utils)");
+        assert!(
+            out.status.success(),
+            "htpasswd failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = dir.path().join("htpasswd");
+        std::fs::write(&file, &out.stdout).expect("write htpasswd");
+        let mut config = RegistryConfig {
+            auth: format!(
+                "auth:\n  htpasswd:\n    realm: tagcli-test\n    path: {}\n",
+                file.display()
+            ),
+            ..RegistryConfig::default()
+        };
+        if let Some(ca) = tls {
+            config.http_extra = format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                ca.server_cert_path().display(),
+                ca.server_key_path().display()
+            );
+        }
+        let mut server = Self::start_with(&config);
+        server._extra = Some(dir);
+        server
+    }
+
+    /// Starts a registry in Bearer token mode, trusting `tokens`.
+    pub fn start_token(tokens: &TokenServer) -> Self {
+        Self::start_with(&RegistryConfig {
+            auth: tokens.registry_auth_yaml(),
+            ..RegistryConfig::default()
+        })
+    }
+
     /// Starts a registry with `config` added to the base configuration.
     pub fn start_with(config: &RegistryConfig) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for the registry");
@@ -57,10 +112,10 @@ impl RegistryServer {
         );
         let cfg = dir.path().join("config.yml");
         std::fs::write(&cfg, yml).expect("write registry config");
-        Self::spawn(&cfg, dir)
+        Self::spawn(&cfg, dir, config.http_extra.contains("tls:"))
     }
 
-    fn spawn(cfg: &Path, dir: tempfile::TempDir) -> Self {
+    fn spawn(cfg: &Path, dir: tempfile::TempDir, tls: bool) -> Self {
         let bin = registry_binary();
         let mut child = Command::new(&bin)
             .arg("serve")
@@ -127,13 +182,35 @@ impl RegistryServer {
             child,
             addr,
             log,
+            tls,
             _dir: dir,
+            _extra: None,
         }
     }
 
     /// Returns `127.0.0.1:PORT`.
     pub fn addr(&self) -> &str {
         &self.addr
+    }
+
+    /// Returns `http://127.0.0.1:PORT` or `https://…` when TLS is on.
+    pub fn base_url(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
+    }
+
+    /// Returns the access-log request lines once no new line arrived for 150 ms (the registry
+    /// writes its access log after answering).
+    pub fn settled_requests(&self) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = self.requests();
+        loop {
+            std::thread::sleep(Duration::from_millis(150));
+            let now = self.requests();
+            if now.len() == last.len() || Instant::now() > deadline {
+                return now;
+            }
+            last = now;
+        }
     }
 
     /// Returns the log lines so far (application log and access log, interleaved).
@@ -187,5 +264,32 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(reg.requests(), vec!["GET /v2/ HTTP/1.1".to_owned()]);
+    }
+
+    #[test]
+    fn htpasswd_and_token_modes_challenge_anonymous_requests() {
+        let get = |addr: &str| {
+            let mut s = std::net::TcpStream::connect(addr).unwrap();
+            s.write_all(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        };
+        let basic = RegistryServer::start_htpasswd("u", "p", None);
+        let out = get(basic.addr());
+        assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+        assert!(
+            out.to_ascii_lowercase().contains("www-authenticate: basic"),
+            "{out}"
+        );
+        let tokens = TokenServer::start(&[("u", "p")]);
+        let bearer = RegistryServer::start_token(&tokens);
+        let out = get(bearer.addr());
+        assert!(out.starts_with("HTTP/1.1 401"), "{out}");
+        assert!(
+            out.contains(&format!("Bearer realm=\"{}\"", tokens.realm())),
+            "{out}"
+        );
     }
 }

@@ -1,0 +1,451 @@
+//! The HTTP transport shared by the OCI registry client: TLS, scheme rules, authentication
+//! (anonymous, Basic, Bearer challenge flow) and retries.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use tagcore::{RegistryError, RegistryErrorKind, Repository};
+
+use crate::auth::{Access, HostAuth, TokenCache, host_auth_from_challenges, parse_www_authenticate};
+use crate::credentials::{CredentialStore, Credentials, Secret};
+use crate::error_map;
+use crate::retry::{RateLimit, RetryPolicy, retrying};
+
+/// Which registries are reached over plain HTTP.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum PlainHttp {
+    /// Always HTTPS.
+    Never,
+    /// Plain HTTP for loopback registries (`127.*`, `localhost`, `[::1]`), HTTPS elsewhere.
+    #[default]
+    Loopback,
+    /// Plain HTTP for these hosts (`host[:port]`); a non-loopback host also needs
+    /// [`OciConfig::allow_insecure`].
+    Hosts(Vec<String>),
+}
+
+/// Settings of the OCI distribution client.
+#[derive(Debug, Clone)]
+pub struct OciConfig {
+    /// Where credentials come from (explicit, then Docker's config).
+    pub credentials: CredentialStore,
+    /// Which registries are reached over plain HTTP.
+    pub plain_http: PlainHttp,
+    /// Allows plain HTTP to non-loopback hosts listed in [`PlainHttp::Hosts`]. Off by default.
+    pub allow_insecure: bool,
+    /// A PEM bundle of extra trusted CA certificates.
+    pub ca_bundle: Option<PathBuf>,
+    /// The timeout of one HTTP request (connect to last byte).
+    pub request_timeout: Duration,
+    /// The timeout of one connection attempt.
+    pub connect_timeout: Duration,
+    /// How transient failures are retried.
+    pub retry: RetryPolicy,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// The largest manifest accepted, in bytes (the OCI limit suggestion is 4 MiB).
+    pub max_manifest_bytes: u64,
+    /// The `n` asked for per page of `/tags/list`.
+    pub tag_page_size: u32,
+    /// The most `/tags/list` pages followed before the listing is reported as truncated.
+    pub max_tag_pages: u32,
+    /// Tries the multi-tag push (`?tag=`) once per host when several tags are written at once.
+    pub try_multi_tag_push: bool,
+}
+
+impl Default for OciConfig {
+    fn default() -> Self {
+        Self {
+            credentials: CredentialStore::new(),
+            plain_http: PlainHttp::Loopback,
+            allow_insecure: false,
+            ca_bundle: None,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            user_agent: concat!("tagcli/", env!("CARGO_PKG_VERSION")).to_owned(),
+            max_manifest_bytes: 4 * 1024 * 1024,
+            tag_page_size: 1000,
+            max_tag_pages: 1000,
+            try_multi_tag_push: true,
+        }
+    }
+}
+
+/// Returns a `reqwest` client with the TLS, timeout and redirect settings shared by all clients.
+pub(crate) fn build_http(
+    user_agent: &str,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    ca_bundle: Option<&PathBuf>,
+) -> Result<reqwest::Client, RegistryError> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(user_agent)
+        .timeout(request_timeout)
+        .connect_timeout(connect_timeout)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::limited(5));
+    if let Some(path) = ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| {
+            error_map::invalid_input(&format!("CA bundle {}", path.display()), "cannot read").with_source(e)
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            error_map::invalid_input(&format!("CA bundle {}", path.display()), "not a PEM bundle")
+                .with_source(e)
+        })?;
+        if certs.is_empty() {
+            return Err(error_map::invalid_input(
+                &format!("CA bundle {}", path.display()),
+                "holds no certificate",
+            ));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    builder
+        .build()
+        .map_err(|e| error_map::invalid_input("HTTP client", "cannot be built").with_source(e))
+}
+
+/// The shared transport: one connection pool, credentials, tokens, retries.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    pub(crate) config: OciConfig,
+    tokens: TokenCache,
+    creds: Mutex<HashMap<String, Credentials>>,
+    rate: Mutex<Option<RateLimit>>,
+}
+
+/// One request to send: what it is for, to build error messages and pick the token scope.
+pub(crate) struct Req<'a> {
+    pub(crate) method: Method,
+    pub(crate) url: String,
+    pub(crate) repository: &'a Repository,
+    pub(crate) access: Access,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) idempotent: bool,
+    pub(crate) what: &'a str,
+}
+
+impl Transport {
+    pub(crate) fn new(config: OciConfig) -> Result<Self, RegistryError> {
+        let http = build_http(
+            &config.user_agent,
+            config.request_timeout,
+            config.connect_timeout,
+            config.ca_bundle.as_ref(),
+        )?;
+        Ok(Self {
+            http,
+            config,
+            tokens: TokenCache::default(),
+            creds: Mutex::new(HashMap::new()),
+            rate: Mutex::new(None),
+        })
+    }
+
+    /// Returns the rate-limit headers of the latest response that had any.
+    pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.rate.lock().ok().and_then(|r| r.clone())
+    }
+
+    /// Returns `scheme://api-host/v2/<path>` for `repository`, refusing plain HTTP where it is
+    /// not allowed. Docker Hub's API host is `registry-1.docker.io`.
+    pub(crate) fn base_url(&self, repository: &Repository) -> Result<String, RegistryError> {
+        let host = repository.registry();
+        let api_host = if host == tagcore::DOCKER_HUB {
+            "registry-1.docker.io"
+        } else {
+            host
+        };
+        let plain = match &self.config.plain_http {
+            PlainHttp::Never => false,
+            PlainHttp::Loopback => repository.is_loopback(),
+            PlainHttp::Hosts(hosts) => hosts.iter().any(|h| tagcore::canonical_registry(h) == host),
+        };
+        if plain && !repository.is_loopback() && !self.config.allow_insecure {
+            return Err(error_map::invalid_input(
+                &format!("registry {host}"),
+                "plain HTTP is refused except on loopback; set allow_insecure to permit it",
+            ));
+        }
+        let scheme = if plain { "http" } else { "https" };
+        Ok(format!("{scheme}://{api_host}/v2/{}", repository.path()))
+    }
+
+    fn credentials(&self, host: &str) -> Result<Credentials, RegistryError> {
+        if let Some(c) = self.creds.lock().ok().and_then(|c| c.get(host).cloned()) {
+            return Ok(c);
+        }
+        let c = self.config.credentials.lookup(host)?;
+        if let Ok(mut cache) = self.creds.lock() {
+            cache.insert(host.to_owned(), c.clone());
+        }
+        Ok(c)
+    }
+
+    /// Sends `req`, authenticating as the registry asks and retrying transient failures.
+    /// Returns the final response whatever its status; the caller maps unexpected ones.
+    pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
+        let host = req.repository.registry();
+        let scope = req.access.scope(req.repository.path());
+        let creds = self.credentials(host)?;
+        let mut auth = self.auth_header(host, &scope, &creds, req.what).await?;
+        let resp = self.send_with(req, auth.as_ref()).await?;
+        if resp.status() != StatusCode::UNAUTHORIZED {
+            return Ok(resp);
+        }
+        let challenges: Vec<_> = resp
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(parse_www_authenticate)
+            .collect();
+        let Some(host_auth) = host_auth_from_challenges(&challenges) else {
+            return Ok(resp);
+        };
+        self.tokens.set_host_auth(host, host_auth);
+        self.tokens.forget(host, &scope);
+        let fresh = self.auth_header(host, &scope, &creds, req.what).await?;
+        if fresh.is_none() || fresh == auth {
+            return Ok(resp);
+        }
+        auth = fresh;
+        self.send_with(req, auth.as_ref()).await
+    }
+
+    async fn send_with(&self, req: &Req<'_>, auth: Option<&HeaderValue>) -> Result<Response, RegistryError> {
+        let make = || {
+            let mut b = self
+                .http
+                .request(req.method.clone(), &req.url)
+                .headers(req.headers.clone());
+            if let Some(a) = auth {
+                b = b.header(AUTHORIZATION, a.clone());
+            }
+            if let Some(body) = &req.body {
+                b = b.body(body.clone());
+            }
+            b
+        };
+        self.retrying(req.what, req.idempotent, make).await
+    }
+
+    /// Runs the request `make` builds, retrying connection errors, timeouts, 408, 429 and 5xx
+    /// when `idempotent`, with jittered backoff, `Retry-After`, and the total-wait budget.
+    pub(crate) async fn retrying(
+        &self,
+        what: &str,
+        idempotent: bool,
+        make: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, RegistryError> {
+        retrying(&self.config.retry, &self.rate, what, idempotent, make).await
+    }
+
+    /// Returns the `Authorization` header for `scope` on `host`, fetching a token if needed.
+    async fn auth_header(
+        &self,
+        host: &str,
+        scope: &str,
+        creds: &Credentials,
+        what: &str,
+    ) -> Result<Option<HeaderValue>, RegistryError> {
+        if let Credentials::BearerToken(t) = creds {
+            return Ok(Some(sensitive(&format!("Bearer {}", t.expose()))?));
+        }
+        match self.tokens.host_auth(host) {
+            HostAuth::Unknown => Ok(None),
+            HostAuth::Basic => match creds {
+                Credentials::Basic { username, password } => Ok(Some(basic_header(username, password)?)),
+                _ => Ok(None),
+            },
+            HostAuth::Bearer { realm, service } => {
+                if let Some(t) = self.tokens.get(host, scope) {
+                    return Ok(Some(sensitive(&format!("Bearer {}", t.expose()))?));
+                }
+                let (token, lifetime) = self
+                    .fetch_token(&realm, service.as_deref(), scope, creds, what)
+                    .await?;
+                let header = sensitive(&format!("Bearer {}", token.expose()))?;
+                self.tokens.put(host, scope, token, lifetime);
+                Ok(Some(header))
+            }
+        }
+    }
+
+    /// Returns a token for `scope` from `realm` (least privilege: exactly the scope asked).
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        creds: &Credentials,
+        what: &str,
+    ) -> Result<(Secret, Duration), RegistryError> {
+        let ctx = format!("{what}: token request for scope {scope}");
+        let url =
+            reqwest::Url::parse(realm).map_err(|_| error_map::invalid(&ctx, "the realm is not a URL"))?;
+        let loopback =
+            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
+        if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || self.config.allow_insecure)) {
+            return Err(error_map::invalid(
+                &ctx,
+                "the token realm is not HTTPS; refusing to send credentials",
+            ));
+        }
+        let make = || match creds {
+            Credentials::IdentityToken(refresh) => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("client_id", "tagcli"),
+                    ("scope", scope),
+                    ("refresh_token", refresh.expose()),
+                ];
+                if let Some(s) = service {
+                    form.push(("service", s));
+                }
+                let body = form
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", form_encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                self.http
+                    .post(url.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+            }
+            _ => {
+                let mut u = url.clone();
+                {
+                    let mut q = u.query_pairs_mut();
+                    if let Some(s) = service {
+                        q.append_pair("service", s);
+                    }
+                    q.append_pair("scope", scope);
+                }
+                let b = self.http.get(u);
+                match creds {
+                    Credentials::Basic { username, password } => match basic_header(username, password) {
+                        Ok(h) => b.header(AUTHORIZATION, h),
+                        Err(_) => b,
+                    },
+                    _ => b,
+                }
+            }
+        };
+        let resp = self.retrying(&ctx, true, make).await?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            // The token endpoint's body is not echoed: it may reflect what was sent.
+            return Err(error_map::from_status(status, &ctx, b""));
+        }
+        let body = read_capped(resp, 1024 * 1024, &ctx).await?;
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| error_map::invalid(&ctx, "the token response is not JSON"))?;
+        let token = v
+            .get("token")
+            .and_then(|t| t.as_str())
+            .filter(|t| !t.is_empty())
+            .or_else(|| v.get("access_token").and_then(|t| t.as_str()))
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| error_map::invalid(&ctx, "the token response has no token"))?;
+        let secs = v
+            .get("expires_in")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(60)
+            .clamp(1, 86_400);
+        Ok((Secret::new(token), Duration::from_secs(secs)))
+    }
+}
+
+/// Returns a header value marked sensitive (hidden from `Debug`).
+pub(crate) fn sensitive(value: &str) -> Result<HeaderValue, RegistryError> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        RegistryError::new(
+            RegistryErrorKind::InvalidInput,
+            "credentials contain characters not allowed in a header",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+fn basic_header(username: &str, password: &Secret) -> Result<HeaderValue, RegistryError> {
+    sensitive(&format!(
+        "Basic {}",
+        STANDARD.encode(format!("{username}:{}", password.expose()))
+    ))
+}
+
+fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Returns the response body, refusing more than `cap` bytes.
+pub(crate) async fn read_capped(mut resp: Response, cap: u64, what: &str) -> Result<Vec<u8>, RegistryError> {
+    if let Some(len) = resp.content_length()
+        && len > cap
+    {
+        return Err(error_map::invalid(
+            what,
+            format!("response of {len} bytes exceeds the limit of {cap}"),
+        ));
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| error_map::from_transport(e, what))?
+    {
+        if out.len() as u64 + chunk.len() as u64 > cap {
+            return Err(error_map::invalid(
+                what,
+                format!("response exceeds the limit of {cap} bytes"),
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Returns the error for an unexpected response, reading a little of its body for the message.
+pub(crate) async fn unexpected(resp: Response, what: &str) -> RegistryError {
+    let status = resp.status().as_u16();
+    let challenge_error = resp
+        .headers()
+        .get_all(WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(parse_www_authenticate)
+        .find_map(|c| c.param("error").map(str::to_owned));
+    let body = read_capped(resp, 64 * 1024, what).await.unwrap_or_default();
+    let mut err = error_map::from_status(status, what, &body);
+    if status == 429 {
+        err.message.push_str(" (retry budget exhausted)");
+    }
+    if let Some(e) = challenge_error {
+        // e.g. `insufficient_scope`: the token did not grant the access the request needs.
+        let e: String = e
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(40)
+            .collect();
+        err.message.push_str(&format!(" [registry challenge: {e}]"));
+    }
+    err
+}

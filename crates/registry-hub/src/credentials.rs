@@ -1,0 +1,381 @@
+//! Credentials and where they come from: explicit ones first, then Docker's `config.json`.
+//!
+//! Secrets live in [`Secret`], whose `Debug` and `Display` print `***`; [`Credentials`] has a
+//! hand-written `Debug` for the same reason. Docker's host aliases (`docker.io`,
+//! `index.docker.io`, `registry-1.docker.io`, and the `https://index.docker.io/v1/` key Docker
+//! writes) are one registry.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use tagcore::{RegistryError, RegistryErrorKind, canonical_registry};
+
+/// A secret string (password, token, JWT) that never shows in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Returns a secret holding `value`.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// Returns the secret value, for building a request header; never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How to authenticate to a registry.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum Credentials {
+    /// No credentials (public pulls; Bearer registries still hand out anonymous tokens).
+    #[default]
+    Anonymous,
+    /// A user name and a password or access token.
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password or personal access token.
+        password: Secret,
+    },
+    /// A Docker identity (refresh) token, exchanged at the token endpoint with an OAuth2 POST.
+    IdentityToken(Secret),
+    /// A ready registry Bearer token, sent as is.
+    BearerToken(Secret),
+}
+
+impl Credentials {
+    /// Returns Basic credentials for `username` and `password`.
+    pub fn basic(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self::Basic {
+            username: username.into(),
+            password: Secret::new(password),
+        }
+    }
+
+    /// Returns whether these are anonymous.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Self::Anonymous)
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Anonymous => f.write_str("Anonymous"),
+            Self::Basic { username, .. } => f
+                .debug_struct("Basic")
+                .field("username", username)
+                .field("password", &"***")
+                .finish(),
+            Self::IdentityToken(_) => f.write_str("IdentityToken(***)"),
+            Self::BearerToken(_) => f.write_str("BearerToken(***)"),
+        }
+    }
+}
+
+/// Returns the key Docker uses for `host` in `config.json` and credential helpers: Docker Hub is
+/// `https://index.docker.io/v1/`, other registries their `host[:port]`.
+pub fn docker_server_key(host: &str) -> String {
+    let canonical = canonical_registry(host);
+    if canonical == tagcore::DOCKER_HUB {
+        "https://index.docker.io/v1/".to_owned()
+    } else {
+        canonical
+    }
+}
+
+/// Returns the canonical registry host of a `config.json` key such as
+/// `https://index.docker.io/v1/` or `http://127.0.0.1:5000`.
+pub fn normalize_server_key(key: &str) -> String {
+    let no_scheme = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    let host = no_scheme.split('/').next().unwrap_or(no_scheme);
+    canonical_registry(host)
+}
+
+/// Docker's `config.json`: `auths`, `credsStore` and `credHelpers`.
+#[derive(Debug, Clone, Default)]
+pub struct DockerConfig {
+    auths: HashMap<String, Credentials>,
+    creds_store: Option<String>,
+    cred_helpers: HashMap<String, String>,
+    helper_dir: Option<PathBuf>,
+}
+
+impl DockerConfig {
+    /// Returns the config in `dir/config.json`; a missing file is an empty config.
+    pub fn load_dir(dir: &Path) -> Result<Self, RegistryError> {
+        let path = dir.join("config.json");
+        match std::fs::read(&path) {
+            Ok(bytes) => Self::parse(&bytes).map_err(|e| {
+                RegistryError::new(
+                    RegistryErrorKind::InvalidInput,
+                    format!("Docker config {}: {e}", path.display()),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(RegistryError::new(
+                RegistryErrorKind::InvalidInput,
+                format!("Docker config {}: cannot read", path.display()),
+            )
+            .with_source(e)),
+        }
+    }
+
+    /// Returns the config from `DOCKER_CONFIG`, else `$HOME/.docker`; empty when neither exists.
+    /// (Only the CLI should call this: libraries never read the environment on their own.)
+    pub fn from_env() -> Result<Self, RegistryError> {
+        let dir = std::env::var_os("DOCKER_CONFIG")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker")));
+        dir.map_or_else(|| Ok(Self::default()), |d| Self::load_dir(&d))
+    }
+
+    /// Returns the config parsed from `config.json` bytes. Unknown fields are ignored.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON ({e})"))?;
+        let mut config = Self::default();
+        if let Some(auths) = v.get("auths").and_then(|a| a.as_object()) {
+            for (key, entry) in auths {
+                if let Some(c) = auth_entry(entry) {
+                    config.auths.insert(normalize_server_key(key), c);
+                }
+            }
+        }
+        config.creds_store = v
+            .get("credsStore")
+            .and_then(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        if let Some(helpers) = v.get("credHelpers").and_then(|a| a.as_object()) {
+            for (key, helper) in helpers {
+                if let Some(h) = helper.as_str().filter(|h| !h.is_empty()) {
+                    config
+                        .cred_helpers
+                        .insert(normalize_server_key(key), h.to_owned());
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Returns this config looking for `docker-credential-*` helpers in `dir` instead of `PATH`.
+    pub fn with_helper_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.helper_dir = Some(dir.into());
+        self
+    }
+
+    /// Returns the credentials for `host`: its `credHelpers` entry, else `credsStore`, else
+    /// `auths`. A helper that knows nothing about the host falls through to `auths`.
+    pub fn lookup(&self, host: &str) -> Result<Option<Credentials>, RegistryError> {
+        let canonical = canonical_registry(host);
+        let helper = self.cred_helpers.get(&canonical).or(self.creds_store.as_ref());
+        if let Some(helper) = helper
+            && let Some(c) = self.run_helper(helper, &canonical)?
+        {
+            return Ok(Some(c));
+        }
+        Ok(self.auths.get(&canonical).cloned())
+    }
+
+    fn run_helper(&self, helper: &str, host: &str) -> Result<Option<Credentials>, RegistryError> {
+        let program = format!("docker-credential-{helper}");
+        let program = self
+            .helper_dir
+            .as_ref()
+            .map_or_else(|| PathBuf::from(&program), |d| d.join(&program));
+        let fail = |why: String| {
+            RegistryError::new(
+                RegistryErrorKind::Unauthorized,
+                format!("credential helper {} for {host}: {why}", program.display()),
+            )
+        };
+        let mut child = Command::new(&program)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| fail(format!("cannot run ({e})")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(docker_server_key(host).as_bytes())
+                .map_err(|e| fail(format!("cannot write to it ({e})")))?;
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| fail(format!("failed ({e})")))?;
+        if !out.status.success() {
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if stdout.contains("credentials not found") || out.stdout.is_empty() {
+                return Ok(None);
+            }
+            // The helper's output may hold anything; report only that it failed.
+            return Err(fail(format!("exited with {}", out.status)));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .map_err(|_| fail("printed something that is not JSON".to_owned()))?;
+        let username = v.get("Username").and_then(|u| u.as_str()).unwrap_or("");
+        let secret = v.get("Secret").and_then(|s| s.as_str()).unwrap_or("");
+        Ok(match (username, secret) {
+            (_, "") => None,
+            ("<token>", token) => Some(Credentials::IdentityToken(Secret::new(token))),
+            (user, secret) => Some(Credentials::basic(user, secret)),
+        })
+    }
+}
+
+fn auth_entry(entry: &serde_json::Value) -> Option<Credentials> {
+    if let Some(token) = entry
+        .get("identitytoken")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+    {
+        return Some(Credentials::IdentityToken(Secret::new(token)));
+    }
+    if let Some(auth) = entry
+        .get("auth")
+        .and_then(|a| a.as_str())
+        .filter(|a| !a.is_empty())
+    {
+        let decoded = STANDARD.decode(auth.trim()).ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (user, password) = text.split_once(':')?;
+        return Some(Credentials::basic(user, password));
+    }
+    let user = entry.get("username").and_then(|u| u.as_str())?;
+    let password = entry.get("password").and_then(|p| p.as_str())?;
+    Some(Credentials::basic(user, password))
+}
+
+/// Finds the credentials for a registry: explicit ones, then Docker's config.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialStore {
+    explicit: HashMap<String, Credentials>,
+    docker: Option<DockerConfig>,
+}
+
+impl CredentialStore {
+    /// Returns a store with no credentials (everything anonymous).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Returns this store with `credentials` for `host` (any Docker Hub alias means Docker Hub).
+    pub fn with(mut self, host: &str, credentials: Credentials) -> Self {
+        self.explicit.insert(canonical_registry(host), credentials);
+        self
+    }
+
+    /// Returns this store falling back to `config` for hosts without explicit credentials.
+    pub fn with_docker_config(mut self, config: DockerConfig) -> Self {
+        self.docker = Some(config);
+        self
+    }
+
+    /// Returns the credentials for `host`, anonymous when nothing is configured.
+    pub fn lookup(&self, host: &str) -> Result<Credentials, RegistryError> {
+        if let Some(c) = self.explicit.get(&canonical_registry(host)) {
+            return Ok(c.clone());
+        }
+        match &self.docker {
+            Some(d) => Ok(d.lookup(host)?.unwrap_or_default()),
+            None => Ok(Credentials::Anonymous),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = Credentials::basic("alice", "hunter2-password");
+        let text = format!("{c:?} {:?} {}", Secret::new("tok-123"), Secret::new("tok-123"));
+        assert!(!text.contains("hunter2") && !text.contains("tok-123"), "{text}");
+        assert!(text.contains("alice"));
+    }
+
+    #[test]
+    fn parses_auths_with_docker_hub_aliases() {
+        let auth = STANDARD.encode("bob:s3cret");
+        let json = format!(
+            r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{auth}"}},"127.0.0.1:5000":{{"identitytoken":"idt"}}}}}}"#
+        );
+        let config = DockerConfig::parse(json.as_bytes()).unwrap();
+        for host in ["docker.io", "index.docker.io", "registry-1.docker.io"] {
+            assert_eq!(
+                config.lookup(host).unwrap(),
+                Some(Credentials::basic("bob", "s3cret")),
+                "{host}"
+            );
+        }
+        assert_eq!(
+            config.lookup("127.0.0.1:5000").unwrap(),
+            Some(Credentials::IdentityToken(Secret::new("idt")))
+        );
+        assert_eq!(config.lookup("ghcr.io").unwrap(), None);
+    }
+
+    #[test]
+    fn explicit_credentials_win_over_docker_config() {
+        let json = br#"{"auths":{"ghcr.io":{"username":"u","password":"p"}}}"#;
+        let store = CredentialStore::new()
+            .with("ghcr.io", Credentials::basic("explicit", "x"))
+            .with_docker_config(DockerConfig::parse(json).unwrap());
+        assert_eq!(
+            store.lookup("ghcr.io").unwrap(),
+            Credentials::basic("explicit", "x")
+        );
+        let store = CredentialStore::new().with_docker_config(DockerConfig::parse(json).unwrap());
+        assert_eq!(store.lookup("ghcr.io").unwrap(), Credentials::basic("u", "p"));
+        assert_eq!(store.lookup("quay.io").unwrap(), Credentials::Anonymous);
+    }
+
+    #[test]
+    fn cred_helpers_are_run_with_the_docker_server_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("docker-credential-fake");
+        std::fs::write(
+            &script,
+            "#!/bin/sh\nread server\nif [ \"$server\" = \"https://index.docker.io/v1/\" ]; then\n  \
+             echo '{\"ServerURL\":\"x\",\"Username\":\"hub-user\",\"Secret\":\"hub-pat\"}'\nelse\n  \
+             echo 'credentials not found in native keychain'; exit 1\nfi\n",
+        )
+        .unwrap();
+        Command::new("chmod").arg("+x").arg(&script).status().unwrap();
+        let json = br#"{"credHelpers":{"registry-1.docker.io":"fake"},"auths":{"ghcr.io":{"username":"u","password":"p"}},"credsStore":"fake"}"#;
+        let config = DockerConfig::parse(json).unwrap().with_helper_dir(dir.path());
+        assert_eq!(
+            config.lookup("docker.io").unwrap(),
+            Some(Credentials::basic("hub-user", "hub-pat"))
+        );
+        // The store knows nothing about ghcr.io: fall through to auths.
+        assert_eq!(
+            config.lookup("ghcr.io").unwrap(),
+            Some(Credentials::basic("u", "p"))
+        );
+    }
+}

@@ -1,0 +1,470 @@
+//! Docker Hub's Hub API (`hub.docker.com`): tag listings with push times, and tag deletion.
+//!
+//! The registry API cannot tell when a tag was pushed; the Hub API can (`tag_last_pushed`, then
+//! `last_updated`). Login is `POST /v2/auth/token` with `{"identifier","secret"}`, answered with
+//! a short-lived JWT that is cached and renewed. Every field of a tag is optional when parsing.
+//! Hub answers 404 for a private repository without authentication: 401, 403, 404, 429 and 5xx
+//! stay distinct.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::header::AUTHORIZATION;
+use reqwest::{Method, Response};
+use serde_json::Value;
+use tagcore::{Digest, ListedTag, RegistryError, RegistryErrorKind, Repository, Tag, TagListing, Timestamp};
+
+use crate::client::{build_http, read_capped, sensitive};
+use crate::credentials::{Credentials, Secret};
+use crate::error_map;
+use crate::retry::{RateLimit, RetryPolicy, retrying};
+
+/// Settings of the Hub API client.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// The API's base URL, `https://hub.docker.com` (configurable for tests).
+    pub base_url: String,
+    /// Basic credentials (user or organisation + password, PAT or org access token) used as
+    /// `identifier` and `secret` at login; anonymous when `Credentials::Anonymous`.
+    pub credentials: Credentials,
+    /// Tags per page (Hub's maximum is 100).
+    pub page_size: u32,
+    /// The most pages followed before the listing is reported as truncated.
+    pub max_pages: u32,
+    /// The timeout of one HTTP request.
+    pub request_timeout: Duration,
+    /// The timeout of one connection attempt.
+    pub connect_timeout: Duration,
+    /// How transient failures (5xx, 429 with `X-Retry-After`) are retried.
+    pub retry: RetryPolicy,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// Allows a plain-HTTP base URL on a non-loopback host.
+    pub allow_insecure: bool,
+    /// A PEM bundle of extra trusted CA certificates.
+    pub ca_bundle: Option<PathBuf>,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "https://hub.docker.com".to_owned(),
+            credentials: Credentials::Anonymous,
+            page_size: 100,
+            max_pages: 100,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            user_agent: concat!("tagcli/", env!("CARGO_PKG_VERSION")).to_owned(),
+            allow_insecure: false,
+            ca_bundle: None,
+        }
+    }
+}
+
+/// Decides, after each page, whether the caller has what it needs (see
+/// [`HubListOptions::stop_when`]).
+pub type StopWhen = Arc<dyn Fn(&TagListing) -> bool + Send + Sync>;
+
+/// Options of one listing.
+#[derive(Clone, Default)]
+pub struct HubListOptions {
+    /// Overrides [`HubConfig::max_pages`] for this listing.
+    pub max_pages: Option<u32>,
+    /// Stops after the first page for which this returns true (e.g. "10 prod stamps seen").
+    /// Hub lists newest tags first, so this suits callers that need only the newest tags. The
+    /// listing then says so in `truncated`.
+    pub stop_when: Option<StopWhen>,
+}
+
+impl std::fmt::Debug for HubListOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubListOptions")
+            .field("max_pages", &self.max_pages)
+            .field("stop_when", &self.stop_when.is_some())
+            .finish()
+    }
+}
+
+/// A Docker Hub API client. Cloning is cheap and shares the login token.
+#[derive(Clone)]
+pub struct HubClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: HubConfig,
+    token: Mutex<Option<(Secret, Instant)>>,
+    rate: Mutex<Option<RateLimit>>,
+}
+
+impl std::fmt::Debug for HubClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubClient")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Renew the JWT when less than this is left.
+const RENEW_MARGIN: Duration = Duration::from_secs(60);
+
+impl HubClient {
+    /// Returns a client with `config`; refuses a plain-HTTP base URL except on loopback.
+    pub fn new(config: HubConfig) -> Result<Self, RegistryError> {
+        let url = reqwest::Url::parse(&config.base_url).map_err(|_| {
+            error_map::invalid_input("Hub API base URL", format!("{:?} is not a URL", config.base_url))
+        })?;
+        let loopback =
+            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
+        if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || config.allow_insecure)) {
+            return Err(error_map::invalid_input(
+                "Hub API base URL",
+                "must be HTTPS (plain HTTP only on loopback or with allow_insecure)",
+            ));
+        }
+        let http = build_http(
+            &config.user_agent,
+            config.request_timeout,
+            config.connect_timeout,
+            config.ca_bundle.as_ref(),
+        )?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                token: Mutex::new(None),
+                rate: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Returns the `X-RateLimit-*` headers of the latest response that carried any.
+    pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.inner.rate.lock().ok().and_then(|r| r.clone())
+    }
+
+    fn base(&self) -> &str {
+        self.inner.config.base_url.trim_end_matches('/')
+    }
+
+    /// Returns a valid JWT, logging in when there is none or it is about to expire; `None` when
+    /// anonymous.
+    async fn token(&self, force: bool) -> Result<Option<Secret>, RegistryError> {
+        let Credentials::Basic { username, password } = &self.inner.config.credentials else {
+            return Ok(None);
+        };
+        if !force
+            && let Some((t, exp)) = self.inner.token.lock().ok().and_then(|t| t.clone())
+            && Instant::now() + RENEW_MARGIN < exp
+        {
+            return Ok(Some(t));
+        }
+        let what = format!("Docker Hub login as {username}");
+        let url = format!("{}/v2/auth/token", self.base());
+        let body = serde_json::json!({"identifier": username, "secret": password.expose()}).to_string();
+        let make = || {
+            self.inner
+                .http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body.clone())
+        };
+        let resp = retrying(&self.inner.config.retry, &self.inner.rate, &what, true, make).await?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            // The login response body is not echoed into the error.
+            return Err(error_map::from_status(status, &what, b""));
+        }
+        let bytes = read_capped(resp, 1024 * 1024, &what).await?;
+        let v: Value =
+            serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "response is not JSON"))?;
+        let jwt = v
+            .get("access_token")
+            .or_else(|| v.get("token"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| error_map::invalid(&what, "response has no access_token"))?;
+        let lifetime = jwt_lifetime(jwt).unwrap_or(Duration::from_secs(300));
+        let token = Secret::new(jwt);
+        if let Ok(mut t) = self.inner.token.lock() {
+            *t = Some((token.clone(), Instant::now() + lifetime));
+        }
+        Ok(Some(token))
+    }
+
+    /// Sends an authenticated request; on 401 with a cached token, logs in again once.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        what: &str,
+        idempotent: bool,
+    ) -> Result<Response, RegistryError> {
+        let mut forced = false;
+        loop {
+            let auth = match self.token(forced).await? {
+                Some(t) => Some(sensitive(&format!("Bearer {}", t.expose()))?),
+                None => None,
+            };
+            let make = || {
+                let b = self
+                    .inner
+                    .http
+                    .request(method.clone(), url)
+                    .header("accept", "application/json");
+                match &auth {
+                    Some(a) => b.header(AUTHORIZATION, a.clone()),
+                    None => b,
+                }
+            };
+            let resp = retrying(&self.inner.config.retry, &self.inner.rate, what, idempotent, make).await?;
+            if resp.status().as_u16() == 401 && auth.is_some() && !forced {
+                forced = true;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// Returns the tags of `docker.io/<ns>/<repo>` with push times and digests.
+    pub async fn list_repository_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
+        let (ns, repo) = split_repository(repository)?;
+        self.list_tags_with(ns, repo, &HubListOptions::default()).await
+    }
+
+    /// Returns the tags of `<namespace>/<repository>` with push times and digests.
+    pub async fn list_tags(&self, namespace: &str, repository: &str) -> Result<TagListing, RegistryError> {
+        self.list_tags_with(namespace, repository, &HubListOptions::default())
+            .await
+    }
+
+    /// Returns the tags of `<namespace>/<repository>`, following `next` up to the page cap (then
+    /// `truncated` says so), or until `options.stop_when` is satisfied.
+    pub async fn list_tags_with(
+        &self,
+        namespace: &str,
+        repository: &str,
+        options: &HubListOptions,
+    ) -> Result<TagListing, RegistryError> {
+        let what = format!("Hub API: list tags of {namespace}/{repository}");
+        let max_pages = options.max_pages.unwrap_or(self.inner.config.max_pages).max(1);
+        let base =
+            reqwest::Url::parse(self.base()).map_err(|_| error_map::invalid_input(&what, "bad base URL"))?;
+        let mut url = format!(
+            "{}/v2/namespaces/{namespace}/repositories/{repository}/tags?page_size={}",
+            self.base(),
+            self.inner.config.page_size.clamp(1, 100)
+        );
+        let mut listing = TagListing::default();
+        let mut seen_urls = HashSet::new();
+        let mut seen_tags = HashSet::new();
+        for page in 1..=max_pages {
+            seen_urls.insert(url.clone());
+            let resp = self.send(Method::GET, &url, &what, true).await?;
+            let status = resp.status().as_u16();
+            if !(200..300).contains(&status) {
+                return Err(self.error(resp, &what, namespace, repository).await);
+            }
+            let bytes = read_capped(resp, 16 * 1024 * 1024, &what).await?;
+            let v: Value =
+                serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "page is not JSON"))?;
+            let Some(results) = v.get("results").and_then(Value::as_array) else {
+                return Err(error_map::invalid(
+                    &what,
+                    format!("page {page} has no `results` array"),
+                ));
+            };
+            for item in results {
+                parse_tag(item, &mut listing, &mut seen_tags);
+            }
+            let Some(next) = v.get("next").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+                return Ok(listing);
+            };
+            if options.stop_when.as_ref().is_some_and(|stop| stop(&listing)) {
+                listing.truncated = Some(format!(
+                    "stopped after {page} pages at the caller's request (it needed only the newest tags)"
+                ));
+                return Ok(listing);
+            }
+            let next_url = match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
+                Ok(u) if u.origin() == base.origin() => u.to_string(),
+                Ok(_) => {
+                    listing.truncated = Some(format!(
+                        "stopped after {page} pages: `next` points to another host"
+                    ));
+                    return Ok(listing);
+                }
+                Err(_) => return Err(error_map::invalid(&what, "`next` is not a URL")),
+            };
+            if seen_urls.contains(&next_url) {
+                listing.truncated = Some(format!(
+                    "stopped after {page} pages: `next` repeats an earlier page"
+                ));
+                return Ok(listing);
+            }
+            if page == max_pages {
+                listing.truncated = Some(format!(
+                    "stopped after {max_pages} pages (page cap) although Docker Hub announced more; the history may be \
+                     incomplete"
+                ));
+                return Ok(listing);
+            }
+            url = next_url;
+        }
+        Ok(listing)
+    }
+
+    /// Deletes tag `tag` of `<namespace>/<repository>` (never a manifest by digest, which would
+    /// remove every tag pointing at it).
+    pub async fn delete_tag(
+        &self,
+        namespace: &str,
+        repository: &str,
+        tag: &Tag,
+    ) -> Result<(), RegistryError> {
+        let what = format!("Hub API: delete tag {namespace}/{repository}:{tag}");
+        let url = format!(
+            "{}/v2/namespaces/{namespace}/repositories/{repository}/tags/{tag}",
+            self.base()
+        );
+        let resp = self.send(Method::DELETE, &url, &what, false).await?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        Err(self.error(resp, &what, namespace, repository).await)
+    }
+
+    async fn error(&self, resp: Response, what: &str, namespace: &str, repository: &str) -> RegistryError {
+        let status = resp.status().as_u16();
+        let body = read_capped(resp, 64 * 1024, what).await.unwrap_or_default();
+        let mut err = error_map::from_status(status, what, &body);
+        match status {
+            404 => err.message.push_str(&format!(
+                " ({namespace}/{repository} does not exist, or is private and the request was not authenticated)"
+            )),
+            429 => err.message.push_str(" (Hub API rate limit; retry budget exhausted)"),
+            _ => {}
+        }
+        err
+    }
+}
+
+/// Returns `(namespace, name)` of a `docker.io` repository.
+fn split_repository(repository: &Repository) -> Result<(&str, &str), RegistryError> {
+    if repository.registry() != tagcore::DOCKER_HUB {
+        return Err(RegistryError::new(
+            RegistryErrorKind::Unsupported,
+            format!("the Hub API serves docker.io only, not {repository}"),
+        ));
+    }
+    repository
+        .path()
+        .split_once('/')
+        .filter(|(_, r)| !r.contains('/'))
+        .ok_or_else(|| {
+            error_map::invalid_input(
+                &format!("repository {repository}"),
+                "expected docker.io/<namespace>/<name>",
+            )
+        })
+}
+
+fn parse_tag(item: &Value, listing: &mut TagListing, seen: &mut HashSet<String>) {
+    let Some(name) = item.get("name").and_then(Value::as_str) else {
+        listing.skipped_invalid.push(format!(
+            "<entry without a name: {}>",
+            truncate(&item.to_string(), 80)
+        ));
+        return;
+    };
+    if !seen.insert(name.to_owned()) {
+        return;
+    }
+    let Ok(tag) = name.parse::<Tag>() else {
+        listing.skipped_invalid.push(name.to_owned());
+        return;
+    };
+    let time = |field: &str| {
+        item.get(field)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Timestamp>().ok())
+    };
+    let digest = item
+        .get("digest")
+        .and_then(Value::as_str)
+        .and_then(|d| d.parse::<Digest>().ok());
+    listing.tags.push(ListedTag {
+        tag,
+        digest,
+        pushed: time("tag_last_pushed").or_else(|| time("last_updated")),
+    });
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+/// Returns how long a JWT remains valid, from its `exp` claim (not verified: only a hint).
+fn jwt_lifetime(jwt: &str) -> Option<Duration> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = v.get("exp")?.as_u64()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
+    Some(Duration::from_secs(exp.saturating_sub(now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tags_leniently() {
+        let mut listing = TagListing::default();
+        let mut seen = HashSet::new();
+        let d = format!("sha256:{}", "a".repeat(64));
+        for item in [
+            serde_json::json!({"name": "prod", "digest": d, "tag_last_pushed": "2026-06-24T10:05:00.123456Z", "last_updated": "2026-06-25T00:00:00Z", "images": {"digest": "x"}}),
+            serde_json::json!({"name": "old", "last_updated": "2026-06-20T00:00:00Z", "images": [1, 2]}),
+            serde_json::json!({"name": "bare", "digest": 7, "tag_last_pushed": null}),
+            serde_json::json!({"name": "bad tag!"}),
+            serde_json::json!({"digest": d}),
+            serde_json::json!("not an object"),
+            serde_json::json!({"name": "prod"}),
+        ] {
+            parse_tag(&item, &mut listing, &mut seen);
+        }
+        let names: Vec<_> = listing.tags.iter().map(|t| t.tag.as_str()).collect();
+        assert_eq!(names, ["prod", "old", "bare"]);
+        assert_eq!(
+            listing.tags[0].pushed,
+            Some("2026-06-24T10:05:00Z".parse().unwrap())
+        );
+        assert_eq!(listing.tags[0].digest, Some(d.parse().unwrap()));
+        assert_eq!(
+            listing.tags[1].pushed,
+            Some("2026-06-20T00:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            (listing.tags[2].digest.clone(), listing.tags[2].pushed),
+            (None, None)
+        );
+        assert_eq!(listing.skipped_invalid.len(), 3, "{:?}", listing.skipped_invalid);
+        assert_eq!(listing.skipped_invalid[0], "bad tag!");
+    }
+
+    #[test]
+    fn reads_jwt_expiry() {
+        let exp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 600;
+        let payload = URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}"));
+        let lifetime = jwt_lifetime(&format!("h.{payload}.s")).unwrap();
+        assert!(lifetime > Duration::from_secs(590) && lifetime <= Duration::from_secs(600));
+        assert_eq!(jwt_lifetime("garbage"), None);
+    }
+}

@@ -1,0 +1,106 @@
+//! Tag listing through the OCI `/tags/list` API, with `Link` pagination.
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use reqwest::header::{ACCEPT, HeaderValue};
+use tagcore::{ListedTag, RegistryError, Repository, Tag, TagListing};
+
+use crate::auth::Access;
+use crate::client::{read_capped, unexpected};
+use crate::error_map;
+use crate::manifest::link_next;
+use crate::remote::RemoteRegistry;
+
+impl RemoteRegistry {
+    /// Returns the tags through the OCI `/tags/list` API (never the Hub API), following `Link`
+    /// pagination, tolerating registries that ignore `n`/`last` or return tags unsorted. A
+    /// repository the registry does not know (`NAME_UNKNOWN`) has an empty listing.
+    pub async fn list_tags_oci(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
+        let base = self.inner.transport.base_url(repository)?;
+        let page_size = self.inner.transport.config.tag_page_size;
+        let max_pages = self.inner.transport.config.max_tag_pages.max(1);
+        let what = format!("list tags of {repository}");
+        let mut url = format!("{base}/tags/list?n={page_size}");
+        let mut seen_urls = HashSet::new();
+        let mut seen_tags = HashSet::new();
+        let mut listing = TagListing::default();
+        for page in 1..=max_pages {
+            seen_urls.insert(url.clone());
+            let mut req = self.req(Method::GET, repository, "tags/list", Access::Pull, &what)?;
+            req.url = url.clone();
+            req.headers
+                .insert(ACCEPT, HeaderValue::from_static("application/json"));
+            let resp = self.send(&req).await?;
+            if resp.status().as_u16() == 404 && page == 1 {
+                // A repository nobody pushed to yet has no tags (NAME_UNKNOWN); any other 404
+                // stays an error. Authentication failures are 401/403, never this.
+                let body = read_capped(resp, 64 * 1024, &what).await?;
+                if String::from_utf8_lossy(&body).contains("NAME_UNKNOWN") {
+                    return Ok(listing);
+                }
+                return Err(error_map::from_status(404, &what, &body));
+            }
+            if !resp.status().is_success() {
+                return Err(unexpected(resp, &what).await);
+            }
+            let next = resp
+                .headers()
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .and_then(link_next);
+            let body = read_capped(resp, 16 * 1024 * 1024, &what).await?;
+            let v: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|_| error_map::invalid(&what, "tag list is not JSON"))?;
+            let mut added = 0;
+            for name in v.get("tags").and_then(|t| t.as_array()).into_iter().flatten() {
+                let Some(name) = name.as_str() else { continue };
+                if !seen_tags.insert(name.to_owned()) {
+                    continue;
+                }
+                added += 1;
+                match name.parse::<Tag>() {
+                    Ok(tag) => listing.tags.push(ListedTag {
+                        tag,
+                        digest: None,
+                        pushed: None,
+                    }),
+                    Err(_) => listing.skipped_invalid.push(name.to_owned()),
+                }
+            }
+            let Some(next) = next else { return Ok(listing) };
+            let next_url = resolve_url(&url, &next)
+                .ok_or_else(|| error_map::invalid(&what, "Link target is not a URL"))?;
+            if seen_urls.contains(&next_url) {
+                listing.truncated = Some(format!(
+                    "registry repeated tag page {next_url} after {page} pages"
+                ));
+                return Ok(listing);
+            }
+            if added == 0 {
+                listing.truncated = Some(format!(
+                    "page {page} added no new tag although the registry announced another; stopped"
+                ));
+                return Ok(listing);
+            }
+            if page == max_pages {
+                listing.truncated = Some(format!(
+                    "stopped after {max_pages} tag pages (max_tag_pages); more remain"
+                ));
+                return Ok(listing);
+            }
+            url = next_url;
+        }
+        Ok(listing)
+    }
+}
+
+/// Returns `target` resolved against `base`, or `None` when it is not a URL on the same origin:
+/// pagination and upload locations are never followed to another host (credentials would go
+/// with them).
+pub(crate) fn resolve_url(base: &str, target: &str) -> Option<String> {
+    let base = reqwest::Url::parse(base).ok()?;
+    let next = base.join(target).ok()?;
+    // Never follow pagination to another origin: our credentials would go with it.
+    (next.origin() == base.origin()).then(|| next.to_string())
+}

@@ -1,0 +1,13 @@
+//! Scenario tests of registry-hub: a real `docker-registry` (plain HTTP, htpasswd over TLS,
+//! Bearer tokens), the Hub API on wiremock, fault injection, secrets, and the OCI layout.
+
+mod faults;
+mod hub;
+mod interop;
+mod layout;
+mod plain;
+mod protocol;
+mod secrets;
+mod support;
+mod tls_basic;
+mod token;
