@@ -1,1 +1,101 @@
-fn main() {}
+//! `tagcli`: the command line over tagcore, registry-hub and cosign-verify.
+#![forbid(unsafe_code)]
+
+mod app;
+#[cfg(test)]
+mod app_tests;
+mod cli;
+mod config;
+mod exit;
+mod github;
+mod output;
+mod secret;
+mod wiring;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::{CommandFactory as _, Parser as _};
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
+        }
+    };
+    ExitCode::from(run(&cli))
+}
+
+fn run(cli: &Cli) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    match &cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "tagcli", &mut stdout);
+            return exit::OK;
+        }
+        Command::Man => {
+            return match clap_mangen::Man::new(Cli::command()).render(&mut stdout) {
+                Ok(()) => exit::OK,
+                Err(e) => {
+                    let _ = writeln!(stderr, "tagcli: cannot write the man page: {e}");
+                    exit::USAGE
+                }
+            };
+        }
+        _ => {}
+    }
+    let usage = |stderr: &mut dyn std::io::Write, message: String| {
+        let _ = writeln!(stderr, "tagcli: {message}");
+        exit::USAGE
+    };
+    let now = match &cli.now {
+        Some(s) => match s.parse::<tagcore::Timestamp>() {
+            Ok(t) => t,
+            Err(e) => return usage(&mut stderr, format!("--now: {e}")),
+        },
+        None => match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => tagcore::Timestamp::from_unix(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            Err(_) => return usage(&mut stderr, "the system clock is before 1970; pass --now".into()),
+        },
+    };
+    let cfg = match config::load(&cli.config, cli.unit.as_deref(), &config::process_env) {
+        Ok(c) => c,
+        Err(e) => return usage(&mut stderr, e.to_string()),
+    };
+    let registry = match wiring::registry(&cfg) {
+        Ok(r) => r,
+        Err(e) => return usage(&mut stderr, e),
+    };
+    let verifier = match wiring::verifier(&cfg, registry.clone()) {
+        Ok(v) => v,
+        Err(e) => return usage(&mut stderr, e),
+    };
+    let audit = match github::GitHub::new(cfg.release.clone(), cfg.dispatch.clone()) {
+        Ok(a) => a,
+        Err(e) => return usage(&mut stderr, e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return usage(&mut stderr, format!("cannot start the async runtime: {e}")),
+    };
+    let mut sink = app::Sink {
+        out: &mut stdout,
+        err: &mut stderr,
+        format: cli.output,
+        github_output: std::env::var_os("GITHUB_OUTPUT").map(Into::into),
+        github_summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(Into::into),
+        annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+    };
+    runtime.block_on(app::run(
+        &cli.command,
+        &cfg.policy,
+        (&registry, &verifier, &audit),
+        now,
+        &mut sink,
+    ))
+}

@@ -48,7 +48,7 @@ pub struct TagChange {
 }
 
 /// What happened to the release or dispatch step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SideStatus {
     /// Dry run: it would run.

@@ -1,0 +1,72 @@
+//! Creates the demo world of `scripts/demo`: a local OCI-layout registry holding three builds of
+//! `nearai/cloud-api`, each signed keylessly by a GitHub Actions identity from an offline test
+//! PKI (a fake Fulcio CA and Rekor log — test material, never for production), the
+//! `trusted_root.json` that trusts that PKI, and a `tagcli.toml` pointing at it all.
+//!
+//! Usage: `demo_setup DIR` — prints `DIGEST_n=…` and `COMMIT_n=…` lines for the script.
+
+use cosign_verify::testing::{CertificateProfile, TestPki, image_artifact, sig_artifact};
+use registry_hub::LayoutRegistry;
+use tagcore::{Registry as _, Repository};
+
+const POLICY: &str = r#"# The demo unit: cloud-api's policy on a local OCI layout, verified against the demo PKI.
+[registry]
+host = "oci:./layout"
+namespace = "nearai"
+
+[[image]]
+name = "cloud-api"
+verify = true
+
+[publish]
+freeze = { weekdays = ["tue", "wed"] }
+
+[rollback]
+confirm = "ROLLBACK"
+
+[verify]
+issuer = "https://token.actions.githubusercontent.com"
+identity_regex = 'https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/heads/main'
+workflow_repository = "nearai/cloud-api"
+workflow_refs = ["refs/heads/main"]
+trusted_root = "trusted_root.json"
+"#;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = std::env::args().nth(1).ok_or("usage: demo_setup DIR")?;
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir)?;
+    let layout = LayoutRegistry::new(dir.join("layout"));
+    let repo: Repository = Repository::new("oci.local", "nearai/cloud-api")?;
+    let pki = TestPki::new();
+    let commits = [
+        "dac1007f3a9e4c1b8d2e6f0a1b2c3d4e5f607182",
+        "851f2cc0b7d64e2a9c1f3e5d7b9a0c2e4f6a8b1d",
+        "a2fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49",
+    ];
+    for (n, commit) in commits.iter().enumerate() {
+        let image = image_artifact("unused", &format!("cloud-api build {}", n + 1));
+        for blob in &image.blobs {
+            layout.put_blob(&repo, blob).await?;
+        }
+        let digest = layout.put_manifest_by_digest(&repo, &image.manifest).await?;
+        let profile = CertificateProfile::github("nearai/cloud-api", "build.yml", "refs/heads/main", commit);
+        let layer = pki.sign_keyless(&profile, "docker.io/nearai/cloud-api", &digest);
+        let sig = sig_artifact(&digest, &[layer]);
+        for blob in &sig.blobs {
+            layout.put_blob(&repo, blob).await?;
+        }
+        let tag = sig
+            .tag
+            .clone()
+            .ok_or("signature artifact without a tag")?
+            .parse()?;
+        layout.put_manifest(&repo, &tag, &sig.manifest).await?;
+        println!("DIGEST_{}={digest}", n + 1);
+        println!("COMMIT_{}={commit}", n + 1);
+    }
+    std::fs::write(dir.join("trusted_root.json"), pki.trusted_root_json())?;
+    std::fs::write(dir.join("tagcli.toml"), POLICY)?;
+    Ok(())
+}

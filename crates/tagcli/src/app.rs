@@ -1,0 +1,237 @@
+//! Runs one command over the ports and prints the result: the glue between clap and tagcore.
+
+use std::io::Write as _;
+
+use tagcore::request::{
+    PromoteRequest, PromoteSource, PublishRequest, RetagRequest, RollbackRequest, RollbackTarget,
+};
+use tagcore::{AuditSink, Engine, OpError, Registry, Request, Target, Timestamp, Verifier};
+
+use crate::cli::{Command, OutputFormat};
+use crate::exit;
+use crate::output;
+
+/// Where results go: stdout, stderr, and the GitHub Actions files when set.
+pub(crate) struct Sink<'a> {
+    /// Standard output.
+    pub(crate) out: &'a mut dyn std::io::Write,
+    /// Standard error.
+    pub(crate) err: &'a mut dyn std::io::Write,
+    /// The output format.
+    pub(crate) format: OutputFormat,
+    /// `GITHUB_OUTPUT`, when set.
+    pub(crate) github_output: Option<std::path::PathBuf>,
+    /// `GITHUB_STEP_SUMMARY`, when set.
+    pub(crate) github_summary: Option<std::path::PathBuf>,
+    /// `GITHUB_ACTIONS=true`.
+    pub(crate) annotations: bool,
+}
+
+impl Sink<'_> {
+    fn print(&mut self, text: &str, json: &serde_json::Value) {
+        let _ = match self.format {
+            OutputFormat::Text => self.out.write_all(text.as_bytes()),
+            OutputFormat::Json => writeln!(self.out, "{json}"),
+        };
+    }
+
+    fn annotate(&mut self, level: &str, message: &str) {
+        if self.annotations {
+            let _ = self.err.write_all(output::annotation(level, message).as_bytes());
+        }
+    }
+
+    fn append(path: Option<&std::path::Path>, text: &str) -> std::io::Result<()> {
+        if let Some(p) = path {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
+            f.write_all(text.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Returns the validated request of a mutating command, or `None` for a read-only one.
+pub(crate) fn request(
+    command: &Command,
+    policy: &tagcore::policy::Policy,
+) -> Result<Option<(Request, bool)>, tagcore::InputError> {
+    Ok(Some(match command {
+        Command::Publish {
+            digests,
+            commit,
+            force,
+            write,
+        } => (
+            Request::Publish(PublishRequest::parse(digests, commit, *force, policy)?),
+            write.dry_run,
+        ),
+        Command::Promote {
+            source,
+            confirm,
+            write,
+        } => (
+            Request::Promote(PromoteRequest {
+                source: PromoteSource::parse(source.as_deref(), policy)?,
+                confirm: confirm.clone(),
+            }),
+            write.dry_run,
+        ),
+        Command::Rollback {
+            target,
+            confirm,
+            write,
+        } => (
+            Request::Rollback(RollbackRequest {
+                target: RollbackTarget::parse(target.as_deref(), policy)?,
+                confirm: confirm.clone(),
+            }),
+            write.dry_run,
+        ),
+        Command::Retag {
+            source,
+            target,
+            image,
+            write,
+        } => (
+            Request::Retag(RetagRequest::parse(source, target, image.as_deref(), policy)?),
+            write.dry_run,
+        ),
+        _ => return Ok(None),
+    }))
+}
+
+/// Returns the name of the command, for messages.
+pub(crate) fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Publish { .. } => "publish",
+        Command::Promote { .. } => "promote",
+        Command::Rollback { .. } => "rollback",
+        Command::Retag { .. } => "retag",
+        Command::Status => "status",
+        Command::History => "history",
+        Command::Verify { .. } => "verify",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
+    }
+}
+
+fn refused(sink: &mut Sink<'_>, name: &str, unit: &str, e: &OpError) -> u8 {
+    let text = output::error_text(name, e);
+    match sink.format {
+        OutputFormat::Text => {
+            let _ = sink.err.write_all(text.as_bytes());
+        }
+        OutputFormat::Json => {
+            let json = output::error_json(name, Some(unit), &output::kind_name(e.kind), &e.message);
+            let _ = writeln!(sink.out, "{json}");
+        }
+    }
+    sink.annotate("error", text.trim_end());
+    exit::of_error(e.kind)
+}
+
+/// Runs `command` over the ports at time `now` and returns the exit code.
+pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
+    command: &Command,
+    policy: &tagcore::policy::Policy,
+    ports: (&R, &V, &A),
+    now: Timestamp,
+    sink: &mut Sink<'_>,
+) -> u8 {
+    let engine = Engine::new(policy, ports.0, ports.1, ports.2);
+    let name = command_name(command);
+    let unit = policy.unit.as_str();
+    let request = match request(command, policy) {
+        Ok(r) => r,
+        Err(e) => return refused(sink, name, unit, &OpError::from(e)),
+    };
+    if let Some((request, dry_run)) = request {
+        let outcome = match engine.run(&request, now, dry_run).await {
+            Ok(o) => o,
+            Err(e) => return refused(sink, name, unit, &e),
+        };
+        sink.print(&output::outcome_text(&outcome), &output::outcome_json(&outcome));
+        for w in &outcome.warnings {
+            sink.annotate("warning", w);
+        }
+        if let tagcore::outcome::RunResult::Partial(e) | tagcore::outcome::RunResult::FailedBeforeWrite(e) =
+            &outcome.result
+        {
+            sink.annotate("error", e);
+        }
+        if !dry_run {
+            let written = Sink::append(sink.github_output.as_deref(), &output::github_outputs(&outcome))
+                .and_then(|()| {
+                    Sink::append(sink.github_summary.as_deref(), &output::github_summary(&outcome))
+                });
+            if let Err(e) = written {
+                let _ = writeln!(sink.err, "warning: cannot write the GitHub Actions outputs: {e}");
+            }
+        }
+        return exit::of_result(&outcome.result);
+    }
+    let result = match command {
+        Command::Status => engine.status().await.map(|r| {
+            (
+                output::status_text(&r),
+                serde_json::json!({"schema": 1, "operation": "status", "report": r}),
+            )
+        }),
+        Command::History => engine.history().await.map(|r| {
+            (
+                output::history_text(&r),
+                serde_json::json!({"schema": 1, "operation": "history", "report": r}),
+            )
+        }),
+        Command::Verify { reference, image } => {
+            let image = match image {
+                Some(name) => match policy.find_image(name) {
+                    Some(i) => i,
+                    None => {
+                        let e = OpError::from(tagcore::InputError {
+                            input: "--image".into(),
+                            message: format!("{name:?} is not an image of unit {unit}"),
+                        });
+                        return refused(sink, name, unit, &e);
+                    }
+                },
+                None => 0,
+            };
+            let target = match parse_reference(reference) {
+                Ok(t) => t,
+                Err(e) => return refused(sink, "verify", unit, &OpError::from(e)),
+            };
+            engine.verify_reference(image, &target).await.map(|r| {
+                (
+                    output::verify_text(&r),
+                    serde_json::json!({"schema": 1, "operation": "verify", "report": r}),
+                )
+            })
+        }
+        _ => return exit::OK,
+    };
+    match result {
+        Ok((text, json)) => {
+            sink.print(&text, &json);
+            exit::OK
+        }
+        Err(e) => refused(sink, name, unit, &e),
+    }
+}
+
+fn parse_reference(input: &str) -> Result<Target, tagcore::InputError> {
+    let bad = |message: String| tagcore::InputError {
+        input: "reference".into(),
+        message,
+    };
+    if input.starts_with("sha256") {
+        return input
+            .parse()
+            .map(Target::Digest)
+            .map_err(|e: tagcore::DigestError| bad(e.to_string()));
+    }
+    input
+        .parse()
+        .map(Target::Tag)
+        .map_err(|e: tagcore::TagError| bad(e.to_string()))
+}

@@ -1,0 +1,182 @@
+//! The CLI glue over the in-memory ports: rendering, exit codes and GitHub outputs, snapshotted.
+
+use tagcore::policy::{ImageSpec, Policy, PolicySpec, StepMode, VerifySpec};
+use tagcore::testing::{MemoryAudit, MemoryRegistry, MemoryVerifier, block_on};
+use tagcore::{Digest, Repository, Timestamp};
+
+use crate::app::{self, Sink};
+use crate::cli::{Command, OutputFormat, WriteFlags};
+
+const SHA: &str = "a2fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49";
+
+struct World {
+    reg: MemoryRegistry,
+    ver: MemoryVerifier,
+    audit: MemoryAudit,
+    policy: Policy,
+    repo: Repository,
+}
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn world() -> World {
+    let spec = PolicySpec {
+        unit: "cloud-api".into(),
+        images: vec![ImageSpec {
+            repository: "docker.io/nearai/cloud-api".into(),
+            verify: true,
+        }],
+        verify: Some(VerifySpec {
+            issuer: Some("https://token.actions.githubusercontent.com".into()),
+            identity: Some(
+                "https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main".into(),
+            ),
+            ..Default::default()
+        }),
+        release: tagcore::policy::ReleaseSpec {
+            mode: StepMode::Required,
+        },
+        ..Default::default()
+    };
+    let policy = Policy::from_spec(&spec).unwrap();
+    World {
+        reg: MemoryRegistry::new(t("2026-07-01T00:00:00Z")),
+        ver: MemoryVerifier::new(),
+        audit: MemoryAudit::new(),
+        repo: policy.primary().repository.clone(),
+        policy,
+    }
+}
+
+impl World {
+    fn build(&self, seed: &str) -> Digest {
+        let d = self.reg.add_image(&self.repo, seed);
+        self.ver
+            .sign(&d, "nearai/cloud-api", "refs/heads/main", Some(SHA));
+        d
+    }
+
+    /// Runs `command`; returns (exit code, stdout, stderr, GITHUB_OUTPUT contents).
+    fn run(&self, command: &Command, format: OutputFormat, now: &str) -> (u8, String, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let gh = dir.path().join("out");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut sink = Sink {
+            out: &mut out,
+            err: &mut err,
+            format,
+            github_output: Some(gh.clone()),
+            github_summary: None,
+            annotations: true,
+        };
+        self.reg.set_clock(t(now));
+        let code = block_on(app::run(
+            command,
+            &self.policy,
+            (&self.reg, &self.ver, &self.audit),
+            t(now),
+            &mut sink,
+        ));
+        let gh = std::fs::read_to_string(gh).unwrap_or_default();
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+            gh,
+        )
+    }
+}
+
+fn promote(dry_run: bool) -> Command {
+    Command::Promote {
+        source: None,
+        confirm: None,
+        write: WriteFlags { dry_run },
+    }
+}
+
+#[test]
+fn promote_prints_what_moved_and_writes_github_outputs() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    let (code, out, err, gh) = w.run(&promote(false), OutputFormat::Text, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("promote_text", out);
+    insta::assert_snapshot!("promote_github_output", gh);
+}
+
+#[test]
+fn promote_json_is_one_versioned_object() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    let (code, out, _, _) = w.run(&promote(true), OutputFormat::Json, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["dry_run"], true);
+    assert_eq!(w.reg.writes(), 0);
+    insta::assert_json_snapshot!("promote_dry_run_json", v);
+}
+
+#[test]
+fn exit_codes_1_2_3() {
+    let w = world();
+    // 1: refused before any write (staging missing).
+    let (code, out, err, _) = w.run(&promote(false), OutputFormat::Text, "2026-07-06T10:00:00Z");
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert_eq!(
+        err,
+        "promote: refused (registry_not_found), nothing changed: staging tag docker.io/nearai/cloud-api:staging does not exist; nothing was written\n::error::promote: refused (registry_not_found), nothing changed: staging tag docker.io/nearai/cloud-api:staging does not exist; nothing was written\n"
+    );
+    // 2: a bad input.
+    let bad = Command::Promote {
+        source: Some("sha256:ABC".into()),
+        confirm: None,
+        write: WriteFlags { dry_run: false },
+    };
+    let (code, _, err, _) = w.run(&bad, OutputFormat::Json, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 2, "{err}");
+    // 3: the release fails after prod moved; the text says which tags moved and what to do.
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    w.audit.fail_releases(1);
+    let (code, out, _, _) = w.run(&promote(false), OutputFormat::Text, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 3);
+    insta::assert_snapshot!("promote_partial_text", out);
+    // Re-running converges: exit 0, the release is created with the same stamp.
+    let (code, out, _, _) = w.run(&promote(false), OutputFormat::Text, "2026-07-06T11:00:00Z");
+    assert_eq!(code, 0, "{out}");
+    assert!(w.audit.releases().contains_key("prod-20260706-a2fad42"));
+}
+
+#[test]
+fn history_and_status_render() {
+    let w = world();
+    for (i, day) in ["2026-07-06", "2026-07-08"].iter().enumerate() {
+        let d = w.build(&format!("b{i}"));
+        w.reg
+            .set_tag(&w.repo, "staging", &d, t(&format!("{day}T09:00:00Z")));
+        assert_eq!(
+            w.run(&promote(false), OutputFormat::Text, &format!("{day}T10:00:00Z"))
+                .0,
+            0
+        );
+    }
+    let rollback = Command::Rollback {
+        target: None,
+        confirm: None,
+        write: WriteFlags { dry_run: false },
+    };
+    let (code, out, err, gh) = w.run(&rollback, OutputFormat::Text, "2026-07-09T10:41:52Z");
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("rollback_text", out);
+    insta::assert_snapshot!("rollback_github_output", gh);
+    let (_, out, _, _) = w.run(&Command::History, OutputFormat::Text, "2026-07-09T11:00:00Z");
+    insta::assert_snapshot!("history_text", out);
+    let (_, out, _, _) = w.run(&Command::Status, OutputFormat::Text, "2026-07-09T11:00:00Z");
+    insta::assert_snapshot!("status_text", out);
+}

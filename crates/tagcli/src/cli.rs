@@ -1,0 +1,113 @@
+//! The command line: subcommands, global flags and their help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Publish, promote (verified), roll back and audit container image tags.
+#[derive(Debug, Parser)]
+#[command(name = "tagcli", version, about, long_about = None, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Policy file.
+    #[arg(long, global = true, default_value = "tagcli.toml", value_name = "FILE")]
+    pub(crate) config: PathBuf,
+    /// Which unit of the policy file, when it holds several.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) unit: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub(crate) output: OutputFormat,
+    /// Fix the clock (RFC 3339, UTC), for reproducible runs and tests.
+    #[arg(long, global = true, value_name = "RFC3339")]
+    pub(crate) now: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// For people.
+    Text,
+    /// One JSON object on stdout (`"schema": 1`).
+    Json,
+}
+
+/// Flags shared by the commands that write.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct WriteFlags {
+    /// Resolve, verify and print the plan; write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Stamp a freshly pushed digest and move staging to it (the build step).
+    Publish {
+        /// The digest just pushed; for several images, `<image>=sha256:…` once per image.
+        #[arg(long = "digest", required = true, value_name = "DIGEST")]
+        digests: Vec<String>,
+        /// The source commit of the build (full sha).
+        #[arg(long, value_name = "SHA")]
+        commit: String,
+        /// Move staging even inside the freeze window.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Move prod to a verified digest: staging (default), a tag, a version or a digest.
+    Promote {
+        /// `staging`, a tag, a version (`v0.2.13`) or `sha256:…`, as the policy allows.
+        source: Option<String>,
+        /// The confirm string the policy asks for.
+        #[arg(long)]
+        confirm: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Move prod back to an earlier release: a prod stamp, a version, or (omitted) the previous one.
+    Rollback {
+        /// A prod stamp or version; omitted: the previous release from the history.
+        target: Option<String>,
+        /// The confirm string the policy asks for (e.g. ROLLBACK).
+        #[arg(long)]
+        confirm: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Copy a tag or digest to another, unprotected tag of the same image.
+    Retag {
+        /// Source tag or digest.
+        source: String,
+        /// Target tag.
+        target: String,
+        /// Which image of the unit (default: the primary).
+        #[arg(long)]
+        image: Option<String>,
+        #[command(flatten)]
+        write: WriteFlags,
+    },
+    /// Show every channel and alias with its digest, stamps and source commit.
+    Status,
+    /// Show the prod timeline, newest first, with what was rolled back.
+    History,
+    /// Verify a tag or digest against the signature policy.
+    Verify {
+        /// A tag or `sha256:…` of the image.
+        reference: String,
+        /// Which image of the unit (default: the primary).
+        #[arg(long)]
+        image: Option<String>,
+    },
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}

@@ -1,0 +1,34 @@
+//! Exit codes, decided in one place (SPEC §10).
+
+use tagcore::OpErrorKind;
+use tagcore::outcome::RunResult;
+
+/// Done, including a no-op and a dry run.
+pub(crate) const OK: u8 = 0;
+/// Refused or failed before any write: nothing changed.
+pub(crate) const REFUSED: u8 = 1;
+/// Usage or configuration error.
+pub(crate) const USAGE: u8 = 2;
+/// Failed after some writes: the output lists the state; re-running converges.
+pub(crate) const PARTIAL: u8 = 3;
+
+/// Returns the exit code of a run's result.
+pub(crate) fn of_result(r: &RunResult) -> u8 {
+    match r {
+        RunResult::Done | RunResult::NoOp | RunResult::DryRun => OK,
+        RunResult::FailedBeforeWrite(_) => REFUSED,
+        RunResult::Partial(_) => PARTIAL,
+    }
+}
+
+/// Returns the exit code of an operation refused before any write.
+pub(crate) fn of_error(k: OpErrorKind) -> u8 {
+    match k {
+        OpErrorKind::Input => USAGE,
+        OpErrorKind::Refused
+        | OpErrorKind::Verification
+        | OpErrorKind::Conflict
+        | OpErrorKind::History
+        | OpErrorKind::Registry(_) => REFUSED,
+    }
+}

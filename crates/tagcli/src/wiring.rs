@@ -1,0 +1,111 @@
+//! Builds the adapters from the configuration: the registry, the verifier, the audit sink.
+
+use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use registry_hub::{
+    AnyRegistry, CredentialStore, Credentials, DockerConfig, HubClient, HubConfig, LayoutRegistry, OciConfig,
+    RemoteRegistry,
+};
+use tagcore::{Digest, Repository, VerifiedSignature, Verifier, VerifyError};
+
+use crate::config::{RegistryTarget, UnitConfig};
+
+/// Returns the registry adapter for the unit.
+pub(crate) fn registry(cfg: &UnitConfig) -> Result<AnyRegistry, String> {
+    let r = &cfg.registry;
+    match &r.target {
+        RegistryTarget::Layout(dir) => Ok(AnyRegistry::from(LayoutRegistry::new(dir.clone()))),
+        RegistryTarget::Remote(host) => {
+            let mut credentials = CredentialStore::new();
+            if let (Some(u), Some(p)) = (&r.username, &r.password) {
+                credentials = credentials.with(host, Credentials::basic(u.clone(), p.expose()));
+            }
+            let docker =
+                DockerConfig::from_env().map_err(|e| format!("reading Docker's config.json: {e}"))?;
+            credentials = credentials.with_docker_config(docker);
+            let config = OciConfig {
+                credentials,
+                allow_insecure: r.insecure,
+                ca_bundle: r.ca_file.clone(),
+                ..OciConfig::default()
+            };
+            let remote = match &r.hub_api {
+                Some(base) => {
+                    let hub_credentials = match (&r.hub_username, &r.hub_password) {
+                        (Some(u), Some(p)) => Credentials::basic(u.clone(), p.expose()),
+                        _ => Credentials::Anonymous,
+                    };
+                    let mut hub = HubConfig {
+                        base_url: base.clone(),
+                        credentials: hub_credentials,
+                        allow_insecure: r.insecure,
+                        ca_bundle: r.ca_file.clone(),
+                        ..HubConfig::default()
+                    };
+                    if let Some(cap) = r.hub_page_cap {
+                        hub.max_pages = u32::try_from(cap).unwrap_or(u32::MAX);
+                    }
+                    RemoteRegistry::with_hub(config, HubClient::new(hub).map_err(|e| e.to_string())?)
+                }
+                None => RemoteRegistry::new(config),
+            }
+            .map_err(|e| e.to_string())?;
+            Ok(AnyRegistry::from(remote))
+        }
+    }
+}
+
+/// The verifier: cosign when the policy has a `[verify]` section, else one that refuses.
+pub(crate) enum AnyVerifier {
+    /// Signatures are checked.
+    Cosign(Box<CosignVerifier<AnyRegistry>>),
+    /// The policy verifies nothing; asking is an error (fail closed).
+    Off,
+}
+
+impl Verifier for AnyVerifier {
+    async fn verify(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> Result<VerifiedSignature, VerifyError> {
+        match self {
+            Self::Cosign(v) => v.verify(repository, digest).await,
+            Self::Off => Err(VerifyError::Refused {
+                reasons: vec!["the policy has no [verify] section".into()],
+            }),
+        }
+    }
+}
+
+/// Returns the verifier for the unit, reading key and trust-root files relative to the policy.
+pub(crate) fn verifier(cfg: &UnitConfig, registry: AnyRegistry) -> Result<AnyVerifier, String> {
+    let Some(v) = &cfg.verify else {
+        return Ok(AnyVerifier::Off);
+    };
+    let read = |what: &str, path: &str| {
+        let p = cfg.base_dir.join(path);
+        std::fs::read(&p).map_err(|e| format!("verify.{what}: cannot read {}: {e}", p.display()))
+    };
+    let key_pem = match &v.key {
+        Some(k) if k.trim_start().starts_with("-----BEGIN") => Some(k.clone()),
+        Some(k) => {
+            Some(String::from_utf8(read("key", k)?).map_err(|_| format!("verify.key: {k} is not PEM text"))?)
+        }
+        None => None,
+    };
+    let trusted_root = match &v.trusted_root {
+        Some(path) => TrustedRootSource::Json(read("trusted_root", path)?),
+        None => TrustedRootSource::PublicGood,
+    };
+    let policy = SignaturePolicy {
+        issuer: v.issuer.clone(),
+        identity: v.identity.clone(),
+        identity_regex: v.identity_regex.clone(),
+        workflow_repository: v.workflow_repository.clone(),
+        workflow_refs: v.workflow_refs.clone(),
+        key_pem,
+        trusted_root,
+    };
+    let verifier = CosignVerifier::new(registry, &policy).map_err(|e| format!("verify: {e}"))?;
+    Ok(AnyVerifier::Cosign(Box::new(verifier)))
+}
