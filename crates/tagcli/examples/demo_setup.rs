@@ -10,6 +10,8 @@ use registry_hub::LayoutRegistry;
 use tagcore::{Registry as _, Repository};
 
 const POLICY: &str = r#"# The demo unit: cloud-api's policy on a local OCI layout, verified against the demo PKI.
+name = "cloud-api"
+
 [registry]
 host = "oci:./layout"
 namespace = "nearai"

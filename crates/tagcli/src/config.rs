@@ -111,6 +111,8 @@ struct RawDispatch {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawUnit {
+    /// The unit's name (default: the `[units.<name>]` key, else the file's stem).
+    name: Option<String>,
     #[serde(default)]
     registry: RawRegistry,
     #[serde(default)]
@@ -319,6 +321,7 @@ pub(crate) fn parse(
         .try_into()
         .map_err(|e: toml::de::Error| fail(None, format!("{prefix}: {}", e.message())))?;
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let name = raw.name.clone().unwrap_or(name);
     build(name, raw, base_dir).map_err(|(field, msg)| {
         let line = find_line(text, &field);
         fail(line, format!("field `{prefix}{field}`: {msg}"))

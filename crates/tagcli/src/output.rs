@@ -34,6 +34,7 @@ fn source_name(s: &CommitSource) -> String {
         CommitSource::Revision => "revision".into(),
         CommitSource::StagingStamp(t) => format!("staging_stamp:{t}"),
         CommitSource::Digest => "digest".into(),
+        CommitSource::Input => "input".into(),
     }
 }
 

@@ -18,6 +18,8 @@ pub enum CommitSource {
     StagingStamp(Tag),
     /// Nothing named it: the first 7 hex of the digest stand in. Flagged everywhere.
     Digest,
+    /// The caller gave it (publish's `--commit`).
+    Input,
 }
 
 impl fmt::Display for CommitSource {
@@ -27,6 +29,7 @@ impl fmt::Display for CommitSource {
             Self::Revision => f.write_str("image revision annotation"),
             Self::StagingStamp(t) => write!(f, "staging stamp {t}"),
             Self::Digest => f.write_str("derived from digest, commit unknown"),
+            Self::Input => f.write_str("given"),
         }
     }
 }

@@ -28,7 +28,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         let commit = SourceCommit {
             sha: req.commit.as_str().to_owned(),
-            source: CommitSource::Revision,
+            source: CommitSource::Input,
         };
         let stamp = tags
             .staging_stamp

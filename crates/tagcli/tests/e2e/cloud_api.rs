@@ -1,0 +1,309 @@
+use crate::support::World;
+
+const IMAGE: &str = "cloud-api";
+const SHA1: &str = "dac1007f3a9e4c1b8d2e6f0a1b2c3d4e5f607182";
+const SHA2: &str = "851f2cc0b7d64e2a9c1f3e5d7b9a0c2e4f6a8b1d";
+
+/// Pushes a build signed by cloud-api's main workflow.
+fn build(w: &World, seed: &str, sha: &str) -> tagcore::Digest {
+    let d = w.push_image(IMAGE, seed);
+    w.sign(IMAGE, &d, "nearai/cloud-api", "build.yml", "refs/heads/main", sha);
+    d
+}
+
+#[test]
+fn publish_promote_rollback_cycle_with_release_and_dispatch() {
+    let w = World::new("cloud-api.toml");
+    let d1 = build(&w, "one", SHA1);
+    let d2 = build(&w, "two", SHA2);
+    // Thursday: publish moves staging and the publish alias.
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-09T08:00:00Z",
+        "publish",
+        "--digest",
+        d1.as_str(),
+        "--commit",
+        SHA1,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.tag(IMAGE, "staging"), Some(d1.clone()));
+    assert_eq!(w.tag(IMAGE, "latest"), Some(d1.clone()));
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    insta::assert_snapshot!("cloud_promote_text", r.stdout);
+    assert_eq!(w.tag(IMAGE, "prod-20260709-dac1007"), Some(d1.clone()));
+    assert_eq!(w.tag(IMAGE, "prod"), Some(d1.clone()));
+    let releases: Vec<_> = w
+        .github_requests()
+        .into_iter()
+        .filter(|(m, _, _)| m == "POST")
+        .collect();
+    assert_eq!(releases.len(), 1);
+    assert_eq!(releases[0].1, "/repos/nearai/cloud-api/releases");
+    assert_eq!(releases[0].2["make_latest"], "true");
+    assert_eq!(releases[0].2["target_commitish"], SHA1);
+    assert_eq!(releases[0].2["name"], "Production Release prod-20260709-dac1007");
+    // Friday: the second build goes to prod, then an automatic rollback brings back the first.
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-10T08:00:00Z",
+        "publish",
+        "--digest",
+        d2.as_str(),
+        "--commit",
+        SHA2,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.tagcli(&["--now", "2026-07-10T10:00:00Z", "promote"]).code, 0);
+    assert_eq!(w.tag(IMAGE, "prod"), Some(d2.clone()));
+    w.github_ok();
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-10T10:41:52Z",
+        "--output",
+        "json",
+        "rollback",
+        "--confirm",
+        "ROLLBACK",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["images"][0]["previous_digest"], d2.as_str());
+    assert_eq!(v["images"][0]["digest"], d1.as_str());
+    assert_eq!(v["stamp"], "prod-rollback-20260710-104152-from-20260709-dac1007");
+    assert_eq!(w.tag(IMAGE, "prod"), Some(d1.clone()));
+    let gh = w.github_requests();
+    let release = gh
+        .iter()
+        .find(|(m, p, _)| m == "POST" && p.ends_with("/releases"))
+        .unwrap();
+    assert_eq!(
+        release.2["make_latest"], "false",
+        "a rollback never becomes Latest"
+    );
+    let dispatch = gh.iter().find(|(_, p, _)| p.ends_with("/dispatches")).unwrap();
+    assert_eq!(
+        dispatch.1,
+        "/repos/nearai/cvm-ansible-playbooks/actions/workflows/update_cloud_api_prod.yml/dispatches"
+    );
+    assert_eq!(dispatch.2["inputs"]["digest"], d1.as_str());
+    let r = w.tagcli(&["--now", "2026-07-10T11:00:00Z", "history"]);
+    insta::assert_snapshot!("cloud_history_text", r.stdout);
+    assert_eq!(
+        w.tags(IMAGE),
+        [
+            "latest",
+            "prod",
+            "prod-20260709-dac1007",
+            "prod-20260710-851f2cc",
+            "prod-rollback-20260710-104152-from-20260709-dac1007",
+            "staging",
+            "staging-20260709-dac1007",
+            "staging-20260710-851f2cc"
+        ]
+    );
+}
+
+#[test]
+fn freeze_window_and_force() {
+    let w = World::new("cloud-api.toml");
+    let d1 = build(&w, "one", SHA1);
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-07T12:00:00Z",
+        "publish",
+        "--digest",
+        d1.as_str(),
+        "--commit",
+        SHA1,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("staging is frozen on Tue"), "{}", r.stdout);
+    assert_eq!(w.tag(IMAGE, "staging"), None);
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-07T12:00:00Z",
+        "publish",
+        "--force",
+        "--digest",
+        d1.as_str(),
+        "--commit",
+        SHA1,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.tag(IMAGE, "staging"), Some(d1));
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let w = World::new("cloud-api.toml");
+    let d1 = build(&w, "one", SHA1);
+    w.set_tag(IMAGE, "staging", &d1);
+    let before = w.manifest_puts();
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-09T10:00:00Z",
+        "--output",
+        "json",
+        "promote",
+        "--dry-run",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["dry_run"], true);
+    assert_eq!(r.json()["images"][0]["tags"][0]["status"], "planned");
+    assert_eq!(w.manifest_puts(), before, "no manifest PUT during a dry run");
+    assert!(
+        w.github_requests().is_empty(),
+        "no GitHub request during a dry run"
+    );
+    assert_eq!(w.tag(IMAGE, "prod"), None);
+}
+
+#[test]
+fn release_down_after_prod_moved_exits_3_and_a_rerun_converges() {
+    let w = World::new("cloud-api.toml");
+    let d1 = build(&w, "one", SHA1);
+    w.set_tag(IMAGE, "staging", &d1);
+    w.github_down();
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.contains("These tags moved: [registry]/nearai/cloud-api:prod-20260709-dac1007, [registry]/nearai/cloud-api:prod"), "{}", r.stdout);
+    assert_eq!(w.tag(IMAGE, "prod"), Some(d1.clone()));
+    w.github_ok();
+    let r = w.tagcli(&["--now", "2026-07-09T10:30:00Z", "--output", "json", "promote"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["stamp"], "prod-20260709-dac1007");
+    assert_eq!(v["release"]["status"], "created");
+    assert!(
+        v["images"][0]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["status"] == "unchanged")
+    );
+}
+
+#[test]
+fn refusals_before_any_write() {
+    let w = World::new("cloud-api.toml");
+    // :staging missing → exit 1, nothing written.
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "promote: refused (registry_not_found), nothing changed: staging tag [registry]/nearai/cloud-api:staging does not exist; nothing was written\n"
+    );
+    // Bad digests → exit 2 before any request.
+    let requests = w.registry.settled_requests().len();
+    for bad in [
+        "sha256:ABC",
+        &"a".repeat(64),
+        &format!("sha256:{}", "a".repeat(63)),
+    ] {
+        let r = w.tagcli(&["promote", bad]);
+        assert_eq!(r.code, 2, "{bad}: {r:?}");
+        assert!(r.stderr.contains("refused (input)"), "{r:?}");
+    }
+    // Retag into protected names and a tag with a space → exit 2 before any request.
+    for (src, dst) in [
+        ("staging", "prod"),
+        ("staging", "prod-20260101-abc1234"),
+        ("staging", "prod-rollback-x"),
+        ("lat est", "qa"),
+    ] {
+        let r = w.tagcli(&["retag", src, dst]);
+        assert_eq!(r.code, 2, "{src} -> {dst}: {r:?}");
+    }
+    assert_eq!(
+        w.registry.settled_requests().len(),
+        requests,
+        "no registry request for bad inputs"
+    );
+    // Signed by a pull-request build → refused, nothing written.
+    let d = w.push_image(IMAGE, "pr");
+    w.sign(
+        IMAGE,
+        &d,
+        "nearai/cloud-api",
+        "build.yml",
+        "refs/pull/12/merge",
+        SHA1,
+    );
+    w.set_tag(IMAGE, "staging", &d);
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("refused (verification)"), "{r:?}");
+    assert!(r.stderr.contains("refs/pull/12/merge"), "{r:?}");
+    assert_eq!(w.tag(IMAGE, "prod"), None);
+    // Rollback without prod → clear error.
+    let r = w.tagcli(&["rollback", "--confirm", "ROLLBACK"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("prod tag [registry]/nearai/cloud-api:prod does not exist"),
+        "{r:?}"
+    );
+    // Wrong confirm string → exit 2.
+    assert_eq!(w.tagcli(&["rollback", "--confirm", "rollback"]).code, 2);
+}
+
+#[test]
+fn a_401_is_an_authentication_failure_not_not_found() {
+    let w = World::new("cloud-api.toml");
+    let r = w.tagcli_env(
+        &["--now", "2026-07-09T10:00:00Z", "promote"],
+        &[("DOCKER_REGISTRY_TOKEN", "wrong-password")],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("refused (registry_unauthorized)"), "{r:?}");
+    assert!(!r.stderr.contains("not found"), "{r:?}");
+}
+
+#[test]
+fn an_image_index_with_an_attestation_keeps_its_digest() {
+    let w = World::new("cloud-api.toml");
+    let amd = w.push_image(IMAGE, "amd64");
+    let att = w.push_image(IMAGE, "attestation");
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{amd}","size":{},"platform":{{"architecture":"amd64","os":"linux"}}}},{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{att}","size":{},"annotations":{{"vnd.docker.reference.digest":"{amd}","vnd.docker.reference.type":"attestation-manifest"}},"platform":{{"architecture":"unknown","os":"unknown"}}}}]}}"#,
+        manifest_len(&w, &amd),
+        manifest_len(&w, &att)
+    );
+    let m = tagcore::Manifest::new("application/vnd.oci.image.index.v1+json", index.into_bytes());
+    let d = w.push_manifest(IMAGE, &m);
+    w.sign(
+        IMAGE,
+        &d,
+        "nearai/cloud-api",
+        "build.yml",
+        "refs/heads/main",
+        SHA1,
+    );
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-09T08:00:00Z",
+        "publish",
+        "--digest",
+        d.as_str(),
+        "--commit",
+        SHA1,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for tag in [
+        "staging",
+        "latest",
+        "staging-20260709-dac1007",
+        "prod",
+        "prod-20260709-dac1007",
+    ] {
+        assert_eq!(w.tag(IMAGE, tag), Some(d.clone()), "{tag}");
+    }
+}
+
+fn manifest_len(w: &World, d: &tagcore::Digest) -> usize {
+    w.manifest(IMAGE, d).bytes.len()
+}

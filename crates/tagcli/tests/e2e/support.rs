@@ -1,0 +1,290 @@
+//! One world per test: a real `docker-registry` with Bearer-token auth on 127.0.0.1, a token
+//! server, GitHub's API on wiremock, an offline Sigstore PKI, and a fixture policy rewritten to
+//! point at them. The `tagcli` binary runs against it through `assert_cmd`.
+
+use std::path::PathBuf;
+
+use cosign_verify::testing::{CertificateProfile, TestPki, image_artifact, sig_artifact};
+use registry_hub::{CredentialStore, Credentials, OciConfig, RemoteRegistry, RetryPolicy};
+use tagcore::{Digest, Manifest, Registry as _, Repository, Tag};
+use testkit::{RegistryServer, TokenServer};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub(crate) const USER: &str = "nearai";
+pub(crate) const PASSWORD: &str = "s3cret-registry-password";
+pub(crate) const GITHUB_TOKEN: &str = "ghs_e2e_release_token";
+
+pub(crate) struct World {
+    pub(crate) rt: tokio::runtime::Runtime,
+    _tokens: TokenServer,
+    pub(crate) registry: RegistryServer,
+    pub(crate) github: MockServer,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) pki: TestPki,
+    client: RemoteRegistry,
+    pub(crate) config: PathBuf,
+}
+
+impl World {
+    /// Starts everything and writes `fixtures/policies/<fixture>` rewritten for this world.
+    pub(crate) fn new(fixture: &str) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let tokens = TokenServer::start(&[(USER, PASSWORD)]);
+        let registry = RegistryServer::start_token(&tokens);
+        let github = rt.block_on(MockServer::start());
+        let dir = tempfile::tempdir().unwrap();
+        let pki = TestPki::new();
+        std::fs::write(dir.path().join("trusted_root.json"), pki.trusted_root_json()).unwrap();
+        std::fs::create_dir_all(dir.path().join("docker")).unwrap();
+        let text = std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/policies")
+                .join(fixture),
+        )
+        .unwrap();
+        let gh = github.uri();
+        let text = text
+            .replace(
+                "host = \"docker.io\"",
+                &format!("host = \"{}\"\nhub_api = \"off\"", registry.addr()),
+            )
+            .replace("[verify]\n", "[verify]\ntrusted_root = \"trusted_root.json\"\n")
+            .replace("[release]\n", &format!("[release]\napi_url = \"{gh}\"\n"))
+            .replace("[dispatch]\n", &format!("[dispatch]\napi_url = \"{gh}\"\n"));
+        let config = dir.path().join("tagcli.toml");
+        std::fs::write(&config, text).unwrap();
+        let client = RemoteRegistry::new(OciConfig {
+            credentials: CredentialStore::new().with(registry.addr(), Credentials::basic(USER, PASSWORD)),
+            retry: RetryPolicy::fast(),
+            ..OciConfig::default()
+        })
+        .unwrap();
+        let w = Self {
+            rt,
+            _tokens: tokens,
+            registry,
+            github,
+            dir,
+            pki,
+            client,
+            config,
+        };
+        w.github_ok();
+        w
+    }
+
+    /// Mounts a GitHub that has no releases yet and accepts every write.
+    pub(crate) fn github_ok(&self) {
+        self.rt.block_on(async {
+            self.github.reset().await;
+            Mock::given(method("GET"))
+                .and(path_regex("^/repos/[^/]+/[^/]+/releases/tags/.+$"))
+                .respond_with(
+                    ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})),
+                )
+                .mount(&self.github)
+                .await;
+            Mock::given(method("POST"))
+                .and(path_regex("^/repos/[^/]+/[^/]+/releases$"))
+                .respond_with(ResponseTemplate::new(201).set_body_json(
+                    serde_json::json!({"id": 1, "html_url": "https://github.example/release"}),
+                ))
+                .mount(&self.github)
+                .await;
+            Mock::given(method("POST"))
+                .and(path_regex("dispatches$"))
+                .respond_with(ResponseTemplate::new(204))
+                .mount(&self.github)
+                .await;
+        });
+    }
+
+    /// Makes GitHub's release API answer 503 (down).
+    pub(crate) fn github_down(&self) {
+        self.rt.block_on(async {
+            self.github.reset().await;
+            Mock::given(path_regex("/releases"))
+                .respond_with(ResponseTemplate::new(503))
+                .mount(&self.github)
+                .await;
+            Mock::given(method("POST"))
+                .and(path_regex("dispatches$"))
+                .respond_with(ResponseTemplate::new(204))
+                .mount(&self.github)
+                .await;
+        });
+    }
+
+    /// Returns the GitHub requests received, as (method, path, JSON body).
+    pub(crate) fn github_requests(&self) -> Vec<(String, String, serde_json::Value)> {
+        self.rt
+            .block_on(self.github.received_requests())
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                (
+                    r.method.to_string(),
+                    r.url.path().to_owned(),
+                    serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null),
+                )
+            })
+            .collect()
+    }
+
+    pub(crate) fn repo(&self, name: &str) -> Repository {
+        Repository::new(self.registry.addr(), &format!("{USER}/{name}")).unwrap()
+    }
+
+    /// Pushes a fresh single-platform image built from `seed` and returns its digest.
+    pub(crate) fn push_image(&self, name: &str, seed: &str) -> Digest {
+        let repo = self.repo(name);
+        let image = image_artifact("unused", seed);
+        self.rt.block_on(async {
+            for blob in &image.blobs {
+                self.client.push_blob(&repo, blob).await.unwrap();
+            }
+            self.client
+                .put_manifest_by_digest(&repo, &image.manifest)
+                .await
+                .unwrap()
+        })
+    }
+
+    /// Pushes `manifest` by digest (its blobs must be there already).
+    pub(crate) fn push_manifest(&self, name: &str, manifest: &Manifest) -> Digest {
+        let repo = self.repo(name);
+        self.rt
+            .block_on(self.client.put_manifest_by_digest(&repo, manifest))
+            .unwrap()
+    }
+
+    /// Signs `digest` keylessly as the GitHub workflow `repository`/`workflow` on `git_ref`.
+    pub(crate) fn sign(
+        &self,
+        name: &str,
+        digest: &Digest,
+        repository: &str,
+        workflow: &str,
+        git_ref: &str,
+        sha: &str,
+    ) {
+        let repo = self.repo(name);
+        let profile = CertificateProfile::github(repository, workflow, git_ref, sha);
+        let layer = self.pki.sign_keyless(&profile, &repo.to_string(), digest);
+        let sig = sig_artifact(digest, &[layer]);
+        let tag: Tag = sig.tag.clone().unwrap().parse().unwrap();
+        self.rt.block_on(async {
+            for blob in &sig.blobs {
+                self.client.push_blob(&repo, blob).await.unwrap();
+            }
+            self.client
+                .put_manifest(&repo, &tag, &sig.manifest)
+                .await
+                .unwrap();
+        });
+    }
+
+    /// Returns the manifest stored at `digest`.
+    pub(crate) fn manifest(&self, name: &str, digest: &Digest) -> Manifest {
+        let repo = self.repo(name);
+        self.rt
+            .block_on(self.client.fetch_manifest(&repo, digest))
+            .unwrap()
+    }
+
+    /// Points `tag` at `digest` (as a build would).
+    pub(crate) fn set_tag(&self, name: &str, tag: &str, digest: &Digest) {
+        let repo = self.repo(name);
+        self.rt.block_on(async {
+            let m = self.client.fetch_manifest(&repo, digest).await.unwrap();
+            self.client
+                .put_manifest(&repo, &tag.parse().unwrap(), &m)
+                .await
+                .unwrap();
+        });
+    }
+
+    pub(crate) fn tag(&self, name: &str, tag: &str) -> Option<Digest> {
+        let repo = self.repo(name);
+        self.rt
+            .block_on(self.client.resolve_tag(&repo, &tag.parse().unwrap()))
+            .unwrap()
+    }
+
+    /// Returns every tag of `name` (signature artifacts left out).
+    pub(crate) fn tags(&self, name: &str) -> Vec<String> {
+        let repo = self.repo(name);
+        let mut v: Vec<String> = self
+            .rt
+            .block_on(self.client.list_tags(&repo))
+            .unwrap()
+            .tags
+            .into_iter()
+            .map(|t| t.tag.to_string())
+            .filter(|t| !tagcore::is_signature_artifact(t))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Returns how many manifest PUTs the registry has answered so far.
+    pub(crate) fn manifest_puts(&self) -> usize {
+        self.registry
+            .settled_requests()
+            .iter()
+            .filter(|r| r.starts_with("PUT ") && r.contains("/manifests/"))
+            .count()
+    }
+
+    /// Runs `tagcli --config <world policy> args…` with the pipeline's environment.
+    pub(crate) fn tagcli(&self, args: &[&str]) -> Run {
+        self.tagcli_env(args, &[])
+    }
+
+    pub(crate) fn tagcli_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let mut cmd = assert_cmd::Command::cargo_bin("tagcli").unwrap();
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("DOCKER_CONFIG", self.dir.path().join("docker"))
+            .env("DOCKER_REGISTRY_USER", USER)
+            .env("DOCKER_REGISTRY_TOKEN", PASSWORD)
+            .env("GITHUB_TOKEN", GITHUB_TOKEN)
+            .env("REPOSITORY_DISPATCH_TOKEN", "ghs_e2e_dispatch_token");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).replace(self.registry.addr(), "[registry]"),
+            stderr: String::from_utf8_lossy(&out.stderr).replace(self.registry.addr(), "[registry]"),
+        };
+        for secret in [PASSWORD, GITHUB_TOKEN, "ghs_e2e_dispatch_token"] {
+            assert!(
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                "a secret was printed: {run:?}"
+            );
+        }
+        run
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
