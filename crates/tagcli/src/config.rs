@@ -414,12 +414,11 @@ pub(crate) fn find_line(text: &str, field: &str) -> Option<usize> {
             };
             continue;
         }
-        if in_table {
-            if let Some((k, _)) = l.split_once('=') {
-                if k.trim() == key {
-                    return Some(i + 1);
-                }
-            }
+        if in_table
+            && let Some((k, _)) = l.split_once('=')
+            && k.trim() == key
+        {
+            return Some(i + 1);
         }
     }
     // The header itself, when the key is not written (a missing required key).
@@ -432,7 +431,7 @@ fn build(name: String, raw: RawUnit, base_dir: PathBuf) -> Result<UnitConfig, (S
     let reg = &raw.registry;
     let host = reg.host.clone().unwrap_or_else(|| "docker.io".to_owned());
     let target = match host.strip_prefix("oci:") {
-        Some(dir) if dir.is_empty() => {
+        Some("") => {
             return Err((
                 "registry.host".into(),
                 "`oci:` needs a directory, e.g. oci:./local-layout".into(),
@@ -499,8 +498,7 @@ fn build(name: String, raw: RawUnit, base_dir: PathBuf) -> Result<UnitConfig, (S
             .field
             .replace("images[", "image[")
             .replace("].repository", "].name")
-            .replace("publish.freeze_weekdays", "publish.freeze.weekdays")
-            .replace("release.mode", "release.mode");
+            .replace("publish.freeze_weekdays", "publish.freeze.weekdays");
         (field, e.message)
     })?;
     if reg.insecure && matches!(target, RegistryTarget::Layout(_)) {
