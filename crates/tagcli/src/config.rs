@@ -12,7 +12,7 @@ use tagcore::policy::{
     StepMode, TagsSpec, VerifySpec,
 };
 
-use crate::secret::Secret;
+use registry_hub::Secret;
 
 /// A configuration problem: file, line (when known), field, and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

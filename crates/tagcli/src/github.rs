@@ -5,6 +5,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tagcore::{AuditError, AuditErrorKind, AuditSink, DispatchRequest, ReleaseReceipt, ReleaseRequest};
 
+use registry_hub::Secret;
+
 use crate::config::{DispatchSettings, DispatchTarget, ReleaseSettings};
 
 /// Releases and dispatches on GitHub; either may be off.
@@ -84,12 +86,7 @@ impl GitHub {
         })
     }
 
-    fn request(
-        &self,
-        method: reqwest::Method,
-        url: String,
-        token: &crate::secret::Secret,
-    ) -> reqwest::RequestBuilder {
+    fn request(&self, method: reqwest::Method, url: String, token: &Secret) -> reqwest::RequestBuilder {
         self.client
             .request(method, url)
             .bearer_auth(token.expose())
@@ -220,7 +217,6 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
-    use crate::secret::Secret;
 
     #[test]
     fn api_urls_must_be_https_except_loopback() {
@@ -236,7 +232,7 @@ mod tests {
     fn github(server: &MockServer) -> GitHub {
         let release = ReleaseSettings {
             repository: "nearai/cloud-api".into(),
-            token: Secret::new(TOKEN.into()),
+            token: Secret::new(TOKEN),
             api_url: server.uri(),
         };
         let dispatch = DispatchSettings {
@@ -245,7 +241,7 @@ mod tests {
                 file: "deploy.yml".into(),
                 git_ref: "main".into(),
             },
-            token: Secret::new(TOKEN.into()),
+            token: Secret::new(TOKEN),
             api_url: server.uri(),
         };
         GitHub::new(Some(release), Some(dispatch)).unwrap()

@@ -9,7 +9,6 @@ mod config;
 mod exit;
 mod github;
 mod output;
-mod secret;
 mod wiring;
 
 use std::io::Write as _;

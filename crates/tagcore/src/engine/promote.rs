@@ -6,7 +6,6 @@ use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
 use crate::policy::{AlreadyInProd, StepMode};
 use crate::release::{NotesInput, render_notes};
 use crate::request::{PromoteRequest, PromoteSource, check_confirm};
-use crate::source::{CommitEvidence, resolve_source_commit};
 use crate::template::TemplateValues;
 use crate::{AuditSink, DispatchRequest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
 
@@ -66,23 +65,14 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .verification
             .as_ref()
             .and_then(|v| v.source_commit.clone());
-        let revision = if cert_commit.is_none() {
-            self.count();
-            self.registry
-                .image_revision(&primary.repository, &primary.digest)
-                .await?
-        } else {
-            None
-        };
-        let stamps = inventories[0].staging_stamps_at(tags, &primary.digest);
-        let commit = resolve_source_commit(
-            &primary.digest,
-            &CommitEvidence {
-                certificate: cert_commit.as_ref(),
-                revision: revision.as_deref(),
-                staging_stamps: stamps.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
-            },
-        );
+        let commit = self
+            .source_commit(
+                &primary.repository,
+                &primary.digest,
+                cert_commit.as_ref(),
+                &inventories[0],
+            )
+            .await?;
         if commit.is_derived() {
             warnings.push(format!(
                 "source commit of {} is unknown: stamp suffix {} is derived from digest, commit unknown",

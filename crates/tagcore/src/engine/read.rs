@@ -3,6 +3,7 @@
 use super::{Engine, OpError, OpErrorKind};
 use crate::history::{KnownTag, TagRole, Timeline, classify};
 use crate::policy::UnitImage;
+use crate::source::{CommitEvidence, SourceCommit, resolve_source_commit};
 use crate::{
     AuditSink, Digest, Manifest, Registry, RegistryErrorKind, Repository, Tag, TagListing, VerifiedSignature,
     Verifier,
@@ -146,6 +147,34 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             warnings,
             truncated: truncated.is_some() || capped,
         })
+    }
+
+    /// Returns the source commit of `digest` in the order of SPEC §5: the certificate's commit,
+    /// the image's revision annotation (read only when the certificate named none), the oldest
+    /// staging stamp at the digest, the digest itself.
+    pub(super) async fn source_commit(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        certificate: Option<&crate::CommitSha>,
+        inventory: &Inventory,
+    ) -> Result<SourceCommit, OpError> {
+        let revision = match certificate {
+            Some(_) => None,
+            None => {
+                self.count();
+                self.registry.image_revision(repo, digest).await?
+            }
+        };
+        let stamps = inventory.staging_stamps_at(&self.policy.tags, digest);
+        Ok(resolve_source_commit(
+            digest,
+            &CommitEvidence {
+                certificate,
+                revision: revision.as_deref(),
+                staging_stamps: stamps.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
+            },
+        ))
     }
 
     /// Returns the prod timeline of `inventory`.

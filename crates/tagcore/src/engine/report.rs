@@ -179,23 +179,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .verify(&forced, &digest)
             .await?
             .ok_or_else(|| OpError::new(OpErrorKind::Verification, "no signature policy applies"))?;
-        let revision = match signature.source_commit {
-            Some(_) => None,
-            None => {
-                self.count();
-                self.registry.image_revision(repo, &digest).await?
-            }
-        };
         let inventory = self.inventory(repo).await?;
-        let staging = inventory.staging_stamps_at(&self.policy.tags, &digest);
-        let source_commit = resolve_source_commit(
-            &digest,
-            &CommitEvidence {
-                certificate: signature.source_commit.as_ref(),
-                revision: revision.as_deref(),
-                staging_stamps: staging.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
-            },
-        );
+        let source_commit = self
+            .source_commit(repo, &digest, signature.source_commit.as_ref(), &inventory)
+            .await?;
         Ok(VerifyReport {
             repository: repo.clone(),
             digest,

@@ -6,7 +6,6 @@ use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
 use crate::policy::StepMode;
 use crate::release::{NotesInput, render_notes};
 use crate::request::{RollbackRequest, RollbackTarget, check_confirm};
-use crate::source::{CommitEvidence, resolve_source_commit};
 use crate::template::TemplateValues;
 use crate::{AuditSink, DispatchRequest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
 
@@ -144,21 +143,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         let p = &images[0];
         let cert = p.verification.as_ref().and_then(|v| v.source_commit.clone());
-        let revision = if cert.is_none() {
-            self.count();
-            self.registry.image_revision(&p.repository, &p.digest).await?
-        } else {
-            None
-        };
-        let stamps = inventory.staging_stamps_at(tags, &p.digest);
-        let commit = resolve_source_commit(
-            &p.digest,
-            &CommitEvidence {
-                certificate: cert.as_ref(),
-                revision: revision.as_deref(),
-                staging_stamps: stamps.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
-            },
-        );
+        let commit = self
+            .source_commit(&p.repository, &p.digest, cert.as_ref(), &inventory)
+            .await?;
         // 4. The audit tag (immutable, first), then prod and aliases.
         let audit = match resume {
             Some(r) => r,
