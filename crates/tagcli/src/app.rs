@@ -25,6 +25,8 @@ pub(crate) struct Sink<'a> {
     pub(crate) github_summary: Option<std::path::PathBuf>,
     /// `GITHUB_ACTIONS=true`.
     pub(crate) annotations: bool,
+    /// Progress lines on stderr (only when it is a terminal).
+    pub(crate) progress: bool,
 }
 
 impl Sink<'_> {
@@ -146,9 +148,21 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         Err(e) => return refused(sink, name, unit, &OpError::from(e)),
     };
     if let Some((request, dry_run)) = request {
-        let outcome = match engine.run(&request, now, dry_run).await {
-            Ok(o) => o,
+        if sink.progress {
+            let _ = writeln!(sink.err, "{name} {unit}: resolving and verifying…");
+        }
+        let prepared = match engine.prepare(&request, now).await {
+            Ok(p) => p,
             Err(e) => return refused(sink, name, unit, &e),
+        };
+        let outcome = if dry_run {
+            tagcore::engine::dry_run(prepared)
+        } else {
+            if sink.progress {
+                let writes = prepared.plan.steps.iter().filter(|s| !s.is_noop()).count();
+                let _ = writeln!(sink.err, "{name} {unit}: writing {writes} tag(s)…");
+            }
+            engine.execute(prepared).await
         };
         sink.print(&output::outcome_text(&outcome), &output::outcome_json(&outcome));
         for w in &outcome.warnings {

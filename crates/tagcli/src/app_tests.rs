@@ -70,6 +70,7 @@ impl World {
             github_output: Some(gh.clone()),
             github_summary: None,
             annotations: true,
+            progress: false,
         };
         self.reg.set_clock(t(now));
         let code = block_on(app::run(

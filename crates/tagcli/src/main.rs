@@ -89,6 +89,8 @@ fn run(cli: &Cli) -> u8 {
         github_output: std::env::var_os("GITHUB_OUTPUT").map(Into::into),
         github_summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(Into::into),
         annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        progress: cli.output == cli::OutputFormat::Text
+            && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     runtime.block_on(app::run(
         &cli.command,

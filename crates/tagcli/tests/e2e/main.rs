@@ -5,3 +5,4 @@ mod chat_api;
 mod cloud_api;
 mod compose_manager;
 mod support;
+mod usage;

@@ -17,6 +17,11 @@ pub use report::{HistoryReport, ImageStatus, StatusReport, TagPointer, VerifyRep
 pub use rollback::RERUN_WINDOW_SECS;
 
 use crate::outcome::Outcome;
+
+/// Returns the outcome of a prepared plan that is not executed: every write `Planned`.
+pub fn dry_run(prepared: Prepared) -> Outcome {
+    execute::dry_run(prepared)
+}
 use crate::plan::Plan;
 use crate::policy::Policy;
 use crate::request::{InputError, Request};
@@ -141,7 +146,8 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
         Ok(prepared)
     }
 
-    /// Prepares `request` and, unless `dry_run`, executes it.
+    /// Prepares `request` and, unless `dry_run`, executes it (a dry run returns
+    /// [`dry_run`]'s outcome).
     pub async fn run(&self, request: &Request, now: Timestamp, dry_run: bool) -> Result<Outcome, OpError> {
         let prepared = self.prepare(request, now).await?;
         Ok(if dry_run {
