@@ -121,6 +121,66 @@ pub trait Registry: Send + Sync {
     ) -> impl Future<Output = Result<Option<String>, RegistryError>> + Send;
 }
 
+/// A borrowed registry is a registry, so one adapter can serve the engine and a verifier.
+impl<T: Registry + ?Sized> Registry for &T {
+    fn resolve_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> impl Future<Output = Result<Option<Digest>, RegistryError>> + Send {
+        (**self).resolve_tag(repository, tag)
+    }
+
+    fn fetch_manifest(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Manifest, RegistryError>> + Send {
+        (**self).fetch_manifest(repository, digest)
+    }
+
+    fn put_manifest(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        manifest: &Manifest,
+    ) -> impl Future<Output = Result<Digest, RegistryError>> + Send {
+        (**self).put_manifest(repository, tag, manifest)
+    }
+
+    fn list_tags(
+        &self,
+        repository: &Repository,
+    ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
+        (**self).list_tags(repository)
+    }
+
+    fn fetch_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Vec<u8>, RegistryError>> + Send {
+        (**self).fetch_blob(repository, digest, max_bytes)
+    }
+
+    fn fetch_referrers(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send {
+        (**self).fetch_referrers(repository, digest)
+    }
+
+    fn image_revision(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<Option<String>, RegistryError>> + Send {
+        (**self).image_revision(repository, digest)
+    }
+}
+
 /// What an accepted signature proved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VerifiedSignature {

@@ -1,13 +1,12 @@
 //! Shared scenario setup: a real docker-registry on 127.0.0.1, a test PKI, a policy.
 
-pub(crate) mod http;
-
 use cosign_verify::testing::{Artifact, CertificateProfile, GITHUB_ISSUER, TestPki, image_artifact};
 use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
-use tagcore::{Digest, Repository, VerifiedSignature, Verifier as _, VerifyError};
+use registry_hub::{OciConfig, RemoteRegistry, RetryPolicy};
+use tagcore::policy::{ImageSpec, Policy, PolicySpec, VerifySpec};
+use tagcore::request::{PromoteRequest, PromoteSource, Request};
+use tagcore::{Digest, Engine, OpErrorKind, Repository, Tag, VerifiedSignature, Verifier as _, VerifyError};
 use testkit::RegistryServer;
-
-pub(crate) use http::HttpRegistry;
 
 pub(crate) const REPO_PATH: &str = "nearai/cloud-api";
 pub(crate) const SHA: &str = "dac1007f00dba11c0ffee00000000000000000ab";
@@ -15,7 +14,8 @@ pub(crate) const SHA: &str = "dac1007f00dba11c0ffee00000000000000000ab";
 /// One scenario's world: its own registry, PKI and trusted_root.json file.
 pub(crate) struct Env {
     _server: RegistryServer,
-    pub(crate) registry: HttpRegistry,
+    /// registry-hub's client, the one production uses.
+    pub(crate) registry: RemoteRegistry,
     pub(crate) repo: Repository,
     pub(crate) pki: TestPki,
     pub(crate) trusted_root: TrustedRootSource,
@@ -25,7 +25,11 @@ pub(crate) struct Env {
 impl Env {
     pub(crate) fn new() -> Self {
         let server = RegistryServer::start();
-        let registry = HttpRegistry::new(server.addr());
+        let registry = RemoteRegistry::new(OciConfig {
+            retry: RetryPolicy::fast(),
+            ..OciConfig::default()
+        })
+        .expect("registry client");
         let repo = Repository::new(server.addr(), REPO_PATH).expect("repository");
         let pki = TestPki::new();
         // Policies name a trusted_root.json file, as air-gapped users do.
@@ -51,12 +55,15 @@ impl Env {
     /// Pushes a fresh image and returns it with its digest.
     pub(crate) async fn image(&self, seed: &str) -> (Artifact, Digest) {
         let image = image_artifact(seed, seed);
-        let digest = self.registry.push(&self.repo, &image).await;
+        let digest = self.push(&image).await;
         (image, digest)
     }
 
+    /// Uploads the artifact's blobs, then its manifest (under its tag, or by digest).
     pub(crate) async fn push(&self, artifact: &Artifact) -> Digest {
-        self.registry.push(&self.repo, artifact).await
+        cosign_verify::testing::push_to_registry(self.repo.registry(), self.repo.path(), artifact)
+            .await
+            .expect("push")
     }
 
     /// The cloud-api / chat-api style keyless policy.
@@ -81,13 +88,73 @@ impl Env {
         }
     }
 
+    /// Verifies `digest` under `policy`. A refusal is also driven through tagcore: a promote of
+    /// that digest (staging pointed at it) must fail with a verification error and leave `prod`
+    /// where it was — the verifier's "no" is what keeps prod untouched.
     pub(crate) async fn verify(
         &self,
         policy: &SignaturePolicy,
         digest: &Digest,
     ) -> Result<VerifiedSignature, VerifyError> {
         let verifier = CosignVerifier::new(&self.registry, policy).expect("valid policy");
-        verifier.verify(&self.repo, digest).await
+        let result = verifier.verify(&self.repo, digest).await;
+        if result.is_err() {
+            self.assert_promote_refused(&verifier, digest).await;
+        }
+        result
+    }
+
+    async fn assert_promote_refused(&self, verifier: &CosignVerifier<&RemoteRegistry>, digest: &Digest) {
+        use tagcore::Registry as _;
+        let prod: Tag = "prod".parse().expect("tag");
+        let before = self
+            .registry
+            .resolve_tag(&self.repo, &prod)
+            .await
+            .expect("read prod");
+        let Ok(manifest) = self.registry.fetch_manifest(&self.repo, digest).await else {
+            return; // a corrupt or missing image cannot even be staged
+        };
+        self.registry
+            .put_manifest(&self.repo, &"staging".parse().expect("tag"), &manifest)
+            .await
+            .expect("stage");
+        let spec = PolicySpec {
+            unit: "cloud-api".into(),
+            images: vec![ImageSpec {
+                repository: self.repo.to_string(),
+                verify: true,
+            }],
+            verify: Some(VerifySpec {
+                key: Some("enforced by the CosignVerifier under test".into()),
+                ..VerifySpec::default()
+            }),
+            ..PolicySpec::default()
+        };
+        let policy = Policy::from_spec(&spec).expect("policy");
+        let audit = tagcore::testing::MemoryAudit::new();
+        let engine = Engine::new(&policy, &self.registry, verifier, &audit);
+        let request = Request::Promote(PromoteRequest {
+            source: PromoteSource::Staging,
+            confirm: None,
+        });
+        let now = "2026-07-09T10:00:00Z".parse().expect("time");
+        let err = engine
+            .run(&request, now, false)
+            .await
+            .expect_err("a refused signature must stop the promote");
+        assert_eq!(err.kind, OpErrorKind::Verification, "{err}");
+        let after = self
+            .registry
+            .resolve_tag(&self.repo, &prod)
+            .await
+            .expect("read prod");
+        assert_eq!(after, before, "prod must be untouched after a refusal");
+        let stamp = self.registry.list_tags(&self.repo).await.expect("list");
+        assert!(
+            !stamp.tags.iter().any(|t| t.tag.as_str().starts_with("prod-")),
+            "no stamp may be written after a refusal"
+        );
     }
 }
 
