@@ -181,3 +181,15 @@ fn history_and_status_render() {
     let (_, out, _, _) = w.run(&Command::Status, OutputFormat::Text, "2026-07-09T11:00:00Z");
     insta::assert_snapshot!("status_text", out);
 }
+
+#[test]
+fn dry_run_text_lists_every_read_and_the_writes_it_would_make() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    let (code, out, _, gh) = w.run(&promote(true), OutputFormat::Text, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 0);
+    assert!(gh.is_empty(), "a dry run writes no GitHub outputs");
+    assert_eq!(w.reg.writes(), 0);
+    insta::assert_snapshot!("promote_dry_run_text", out);
+}

@@ -97,6 +97,7 @@ pub(crate) fn outcome_json(o: &Outcome) -> Value {
         "warnings": o.warnings,
         "notices": p.notices,
         "budget": p.budget,
+        "reads": p.reads,
     })
 }
 
@@ -219,6 +220,14 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
         let _ = writeln!(s, "  warning: {w}");
     }
     if o.result == RunResult::DryRun {
+        let _ = writeln!(s, "  read before any write:");
+        for r in &p.reads {
+            let _ = writeln!(s, "    {:<9} {}  -> {}", r.op, r.target, r.found);
+        }
+        let _ = writeln!(
+            s,
+            "  each write re-reads its tag first (compare-and-swap) and is read back after"
+        );
         let b = &p.budget;
         let _ = writeln!(
             s,

@@ -55,6 +55,17 @@ pub struct ImagePlan {
     pub verification: Option<VerifiedSignature>,
 }
 
+/// One read or verification made while preparing, in order, with what it found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadStep {
+    /// `resolve`, `list`, `fetch`, `revision` or `verify`.
+    pub op: String,
+    /// What was read, e.g. `docker.io/nearai/cloud-api:staging`.
+    pub target: String,
+    /// What it found, e.g. a digest, `absent`, `12 tags`, the verified identity.
+    pub found: String,
+}
+
 /// The registry calls an operation makes: those already made to prepare it, and the most the
 /// execution will make (one re-read, one put and one read-back per write).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -76,6 +87,9 @@ pub struct Plan {
     pub unit: String,
     /// Per image: what was resolved.
     pub images: Vec<ImagePlan>,
+    /// Every read and verification made before the first write, in order. Each write then
+    /// re-reads its tag (compare-and-swap) and every written tag is read back.
+    pub reads: Vec<ReadStep>,
     /// The stamp or audit tag that names this release, if any.
     pub stamp: Option<Tag>,
     /// The tag the operation went by: the promote source tag, the rollback target, the retag

@@ -101,6 +101,7 @@ pub struct Engine<'a, R, V, A> {
     audit: &'a A,
     calls: AtomicU32,
     verifications: AtomicU32,
+    reads: std::sync::Mutex<Vec<crate::plan::ReadStep>>,
 }
 
 impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
@@ -113,6 +114,7 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
             audit,
             calls: AtomicU32::new(0),
             verifications: AtomicU32::new(0),
+            reads: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -126,12 +128,14 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
     pub async fn prepare(&self, request: &Request, now: Timestamp) -> Result<Prepared, OpError> {
         self.calls.store(0, Ordering::Relaxed);
         self.verifications.store(0, Ordering::Relaxed);
+        self.take_reads();
         let mut prepared = match request {
             Request::Publish(r) => self.prepare_publish(r, now).await?,
             Request::Promote(r) => self.prepare_promote(r, now).await?,
             Request::Rollback(r) => self.prepare_rollback(r, now).await?,
             Request::Retag(r) => self.prepare_retag(r).await?,
         };
+        prepared.plan.reads = self.take_reads();
         prepared.plan.budget.reads = self.calls.load(Ordering::Relaxed);
         prepared.plan.budget.verifications = self.verifications.load(Ordering::Relaxed);
         prepared.plan.budget.writes = prepared
@@ -159,5 +163,28 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
 
     fn count(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records a read made while preparing.
+    fn note(&self, op: &str, target: String, found: String) {
+        let step = crate::plan::ReadStep {
+            op: op.to_owned(),
+            target,
+            found,
+        };
+        // A poisoned lock only means another thread panicked mid-push; the log stays usable.
+        self.reads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(step);
+    }
+
+    fn take_reads(&self) -> Vec<crate::plan::ReadStep> {
+        std::mem::take(
+            &mut *self
+                .reads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }

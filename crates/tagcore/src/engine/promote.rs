@@ -248,6 +248,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 warnings,
                 notices,
                 budget: RequestBudget::default(),
+                reads: Vec::new(),
             },
             manifests,
         })

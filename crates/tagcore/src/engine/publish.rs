@@ -132,6 +132,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 warnings: Vec::new(),
                 notices,
                 budget: RequestBudget::default(),
+                reads: Vec::new(),
             },
             manifests,
         })

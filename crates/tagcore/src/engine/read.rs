@@ -40,6 +40,16 @@ impl Inventory {
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// Returns the digest `tag` points at in `repo`, or `None`.
     pub(super) async fn resolve(&self, repo: &Repository, tag: &Tag) -> Result<Option<Digest>, OpError> {
+        let d = self.resolve_quietly(repo, tag).await?;
+        let found = d
+            .as_ref()
+            .map_or_else(|| "absent".to_owned(), ToString::to_string);
+        self.note("resolve", format!("{repo}:{tag}"), found);
+        Ok(d)
+    }
+
+    /// Returns what `resolve` does, without a line in the plan's reads (bulk history reads).
+    async fn resolve_quietly(&self, repo: &Repository, tag: &Tag) -> Result<Option<Digest>, OpError> {
         self.count();
         self.registry.resolve_tag(repo, tag).await.map_err(|e| {
             let mut err = OpError::from(e);
@@ -73,6 +83,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 format!("manifest {repo}@{digest} has bytes whose sha256 is {actual}; refusing to copy it"),
             ));
         }
+        self.note(
+            "fetch",
+            format!("{repo}@{digest}"),
+            format!("{} ({} bytes, sha256 checked)", m.media_type, m.bytes.len()),
+        );
         Ok(m)
     }
 
@@ -100,6 +115,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             ));
         }
         let tags_policy = &self.policy.tags;
+        let listed = tags.len();
         let mut relevant: Vec<_> = tags
             .into_iter()
             .filter(|t| {
@@ -122,7 +138,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 Some(d) => Some(d),
                 None if resolves < MAX_RESOLVES => {
                     resolves += 1;
-                    self.resolve(repo, &t.tag).await?
+                    self.resolve_quietly(repo, &t.tag).await?
                 }
                 None => {
                     capped = true;
@@ -137,6 +153,19 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 });
             }
         }
+        self.note(
+            "list",
+            repo.to_string(),
+            format!(
+                "{listed} tags, {} release tags, {resolves} digests read one by one{}",
+                known.len(),
+                if truncated.is_some() {
+                    ", listing incomplete"
+                } else {
+                    ""
+                }
+            ),
+        );
         if capped {
             warnings.push(format!(
                 "{repo}: read the digests of the newest {MAX_RESOLVES} release tags only; older ones are not in the history"
@@ -163,7 +192,13 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             Some(_) => None,
             None => {
                 self.count();
-                self.registry.image_revision(repo, digest).await?
+                let r = self.registry.image_revision(repo, digest).await?;
+                self.note(
+                    "revision",
+                    format!("{repo}@{digest}"),
+                    r.clone().unwrap_or_else(|| "none".into()),
+                );
+                r
             }
         };
         let stamps = inventory.staging_stamps_at(&self.policy.tags, digest);
@@ -194,7 +229,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         self.verifications
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let repo = &image.repository;
-        match self.verifier.verify(repo, digest).await {
+        let result = self.verifier.verify(repo, digest).await;
+        let found = match &result {
+            Ok(v) => v
+                .identity
+                .clone()
+                .or_else(|| v.key.clone())
+                .unwrap_or_else(|| "accepted".into()),
+            Err(e) => format!("refused: {e}"),
+        };
+        self.note("verify", format!("{repo}@{digest}"), found);
+        match result {
             Ok(v) if &v.digest == digest => Ok(Some(v)),
             Ok(v) => Err(OpError::new(
                 OpErrorKind::Verification,

@@ -50,6 +50,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 warnings: Vec::new(),
                 notices: Vec::new(),
                 budget: RequestBudget::default(),
+                reads: Vec::new(),
             },
             // The plan holds this one image, at index 0.
             manifests: vec![Some(manifest)],

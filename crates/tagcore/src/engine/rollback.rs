@@ -245,6 +245,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 warnings,
                 notices: Vec::new(),
                 budget: RequestBudget::default(),
+                reads: Vec::new(),
             },
             manifests,
         })
