@@ -155,7 +155,8 @@ pub struct Event {
 }
 
 impl Event {
-    fn interval(&self) -> (i64, i64) {
+    /// Returns the earliest and latest Unix second at which the event may have happened.
+    pub fn interval(&self) -> (i64, i64) {
         if let Some(p) = self.pushed {
             return (p.unix(), p.unix());
         }
@@ -304,13 +305,13 @@ impl Timeline {
         groups
     }
 
-    /// Returns the promotion an automatic rollback goes to from `current`: the latest distinct
-    /// digest below the current one once rollbacks have undone what they rolled back from.
-    /// Refuses rather than guesses when the order that matters is unknown.
-    pub fn previous(&self, current: &Digest) -> Result<&Event, HistoryError> {
-        let order: Vec<usize> = (0..self.events.len()).collect();
-        let base = replay(&self.events, &order).previous(&self.events, current);
-        let mut disagree: Vec<usize> = Vec::new();
+    /// Returns every order of the events that the known times allow, one tie group at a time
+    /// (the sorted order, then each permutation of each tie group whose members differ), and
+    /// the tie groups too large to permute (their order is unknowable).
+    fn orders(&self) -> (Vec<Vec<usize>>, Vec<std::ops::Range<usize>>) {
+        let base: Vec<usize> = (0..self.events.len()).collect();
+        let mut orders = vec![base.clone()];
+        let mut unknowable = Vec::new();
         for g in self.tie_groups() {
             let members = &self.events[g.clone()];
             let distinct = members
@@ -320,40 +321,90 @@ impl Timeline {
                 continue;
             }
             if g.len() > MAX_TIE_PERMUTATION {
-                disagree.extend(g.clone());
+                unknowable.push(g);
                 continue;
             }
             for perm in permutations(g.clone()) {
-                let mut alt = order.clone();
+                let mut alt = base.clone();
                 alt.splice(g.clone(), perm);
-                match replay(&self.events, &alt).previous(&self.events, current) {
-                    // An order in which prod would not be where it is cannot be the real one.
-                    Err(HistoryError::CurrentUnknown { .. }) => {}
-                    other if other != base => {
-                        disagree.extend(g.clone());
-                        break;
-                    }
-                    _ => {}
-                }
+                orders.push(alt);
             }
         }
-        if !disagree.is_empty() {
-            if let Ok(i) = base {
-                disagree.push(i);
+        (orders, unknowable)
+    }
+
+    /// Returns whether some order the known times allow leaves prod at `current`: false means
+    /// prod was moved without a record (or by another tool).
+    pub fn explains(&self, current: &Digest) -> bool {
+        let (orders, _) = self.orders();
+        orders
+            .iter()
+            .map(|o| replay(&self.events, o))
+            .any(|r| r.valid && r.stack.last().is_some_and(|&i| &self.events[i].digest == current))
+    }
+
+    /// Returns the promotion an automatic rollback goes to from `current`: the latest distinct
+    /// digest below the current one once rollbacks have undone what they rolled back from.
+    /// Orders that would not leave prod at `current` are discarded; if the orders that remain
+    /// disagree, it refuses rather than guesses and lists the candidates.
+    pub fn previous(&self, current: &Digest) -> Result<&Event, HistoryError> {
+        let (orders, unknowable) = self.orders();
+        let mut answers: Vec<usize> = Vec::new();
+        let mut no_previous = false;
+        for o in &orders {
+            match replay(&self.events, o).previous(&self.events, current) {
+                Ok(i) => answers.push(i),
+                Err(HistoryError::NoPrevious { .. }) => no_previous = true,
+                Err(_) => {}
             }
-            disagree.sort_unstable();
-            disagree.dedup();
+        }
+        answers.sort_unstable();
+        answers.dedup();
+        let undecided = answers.len() > 1 || (no_previous && !answers.is_empty()) || !unknowable.is_empty();
+        if undecided {
+            let mut candidates: Vec<usize> = answers;
+            candidates.extend(unknowable.into_iter().flatten());
+            candidates.sort_unstable();
+            candidates.dedup();
             return Err(HistoryError::Ambiguous {
-                candidates: disagree.into_iter().map(|i| self.events[i].clone()).collect(),
+                candidates: candidates.into_iter().map(|i| self.events[i].clone()).collect(),
             });
         }
-        base.map(|i| &self.events[i])
+        match answers.first() {
+            Some(&i) => Ok(&self.events[i]),
+            None if no_previous => Err(HistoryError::NoPrevious {
+                current: current.clone(),
+            }),
+            None => Err(HistoryError::CurrentUnknown {
+                current: current.clone(),
+            }),
+        }
+    }
+
+    /// Returns the newest rollback (audit tags carry exact times, so rollbacks are ordered).
+    pub fn newest_rollback(&self) -> Option<&Event> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::Rollback { .. }))
+    }
+
+    /// Returns whether a promotion may have happened after `event` (it is after it, or their
+    /// order is not established).
+    pub fn promoted_since(&self, event: &Event) -> bool {
+        let (from, _) = event.interval();
+        self.events
+            .iter()
+            .any(|e| e.kind == EventKind::Promotion && e.tag != event.tag && e.interval().1 >= from)
     }
 }
 
 struct Replay {
     stack: Vec<usize>,
     undone: Vec<usize>,
+    /// False when the order is impossible: a rollback to the digest prod already had (tagcli
+    /// refuses those, and a re-run reuses its audit tag rather than writing another).
+    valid: bool,
 }
 
 impl Replay {
@@ -362,6 +413,7 @@ impl Replay {
             .stack
             .iter()
             .rposition(|&i| &events[i].digest == current)
+            .filter(|_| self.valid)
             .ok_or_else(|| HistoryError::CurrentUnknown {
                 current: current.clone(),
             })?;
@@ -380,20 +432,25 @@ impl Replay {
 fn replay(events: &[Event], order: &[usize]) -> Replay {
     let mut stack: Vec<usize> = Vec::new();
     let mut undone = Vec::new();
+    let mut valid = true;
     for &i in order {
         match events[i].kind {
             EventKind::Promotion => stack.push(i),
             EventKind::Rollback { .. } => {
+                if stack
+                    .last()
+                    .is_some_and(|&top| events[top].digest == events[i].digest)
+                {
+                    valid = false;
+                }
                 match stack.iter().rposition(|&j| events[j].digest == events[i].digest) {
                     Some(pos) => undone.extend(stack.drain(pos + 1..)),
-                    None => {
-                        undone.append(&mut stack);
-                    }
+                    None => undone.append(&mut stack),
                 }
             }
         }
     }
-    Replay { stack, undone }
+    Replay { stack, undone, valid }
 }
 
 fn permutations(range: std::ops::Range<usize>) -> Vec<Vec<usize>> {

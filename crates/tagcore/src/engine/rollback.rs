@@ -1,7 +1,7 @@
 //! Rollback: move prod (and its aliases) back to an earlier, verified release.
 
 use super::{Engine, OpError, OpErrorKind, Prepared};
-use crate::history::{Event, EventKind, NamedTime};
+use crate::history::{Event, NamedTime};
 use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
 use crate::policy::StepMode;
 use crate::release::{NotesInput, render_notes};
@@ -40,10 +40,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let inventory = self.inventory(&primary.repository).await?;
         warnings.extend(inventory.warnings.iter().cloned());
         let timeline = self.timeline(&inventory);
-        let latest_rollback = timeline
-            .latest()
-            .filter(|e| matches!(e.kind, EventKind::Rollback { .. }))
-            .cloned();
+        // The newest rollback, when it may still need finishing: prod has not reached its
+        // target and no promotion came after it (interrupted), or prod is at its target (a
+        // re-run of a finished one).
+        let newest_rollback = timeline.newest_rollback().cloned();
+        let interrupted = |r: &Event| r.digest != current[0] && !timeline.promoted_since(r);
 
         // 2. The target. An unfinished rollback (audit tag newest, prod not there yet) or a
         //    finished one that is re-run is completed with its own audit tag.
@@ -60,9 +61,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         ),
                     ));
                 }
-                let rerun = latest_rollback.as_ref().filter(|r| {
-                    r.digest != current[0]
-                        || event_time(r).is_some_and(|t| now.unix() - t.unix() <= RERUN_WINDOW_SECS)
+                let rerun = newest_rollback.as_ref().filter(|r| {
+                    interrupted(r)
+                        || (r.digest == current[0]
+                            && event_time(r).is_some_and(|t| now.unix() - t.unix() <= RERUN_WINDOW_SECS))
                 });
                 match rerun {
                     Some(r) => {
@@ -75,7 +77,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         resume = Some(r.tag.clone());
                         target
                     }
-                    None if timeline.head().is_some_and(|h| h.digest != current[0]) => {
+                    None if !timeline.events.is_empty() && !timeline.explains(&current[0]) => {
                         let head = timeline.head().map_or_else(String::new, |h| h.tag.to_string());
                         return Err(OpError::new(
                             OpErrorKind::History,
@@ -113,13 +115,13 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .iter()
             .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
         if resume.is_none()
-            && let Some(r) = latest_rollback.as_ref().filter(|r| r.digest == images[0].digest)
-            && (at_target || r.digest != current[0])
+            && let Some(r) = newest_rollback.as_ref().filter(|r| r.digest == images[0].digest)
+            && (at_target || interrupted(r))
         {
             resume = Some(r.tag.clone());
         }
         // Prod already at the named target without a record of how it got there: record it.
-        let unrecorded = at_target && timeline.head().is_some_and(|h| h.digest != images[0].digest);
+        let unrecorded = at_target && !timeline.events.is_empty() && !timeline.explains(&images[0].digest);
         if unrecorded && resume.is_none() {
             warnings.push(format!(
                 "prod is already at {target} but no record says so: writing the missing audit tag and finishing"

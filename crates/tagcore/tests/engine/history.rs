@@ -226,3 +226,43 @@ fn registry_without_push_times_orders_by_names() {
         .unwrap();
     assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
 }
+
+#[test]
+fn same_day_promote_and_rollback_without_push_times() {
+    // A registry that reports no push times: stamps say only their day, audit tags their second.
+    let w = World::cloud();
+    w.reg.set_listing_detail(false, false);
+    let p: Vec<_> = [("p1", SHA_A), ("p2", SHA_B), ("p3", SHA_C)]
+        .iter()
+        .map(|(s, c)| w.signed_image(0, s, c))
+        .collect();
+    w.reg
+        .set_tag(&w.repo(0), "staging", &p[0], t("2026-07-01T09:00:00Z"));
+    w.run(&promote_staging(), "2026-07-01T10:00:00Z").unwrap();
+    w.reg
+        .set_tag(&w.repo(0), "staging", &p[1], t("2026-07-02T08:00:00Z"));
+    w.run(&promote_staging(), "2026-07-02T09:00:00Z").unwrap();
+    // Rolled back the same morning, then re-run ten minutes later: it finishes, it does not go
+    // further back.
+    w.run(&rollback(RollbackTarget::Automatic), "2026-07-02T10:41:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+    w.reg.clear_calls();
+    w.run(&rollback(RollbackTarget::Automatic), "2026-07-02T10:51:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+    assert_eq!(w.reg.writes(), 0);
+    // A fix promoted that afternoon, then rolled back: a new audit tag, back to P1 (P2 was
+    // rolled back already), never the morning's audit tag reused.
+    w.reg
+        .set_tag(&w.repo(0), "staging", &p[2], t("2026-07-02T14:00:00Z"));
+    w.run(&promote_staging(), "2026-07-02T15:00:00Z").unwrap();
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-07-02T16:00:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+    assert_eq!(
+        out.plan.stamp.unwrap().as_str(),
+        "prod-rollback-20260702-160000-from-20260701-a2fad42"
+    );
+}

@@ -67,8 +67,13 @@ proptest! {
     /// Random sequences of builds, promotions, rollbacks and single faults: a stamp or audit
     /// tag never changes digest once written, and prod only ever holds a verified digest.
     #[test]
-    fn stamps_are_never_repointed_and_prod_is_always_verified(ops in proptest::collection::vec(op(), 1..14)) {
+    fn stamps_are_never_repointed_and_prod_is_always_verified(
+        ops in proptest::collection::vec(op(), 1..14),
+        push_times in any::<bool>(),
+    ) {
         let w = World::cloud();
+        // With and without push times (Docker Hub's Hub API vs a plain OCI registry).
+        w.reg.set_listing_detail(push_times, push_times);
         let mut images: BTreeMap<u8, (Digest, bool)> = BTreeMap::new();
         let mut records: BTreeMap<String, Digest> = BTreeMap::new();
         let mut day = 1;
