@@ -78,6 +78,25 @@ impl Default for OciConfig {
     }
 }
 
+/// Follows at most 5 redirects and never from HTTPS down to plain HTTP off loopback (blob
+/// downloads are often redirected to a CDN; a downgrade would expose the bytes and any
+/// credentials in the URL).
+fn redirect_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let downgrade = attempt.url().scheme() == "http"
+        && attempt.previous().iter().any(|u| u.scheme() == "https")
+        && !matches!(
+            attempt.url().host_str(),
+            Some("localhost" | "127.0.0.1" | "[::1]")
+        );
+    if downgrade {
+        attempt.error("refusing a redirect from HTTPS to plain HTTP")
+    } else if attempt.previous().len() > 5 {
+        attempt.error("too many redirects")
+    } else {
+        attempt.follow()
+    }
+}
+
 /// Returns a `reqwest` client with the TLS, timeout and redirect settings shared by all clients.
 pub(crate) fn build_http(
     user_agent: &str,
@@ -90,7 +109,7 @@ pub(crate) fn build_http(
         .timeout(request_timeout)
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::limited(5));
+        .redirect(reqwest::redirect::Policy::custom(redirect_policy));
     if let Some(path) = ca_bundle {
         let pem = std::fs::read(path).map_err(|e| {
             error_map::invalid_input(&format!("CA bundle {}", path.display()), "cannot read").with_source(e)
