@@ -35,6 +35,7 @@ fn source_name(s: &CommitSource) -> String {
         CommitSource::StagingStamp(t) => format!("staging_stamp:{t}"),
         CommitSource::Digest => "digest".into(),
         CommitSource::Input => "input".into(),
+        CommitSource::ProdStamp(t) => format!("prod_stamp:{t}"),
     }
 }
 

@@ -20,6 +20,8 @@ pub enum CommitSource {
     Digest,
     /// The caller gave it (publish's `--commit`).
     Input,
+    /// The prod stamp written when the digest was promoted (status only; it reads no signature).
+    ProdStamp(Tag),
 }
 
 impl fmt::Display for CommitSource {
@@ -30,6 +32,7 @@ impl fmt::Display for CommitSource {
             Self::StagingStamp(t) => write!(f, "staging stamp {t}"),
             Self::Digest => f.write_str("derived from digest, commit unknown"),
             Self::Input => f.write_str("given"),
+            Self::ProdStamp(t) => write!(f, "prod stamp {t}"),
         }
     }
 }

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use super::{Engine, OpError, OpErrorKind};
-use crate::history::Event;
-use crate::source::{CommitEvidence, SourceCommit, resolve_source_commit};
+use crate::history::{Event, TagRole, classify};
+use crate::source::{CommitEvidence, CommitSource, SourceCommit, resolve_source_commit};
 use crate::{AuditSink, Digest, Registry, Repository, Tag, Target, VerifiedSignature, Verifier};
 
 /// A channel or alias and where it points.
@@ -100,23 +100,32 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         v
                     })
                     .unwrap_or_default();
-                let source_commit = match &digest {
-                    Some(d) => {
-                        let staging = inventory.staging_stamps_at(tags, d);
-                        Some(resolve_source_commit(
-                            d,
-                            &CommitEvidence {
-                                certificate: None,
-                                revision: None,
-                                staging_stamps: staging
-                                    .iter()
-                                    .map(|(t, s, p)| (*t, s.as_str(), *p))
-                                    .collect(),
-                            },
-                        ))
+                // Status reads no signature: the registry's own records say the commit (a
+                // staging stamp, else the prod stamp written when it was promoted).
+                let source_commit = digest.as_ref().map(|d| {
+                    let staging = inventory.staging_stamps_at(tags, d);
+                    let found = resolve_source_commit(
+                        d,
+                        &CommitEvidence {
+                            certificate: None,
+                            revision: None,
+                            staging_stamps: staging.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
+                        },
+                    );
+                    let prod_stamp = inventory.known.iter().filter(|k| &k.digest == d).find_map(|k| {
+                        match classify(tags, k.tag.as_str()) {
+                            TagRole::ProdStamp { sha7, .. } => Some(SourceCommit {
+                                sha: sha7,
+                                source: CommitSource::ProdStamp(k.tag.clone()),
+                            }),
+                            _ => None,
+                        }
+                    });
+                    match prod_stamp {
+                        Some(p) if found.is_derived() => p,
+                        _ => found,
                     }
-                    None => None,
-                };
+                });
                 channels.push(TagPointer {
                     tag: tag.clone(),
                     role,
