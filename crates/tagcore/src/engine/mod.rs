@@ -8,6 +8,7 @@ mod read;
 mod report;
 mod retag;
 mod rollback;
+mod step;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

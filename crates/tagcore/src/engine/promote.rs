@@ -2,7 +2,7 @@
 
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::EventKind;
-use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
+use crate::plan::{ImagePlan, Plan, RequestBudget};
 use crate::policy::{AlreadyInProd, StepMode};
 use crate::release::{NotesInput, render_notes};
 use crate::request::{PromoteRequest, PromoteSource, check_confirm};
@@ -153,48 +153,18 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             // 5. Immutable stamps first (all images), then prod and aliases.
             if let Some(stamp) = &stamp {
                 for (k, img) in images.iter().enumerate() {
-                    let existing = self.resolve(&img.repository, stamp).await?;
-                    if let Some(d) = existing.as_ref().filter(|d| **d != img.digest) {
-                        return Err(OpError::new(
-                            OpErrorKind::Conflict,
-                            format!(
-                                "stamp {}:{stamp} already points at {d}, not {}; stamps are never re-pointed (nothing was written)",
-                                img.repository, img.digest
-                            ),
-                        ));
-                    }
-                    steps.push(WriteStep {
-                        image: k,
-                        tag: stamp.clone(),
-                        kind: TagKind::Immutable,
-                        expected: existing,
-                        new: img.digest.clone(),
-                        mode: StepMode::Required,
-                    });
+                    steps.push(
+                        self.immutable_step(k, &img.repository, stamp, &img.digest, StepMode::Required)
+                            .await?,
+                    );
                 }
             }
-            for (k, img) in images.iter().enumerate() {
-                steps.push(WriteStep {
-                    image: k,
-                    tag: tags.prod.clone(),
-                    kind: TagKind::Moving,
-                    expected: img.previous_digest.clone(),
-                    new: img.digest.clone(),
-                    mode: StepMode::Required,
-                });
-            }
-            for (k, img) in images.iter().enumerate() {
-                for (a, now_at) in tags.prod_aliases.iter().zip(&aliases[k]) {
-                    steps.push(WriteStep {
-                        image: k,
-                        tag: a.clone(),
-                        kind: TagKind::Moving,
-                        expected: now_at.clone(),
-                        new: img.digest.clone(),
-                        mode: StepMode::Required,
-                    });
-                }
-            }
+            steps.extend(super::step::prod_steps(
+                &tags.prod,
+                &tags.prod_aliases,
+                &images,
+                &aliases,
+            ));
         }
         let source = match &req.source {
             PromoteSource::Staging => format!("`{}` resolved to {}", tags.staging, primary.digest),

@@ -59,23 +59,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             manifests.push(Some(self.manifest(repo, digest).await?));
             let previous = self.resolve(repo, &tags.staging).await?;
             if let Some(stamp) = &stamp {
-                let existing = self.resolve(repo, stamp).await?;
-                if let Some(d) = existing.as_ref().filter(|d| *d != digest) {
-                    return Err(OpError::new(
-                        OpErrorKind::Conflict,
-                        format!(
-                            "stamp {repo}:{stamp} already points at {d}, not {digest}; stamps are never re-pointed (nothing was written)"
-                        ),
-                    ));
-                }
-                steps.push(WriteStep {
-                    image: k,
-                    tag: stamp.clone(),
-                    kind: TagKind::Immutable,
-                    expected: existing,
-                    new: digest.clone(),
-                    mode: StepMode::Required,
-                });
+                steps.push(
+                    self.immutable_step(k, repo, stamp, digest, StepMode::Required)
+                        .await?,
+                );
             }
             moving.push(WriteStep {
                 image: k,

@@ -2,7 +2,7 @@
 
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::{Event, NamedTime};
-use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
+use crate::plan::{ImagePlan, Plan, RequestBudget};
 use crate::policy::StepMode;
 use crate::release::{NotesInput, render_notes};
 use crate::request::{RollbackRequest, RollbackTarget, check_confirm};
@@ -166,48 +166,25 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         };
         let mut steps = Vec::new();
         for (k, img) in images.iter().enumerate() {
-            let existing = self.resolve(&img.repository, &audit).await?;
-            if let Some(d) = existing.as_ref().filter(|d| **d != img.digest) {
-                return Err(OpError::new(
-                    OpErrorKind::Conflict,
-                    format!(
-                        "audit tag {}:{audit} already points at {d}, not {}; nothing was written",
-                        img.repository, img.digest
-                    ),
-                ));
-            }
-            steps.push(WriteStep {
-                image: k,
-                tag: audit.clone(),
-                kind: TagKind::Immutable,
-                expected: existing,
-                new: img.digest.clone(),
-                mode: policy.rollback.audit_tag,
-            });
+            steps.push(
+                self.immutable_step(k, &img.repository, &audit, &img.digest, policy.rollback.audit_tag)
+                    .await?,
+            );
         }
-        for (k, img) in images.iter().enumerate() {
-            steps.push(WriteStep {
-                image: k,
-                tag: tags.prod.clone(),
-                kind: TagKind::Moving,
-                expected: img.previous_digest.clone(),
-                new: img.digest.clone(),
-                mode: StepMode::Required,
-            });
-        }
-        for (k, img) in images.iter().enumerate() {
+        let mut aliases = Vec::new();
+        for img in &images {
+            let mut now_at = Vec::new();
             for a in &tags.prod_aliases {
-                let now_at = self.resolve(&img.repository, a).await?;
-                steps.push(WriteStep {
-                    image: k,
-                    tag: a.clone(),
-                    kind: TagKind::Moving,
-                    expected: now_at,
-                    new: img.digest.clone(),
-                    mode: StepMode::Required,
-                });
+                now_at.push(self.resolve(&img.repository, a).await?);
             }
+            aliases.push(now_at);
         }
+        steps.extend(super::step::prod_steps(
+            &tags.prod,
+            &tags.prod_aliases,
+            &images,
+            &aliases,
+        ));
         let heading = format!("Production Rollback {audit}");
         let release = (policy.release != StepMode::Off).then(|| ReleaseRequest {
             tag: audit.to_string(),
