@@ -22,7 +22,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             return Err(OpError::new(
                 OpErrorKind::Conflict,
                 format!(
-                    "{repo}:{tag} already points at {d}, not {digest}; stamps and audit tags are never \\
+                    "{repo}:{tag} already points at {d}, not {digest}; stamps and audit tags are never \
                      re-pointed (nothing was written)"
                 ),
             ));
