@@ -1,5 +1,6 @@
 //! Promote: move prod (and its aliases) to a verified digest, after stamping it.
 
+use super::read::Depth;
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::EventKind;
 use crate::plan::{ImagePlan, Plan, RequestBudget};
@@ -43,7 +44,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             for a in &tags.prod_aliases {
                 alias_now.push(self.resolve(repo, a).await?);
             }
-            let inventory = self.inventory(repo).await?;
+            let inventory = self.inventory(repo, Depth::Newest).await?;
             warnings.extend(inventory.warnings.iter().cloned());
             manifests.push(Some(self.manifest(repo, &digest).await?));
             images.push(ImagePlan {
@@ -81,18 +82,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             ));
         }
         for (k, img) in images.iter().enumerate().skip(1) {
-            let own = inventories[k].staging_stamps_at(tags, &img.digest);
-            match own.iter().map(|(_, s, _)| s.as_str()).next() {
-                None => warnings.push(format!(
-                    "{} has no staging stamp for {}; it gets the primary's stamp name",
-                    img.repository, img.digest
-                )),
-                Some(s) if s != commit.sha7() => warnings.push(format!(
-                    "{}'s staging stamp names commit {s}, the primary's {}: using the primary's stamp name",
+            let own = self
+                .staging_stamps(&img.repository, &inventories[k], &img.digest, Some(commit.sha7()))
+                .await?;
+            if own.is_empty() {
+                warnings.push(format!(
+                    "{} has no staging stamp of commit {} for {}; it gets the primary's stamp name",
                     img.repository,
-                    commit.sha7()
-                )),
-                Some(_) => {}
+                    commit.sha7(),
+                    img.digest
+                ));
             }
         }
         // 4. The stamp. The newest event being a promotion of this digest means this is a

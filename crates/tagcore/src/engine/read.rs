@@ -12,9 +12,21 @@ use crate::{
 /// The most tags whose digest is read one by one (registries that list names only).
 const MAX_RESOLVES: usize = 500;
 
+/// How much of the history an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Depth {
+    /// Every release tag (rollback, history, status).
+    Full,
+    /// Only the newest day of release tags (promote: is the newest event ours?); staging
+    /// stamps are read later, and only if the source commit needs them.
+    Newest,
+}
+
 /// A repository's tags, classified, with digests where known.
 pub(super) struct Inventory {
     pub(super) known: Vec<KnownTag>,
+    /// Staging stamps listed without a digest and not read yet (depth `Newest`).
+    unresolved: Vec<crate::ListedTag>,
     pub(super) warnings: Vec<String>,
     pub(super) truncated: bool,
 }
@@ -93,7 +105,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
 
     /// Returns the repository's tags with digests for the roles that matter (stamps, audit
     /// tags, versions), reading digests one by one where the listing lacks them.
-    pub(super) async fn inventory(&self, repo: &Repository) -> Result<Inventory, OpError> {
+    pub(super) async fn inventory(&self, repo: &Repository, depth: Depth) -> Result<Inventory, OpError> {
         self.count();
         let TagListing {
             tags,
@@ -116,24 +128,50 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         let tags_policy = &self.policy.tags;
         let listed = tags.len();
-        let mut relevant: Vec<_> = tags
+        let versions_are_history = tags_policy.prod_stamp.is_none();
+        // Each relevant tag with its role and the day its name carries ("" when none).
+        let mut relevant: Vec<(crate::ListedTag, TagRole, String)> = tags
             .into_iter()
-            .filter(|t| {
-                matches!(
-                    classify(tags_policy, t.tag.as_str()),
-                    TagRole::ProdStamp { .. }
-                        | TagRole::RollbackAudit { .. }
-                        | TagRole::StagingStamp { .. }
-                        | TagRole::Version { .. }
-                )
+            .filter_map(|t| {
+                let role = classify(tags_policy, t.tag.as_str());
+                let day = match &role {
+                    TagRole::ProdStamp { date, .. } | TagRole::StagingStamp { date, .. } => {
+                        date.clone().unwrap_or_default()
+                    }
+                    TagRole::RollbackAudit { date, .. } => date.clone(),
+                    TagRole::Version { .. } if versions_are_history => String::new(),
+                    _ => return None,
+                };
+                Some((t, role, day))
             })
             .collect();
-        // Newest names first, so a cap drops the oldest.
-        relevant.sort_by(|a, b| b.pushed.cmp(&a.pushed).then_with(|| b.tag.cmp(&a.tag)));
+        // Newest first (push time, then the day in the name), so a cap drops the oldest.
+        relevant.sort_by(|a, b| {
+            b.0.pushed
+                .cmp(&a.0.pushed)
+                .then_with(|| b.2.cmp(&a.2))
+                .then_with(|| b.0.tag.cmp(&a.0.tag))
+        });
+        let newest_release_day = relevant
+            .iter()
+            .filter(|(_, role, _)| !matches!(role, TagRole::StagingStamp { .. }))
+            .map(|(_, _, day)| day.clone())
+            .max()
+            .unwrap_or_default();
         let mut known = Vec::new();
+        let mut unresolved = Vec::new();
         let mut resolves = 0;
         let mut capped = false;
-        for t in relevant {
+        for (t, role, day) in relevant {
+            if t.digest.is_none() && depth == Depth::Newest {
+                if matches!(role, TagRole::StagingStamp { .. }) {
+                    unresolved.push(t);
+                    continue;
+                }
+                if day < newest_release_day {
+                    continue;
+                }
+            }
             let digest = match t.digest {
                 Some(d) => Some(d),
                 None if resolves < MAX_RESOLVES => {
@@ -173,6 +211,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         Ok(Inventory {
             known,
+            unresolved,
             warnings,
             truncated: truncated.is_some() || capped,
         })
@@ -201,15 +240,51 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 r
             }
         };
-        let stamps = inventory.staging_stamps_at(&self.policy.tags, digest);
+        let named = certificate.is_some()
+            || revision
+                .as_deref()
+                .is_some_and(|r| r.trim().parse::<crate::CommitSha>().is_ok());
+        let stamps = if named {
+            Vec::new()
+        } else {
+            self.staging_stamps(repo, inventory, digest, None).await?
+        };
         Ok(resolve_source_commit(
             digest,
             &CommitEvidence {
                 certificate,
                 revision: revision.as_deref(),
-                staging_stamps: stamps.iter().map(|(t, s, p)| (*t, s.as_str(), *p)).collect(),
+                staging_stamps: stamps.iter().map(|(t, s, p)| (t, s.as_str(), *p)).collect(),
             },
         ))
+    }
+
+    /// Returns the staging stamps pointing at `digest` (only those naming `sha7`, when given),
+    /// reading the digests the listing did not carry.
+    pub(super) async fn staging_stamps(
+        &self,
+        repo: &Repository,
+        inventory: &Inventory,
+        digest: &Digest,
+        sha7: Option<&str>,
+    ) -> Result<Vec<(Tag, String, Option<crate::Timestamp>)>, OpError> {
+        let tags = &self.policy.tags;
+        let wanted = |s: &str| sha7.is_none_or(|w| w == s);
+        let mut found: Vec<_> = inventory
+            .staging_stamps_at(tags, digest)
+            .into_iter()
+            .filter(|(_, s, _)| wanted(s))
+            .map(|(t, s, p)| (t.clone(), s, p))
+            .collect();
+        for t in inventory.unresolved.iter().take(MAX_RESOLVES) {
+            let TagRole::StagingStamp { sha7: s, .. } = classify(tags, t.tag.as_str()) else {
+                continue;
+            };
+            if wanted(&s) && self.resolve(repo, &t.tag).await?.as_ref() == Some(digest) {
+                found.push((t.tag.clone(), s, t.pushed));
+            }
+        }
+        Ok(found)
     }
 
     /// Returns the prod timeline of `inventory`.

@@ -59,10 +59,10 @@ fn launcher_without_staging_stamp_gets_the_primary_stamp_and_rolls_back_with_it(
     assert_eq!(w.tag(0, stamp), Some(m1.clone()));
     assert_eq!(w.tag(1, stamp), Some(l1.clone()));
     assert!(
-        out.warnings
-            .iter()
-            .any(|x| x
-                == &format!("{LAUNCHER} has no staging stamp for {l1}; it gets the primary's stamp name")),
+        out.warnings.iter().any(|x| x
+            == &format!(
+                "{LAUNCHER} has no staging stamp of commit a2fad42 for {l1}; it gets the primary's stamp name"
+            )),
         "{:?}",
         out.warnings
     );

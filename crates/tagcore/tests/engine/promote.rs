@@ -410,3 +410,75 @@ fn best_effort_release_failure_is_a_warning() {
             .any(|w| w.starts_with("release prod-20260624-a2fad42 failed"))
     );
 }
+
+#[test]
+fn promote_reads_only_the_newest_release_tags_on_a_names_only_registry() {
+    // A plain OCI registry lists names only: every digest costs a HEAD. Promote needs the
+    // newest events (is this a re-run?) and, only when the commit is otherwise unknown, the
+    // staging stamps — not the whole history.
+    let w = World::cloud();
+    w.reg.set_listing_detail(false, false);
+    for day in 1..=20 {
+        let d = w.signed_image(0, &format!("old{day}"), SHA_B);
+        w.reg.set_tag(
+            &w.repo(0),
+            "staging",
+            &d,
+            t(&format!("2026-06-{day:02}T09:00:00Z")),
+        );
+        w.reg.set_tag(
+            &w.repo(0),
+            &format!("staging-202606{day:02}-851f2cc"),
+            &d,
+            t(&format!("2026-06-{day:02}T09:00:00Z")),
+        );
+        w.run(&promote_staging(), &format!("2026-06-{day:02}T10:00:00Z"))
+            .unwrap();
+    }
+    // The new build's certificate names no commit and it has no revision label: its staging
+    // stamp is found by reading the staging stamps then.
+    let d = w.reg.add_image(&w.repo(0), "new");
+    w.ver.sign(&d, "nearai/cloud-api", "refs/heads/main", None);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d, t("2026-06-25T09:00:00Z"));
+    w.reg.set_tag(
+        &w.repo(0),
+        "staging-20260625-a2fad42",
+        &d,
+        t("2026-06-25T09:00:00Z"),
+    );
+    w.reg.clear_calls();
+    let out = w.run(&promote_staging(), "2026-06-25T10:00:00Z").unwrap();
+    assert_eq!(out.plan.stamp.unwrap().as_str(), "prod-20260625-a2fad42");
+    assert_eq!(
+        out.plan.source_commit.unwrap().source,
+        tagcore::source::CommitSource::StagingStamp("staging-20260625-a2fad42".parse().unwrap())
+    );
+    let resolves = w
+        .reg
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, tagcore::testing::Call::Resolve(_)))
+        .count();
+    // staging, prod, the newest day's stamp, 21 staging stamps, the new stamp, then at
+    // execution one re-read per write (2) and one read-back per write (2): 29, not 50+.
+    assert_eq!(resolves, 29, "{:?}", w.reg.calls());
+    // A build whose certificate names the commit reads no staging stamp at all.
+    let d2 = w.signed_image(0, "newer", SHA_C);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d2, t("2026-06-26T09:00:00Z"));
+    w.reg.clear_calls();
+    w.run(&promote_staging(), "2026-06-26T10:00:00Z").unwrap();
+    let resolves = w
+        .reg
+        .calls()
+        .iter()
+        .filter(|c| matches!(c, tagcore::testing::Call::Resolve(_)))
+        .count();
+    assert_eq!(
+        resolves,
+        8,
+        "staging, prod, newest stamp, new stamp, 2 re-reads, 2 read-backs: {:?}",
+        w.reg.calls()
+    );
+}
