@@ -307,3 +307,71 @@ fn an_image_index_with_an_attestation_keeps_its_digest() {
 fn manifest_len(w: &World, d: &tagcore::Digest) -> usize {
     w.manifest(IMAGE, d).bytes.len()
 }
+
+#[test]
+fn verify_and_status_report_the_signature_and_the_channels() {
+    let w = World::new("cloud-api.toml");
+    let d1 = build(&w, "one", SHA1);
+    w.set_tag(IMAGE, "staging", &d1);
+    let r = w.tagcli(&["verify", "staging"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "identity       https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("commit         {SHA1} (signature certificate)")),
+        "{}",
+        r.stdout
+    );
+    let unsigned = w.push_image(IMAGE, "unsigned");
+    let r = w.tagcli(&["--output", "json", "verify", unsigned.as_str()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.json()["error"]["kind"], "verification");
+    let r = w.tagcli(&["--output", "json", "status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let channels = &r.json()["report"]["images"][0]["channels"];
+    assert_eq!(channels[0]["tag"], "staging");
+    assert_eq!(channels[0]["digest"], d1.as_str());
+}
+
+#[test]
+fn github_actions_outputs_summary_and_annotations() {
+    let w = World::new("cloud-api.toml");
+    let d1 = build(&w, "one", SHA1);
+    w.set_tag(IMAGE, "staging", &d1);
+    let out = w.dir.path().join("github_output");
+    let summary = w.dir.path().join("step_summary");
+    let r = w.tagcli_env(
+        &["--now", "2026-07-09T10:00:00Z", "promote"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_OUTPUT", out.to_str().unwrap()),
+            ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let outputs = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        outputs,
+        format!(
+            "digest={d1}\nprevious_digest=\nstamped_tag=prod-20260709-dac1007\ntarget_tag=staging\naudit_tag=\nshort_sha=dac1007\n"
+        )
+    );
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .starts_with("### tagcli promote `cloud-api`: done")
+    );
+    // A refusal is an ::error:: annotation on stderr; stdout stays clean.
+    let r = w.tagcli_env(
+        &["rollback", "--confirm", "ROLLBACK"],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("::error::rollback: refused"), "{}", r.stderr);
+}
