@@ -50,7 +50,8 @@ pub(crate) fn from_status(status: u16, what: &str, body: &[u8]) -> RegistryError
 pub(crate) fn from_transport(err: reqwest::Error, what: &str) -> RegistryError {
     let kind = if err.is_builder() {
         RegistryErrorKind::InvalidInput
-    } else if err.is_decode() {
+    } else if err.is_decode() || err.is_redirect() {
+        // A refused redirect (HTTPS → HTTP, or too many) will not go better on a retry.
         RegistryErrorKind::InvalidResponse
     } else {
         RegistryErrorKind::Transient
@@ -59,6 +60,8 @@ pub(crate) fn from_transport(err: reqwest::Error, what: &str) -> RegistryError {
         "timed out"
     } else if err.is_connect() {
         "could not connect"
+    } else if err.is_redirect() {
+        "refused a redirect (HTTPS to plain HTTP, or more than 5)"
     } else if err.is_body() || err.is_decode() {
         "failed reading the response"
     } else {

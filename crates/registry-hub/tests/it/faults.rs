@@ -231,3 +231,22 @@ async fn link_pagination_is_followed_and_bounded() {
     assert_eq!(listing.tags.len(), 2);
     assert!(listing.truncated.is_some());
 }
+
+#[tokio::test]
+async fn a_redirect_loop_is_refused_without_retries() {
+    let server = MockServer::start().await;
+    let url = format!("{}/v2/team/app/manifests/prod", server.uri());
+    Mock::given(method("HEAD"))
+        .and(path("/v2/team/app/manifests/prod"))
+        .respond_with(ResponseTemplate::new(307).insert_header("location", url.as_str()))
+        .mount(&server)
+        .await;
+    let err = remote(CredentialStore::new())
+        .resolve_tag(&repo(&host(&server), "team/app"), &tag("prod"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
+    assert!(err.message.contains("refused a redirect"), "{err}");
+    // One first request plus 5 followed redirects, and no retry of the whole chain.
+    assert_eq!(server.received_requests().await.unwrap().len(), 6);
+}
