@@ -93,6 +93,22 @@ impl RemoteRegistry {
         })
     }
 
+    /// Returns a read request (`pull` scope) for `suffix`, accepting `accept` when given.
+    fn pull_req<'a>(
+        &self,
+        method: Method,
+        repository: &'a Repository,
+        suffix: &str,
+        accept: Option<&'static str>,
+        what: &'a str,
+    ) -> Result<Req<'a>, RegistryError> {
+        let mut req = self.req(method, repository, suffix, Access::Pull, what)?;
+        if let Some(a) = accept {
+            req.headers.insert(ACCEPT, HeaderValue::from_static(a));
+        }
+        Ok(req)
+    }
+
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
         self.inner.transport.send(req).await
     }
@@ -282,15 +298,13 @@ fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
 impl Registry for RemoteRegistry {
     async fn resolve_tag(&self, repository: &Repository, tag: &Tag) -> Result<Option<Digest>, RegistryError> {
         let what = format!("HEAD manifest {repository}:{tag}");
-        let mut req = self.req(
+        let req = self.pull_req(
             Method::HEAD,
             repository,
             &format!("manifests/{tag}"),
-            Access::Pull,
+            Some(MANIFEST_ACCEPT),
             &what,
         )?;
-        req.headers
-            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         let resp = self.send(&req).await?;
         if resp.status().as_u16() == 404 {
             return Ok(None);
@@ -305,15 +319,13 @@ impl Registry for RemoteRegistry {
         }
         // No digest header on HEAD: read the manifest and hash it (costs a GET).
         let what = format!("GET manifest {repository}:{tag}");
-        let mut req = self.req(
+        let req = self.pull_req(
             Method::GET,
             repository,
             &format!("manifests/{tag}"),
-            Access::Pull,
+            Some(MANIFEST_ACCEPT),
             &what,
         )?;
-        req.headers
-            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         let resp = self.send(&req).await?;
         if resp.status().as_u16() == 404 {
             return Ok(None);
@@ -331,15 +343,13 @@ impl Registry for RemoteRegistry {
         digest: &Digest,
     ) -> Result<Manifest, RegistryError> {
         let what = format!("GET manifest {repository}@{digest}");
-        let mut req = self.req(
+        let req = self.pull_req(
             Method::GET,
             repository,
             &format!("manifests/{digest}"),
-            Access::Pull,
+            Some(MANIFEST_ACCEPT),
             &what,
         )?;
-        req.headers
-            .insert(ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
         let resp = self.send(&req).await?;
         if !resp.status().is_success() {
             return Err(unexpected(resp, &what).await);
@@ -353,14 +363,13 @@ impl Registry for RemoteRegistry {
             ));
         }
         let content_type = content_media_type(header_str(&resp, "content-type"));
-        let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
-        let actual = Digest::of(&bytes);
-        if &actual != digest {
-            return Err(error_map::invalid(
-                &what,
-                format!("the bytes received hash to {actual}"),
-            ));
-        }
+        let bytes = read_digest(
+            resp,
+            self.inner.transport.config.max_manifest_bytes,
+            digest,
+            &what,
+        )
+        .await?;
         let media_type = content_type
             .or_else(|| media_type_of(&bytes))
             .ok_or_else(|| error_map::invalid(&what, "no media type in Content-Type or in the manifest"))?;
@@ -394,26 +403,12 @@ impl Registry for RemoteRegistry {
         max_bytes: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         let what = format!("GET blob {repository}@{digest}");
-        let req = self.req(
-            Method::GET,
-            repository,
-            &format!("blobs/{digest}"),
-            Access::Pull,
-            &what,
-        )?;
+        let req = self.pull_req(Method::GET, repository, &format!("blobs/{digest}"), None, &what)?;
         let resp = self.send(&req).await?;
         if !resp.status().is_success() {
             return Err(unexpected(resp, &what).await);
         }
-        let bytes = read_capped(resp, max_bytes, &what).await?;
-        let actual = Digest::of(&bytes);
-        if &actual != digest {
-            return Err(error_map::invalid(
-                &what,
-                format!("the bytes received hash to {actual}"),
-            ));
-        }
-        Ok(bytes)
+        read_digest(resp, max_bytes, digest, &what).await
     }
 
     async fn fetch_referrers(
@@ -422,14 +417,13 @@ impl Registry for RemoteRegistry {
         digest: &Digest,
     ) -> Result<Option<Manifest>, RegistryError> {
         let what = format!("GET referrers of {repository}@{digest}");
-        let mut req = self.req(
+        let req = self.pull_req(
             Method::GET,
             repository,
             &format!("referrers/{digest}"),
-            Access::Pull,
+            Some(OCI_INDEX),
             &what,
         )?;
-        req.headers.insert(ACCEPT, HeaderValue::from_static(OCI_INDEX));
         let resp = self.send(&req).await?;
         match resp.status().as_u16() {
             404 | 405 | 501 => return Ok(None),
@@ -455,4 +449,22 @@ impl Registry for RemoteRegistry {
     ) -> Result<Option<String>, RegistryError> {
         manifest::image_revision(self, repository, digest).await
     }
+}
+
+/// Returns the body (at most `max` bytes), refusing it unless its sha256 is `digest`.
+async fn read_digest(
+    resp: Response,
+    max: u64,
+    digest: &Digest,
+    what: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let bytes = read_capped(resp, max, what).await?;
+    let actual = Digest::of(&bytes);
+    if &actual != digest {
+        return Err(error_map::invalid(
+            what,
+            format!("the bytes received hash to {actual}"),
+        ));
+    }
+    Ok(bytes)
 }
