@@ -48,8 +48,15 @@ fn run(cli: &Cli) -> u8 {
         }
         _ => {}
     }
+    let json = cli.output == cli::OutputFormat::Json;
+    let operation = app::command_name(&cli.command);
     let usage = |stderr: &mut dyn std::io::Write, message: String| {
         let _ = writeln!(stderr, "tagcli: {message}");
+        if json {
+            // Machines reading stdout still get one object, with the reason.
+            let object = output::error_json(operation, cli.unit.as_deref(), "usage", &message);
+            let _ = writeln!(std::io::stdout(), "{object}");
+        }
         exit::USAGE
     };
     let now = match &cli.now {

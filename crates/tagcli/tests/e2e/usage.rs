@@ -35,6 +35,21 @@ fn usage_and_configuration_errors_exit_2() {
     let (code, _, err) = tagcli(&["--now", "yesterday", "status"]);
     assert_eq!(code, 2);
     assert!(err.contains("--now: time \"yesterday\" is invalid"), "{err}");
+    let (code, out, _) = tagcli(&[
+        "--output",
+        "json",
+        "--config",
+        "/nonexistent/tagcli.toml",
+        "history",
+    ]);
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["schema"].as_i64(), v["result"].as_str()),
+        (Some(1), Some("refused"))
+    );
+    assert_eq!(v["error"]["kind"], "usage");
+    assert_eq!(v["operation"], "history");
     let (code, _, _) = tagcli(&["promote", "--no-such-flag"]);
     assert_eq!(code, 2);
     let dir = tempfile::tempdir().unwrap();
