@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, Response};
 use serde_json::Value;
-use tagcore::{Digest, ListedTag, RegistryError, RegistryErrorKind, Repository, Tag, TagListing, Timestamp};
+use tagcore::{Digest, ListedTag, RegistryError, Repository, Tag, TagListing, Timestamp};
 
 use crate::client::{build_http, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
@@ -232,7 +232,10 @@ impl HubClient {
         }
     }
 
-    /// Returns the tags of `docker.io/<ns>/<repo>` with push times and digests.
+    /// Returns the tags of `repository` (`<ns>/<repo>`) with push times and digests; the caller
+    /// decides which registry this Hub serves (see [`RemoteRegistry::with_hub_for`]).
+    ///
+    /// [`RemoteRegistry::with_hub_for`]: crate::RemoteRegistry::with_hub_for
     pub async fn list_repository_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
         let (ns, repo) = split_repository(repository)?;
         self.list_tags_with(ns, repo, &HubListOptions::default()).await
@@ -357,12 +360,6 @@ impl HubClient {
 
 /// Returns `(namespace, name)` of a `docker.io` repository.
 fn split_repository(repository: &Repository) -> Result<(&str, &str), RegistryError> {
-    if repository.registry() != tagcore::DOCKER_HUB {
-        return Err(RegistryError::new(
-            RegistryErrorKind::Unsupported,
-            format!("the Hub API serves docker.io only, not {repository}"),
-        ));
-    }
     repository
         .path()
         .split_once('/')

@@ -27,6 +27,9 @@ pub struct RemoteRegistry {
 pub(crate) struct Inner {
     pub(crate) transport: Transport,
     hub: Option<HubClient>,
+    /// The registry whose listings the Hub API serves (`docker.io`, or a Hub-compatible
+    /// service's registry).
+    hub_host: String,
     multi_tag: Mutex<HashMap<String, bool>>,
 }
 
@@ -46,6 +49,7 @@ impl RemoteRegistry {
             inner: Arc::new(Inner {
                 transport: Transport::new(config)?,
                 hub: None,
+                hub_host: tagcore::DOCKER_HUB.to_owned(),
                 multi_tag: Mutex::new(HashMap::new()),
             }),
         })
@@ -53,10 +57,17 @@ impl RemoteRegistry {
 
     /// Returns a client with `config` that lists `docker.io` tags through `hub`.
     pub fn with_hub(config: OciConfig, hub: HubClient) -> Result<Self, RegistryError> {
+        Self::with_hub_for(config, hub, tagcore::DOCKER_HUB)
+    }
+
+    /// Returns a client with `config` that lists the tags of `host`'s repositories through
+    /// `hub` — a Hub-compatible service in front of that registry (and tests).
+    pub fn with_hub_for(config: OciConfig, hub: HubClient, host: &str) -> Result<Self, RegistryError> {
         Ok(Self {
             inner: Arc::new(Inner {
                 transport: Transport::new(config)?,
                 hub: Some(hub),
+                hub_host: tagcore::canonical_registry(host),
                 multi_tag: Mutex::new(HashMap::new()),
             }),
         })
@@ -389,7 +400,7 @@ impl Registry for RemoteRegistry {
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
         match &self.inner.hub {
-            Some(hub) if repository.registry() == tagcore::DOCKER_HUB => {
+            Some(hub) if repository.registry() == self.inner.hub_host => {
                 hub.list_repository_tags(repository).await
             }
             _ => self.list_tags_oci(repository).await,

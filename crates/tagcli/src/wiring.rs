@@ -44,7 +44,11 @@ pub(crate) fn registry(cfg: &UnitConfig) -> Result<AnyRegistry, String> {
                     if let Some(cap) = r.hub_page_cap {
                         hub.max_pages = u32::try_from(cap).unwrap_or(u32::MAX);
                     }
-                    RemoteRegistry::with_hub(config, HubClient::new(hub).map_err(|e| e.to_string())?)
+                    RemoteRegistry::with_hub_for(
+                        config,
+                        HubClient::new(hub).map_err(|e| e.to_string())?,
+                        host,
+                    )
                 }
                 None => RemoteRegistry::new(config),
             }

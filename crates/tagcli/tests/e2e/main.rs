@@ -4,5 +4,6 @@
 mod chat_api;
 mod cloud_api;
 mod compose_manager;
+mod hub;
 mod support;
 mod usage;

@@ -29,6 +29,16 @@ pub(crate) struct World {
 impl World {
     /// Starts everything and writes `fixtures/policies/<fixture>` rewritten for this world.
     pub(crate) fn new(fixture: &str) -> Self {
+        Self::build(fixture, false)
+    }
+
+    /// Like [`World::new`], with the Hub API (on the same wiremock server as GitHub) serving
+    /// the registry's listings with push times, as Docker Hub does.
+    pub(crate) fn with_hub(fixture: &str) -> Self {
+        Self::build(fixture, true)
+    }
+
+    fn build(fixture: &str, hub: bool) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -51,7 +61,14 @@ impl World {
         let text = text
             .replace(
                 "host = \"docker.io\"",
-                &format!("host = \"{}\"\nhub_api = \"off\"", registry.addr()),
+                &if hub {
+                    format!(
+                        "host = \"{}\"\nhub_api = \"{gh}\"\nhub_page_cap = 3",
+                        registry.addr()
+                    )
+                } else {
+                    format!("host = \"{}\"\nhub_api = \"off\"", registry.addr())
+                },
             )
             .replace("[verify]\n", "[verify]\ntrusted_root = \"trusted_root.json\"\n")
             .replace("[release]\n", &format!("[release]\napi_url = \"{gh}\"\n"))
