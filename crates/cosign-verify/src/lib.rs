@@ -74,7 +74,7 @@
 //!
 //! # Testing helpers
 //!
-//! With the `testing` feature, [`testing`] offers an offline fake Fulcio CA and Rekor log, cosign
+//! With the `testing` feature, the `testing` module offers an offline fake Fulcio CA and Rekor log, cosign
 //! key pairs, signature artifacts in cosign's exact formats, a matching `trusted_root.json`, and
 //! an in-memory `tagcore::Registry`.
 #![forbid(unsafe_code)]
