@@ -129,7 +129,8 @@ impl PromoteSource {
     pub fn parse(input: Option<&str>, policy: &Policy) -> Result<Self, InputError> {
         const NAME: &str = "source";
         let sources = &policy.promote.sources;
-        let Some(input) = input else {
+        // An empty input (an unset workflow input) means the default, as for rollback.
+        let Some(input) = input.filter(|s| !s.is_empty()) else {
             return match sources.first() {
                 Some(SourceMode::Staging) => Ok(Self::Staging),
                 _ => Err(bad(
