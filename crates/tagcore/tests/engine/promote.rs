@@ -345,9 +345,15 @@ fn chat_api_normalises_versions_and_refuses_staging() {
         "source: \"staging\" is not accepted by this policy; expected a version (v0.2.13)"
     );
     assert!(PromoteSource::parse(None, &w.policy).is_err());
-    assert!(PromoteSource::parse(Some(""), &w.policy).is_err(), "empty means the default, which chat-api lacks");
+    assert!(
+        PromoteSource::parse(Some(""), &w.policy).is_err(),
+        "empty means the default, which chat-api lacks"
+    );
     let cloud = World::cloud();
-    assert_eq!(PromoteSource::parse(Some(""), &cloud.policy).unwrap(), PromoteSource::Staging);
+    assert_eq!(
+        PromoteSource::parse(Some(""), &cloud.policy).unwrap(),
+        PromoteSource::Staging
+    );
 }
 
 #[test]
