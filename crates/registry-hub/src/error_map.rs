@@ -46,8 +46,31 @@ pub(crate) fn from_status(status: u16, what: &str, body: &[u8]) -> RegistryError
     RegistryError::new(kind, format!("{what}: HTTP {status}{hint}{detail}"))
 }
 
+/// Returns the TLS refusal inside `err` (the peer's certificate failed verification), if any:
+/// such a failure is permanent until the trust configuration changes, so it is not retried.
+pub(crate) fn tls_refusal(err: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(err);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if text.contains("invalid peer certificate") {
+            return Some(text);
+        }
+        source = e.source();
+    }
+    None
+}
+
 /// Returns the error for a transport failure (connect, timeout, TLS, body) while doing `what`.
 pub(crate) fn from_transport(err: reqwest::Error, what: &str) -> RegistryError {
+    if let Some(tls) = tls_refusal(&err) {
+        return RegistryError::new(
+            RegistryErrorKind::InvalidResponse,
+            format!(
+                "{what}: the registry's TLS certificate is not trusted ({tls}); give its CA bundle (ca_file)"
+            ),
+        )
+        .with_source(err.without_url());
+    }
     let kind = if err.is_builder() {
         RegistryErrorKind::InvalidInput
     } else if err.is_decode() || err.is_redirect() {

@@ -156,7 +156,8 @@ pub(crate) async fn retrying(
         let last = attempt >= max_attempts;
         match make().send().await {
             Err(e) => {
-                let transient = e.is_connect() || e.is_timeout() || e.is_request() || e.is_body();
+                let transient = (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
+                    && error_map::tls_refusal(&e).is_none();
                 let wait = policy.backoff(attempt);
                 if last || !transient || waited + wait > policy.max_total_wait {
                     let mut err = error_map::from_transport(e, what);

@@ -79,7 +79,11 @@ async fn an_untrusted_certificate_fails_without_the_ca_bundle() {
         .resolve_tag(&repo(server.addr(), "team/secure"), &tag("x"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind, RegistryErrorKind::Transient, "{err}");
+    // An untrusted certificate will not become trusted on a retry: one attempt, a clear reason.
+    assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
+    assert!(err.message.contains("TLS certificate is not trusted"), "{err}");
+    assert!(err.message.contains("UnknownIssuer"), "{err}");
+    assert!(!err.message.contains("attempts"), "no retries: {err}");
     let err = RemoteRegistry::new(OciConfig {
         ca_bundle: Some(ca.dir().join("nope.pem")),
         ..OciConfig::default()
