@@ -120,6 +120,30 @@ impl RemoteRegistry {
         Ok(req)
     }
 
+    /// Sends `method` for the manifest tagged `tag`: `None` when it does not exist, an error
+    /// for any other non-success status.
+    async fn manifest_by_tag(
+        &self,
+        method: Method,
+        repository: &Repository,
+        tag: &Tag,
+        what: &str,
+    ) -> Result<Option<Response>, RegistryError> {
+        let req = self.pull_req(
+            method,
+            repository,
+            &format!("manifests/{tag}"),
+            Some(MANIFEST_ACCEPT),
+            what,
+        )?;
+        let resp = self.send(&req).await?;
+        match resp.status().as_u16() {
+            404 => Ok(None),
+            s if (200..300).contains(&s) => Ok(Some(resp)),
+            _ => Err(unexpected(resp, what).await),
+        }
+    }
+
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
         self.inner.transport.send(req).await
     }
@@ -309,20 +333,9 @@ fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
 impl Registry for RemoteRegistry {
     async fn resolve_tag(&self, repository: &Repository, tag: &Tag) -> Result<Option<Digest>, RegistryError> {
         let what = format!("HEAD manifest {repository}:{tag}");
-        let req = self.pull_req(
-            Method::HEAD,
-            repository,
-            &format!("manifests/{tag}"),
-            Some(MANIFEST_ACCEPT),
-            &what,
-        )?;
-        let resp = self.send(&req).await?;
-        if resp.status().as_u16() == 404 {
+        let Some(resp) = self.manifest_by_tag(Method::HEAD, repository, tag, &what).await? else {
             return Ok(None);
-        }
-        if !resp.status().is_success() {
-            return Err(unexpected(resp, &what).await);
-        }
+        };
         if let Some(d) = header_str(&resp, "docker-content-digest") {
             return d.parse().map(Some).map_err(|e| {
                 error_map::invalid(&what, format!("Docker-Content-Digest {d:?} is invalid ({e})"))
@@ -330,20 +343,9 @@ impl Registry for RemoteRegistry {
         }
         // No digest header on HEAD: read the manifest and hash it (costs a GET).
         let what = format!("GET manifest {repository}:{tag}");
-        let req = self.pull_req(
-            Method::GET,
-            repository,
-            &format!("manifests/{tag}"),
-            Some(MANIFEST_ACCEPT),
-            &what,
-        )?;
-        let resp = self.send(&req).await?;
-        if resp.status().as_u16() == 404 {
+        let Some(resp) = self.manifest_by_tag(Method::GET, repository, tag, &what).await? else {
             return Ok(None);
-        }
-        if !resp.status().is_success() {
-            return Err(unexpected(resp, &what).await);
-        }
+        };
         let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
         Ok(Some(Digest::of(&bytes)))
     }

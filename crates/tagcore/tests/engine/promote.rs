@@ -14,7 +14,7 @@ fn promotes_staging_stamp_first_then_prod_with_a_release() {
         .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
     let out = w.run(&promote_staging(), "2026-06-24T10:05:00Z").unwrap();
     assert_eq!(out.result, RunResult::Done);
-    let written: Vec<_> = out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect();
+    let written = statuses(&out);
     assert_eq!(
         written,
         [
@@ -146,7 +146,7 @@ fn restamps_when_the_policy_says_so_without_moving_prod() {
         .set_tag(&w.repo(0), "staging", &d, t("2026-06-24T09:00:00Z"));
     w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
     let out = w.run(&promote_staging(), "2026-06-25T10:00:00Z").unwrap();
-    let written: Vec<_> = out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect();
+    let written = statuses(&out);
     assert_eq!(
         written,
         [
@@ -282,7 +282,7 @@ fn prod_moved_by_someone_else_aborts_the_move() {
         "{msg}"
     );
     assert_eq!(w.tag(0, "prod"), Some(intruder));
-    let status: Vec<_> = out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect();
+    let status = statuses(&out);
     assert_eq!(
         status,
         [

@@ -21,7 +21,7 @@ fn publish_stamps_then_moves_staging_and_aliases_and_dispatches() {
     let w = World::new(cloud_publish_spec());
     let d = w.reg.add_image(&w.repo(0), "build");
     let out = w.run(&publish(&w, &d, false), "2026-06-25T12:00:00Z").unwrap();
-    let written: Vec<_> = out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect();
+    let written = statuses(&out);
     assert_eq!(
         written,
         [

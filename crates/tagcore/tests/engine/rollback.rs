@@ -32,7 +32,7 @@ fn automatic_rollback_goes_to_the_previous_release_with_an_audit_tag() {
     assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
     let audit = "prod-rollback-20260709-104152-from-20260622-851f2cc";
     assert_eq!(w.tag(0, audit), Some(p[1].clone()));
-    let written: Vec<_> = out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect();
+    let written = statuses(&out);
     assert_eq!(written, [(audit, TagStatus::Created), ("prod", TagStatus::Moved)]);
     let rel = &w.audit.releases()[audit].request;
     assert_eq!(rel.title, format!("Production Rollback {audit}"));

@@ -105,3 +105,8 @@ pub(crate) fn rollback(target: RollbackTarget) -> Request {
 pub(crate) const SHA_A: &str = "a2fad42000000000000000000000000000000001";
 pub(crate) const SHA_B: &str = "851f2cc000000000000000000000000000000002";
 pub(crate) const SHA_C: &str = "970361d000000000000000000000000000000003";
+
+/// Returns each tag of an outcome with its status, in plan order.
+pub(crate) fn statuses(out: &Outcome) -> Vec<(&str, tagcore::outcome::TagStatus)> {
+    out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect()
+}
