@@ -285,6 +285,18 @@ impl Timeline {
             .map(|&i| &self.events[i])
     }
 
+    /// Returns the release prod was at just before the event recorded by `tag`: the top of the
+    /// replay of the events ordered before it. A re-run completing that event reports it as the
+    /// event's "previous", whatever prod holds now.
+    pub fn before(&self, tag: &Tag) -> Option<&Event> {
+        let at = self.events.iter().position(|e| &e.tag == tag)?;
+        let order: Vec<usize> = (0..at).collect();
+        replay(&self.events, &order)
+            .stack
+            .last()
+            .map(|&i| &self.events[i])
+    }
+
     /// Returns the groups of adjacent events whose relative order is not established.
     fn tie_groups(&self) -> Vec<std::ops::Range<usize>> {
         let mut groups = Vec::new();
@@ -409,14 +421,16 @@ struct Replay {
 
 impl Replay {
     fn previous(&self, events: &[Event], current: &Digest) -> Result<usize, HistoryError> {
+        // An order explains prod only if its replay ends with prod's digest on top: a digest
+        // buried lower in the stack would mean prod moved back there without a record.
         let top = self
             .stack
-            .iter()
-            .rposition(|&i| &events[i].digest == current)
-            .filter(|_| self.valid)
-            .ok_or_else(|| HistoryError::CurrentUnknown {
-                current: current.clone(),
-            })?;
+            .len()
+            .checked_sub(1)
+            .filter(|&top| self.valid && &events[self.stack[top]].digest == current);
+        let top = top.ok_or_else(|| HistoryError::CurrentUnknown {
+            current: current.clone(),
+        })?;
         self.stack[..top]
             .iter()
             .rev()

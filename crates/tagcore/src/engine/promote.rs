@@ -1,6 +1,6 @@
 //! Promote: move prod (and its aliases) to a verified digest, after stamping it.
 
-use super::read::Depth;
+use super::read::{Depth, Inventory};
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::EventKind;
 use crate::plan::{ImagePlan, Plan, RequestBudget};
@@ -29,6 +29,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut images = Vec::new();
         let mut manifests = Vec::new();
         let mut aliases = Vec::new();
+        let mut current = Vec::new();
         let mut inventories = Vec::new();
         // 1. Resolve every image's source digest once, and its current prod and aliases.
         for image in &policy.images {
@@ -50,9 +51,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             images.push(ImagePlan {
                 repository: repo.clone(),
                 digest,
-                previous_digest: previous,
+                previous_digest: previous.clone(),
                 verification: None,
             });
+            current.push(previous);
             aliases.push(alias_now);
             inventories.push(inventory);
         }
@@ -61,7 +63,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             plan.verification = self.verify(image, &plan.digest).await?;
         }
         // 3. The source commit, from the primary image (SPEC §5).
-        let primary = &images[0];
+        let primary = images[0].clone();
         let cert_commit = primary
             .verification
             .as_ref()
@@ -131,6 +133,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             Some(_) => ours.is_some(),
             None => matches!(req.source, PromoteSource::Version(_)),
         };
+        // The record a re-run completes: its stamp, or (stamps off) the version tag.
+        let ours = match (&ours, &req.source) {
+            (None, PromoteSource::Version(v)) if rerun => Some(v.clone()),
+            _ => ours,
+        };
         let skip = in_prod && !restamp && !rerun;
         if in_prod {
             notices.push(match (skip, restamp) {
@@ -148,6 +155,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 ),
             });
         }
+        if rerun && let Some(record) = &ours {
+            self.previous_of_record(&mut images, &current, record, &inventories)
+                .await?;
+        }
         if !skip {
             // 5. Immutable stamps first (all images), then prod and aliases.
             if let Some(stamp) = &stamp {
@@ -162,6 +173,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 &tags.prod,
                 &tags.prod_aliases,
                 &images,
+                &current,
                 &aliases,
             ));
         }
@@ -221,5 +233,33 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             },
             manifests,
         })
+    }
+
+    /// Sets, on every image prod already holds, the digest prod had before the promotion that
+    /// `record` names: a re-run completes that record, so it reports the record's own
+    /// "previous", never the digest it is completing. Reads every release tag when the listing
+    /// read for the plan left older days out.
+    async fn previous_of_record(
+        &self,
+        images: &mut [ImagePlan],
+        current: &[Option<crate::Digest>],
+        record: &Tag,
+        inventories: &[Inventory],
+    ) -> Result<(), OpError> {
+        for (k, img) in images.iter_mut().enumerate() {
+            if current[k].as_ref() != Some(&img.digest) {
+                continue;
+            }
+            let full;
+            let inventory = match inventories.get(k) {
+                Some(i) if !i.older_skipped => i,
+                _ => {
+                    full = self.inventory(&img.repository, Depth::Full).await?;
+                    &full
+                }
+            };
+            img.previous_digest = self.timeline(inventory).before(record).map(|e| e.digest.clone());
+        }
+        Ok(())
     }
 }

@@ -27,6 +27,8 @@ pub(super) struct Inventory {
     pub(super) known: Vec<KnownTag>,
     /// Staging stamps listed without a digest and not read yet (depth `Newest`).
     unresolved: Vec<crate::ListedTag>,
+    /// Whether older release tags were left out (depth `Newest` on a names-only listing).
+    pub(super) older_skipped: bool,
     pub(super) warnings: Vec<String>,
     pub(super) truncated: bool,
 }
@@ -162,6 +164,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut unresolved = Vec::new();
         let mut resolves = 0;
         let mut capped = false;
+        let mut older_skipped = false;
         for (t, role, day) in relevant {
             if t.digest.is_none() && depth == Depth::Newest {
                 if matches!(role, TagRole::StagingStamp { .. }) {
@@ -169,6 +172,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                     continue;
                 }
                 if day < newest_release_day {
+                    older_skipped = true;
                     continue;
                 }
             }
@@ -212,6 +216,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         Ok(Inventory {
             known,
             unresolved,
+            older_skipped,
             warnings,
             truncated: truncated.is_some() || capped,
         })

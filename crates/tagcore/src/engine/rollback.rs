@@ -45,7 +45,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         // target and no promotion came after it (interrupted), or prod is at its target (a
         // re-run of a finished one).
         let newest_rollback = timeline.newest_rollback().cloned();
-        let interrupted = |r: &Event| r.digest != current[0] && !timeline.promoted_since(r);
+        // Only prod stamps record promotions: without them nothing can tell that a promotion
+        // followed an unfinished rollback, so none is ever taken as interrupted.
+        let stamps = tags.prod_stamp.is_some();
+        let interrupted = |r: &Event| stamps && r.digest != current[0] && !timeline.promoted_since(r);
+        let recent = |r: &Event| event_time(r).is_some_and(|t| now.unix() - t.unix() <= RERUN_WINDOW_SECS);
 
         // 2. The target. An unfinished rollback (audit tag newest, prod not there yet) or a
         //    finished one that is re-run is completed with its own audit tag.
@@ -62,11 +66,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         ),
                     ));
                 }
-                let rerun = newest_rollback.as_ref().filter(|r| {
-                    interrupted(r)
-                        || (r.digest == current[0]
-                            && event_time(r).is_some_and(|t| now.unix() - t.unix() <= RERUN_WINDOW_SECS))
-                });
+                let rerun = newest_rollback
+                    .as_ref()
+                    .filter(|r| interrupted(r) || (r.digest == current[0] && recent(r)));
                 match rerun {
                     Some(r) => {
                         let target = self.target_of(r, &timeline).ok_or_else(|| {
@@ -100,7 +102,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         };
         let mut images = Vec::new();
         let mut manifests = Vec::new();
-        for (image, cur) in policy.images.iter().zip(&current) {
+        let prod_now: Vec<Option<crate::Digest>> = current.iter().cloned().map(Some).collect();
+        for (image, cur) in policy.images.iter().zip(&prod_now) {
             let digest = self
                 .require(&image.repository, &target, "rollback target")
                 .await?;
@@ -108,7 +111,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             images.push(ImagePlan {
                 repository: image.repository.clone(),
                 digest,
-                previous_digest: Some(cur.clone()),
+                previous_digest: cur.clone(),
                 verification: None,
             });
         }
@@ -117,7 +120,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
         if resume.is_none()
             && let Some(r) = newest_rollback.as_ref().filter(|r| r.digest == images[0].digest)
-            && (at_target || interrupted(r))
+            && ((at_target && (stamps || recent(r))) || interrupted(r))
         {
             resume = Some(r.tag.clone());
         }
@@ -139,6 +142,13 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         if let Some(r) = &resume {
             warnings.push(format!("re-run of rollback {r}: finishing its remaining steps"));
+            // Prod already moved by that rollback: report what it rolled back from.
+            if at_target {
+                let before = timeline.before(r).map(|e| e.digest.clone());
+                for img in &mut images {
+                    img.previous_digest = before.clone();
+                }
+            }
         }
         // 3. Verify the target on every image.
         for (image, plan) in policy.images.iter().zip(&mut images) {
@@ -184,6 +194,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             &tags.prod,
             &tags.prod_aliases,
             &images,
+            &prod_now,
             &aliases,
         ));
         let heading = format!("Production Rollback {audit}");

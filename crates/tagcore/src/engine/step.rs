@@ -39,11 +39,13 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
 }
 
 /// Returns the moving steps of a prod move: `prod` of every image, then every alias of every
-/// image (`aliases[k]` holds where image k's aliases point now, in the policy's order).
+/// image (`current[k]` holds where image k's prod points now and `aliases[k]` where its aliases
+/// point now, in the policy's order: the compare-and-swap expectations).
 pub(super) fn prod_steps(
     prod: &Tag,
     alias_tags: &[Tag],
     images: &[ImagePlan],
+    current: &[Option<Digest>],
     aliases: &[Vec<Option<Digest>>],
 ) -> Vec<WriteStep> {
     let moving = |image: usize, tag: &Tag, expected: Option<Digest>, new: &Digest| WriteStep {
@@ -57,7 +59,7 @@ pub(super) fn prod_steps(
     let mut steps: Vec<WriteStep> = images
         .iter()
         .enumerate()
-        .map(|(k, img)| moving(k, prod, img.previous_digest.clone(), &img.digest))
+        .map(|(k, img)| moving(k, prod, current.get(k).cloned().flatten(), &img.digest))
         .collect();
     for (k, img) in images.iter().enumerate() {
         for (a, now_at) in alias_tags.iter().zip(aliases.get(k).into_iter().flatten()) {
