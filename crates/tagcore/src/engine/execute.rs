@@ -86,15 +86,25 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 }
             }
         }
+        let mut read_back_ok = false;
         if failure.is_none() {
             failure = self.read_back(&tags).await;
+            read_back_ok = failure.is_none();
         }
         let channel = match plan.operation {
             OperationKind::Publish => Some(&self.policy.tags.staging),
             OperationKind::Promote | OperationKind::Rollback => Some(&self.policy.tags.prod),
             OperationKind::Retag => None,
         };
-        let channel_moved = tags.iter().any(|t| Some(&t.tag) == channel && t.status.wrote());
+        // The deploy follows the unit's state, not this run's writes: it is sent whenever the
+        // channel holds this run's digest on every image at the end (moved now, or already in
+        // place on a re-run whose earlier dispatch may have failed).
+        let channel_steps: Vec<&TagChange> = tags.iter().filter(|t| Some(&t.tag) == channel).collect();
+        let channel_in_place = read_back_ok
+            && !channel_steps.is_empty()
+            && channel_steps
+                .iter()
+                .all(|t| t.status.wrote() || t.status == TagStatus::Unchanged);
         let mut side_effects = false;
 
         let release = match &plan.release {
@@ -138,7 +148,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         // The deploy follows the channel even when the release failed.
         let dispatch = match &plan.dispatch {
             None => None,
-            Some(_) if !channel_moved => Some(DispatchOutcome {
+            Some(_) if !channel_in_place => Some(DispatchOutcome {
                 status: SideStatus::Skipped,
                 error: None,
             }),
@@ -216,11 +226,20 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             });
         }
         self.count();
-        let put = self
-            .registry
-            .put_manifest(repo, tag, manifest)
-            .await
-            .map_err(|e| format!("writing {repo}:{tag} failed: {e}"))?;
+        let put = match self.registry.put_manifest(repo, tag, manifest).await {
+            Ok(put) => put,
+            Err(e) => {
+                // The write may have been applied with its answer lost: the registry's state,
+                // not the lost answer, says whether the tag moved.
+                self.count();
+                let applied =
+                    matches!(self.registry.resolve_tag(repo, tag).await, Ok(Some(d)) if d == step.new);
+                if !applied {
+                    return Err(format!("writing {repo}:{tag} failed: {e}"));
+                }
+                step.new.clone()
+            }
+        };
         if put != step.new {
             return Err(format!(
                 "writing {repo}:{tag}: the registry reports digest {put}, expected {}; the tag may now point at {put}",

@@ -42,6 +42,9 @@ pub enum Fault {
     PutTag(String, RegistryErrorKind),
     /// Every `list_tags` answers truncated, with this reason.
     TruncatedListing(String),
+    /// The n-th call (1-based) takes effect, then its answer is lost: a put is applied and the
+    /// caller sees a transient error (a read just fails).
+    AppliedLost(usize),
 }
 
 /// Something that happens "concurrently" right before a call.
@@ -205,6 +208,15 @@ impl MemoryRegistry {
 
     /// Records `call`, runs hooks due before it, and returns an injected failure if one is due.
     fn enter(&self, call: Call) -> Result<(), RegistryError> {
+        match self.enter_put(call)? {
+            Some(lost) => Err(lost),
+            None => Ok(()),
+        }
+    }
+
+    /// Returns what [`Self::enter`] does, except that an [`Fault::AppliedLost`] due now is
+    /// returned as `Ok(Some(error))`: the caller applies the call, then answers the error.
+    fn enter_put(&self, call: Call) -> Result<Option<RegistryError>, RegistryError> {
         let mut s = self.lock();
         let n = s.calls.len() + 1;
         let hooks: Vec<Hook> = s.hooks.clone();
@@ -229,6 +241,10 @@ impl MemoryRegistry {
             (Fault::PutTag(tag, kind), Call::Put(what)) if what.ends_with(&format!(":{tag}")) => Some(*kind),
             _ => None,
         });
+        let lost = s
+            .faults
+            .iter()
+            .any(|f| matches!(f, Fault::AppliedLost(k) if *k == n));
         let what = format!("{call:?}");
         s.calls.push(call);
         match failure {
@@ -236,7 +252,11 @@ impl MemoryRegistry {
                 kind,
                 format!("injected failure on call {n} ({what})"),
             )),
-            None => Ok(()),
+            None if lost => Ok(Some(RegistryError::new(
+                RegistryErrorKind::Transient,
+                format!("injected: call {n} ({what}) applied, its answer lost"),
+            ))),
+            None => Ok(None),
         }
     }
 }
@@ -271,7 +291,7 @@ impl Registry for MemoryRegistry {
         tag: &Tag,
         manifest: &Manifest,
     ) -> Result<Digest, RegistryError> {
-        self.enter(Call::Put(format!("{repository}:{tag}")))?;
+        let lost = self.enter_put(Call::Put(format!("{repository}:{tag}")))?;
         let d = manifest.digest();
         let mut s = self.lock();
         let clock = s.clock;
@@ -280,7 +300,10 @@ impl Registry for MemoryRegistry {
         repo.manifests.insert(d.clone(), manifest.clone());
         repo.tags
             .insert(tag.as_str().to_owned(), (d.clone(), Timestamp::from_unix(clock)));
-        Ok(d)
+        match lost {
+            Some(e) => Err(e),
+            None => Ok(d),
+        }
     }
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {

@@ -11,6 +11,7 @@ use crate::{CommitSha, Digest, Repository, VerifiedSignature, Verifier, VerifyEr
 pub struct MemoryVerifier {
     signed: Mutex<HashMap<Digest, Result<VerifiedSignature, String>>>,
     asked: Mutex<Vec<Digest>>,
+    unavailable: Mutex<usize>,
 }
 
 impl MemoryVerifier {
@@ -40,6 +41,14 @@ impl MemoryVerifier {
         self.lock_signed().insert(digest.clone(), Err(reason.to_owned()));
     }
 
+    /// Makes the next `n` verifications fail as if the signatures could not be read.
+    pub fn fail_next(&self, n: usize) {
+        *self
+            .unavailable
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = n;
+    }
+
     /// Returns the digests verified so far, in order.
     pub fn asked(&self) -> Vec<Digest> {
         self.asked
@@ -65,6 +74,19 @@ impl Verifier for MemoryVerifier {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(digest.clone());
+        {
+            let mut down = self
+                .unavailable
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *down > 0 {
+                *down -= 1;
+                return Err(VerifyError::Unavailable {
+                    message: "signature store unavailable (injected)".into(),
+                    source: None,
+                });
+            }
+        }
         match self.lock_signed().get(digest) {
             Some(Ok(v)) => Ok(v.clone()),
             Some(Err(reason)) => Err(VerifyError::Refused {

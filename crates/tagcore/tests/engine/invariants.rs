@@ -132,31 +132,140 @@ fn state(w: &World) -> (Vec<BTreeMap<String, Digest>>, Vec<String>, Option<Strin
     (tags, w.audit.releases().into_keys().collect(), w.audit.latest())
 }
 
-/// Runs `setup` then `request` undisturbed; then, for every call index of that run, a fresh
-/// world where that call fails, then the same request again: the final state must match.
+/// One failure injected into one port during a run.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    /// The n-th registry call fails with a transient error.
+    Registry(usize),
+    /// The n-th registry call takes effect but its answer is lost.
+    AppliedLost(usize),
+    /// The verifier cannot read signatures.
+    Verifier,
+    /// The release service is down.
+    Release,
+    /// The dispatch fails.
+    Dispatch,
+}
+
+fn inject(w: &World, f: Failure) {
+    match f {
+        Failure::Registry(n) => w.reg.inject(Fault::NthCall(n, RegistryErrorKind::Transient)),
+        Failure::AppliedLost(n) => w.reg.inject(Fault::AppliedLost(n)),
+        Failure::Verifier => w.ver.fail_next(1),
+        Failure::Release => w.audit.fail_releases(1),
+        Failure::Dispatch => w.audit.fail_dispatches(1),
+    }
+}
+
+/// Checks a failed (or disturbed) run's report against the registry's real state: exactly the
+/// tags it reports as created or moved changed, each to its reported digest, and its result
+/// says whether anything was written.
+fn report_matches_state(
+    before: &[BTreeMap<String, Digest>],
+    w: &World,
+    result: &Result<tagcore::outcome::Outcome, tagcore::OpError>,
+    f: Failure,
+) {
+    use tagcore::outcome::RunResult;
+    let after = state(w).0;
+    let mut changed = Vec::new();
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        for (tag, d) in a {
+            if b.get(tag) != Some(d) {
+                changed.push((i, tag.clone(), d.clone()));
+            }
+        }
+        assert!(b.keys().all(|k| a.contains_key(k)), "{f:?}: a tag vanished");
+    }
+    let out = match result {
+        Err(e) => {
+            assert!(
+                changed.is_empty(),
+                "{f:?}: failed before writing ({e}) but {changed:?} changed"
+            );
+            return;
+        }
+        Ok(out) => out,
+    };
+    let mut reported: Vec<_> = out
+        .moved()
+        .map(|c| {
+            let i = (0..w.policy.images.len())
+                .find(|&i| w.repo(i) == c.repository)
+                .unwrap();
+            (i, c.tag.to_string(), c.to.clone())
+        })
+        .collect();
+    reported.sort();
+    changed.sort();
+    assert_eq!(
+        reported, changed,
+        "{f:?}: the moved tags reported are not the ones that moved"
+    );
+    match &out.result {
+        RunResult::FailedBeforeWrite(m) => assert!(changed.is_empty(), "{f:?}: {m}"),
+        RunResult::Partial(_) | RunResult::Done => {}
+        RunResult::NoOp => assert!(changed.is_empty(), "{f:?}: no-op that wrote"),
+        RunResult::DryRun => panic!("{f:?}: not a dry run"),
+    }
+}
+
+/// Runs `setup` then `request` undisturbed; then, for every port and every failure kind (each
+/// registry call failing, or applied with its answer lost; the verifier, the release service
+/// and the dispatch down), a fresh world where that failure happens once: the failed run's
+/// report must match the registry's real state, and the same request again must complete and
+/// reach the undisturbed run's final state.
 fn converges(spec: tagcore::policy::PolicySpec, setup: impl Fn(&World), request: tagcore::Request) {
+    use tagcore::outcome::RunResult;
     let now = "2026-07-09T10:00:00Z";
     let clean = World::new(spec.clone());
     setup(&clean);
     clean.reg.clear_calls();
-    clean.run(&request, now).unwrap();
+    let first = clean.run(&request, now).unwrap();
+    assert!(matches!(first.result, RunResult::Done), "{:?}", first.result);
     let calls = clean.reg.calls().len();
+    let dispatches = !clean.audit.dispatches().is_empty();
     let expected = state(&clean);
     assert!(calls > 3);
-    for n in 1..=calls {
+    let mut failures: Vec<Failure> = (1..=calls)
+        .flat_map(|n| [Failure::Registry(n), Failure::AppliedLost(n)])
+        .collect();
+    failures.extend([Failure::Verifier, Failure::Release, Failure::Dispatch]);
+    for f in failures {
         let w = World::new(spec.clone());
         setup(&w);
         w.reg.clear_calls();
-        w.reg.inject(Fault::NthCall(n, RegistryErrorKind::Transient));
-        let wrote = w.run(&request, now).is_ok_and(|o| o.moved().next().is_some());
+        let before = state(&w).0;
+        inject(&w, f);
+        let result = w.run(&request, now);
+        report_matches_state(&before, &w, &result, f);
+        let wrote = result.as_ref().is_ok_and(|o| o.moved().next().is_some());
         w.reg.clear_faults();
         // A run that wrote something is re-run later (names must be reused, not re-made); one
         // that wrote nothing is simply run again.
         let later = if wrote { "2026-07-09T10:30:00Z" } else { now };
-        w.run(&request, later)
-            .unwrap_or_else(|e| panic!("re-run after fault at call {n}: {e}"));
-        assert_eq!(state(&w), expected, "after a fault at call {n} of {calls}");
+        let again = w
+            .run(&request, later)
+            .unwrap_or_else(|e| panic!("re-run after {f:?}: {e}"));
+        assert!(
+            matches!(again.result, RunResult::Done | RunResult::NoOp),
+            "re-run after {f:?}: {:?}",
+            again.result
+        );
+        assert_eq!(state(&w), expected, "after {f:?} ({calls} registry calls)");
+        if dispatches {
+            assert!(
+                !w.audit.dispatches().is_empty(),
+                "after {f:?}: the deploy was never sent"
+            );
+        }
     }
+}
+
+/// Sends a deploy dispatch after `operation`.
+fn with_dispatch(mut s: tagcore::policy::PolicySpec, operation: &str) -> tagcore::policy::PolicySpec {
+    s.dispatch.after = vec![operation.into()];
+    s
 }
 
 fn with_alias() -> tagcore::policy::PolicySpec {
@@ -168,7 +277,7 @@ fn with_alias() -> tagcore::policy::PolicySpec {
 #[test]
 fn promote_converges_after_any_single_failure() {
     converges(
-        with_alias(),
+        with_dispatch(with_alias(), "promote"),
         |w| {
             let p0 = w.signed_image(0, "p0", SHA_B);
             w.reg.set_tag(
@@ -192,7 +301,7 @@ fn promote_converges_after_any_single_failure() {
 fn rollback_converges_after_any_single_failure() {
     // With a required audit tag; a best-effort one that fails is recorded later, at a later
     // time (see the next test).
-    let mut spec = with_alias();
+    let mut spec = with_dispatch(with_alias(), "rollback");
     spec.rollback.audit_tag = tagcore::policy::StepMode::Required;
     converges(
         spec,
@@ -252,7 +361,7 @@ fn automatic_rollback_refuses_when_prod_moved_without_a_record() {
 
 #[test]
 fn publish_converges_after_any_single_failure() {
-    let mut spec = cloud_spec();
+    let mut spec = with_dispatch(cloud_spec(), "publish");
     spec.tags.publish_aliases = vec!["latest".into()];
     let policy = Policy::from_spec(&spec).unwrap();
     let digest = {

@@ -31,12 +31,14 @@ fn publish_stamps_then_moves_staging_and_aliases_and_dispatches() {
         ]
     );
     assert_eq!(out.dispatch.unwrap().status, SideStatus::Sent);
-    // Idempotent: the same publish again writes nothing and dispatches nothing.
+    // Idempotent: the same publish again writes nothing; staging is in place, so the deploy is
+    // sent again (the unit's state decides: an earlier dispatch may have failed).
     w.reg.clear_calls();
     let out = w.run(&publish(&w, &d, false), "2026-06-25T12:30:00Z").unwrap();
-    assert_eq!(out.result, RunResult::NoOp);
+    assert_eq!(out.result, RunResult::Done);
     assert_eq!(w.reg.writes(), 0);
-    assert_eq!(w.audit.dispatches().len(), 1);
+    assert_eq!(out.dispatch.unwrap().status, SideStatus::Sent);
+    assert_eq!(w.audit.dispatches().len(), 2);
 }
 
 #[test]
