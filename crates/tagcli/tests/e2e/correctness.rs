@@ -161,3 +161,32 @@ fn a_second_rollback_to_the_same_version_leaves_its_own_record() {
         ]
     );
 }
+
+#[test]
+fn bad_inputs_are_refused_before_any_request() {
+    // Every refusal names the input; the registry's own access log shows no request at all.
+    let w = World::new("cloud-api.toml");
+    let before = w.registry.settled_requests().len();
+    let hex = "0123456789abcdef".repeat(4);
+    let short = format!("sha256:{}", &hex[..63]);
+    let cases: [(&[&str], &str); 6] = [
+        (&["promote", "sha256:ABC"], "contains 'A'"),
+        (&["promote", &hex], "lacks the `sha256:` prefix"),
+        (&["promote", &short], "has 63 hex characters; expected exactly 64"),
+        (&["retag", "staging", "prod"], "target: prod is protected"),
+        (
+            &["retag", "lat est", "dev"],
+            "source: tag \"lat est\" contains ' '",
+        ),
+        (
+            &["retag", "staging", "prod-rollback-x"],
+            "prod-rollback-x is protected",
+        ),
+    ];
+    for (args, expected) in cases {
+        let r = w.tagcli(args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        assert!(r.stderr.contains(expected), "{args:?}: {r:?}");
+    }
+    assert_eq!(w.registry.settled_requests().len(), before, "a request was made");
+}

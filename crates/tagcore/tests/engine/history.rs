@@ -275,3 +275,127 @@ fn same_day_promote_and_rollback_without_push_times() {
         "prod-rollback-20260702-160000-from-20260701-a2fad42"
     );
 }
+
+/// `n` stamps of one day without push times: all but the last at D1, the last at D2 (prod).
+fn same_day_group(n: usize) -> Vec<KnownTag> {
+    let shas = [
+        "1111111", "2222222", "3333333", "4444444", "5555555", "6666666", "7777777",
+    ];
+    (0..n)
+        .map(|i| {
+            let digest = if i + 1 == n { d(2) } else { d(1) };
+            known(&format!("prod-20260610-{}", shas[i]), digest, None)
+        })
+        .collect()
+}
+
+#[test]
+fn a_tie_of_six_is_permuted_and_candidates_at_one_digest_are_one_answer() {
+    // Six same-day stamps: every order that leaves prod at D2 puts a D1 stamp below it, so the
+    // answer is D1 whichever order it was (its tag is the one the sorted order names).
+    let p = policy();
+    let tl = Timeline::build(&p.tags, &same_day_group(6));
+    let prev = tl.previous(&d(2)).unwrap();
+    assert_eq!(prev.digest, d(1));
+    assert_eq!(prev.tag.as_str(), "prod-20260610-5555555");
+}
+
+#[test]
+fn a_tie_of_seven_is_unknowable_and_refused_with_every_member() {
+    let p = policy();
+    let tl = Timeline::build(&p.tags, &same_day_group(7));
+    let err = tl.previous(&d(2)).unwrap_err();
+    let HistoryError::Ambiguous { candidates } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(candidates.len(), 7, "{err}");
+}
+
+#[test]
+fn a_tie_of_identical_events_changes_nothing() {
+    // The same digest stamped twice on one day (two commits built the same bytes).
+    let p = policy();
+    let tags = [
+        known("prod-20260601-1111111", d(1), None),
+        known("prod-20260602-2222222", d(2), None),
+        known("prod-20260602-3333333", d(2), None),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    assert_eq!(tl.previous(&d(2)).unwrap().tag.as_str(), "prod-20260601-1111111");
+    assert!(tl.explains(&d(2)));
+    assert!(
+        !tl.explains(&d(1)),
+        "prod at D1 is not where the records leave it"
+    );
+}
+
+#[test]
+fn every_role_is_classified_including_aliases_and_other_tags() {
+    let mut spec = cloud_spec();
+    spec.tags.prod_aliases = vec!["stable".into()];
+    let p = Policy::from_spec(&spec).unwrap();
+    let cases = [
+        ("latest", TagRole::PublishAlias),
+        ("stable", TagRole::ProdAlias),
+        ("prod", TagRole::ProdChannel),
+        ("qa", TagRole::Other),
+        ("dev", TagRole::Other),
+        (
+            "staging-20260101-abc1234",
+            TagRole::StagingStamp {
+                date: Some("20260101".into()),
+                sha7: "abc1234".into(),
+            },
+        ),
+        (
+            "prod-20260101-abc1234",
+            TagRole::ProdStamp {
+                date: Some("20260101".into()),
+                sha7: "abc1234".into(),
+            },
+        ),
+    ];
+    for (tag, role) in cases {
+        assert_eq!(classify(&p.tags, tag), role, "{tag}");
+    }
+}
+
+#[test]
+fn chat_api_history_is_its_version_tags_and_rollbacks() {
+    let mut spec = cloud_spec();
+    spec.tags.prod_stamp = String::new();
+    spec.rollback.automatic = false;
+    spec.rollback.targets = vec![tagcore::policy::TargetMode::Version];
+    spec.promote.sources = vec![tagcore::policy::SourceMode::Version];
+    let p = Policy::from_spec(&spec).unwrap();
+    let tags = [
+        known("0.2.12", d(1), Some("2026-06-01T09:00:00Z")),
+        known("0.2.13", d(2), Some("2026-06-02T09:00:00Z")),
+        known(
+            "prod-rollback-20260603-120000-from-0.2.12",
+            d(1),
+            Some("2026-06-03T12:00:00Z"),
+        ),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    let rows: Vec<_> = tl
+        .events
+        .iter()
+        .map(|e| (e.tag.as_str(), e.rolled_back))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("0.2.12", false),
+            ("0.2.13", true),
+            ("prod-rollback-20260603-120000-from-0.2.12", false)
+        ]
+    );
+    assert_eq!(tl.head().unwrap().tag.as_str(), "0.2.12");
+    assert_eq!(
+        tl.before(&"prod-rollback-20260603-120000-from-0.2.12".parse().unwrap())
+            .unwrap()
+            .digest,
+        d(2)
+    );
+}

@@ -270,6 +270,7 @@ fn with_dispatch(mut s: tagcore::policy::PolicySpec, operation: &str) -> tagcore
 
 fn with_alias() -> tagcore::policy::PolicySpec {
     let mut s = cloud_spec();
+    s.tags.publish_aliases.clear();
     s.tags.prod_aliases = vec!["latest".into()];
     s
 }
@@ -341,10 +342,14 @@ fn automatic_rollback_refuses_when_prod_moved_without_a_record() {
         .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:05:00Z")
         .unwrap_err();
     assert_eq!(err.kind, tagcore::OpErrorKind::History);
-    assert!(
-        err.message.contains("prod was moved without a record"),
-        "{}",
-        err.message
+    assert_eq!(
+        err.message,
+        format!(
+            "prod is at {} but the records say it should be at prod-20260622-851f2cc: prod was moved without a \
+             record (for example a best-effort audit tag that failed). Automatic rollback will not guess from \
+             there; name the target explicitly (naming the release prod is at records it)",
+            w.tag(0, "prod").unwrap()
+        )
     );
     // Naming the target records it.
     let out = w

@@ -2,6 +2,7 @@
 //! not need a real registry, plus the safety invariants of SPEC §8.
 
 mod correctness;
+mod execution;
 mod history;
 mod invariants;
 mod multi_image;

@@ -21,6 +21,7 @@ fn compose_spec() -> PolicySpec {
             verify: true,
         },
     ];
+    s.tags.publish_aliases.clear();
     s.tags.prod_aliases = vec!["latest".into()];
     s.promote.confirm = "promote".into();
     s

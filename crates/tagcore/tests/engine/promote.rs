@@ -66,7 +66,9 @@ fn refuses_when_staging_is_missing_and_writes_nothing() {
 }
 
 #[test]
-fn refuses_bad_digest_inputs_before_any_request() {
+/// The reasons bad digests are refused (that no request is made is shown through the binary on
+/// the real registry: tagcli's e2e `bad_inputs_are_refused_before_any_request`).
+fn bad_digest_inputs_are_refused_with_their_reason() {
     let w = World::cloud();
     let hex = "0123456789abcdef".repeat(4);
     let cases = [
@@ -84,7 +86,6 @@ fn refuses_bad_digest_inputs_before_any_request() {
         let err = PromoteSource::parse(Some(input), &w.policy).unwrap_err();
         assert!(err.to_string().contains(expected), "{input}: {err}");
     }
-    assert!(w.reg.calls().is_empty());
 }
 
 #[test]

@@ -6,7 +6,9 @@ use tagcore::{OpErrorKind, RegistryErrorKind};
 use crate::support::*;
 
 #[test]
-fn retag_refuses_protected_targets_and_bad_names_before_any_request() {
+/// The reasons retag refuses (that no request is made is shown through the binary on the real
+/// registry: tagcli's e2e `bad_inputs_are_refused_before_any_request`).
+fn retag_refuses_protected_targets_and_bad_names_with_their_reason() {
     let w = World::cloud();
     for (source, target, expected) in [
         ("staging", "prod", "target: prod is protected"),
@@ -32,7 +34,6 @@ fn retag_refuses_protected_targets_and_bad_names_before_any_request() {
         let err = RetagRequest::parse(source, target, None, &w.policy).unwrap_err();
         assert!(err.to_string().contains(expected), "{source} → {target}: {err}");
     }
-    assert!(w.reg.calls().is_empty());
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub(crate) fn cloud_spec() -> PolicySpec {
         ..Default::default()
     };
     s.release.mode = tagcore::policy::StepMode::Required;
+    // As the fixture: `latest` follows staging until the staging deploy reads `:staging`.
+    s.tags.publish_aliases = vec!["latest".into()];
     s
 }
 

@@ -1,0 +1,167 @@
+//! Execution after the plan: what the read-back, the dispatch guard and a failing re-run must do.
+//! Each test names the behaviour a surviving mutant of `execute.rs` would break.
+
+use tagcore::outcome::{RunResult, SideStatus, TagStatus};
+use tagcore::testing::{Hook, block_on};
+
+use crate::support::*;
+
+fn with_dispatch(op: &str) -> World {
+    let mut s = cloud_spec();
+    s.dispatch.after = vec![op.into()];
+    World::new(s)
+}
+
+/// The deploy follows prod: when prod's compare-and-swap aborts after the stamp was written,
+/// nothing is dispatched (a mutant sending it whenever anything was written survived before).
+#[test]
+fn no_deploy_is_sent_when_prod_did_not_reach_the_digest() {
+    let w = with_dispatch("promote");
+    let d0 = w.signed_image(0, "d0", SHA_B);
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    let intruder = w.reg.add_image(&w.repo(0), "intruder");
+    w.reg.set_tag(&w.repo(0), "prod", &d0, t("2026-06-20T09:00:00Z"));
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let prepared = block_on(engine.prepare(&promote_staging(), t("2026-06-24T10:00:00Z"))).unwrap();
+    w.reg
+        .set_tag(&w.repo(0), "prod", &intruder, t("2026-06-24T10:00:01Z"));
+    let out = block_on(engine.execute(prepared));
+    assert!(matches!(out.result, RunResult::Partial(_)), "{:?}", out.result);
+    assert_eq!(
+        statuses(&out),
+        [
+            ("prod-20260624-a2fad42", TagStatus::Created),
+            ("prod", TagStatus::Failed)
+        ]
+    );
+    assert_eq!(out.dispatch.unwrap().status, SideStatus::Skipped);
+    assert!(w.audit.dispatches().is_empty());
+}
+
+/// A dispatch that fails after prod moved is exit 3 (required) and the re-run, finding prod in
+/// place, sends it again.
+#[test]
+fn a_failed_dispatch_is_partial_and_the_rerun_sends_it() {
+    let w = with_dispatch("promote");
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    w.audit.fail_dispatches(1);
+    let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    let RunResult::Partial(msg) = &out.result else {
+        panic!("{:?}", out.result)
+    };
+    assert_eq!(
+        msg,
+        "deploy dispatch after promote failed: dispatch failed (injected)"
+    );
+    assert_eq!(out.dispatch.as_ref().unwrap().status, SideStatus::Failed);
+    assert_eq!(w.tag(0, "prod"), Some(d1.clone()));
+    let again = w.run(&promote_staging(), "2026-06-24T10:10:00Z").unwrap();
+    assert_eq!(again.result, RunResult::Done);
+    assert_eq!(again.dispatch.unwrap().status, SideStatus::Sent);
+    assert_eq!(w.audit.dispatches().len(), 1);
+}
+
+/// The read-back compares digests: a tag moved by someone else between the PUT and the
+/// read-back is a failure after writes, naming the tag and both digests.
+#[test]
+fn read_back_catches_a_tag_moved_after_its_put() {
+    let w = World::cloud();
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    let intruder = w.reg.add_image(&w.repo(0), "intruder");
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    // Find the call index of the first read-back from an undisturbed dry run's budget: prepare
+    // reads, then per write a re-read and a PUT, then the read-backs.
+    let probe = World::cloud();
+    let pd = probe.signed_image(0, "d1", SHA_A);
+    probe
+        .reg
+        .set_tag(&probe.repo(0), "staging", &pd, t("2026-06-24T09:00:00Z"));
+    probe.reg.clear_calls();
+    probe.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    let calls = probe.reg.calls();
+    let last_put = calls
+        .iter()
+        .rposition(|c| matches!(c, tagcore::testing::Call::Put(_)))
+        .unwrap();
+    w.reg.clear_calls();
+    w.reg.hook(Hook::MoveTagBeforeCall {
+        call: last_put + 2,
+        repository: w.repo(0),
+        tag: "prod-20260624-a2fad42".into(),
+        digest: intruder.clone(),
+    });
+    let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    let RunResult::Partial(msg) = &out.result else {
+        panic!("{:?}", out.result)
+    };
+    assert_eq!(
+        msg,
+        &format!(
+            "read-back: docker.io/nearai/cloud-api:prod-20260624-a2fad42 points at {intruder}, expected {d1}"
+        )
+    );
+    assert_eq!(
+        out.release.unwrap().status,
+        SideStatus::Skipped,
+        "no release for a state that did not read back"
+    );
+}
+
+/// A re-run whose every write is already done, while the release service is still down, is a
+/// failure after writes (exit 3: prod moved earlier), never "nothing changed" (exit 1).
+#[test]
+fn a_rerun_that_fails_again_is_still_partial() {
+    let w = World::cloud();
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    w.audit.fail_releases(2);
+    let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    assert!(matches!(out.result, RunResult::Partial(_)), "{:?}", out.result);
+    let again = w.run(&promote_staging(), "2026-06-24T10:10:00Z").unwrap();
+    assert!(
+        matches!(&again.result, RunResult::Partial(m) if m.starts_with("release prod-20260624-a2fad42 failed")),
+        "{:?}",
+        again.result
+    );
+    assert!(again.tags.iter().all(|t| t.status == TagStatus::Unchanged));
+}
+
+/// A PUT applied by the registry whose answer was lost is judged by the registry's state: the
+/// run goes on and reports the tag as written.
+#[test]
+fn a_put_whose_answer_was_lost_counts_as_written() {
+    let w = World::cloud();
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    let probe = World::cloud();
+    let pd = probe.signed_image(0, "d1", SHA_A);
+    probe
+        .reg
+        .set_tag(&probe.repo(0), "staging", &pd, t("2026-06-24T09:00:00Z"));
+    probe.reg.clear_calls();
+    probe.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    let first_put = probe
+        .reg
+        .calls()
+        .iter()
+        .position(|c| matches!(c, tagcore::testing::Call::Put(_)))
+        .unwrap();
+    w.reg.clear_calls();
+    w.reg.inject(tagcore::testing::Fault::AppliedLost(first_put + 1));
+    let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(
+        statuses(&out),
+        [
+            ("prod-20260624-a2fad42", TagStatus::Created),
+            ("prod", TagStatus::Created)
+        ]
+    );
+}
