@@ -95,6 +95,7 @@ pub(crate) fn outcome_json(o: &Outcome) -> Value {
         "verification": verification_json(p.images.first().and_then(|i| i.verification.as_ref())),
         "release": o.release.as_ref().map(|r| json!({ "tag": r.tag, "url": r.url, "status": r.status, "error": r.error })),
         "dispatch": o.dispatch.as_ref().map(|d| json!({ "status": d.status, "error": d.error })),
+        "superseded_by": o.superseded_by,
         "warnings": o.warnings,
         "notices": p.notices,
         "budget": p.budget,
@@ -243,10 +244,21 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
         } else {
             let _ = writeln!(s, "  These tags moved: {}", moved.join(", "));
         }
-        let _ = writeln!(
-            s,
-            "  Re-run the same command to finish: it converges and reuses the same names."
-        );
+        match &o.superseded_by {
+            Some(winner) => {
+                let _ = writeln!(
+                    s,
+                    "  Another run moved the channel to {winner}. Do not re-run this command: it would undo \
+                     that run's move. Check `tagcli status`, then promote or roll back deliberately."
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "  Re-run the same command to finish: it converges and reuses the same names."
+                );
+            }
+        }
     }
     s
 }

@@ -118,6 +118,9 @@ pub struct Outcome {
     pub warnings: Vec<String>,
     /// How it ended.
     pub result: RunResult,
+    /// Set when another run moved the channel to this digest during this run: this run
+    /// stopped, and re-running it would undo that run's move.
+    pub superseded_by: Option<Digest>,
 }
 
 impl Outcome {

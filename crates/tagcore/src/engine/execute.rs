@@ -1,10 +1,17 @@
 //! Execution: compare-and-swap writes in plan order, read-back, then release and dispatch.
+//!
+//! Concurrent runs: the registry has no conditional PUT, so two runs can both pass their
+//! compare-and-swap re-read of the channel and both PUT it; the later PUT wins. Every run
+//! therefore re-reads the channel right before each alias write (aliases follow the channel:
+//! they are written only while it holds this run's digest) and reads back every tag it wrote.
+//! A run that finds the channel at another digest stops, names that digest, and reports as
+//! written only the tags that still hold its own digest.
 
 use super::{Engine, Prepared};
 use crate::outcome::{DispatchOutcome, Outcome, ReleaseOutcome, RunResult, SideStatus, TagChange, TagStatus};
 use crate::plan::{Plan, TagKind, WriteStep};
 use crate::policy::StepMode;
-use crate::{AuditSink, Manifest, OperationKind, Registry, Repository, Verifier};
+use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, Repository, Tag, Verifier};
 
 fn changes(plan: &Plan, status: impl Fn(&WriteStep) -> TagStatus) -> Vec<TagChange> {
     plan.steps
@@ -18,6 +25,10 @@ fn changes(plan: &Plan, status: impl Fn(&WriteStep) -> TagStatus) -> Vec<TagChan
             status: status(s),
         })
         .collect()
+}
+
+fn show(d: Option<&Digest>) -> String {
+    d.map_or_else(|| "(absent)".to_owned(), ToString::to_string)
 }
 
 /// Returns the outcome of not executing `prepared`: every write `Planned` (or `Unchanged`).
@@ -45,186 +56,222 @@ pub(super) fn dry_run(prepared: Prepared) -> Outcome {
         tags,
         plan,
         result: RunResult::DryRun,
+        superseded_by: None,
+    }
+}
+
+/// Why one write did not happen.
+struct WriteFailure {
+    message: String,
+    /// The channel's digest when another run moved it (`Some(None)`: it was deleted).
+    channel_moved_to: Option<Option<Digest>>,
+}
+
+impl WriteFailure {
+    fn plain(message: String) -> Self {
+        Self {
+            message,
+            channel_moved_to: None,
+        }
+    }
+}
+
+/// The state of a run between its steps.
+struct Run {
+    tags: Vec<TagChange>,
+    warnings: Vec<String>,
+    failure: Option<String>,
+    superseded_by: Option<Option<Digest>>,
+    side_effects: bool,
+}
+
+impl Run {
+    /// Records that another run moved the channel of `repo` to `to`: the first such finding
+    /// names the failure.
+    fn superseded(&mut self, channel: &Tag, repo: &Repository, to: Option<Digest>) {
+        if self.failure.is_none() {
+            self.failure = Some(format!(
+                "another run moved {channel} of {repo} to {}; this run stopped and does not undo it",
+                show(to.as_ref())
+            ));
+        }
+        self.superseded_by.get_or_insert(to);
     }
 }
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// Executes a prepared plan: each write re-reads its tag and aborts if it moved since it was
-    /// read (compare-and-swap), immutable tags first; then reads every written tag back; then
-    /// creates or edits the release and dispatches the deploy. Never panics on a port's answer;
+    /// read (compare-and-swap), immutable tags first, and each alias is written only while the
+    /// channel still holds this run's digest; then every written tag is read back; then the
+    /// release is created or edited and the deploy dispatched. Never panics on a port's answer;
     /// a failure after a write is [`RunResult::Partial`] with every tag's status.
     pub async fn execute(&self, prepared: Prepared) -> Outcome {
         let Prepared { plan, manifests } = prepared;
-        let mut tags = changes(&plan, |_| TagStatus::NotAttempted);
-        let mut warnings = plan.warnings.clone();
-        let mut failure: Option<String> = None;
+        let channel = self.channel(plan.operation).cloned();
+        let mut run = Run {
+            tags: changes(&plan, |_| TagStatus::NotAttempted),
+            warnings: plan.warnings.clone(),
+            failure: None,
+            superseded_by: None,
+            side_effects: false,
+        };
+        self.write_all(&plan, &manifests, channel.as_ref(), &mut run)
+            .await;
+        let read_back_ok = self.read_back(channel.as_ref(), &mut run).await;
+        let release = self.release_step(&plan, &mut run).await;
+        let in_place = read_back_ok && channel_in_place(&run.tags, channel.as_ref());
+        let dispatch = self.dispatch_step(&plan, in_place, &mut run).await;
+        let wrote = run.tags.iter().any(|t| t.status.wrote());
+        let result = match run.failure {
+            Some(f) if wrote || run.side_effects => RunResult::Partial(f),
+            Some(f) if plan_already_moved(&plan) || run.superseded_by.is_some() => RunResult::Partial(f),
+            Some(f) => RunResult::FailedBeforeWrite(f),
+            None if wrote || run.side_effects => RunResult::Done,
+            None => RunResult::NoOp,
+        };
+        Outcome {
+            plan,
+            tags: run.tags,
+            release,
+            dispatch,
+            warnings: run.warnings,
+            result,
+            superseded_by: run.superseded_by.flatten(),
+        }
+    }
+
+    /// Returns the channel an operation moves (staging for publish, prod for promote and
+    /// rollback; none for retag).
+    fn channel(&self, op: OperationKind) -> Option<&Tag> {
+        match op {
+            OperationKind::Publish => Some(&self.policy.tags.staging),
+            OperationKind::Promote | OperationKind::Rollback => Some(&self.policy.tags.prod),
+            OperationKind::Retag => None,
+        }
+    }
+
+    /// Runs the writes in plan order until one that must succeed fails.
+    async fn write_all(
+        &self,
+        plan: &Plan,
+        manifests: &[Option<Manifest>],
+        channel: Option<&Tag>,
+        run: &mut Run,
+    ) {
         for (i, step) in plan.steps.iter().enumerate() {
             if step.is_noop() {
-                tags[i].status = TagStatus::Unchanged;
+                run.tags[i].status = TagStatus::Unchanged;
                 continue;
             }
             let repo = &plan.images[step.image].repository;
             let Some(manifest) = manifests.get(step.image).and_then(Option::as_ref) else {
-                tags[i].status = TagStatus::Failed;
-                failure = Some(format!(
+                run.tags[i].status = TagStatus::Failed;
+                run.failure = Some(format!(
                     "no manifest was read for {repo}; nothing more was written"
                 ));
                 break;
             };
-            match self.write(repo, step, manifest).await {
-                Ok(status) => tags[i].status = status,
-                Err(message) => {
-                    tags[i].status = TagStatus::Failed;
+            let alias_of = channel.filter(|c| step.kind == TagKind::Moving && step.tag != **c);
+            let written = match alias_of {
+                Some(c) => self.write_alias(repo, c, step, manifest).await,
+                None => self.write(repo, step, manifest, channel).await,
+            };
+            match written {
+                Ok(status) => run.tags[i].status = status,
+                Err(WriteFailure {
+                    channel_moved_to: Some(to),
+                    ..
+                }) => {
+                    run.tags[i].status = TagStatus::Failed;
+                    run.superseded(channel.unwrap_or(&step.tag), repo, to);
+                    break;
+                }
+                Err(f) => {
+                    run.tags[i].status = TagStatus::Failed;
                     if step.mode == StepMode::BestEffort {
-                        warnings.push(format!(
-                            "{message} (best-effort step: continuing; to record it later, re-run naming the target explicitly)"
+                        run.warnings.push(format!(
+                            "{} (best-effort step: continuing; to record it later, re-run naming the target explicitly)",
+                            f.message
                         ));
                     } else {
-                        failure = Some(message);
+                        run.failure = Some(f.message);
                         break;
                     }
                 }
             }
         }
-        let mut read_back_ok = false;
-        if failure.is_none() {
-            failure = self.read_back(&tags).await;
-            read_back_ok = failure.is_none();
-        }
-        let channel = match plan.operation {
-            OperationKind::Publish => Some(&self.policy.tags.staging),
-            OperationKind::Promote | OperationKind::Rollback => Some(&self.policy.tags.prod),
-            OperationKind::Retag => None,
-        };
-        // The deploy follows the unit's state, not this run's writes: it is sent whenever the
-        // channel holds this run's digest on every image at the end (moved now, or already in
-        // place on a re-run whose earlier dispatch may have failed).
-        let channel_steps: Vec<&TagChange> = tags.iter().filter(|t| Some(&t.tag) == channel).collect();
-        let channel_in_place = read_back_ok
-            && !channel_steps.is_empty()
-            && channel_steps
-                .iter()
-                .all(|t| t.status.wrote() || t.status == TagStatus::Unchanged);
-        let mut side_effects = false;
-
-        let release = match &plan.release {
-            None => None,
-            Some(r) if failure.is_some() => Some(ReleaseOutcome {
-                tag: r.tag.clone(),
-                url: None,
-                status: SideStatus::Skipped,
-                error: None,
-            }),
-            Some(r) => Some(match self.audit.publish_release(r).await {
-                Ok(receipt) => {
-                    side_effects = true;
-                    ReleaseOutcome {
-                        tag: r.tag.clone(),
-                        url: Some(receipt.url),
-                        status: if receipt.created {
-                            SideStatus::Created
-                        } else {
-                            SideStatus::Updated
-                        },
-                        error: None,
-                    }
-                }
-                Err(e) => {
-                    let message = format!("release {} failed: {e}", r.tag);
-                    if plan.release_mode == StepMode::Required {
-                        failure = Some(message.clone());
-                    } else {
-                        warnings.push(message.clone());
-                    }
-                    ReleaseOutcome {
-                        tag: r.tag.clone(),
-                        url: None,
-                        status: SideStatus::Failed,
-                        error: Some(message),
-                    }
-                }
-            }),
-        };
-        // The deploy follows the channel even when the release failed.
-        let dispatch = match &plan.dispatch {
-            None => None,
-            Some(_) if !channel_in_place => Some(DispatchOutcome {
-                status: SideStatus::Skipped,
-                error: None,
-            }),
-            Some(d) => Some(match self.audit.dispatch(d).await {
-                Ok(()) => {
-                    side_effects = true;
-                    DispatchOutcome {
-                        status: SideStatus::Sent,
-                        error: None,
-                    }
-                }
-                Err(e) => {
-                    let message = format!("deploy dispatch after {} failed: {e}", d.operation);
-                    if plan.dispatch_mode == StepMode::Required && failure.is_none() {
-                        failure = Some(message.clone());
-                    } else {
-                        warnings.push(message.clone());
-                    }
-                    DispatchOutcome {
-                        status: SideStatus::Failed,
-                        error: Some(message),
-                    }
-                }
-            }),
-        };
-        let wrote = tags.iter().any(|t| t.status.wrote());
-        let result = match failure {
-            Some(f) if wrote || side_effects => RunResult::Partial(f),
-            Some(f) if plan_already_moved(&plan) => RunResult::Partial(f),
-            Some(f) => RunResult::FailedBeforeWrite(f),
-            None if wrote || side_effects => RunResult::Done,
-            None => RunResult::NoOp,
-        };
-        Outcome {
-            plan,
-            tags,
-            release,
-            dispatch,
-            warnings,
-            result,
-        }
     }
 
+    /// Writes one tag: re-reads it (compare-and-swap), PUTs the exact bytes, checks the digest
+    /// the registry reports. A write whose answer is lost is judged by the registry's state.
     async fn write(
         &self,
         repo: &Repository,
         step: &WriteStep,
         manifest: &Manifest,
-    ) -> Result<TagStatus, String> {
+        channel: Option<&Tag>,
+    ) -> Result<TagStatus, WriteFailure> {
         let tag = &step.tag;
         self.count();
-        let now = self
-            .registry
-            .resolve_tag(repo, tag)
-            .await
-            .map_err(|e| format!("re-reading {repo}:{tag} before writing it failed: {e}"))?;
+        let now = self.registry.resolve_tag(repo, tag).await.map_err(|e| {
+            WriteFailure::plain(format!("re-reading {repo}:{tag} before writing it failed: {e}"))
+        })?;
         if now.as_ref() == Some(&step.new) {
             return Ok(TagStatus::Unchanged);
         }
         if now != step.expected {
-            let show = |d: &Option<crate::Digest>| {
-                d.as_ref()
-                    .map_or_else(|| "(absent)".to_owned(), ToString::to_string)
-            };
             return Err(match step.kind {
-                TagKind::Immutable => format!(
+                TagKind::Immutable => WriteFailure::plain(format!(
                     "{repo}:{tag} appeared at {} while this run was preparing; immutable tags are never overwritten",
-                    show(&now)
-                ),
-                TagKind::Moving => format!(
+                    show(now.as_ref())
+                )),
+                TagKind::Moving if channel == Some(tag) => WriteFailure {
+                    message: String::new(),
+                    channel_moved_to: Some(now),
+                },
+                TagKind::Moving => WriteFailure::plain(format!(
                     "{repo}:{tag} moved from {} to {} since it was read: someone else moved it; not overwriting (compare-and-swap)",
-                    show(&step.expected),
-                    show(&now)
-                ),
+                    show(step.expected.as_ref()),
+                    show(now.as_ref())
+                )),
             });
         }
+        self.put(repo, step, manifest).await
+    }
+
+    /// Writes an alias of `channel`: aliases follow the channel, so it is written (whatever it
+    /// holds now) only while the channel still holds this run's digest.
+    async fn write_alias(
+        &self,
+        repo: &Repository,
+        channel: &Tag,
+        step: &WriteStep,
+        manifest: &Manifest,
+    ) -> Result<TagStatus, WriteFailure> {
+        self.count();
+        let at = self.registry.resolve_tag(repo, channel).await.map_err(|e| {
+            WriteFailure::plain(format!(
+                "re-reading {repo}:{channel} before moving its alias {} failed: {e}",
+                step.tag
+            ))
+        })?;
+        if at.as_ref() != Some(&step.new) {
+            return Err(WriteFailure {
+                message: String::new(),
+                channel_moved_to: Some(at),
+            });
+        }
+        self.put(repo, step, manifest).await
+    }
+
+    /// PUTs the manifest under the step's tag and checks the digest the registry reports.
+    async fn put(
+        &self,
+        repo: &Repository,
+        step: &WriteStep,
+        manifest: &Manifest,
+    ) -> Result<TagStatus, WriteFailure> {
+        let tag = &step.tag;
         self.count();
         let put = match self.registry.put_manifest(repo, tag, manifest).await {
             Ok(put) => put,
@@ -235,16 +282,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 let applied =
                     matches!(self.registry.resolve_tag(repo, tag).await, Ok(Some(d)) if d == step.new);
                 if !applied {
-                    return Err(format!("writing {repo}:{tag} failed: {e}"));
+                    return Err(WriteFailure::plain(format!("writing {repo}:{tag} failed: {e}")));
                 }
                 step.new.clone()
             }
         };
         if put != step.new {
-            return Err(format!(
+            return Err(WriteFailure::plain(format!(
                 "writing {repo}:{tag}: the registry reports digest {put}, expected {}; the tag may now point at {put}",
                 step.new
-            ));
+            )));
         }
         Ok(if step.expected.is_none() {
             TagStatus::Created
@@ -253,24 +300,121 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         })
     }
 
-    /// Returns a failure message if any written tag does not read back at its new digest.
-    async fn read_back(&self, tags: &[TagChange]) -> Option<String> {
-        for t in tags.iter().filter(|t| t.status.wrote()) {
+    /// Reads back every tag this run wrote, even after a failure, so that the report says only
+    /// what holds: a tag found at another digest is not reported as written (on the channel, it
+    /// means another run moved it). Returns whether every written tag read back as written.
+    async fn read_back(&self, channel: Option<&Tag>, run: &mut Run) -> bool {
+        let mut ok = true;
+        for i in 0..run.tags.len() {
+            let t = &run.tags[i];
+            if !t.status.wrote() {
+                continue;
+            }
             self.count();
             match self.registry.resolve_tag(&t.repository, &t.tag).await {
                 Ok(Some(d)) if d == t.to => {}
                 Ok(other) => {
-                    let got = other.map_or_else(|| "(absent)".to_owned(), |d| d.to_string());
-                    return Some(format!(
-                        "read-back: {}:{} points at {got}, expected {}",
-                        t.repository, t.tag, t.to
-                    ));
+                    ok = false;
+                    let (repo, tag, to) = (t.repository.clone(), t.tag.clone(), t.to.clone());
+                    run.tags[i].status = TagStatus::Failed;
+                    if channel == Some(&tag) {
+                        run.superseded(&tag, &repo, other);
+                    } else if run.failure.is_none() {
+                        run.failure = Some(format!(
+                            "read-back: {repo}:{tag} points at {}, expected {to}",
+                            show(other.as_ref())
+                        ));
+                    }
                 }
-                Err(e) => return Some(format!("read-back of {}:{} failed: {e}", t.repository, t.tag)),
+                Err(e) => {
+                    ok = false;
+                    if run.failure.is_none() {
+                        run.failure = Some(format!("read-back of {}:{} failed: {e}", t.repository, t.tag));
+                    }
+                }
             }
         }
-        None
+        ok && run.failure.is_none()
     }
+
+    /// Creates or edits the release, unless the run failed before it.
+    async fn release_step(&self, plan: &Plan, run: &mut Run) -> Option<ReleaseOutcome> {
+        let r = plan.release.as_ref()?;
+        let skipped = |status| ReleaseOutcome {
+            tag: r.tag.clone(),
+            url: None,
+            status,
+            error: None,
+        };
+        if run.failure.is_some() {
+            return Some(skipped(SideStatus::Skipped));
+        }
+        Some(match self.audit.publish_release(r).await {
+            Ok(receipt) => {
+                run.side_effects = true;
+                ReleaseOutcome {
+                    url: Some(receipt.url),
+                    status: if receipt.created {
+                        SideStatus::Created
+                    } else {
+                        SideStatus::Updated
+                    },
+                    ..skipped(SideStatus::Skipped)
+                }
+            }
+            Err(e) => {
+                let message = format!("release {} failed: {e}", r.tag);
+                if plan.release_mode == StepMode::Required {
+                    run.failure = Some(message.clone());
+                } else {
+                    run.warnings.push(message.clone());
+                }
+                ReleaseOutcome {
+                    error: Some(message),
+                    ..skipped(SideStatus::Failed)
+                }
+            }
+        })
+    }
+
+    /// Dispatches the deploy when the channel is in place, even if the release failed.
+    async fn dispatch_step(&self, plan: &Plan, in_place: bool, run: &mut Run) -> Option<DispatchOutcome> {
+        let d = plan.dispatch.as_ref()?;
+        if !in_place {
+            return Some(DispatchOutcome {
+                status: SideStatus::Skipped,
+                error: None,
+            });
+        }
+        Some(match self.audit.dispatch(d).await {
+            Ok(()) => {
+                run.side_effects = true;
+                DispatchOutcome {
+                    status: SideStatus::Sent,
+                    error: None,
+                }
+            }
+            Err(e) => {
+                let message = format!("deploy dispatch after {} failed: {e}", d.operation);
+                if plan.dispatch_mode == StepMode::Required && run.failure.is_none() {
+                    run.failure = Some(message.clone());
+                } else {
+                    run.warnings.push(message.clone());
+                }
+                DispatchOutcome {
+                    status: SideStatus::Failed,
+                    error: Some(message),
+                }
+            }
+        })
+    }
+}
+
+/// Returns whether the channel holds this run's digest on every image at the end: the deploy
+/// follows the unit's state, not this run's writes (a re-run re-sends a dispatch that failed).
+fn channel_in_place(tags: &[TagChange], channel: Option<&Tag>) -> bool {
+    let mut steps = tags.iter().filter(|t| Some(&t.tag) == channel).peekable();
+    steps.peek().is_some() && steps.all(|t| t.status.wrote() || t.status == TagStatus::Unchanged)
 }
 
 /// Returns whether an earlier run already moved the channel (a re-run whose every write is a

@@ -278,10 +278,13 @@ fn prod_moved_by_someone_else_aborts_the_move() {
     let RunResult::Partial(msg) = &out.result else {
         panic!("{:?}", out.result)
     };
-    assert!(
-        msg.contains("moved from") && msg.contains("someone else moved it"),
-        "{msg}"
+    assert_eq!(
+        msg,
+        &format!(
+            "another run moved prod of docker.io/nearai/cloud-api to {intruder}; this run stopped and does not undo it"
+        )
     );
+    assert_eq!(out.superseded_by, Some(intruder.clone()));
     assert_eq!(w.tag(0, "prod"), Some(intruder));
     let status = statuses(&out);
     assert_eq!(
