@@ -6,6 +6,7 @@ mod correctness;
 mod execution;
 mod history;
 mod invariants;
+mod model;
 mod multi_image;
 mod promote;
 mod publish;
