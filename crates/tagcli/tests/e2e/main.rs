@@ -5,6 +5,7 @@ mod chat_api;
 mod cloud_api;
 mod compose_manager;
 mod correctness;
+mod gaps;
 mod hub;
 mod support;
 mod usage;

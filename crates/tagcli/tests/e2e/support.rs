@@ -206,6 +206,24 @@ impl World {
         });
     }
 
+    /// Attaches a key-based `.sig` signature of `digest`, made with `key`.
+    pub(crate) fn sign_with_key(&self, name: &str, digest: &Digest, key: &cosign_verify::testing::KeyPair) {
+        let repo = self.repo(name);
+        let layer = key.sign_image(&repo.to_string(), digest);
+        self.push_signature(&repo, digest, layer);
+    }
+
+    fn push_signature(&self, repo: &Repository, digest: &Digest, layer: cosign_verify::testing::SigLayer) {
+        let sig = sig_artifact(digest, &[layer]);
+        let tag: Tag = sig.tag.clone().unwrap().parse().unwrap();
+        self.rt.block_on(async {
+            for blob in &sig.blobs {
+                self.client.push_blob(repo, blob).await.unwrap();
+            }
+            self.client.put_manifest(repo, &tag, &sig.manifest).await.unwrap();
+        });
+    }
+
     /// Returns the manifest stored at `digest`.
     pub(crate) fn manifest(&self, name: &str, digest: &Digest) -> Manifest {
         let repo = self.repo(name);
