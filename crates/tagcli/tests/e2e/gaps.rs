@@ -77,7 +77,7 @@ fn a_key_based_policy_promotes_with_the_commit_of_its_staging_stamp() {
         v["source_commit"]["source"],
         "staging_stamp:staging-20260709-dac1007"
     );
-    assert_eq!(v["images"][0]["verification"]["key"].is_string(), true, "{v}");
+    assert!(v["images"][0]["verification"]["key"].is_string(), "{v}");
     assert_eq!(w.tag(IMAGE, "prod"), Some(d.clone()));
     // An image signed by another key is refused, and prod stays.
     let other = KeyPair::generate();
