@@ -96,6 +96,11 @@ fn a_rollback_rerun_keeps_the_previous_digest_of_its_record() {
     assert_eq!(out.result, RunResult::Done);
     assert_eq!(w.tag(0, "prod"), Some(p1));
     assert_eq!(out.plan.images[0].previous_digest, Some(p2.clone()));
+    assert_eq!(
+        out.plan.target.as_ref().map(ToString::to_string).as_deref(),
+        Some("prod-20260620-a2fad42"),
+        "the re-run names the release it rolls back to, not its own audit tag"
+    );
     let audit = out.plan.stamp.unwrap();
     assert!(
         w.audit.releases()[audit.as_str()]

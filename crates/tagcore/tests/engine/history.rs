@@ -399,3 +399,16 @@ fn chat_api_history_is_its_version_tags_and_rollbacks() {
         d(2)
     );
 }
+
+#[test]
+fn with_prod_stamps_version_tags_are_not_promotions() {
+    // cloud-api builds version tags (`0.1.14`) too; with stamps on they record no prod move.
+    let p = policy();
+    let tags = [
+        known("prod-20260601-1111111", d(1), Some("2026-06-01T10:00:00Z")),
+        known("0.1.14", d(2), Some("2026-06-02T10:00:00Z")),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    assert_eq!(tl.events.len(), 1);
+    assert_eq!(tl.head().unwrap().tag.as_str(), "prod-20260601-1111111");
+}
