@@ -6,6 +6,7 @@ mod promote;
 mod publish;
 mod read;
 mod report;
+mod resolve;
 mod retag;
 mod rollback;
 mod step;
@@ -15,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde::Serialize;
 
 pub use report::{HistoryReport, ImageStatus, StatusReport, TagPointer, VerifyReport};
+pub use resolve::{ResolveReport, ResolveRequest, ResolvedImage};
 pub use rollback::RERUN_WINDOW_SECS;
 
 use crate::outcome::Outcome;

@@ -10,6 +10,7 @@ mod model;
 mod multi_image;
 mod promote;
 mod publish;
+mod resolve;
 mod retag;
 mod rollback;
 mod support;

@@ -1,0 +1,104 @@
+//! Resolve: what deployers pin. Each image of the unit resolved once to `repo@sha256:…`,
+//! optionally verified under the policy, so that a tag moved after verification cannot change
+//! what is deployed.
+
+use serde::Serialize;
+
+use super::{Engine, OpError, OpErrorKind};
+use crate::{AuditSink, Digest, Registry, Repository, Tag, VerifiedSignature, Verifier};
+
+/// What to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveRequest {
+    /// The channel the deployer follows (`prod`, `staging`, an alias).
+    pub channel: Tag,
+    /// A named release (a stamp, an audit tag or a version) to resolve instead of where the
+    /// channel points now.
+    pub at: Option<Tag>,
+    /// Whether each digest must pass the signature policy.
+    pub verified: bool,
+}
+
+/// One image, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedImage {
+    /// The repository.
+    pub repository: Repository,
+    /// The digest the tag pointed at when read.
+    pub digest: Digest,
+    /// `repository@digest`, what to pin; `None` when verification was asked for and refused.
+    pub reference: Option<String>,
+    /// The accepted signature, when verified.
+    pub verification: Option<VerifiedSignature>,
+    /// Why verification refused this digest, or why it was not verified.
+    pub note: Option<String>,
+}
+
+/// Every image of the unit, resolved once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolveReport {
+    /// The unit.
+    pub unit: String,
+    /// The tag read (the release named by `at`, else the channel).
+    pub tag: Tag,
+    /// Whether verification was asked for.
+    pub verified: bool,
+    /// Per image, in the policy's order.
+    pub images: Vec<ResolvedImage>,
+}
+
+impl ResolveReport {
+    /// Returns whether every image has a reference to pin (none was refused).
+    pub fn complete(&self) -> bool {
+        self.images.iter().all(|i| i.reference.is_some())
+    }
+}
+
+impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
+    /// Resolves the channel (or the named release) of every image once and, when asked,
+    /// verifies each digest. A refused image keeps its digest but gets no reference; a missing
+    /// tag on any image is an error naming it.
+    pub async fn resolve_unit(&self, req: &ResolveRequest) -> Result<ResolveReport, OpError> {
+        let tag = req.at.clone().unwrap_or_else(|| req.channel.clone());
+        let mut images = Vec::new();
+        for image in &self.policy.images {
+            let repo = &image.repository;
+            let digest = self.require(repo, &tag, "tag").await.map_err(|e| OpError {
+                message: format!("{repo}:{tag} does not exist"),
+                ..e
+            })?;
+            let (verification, note) = if !req.verified {
+                (None, None)
+            } else if !image.verify || self.policy.signature.is_none() {
+                (
+                    None,
+                    Some("not verified: the policy does not ask for a signature on this image".into()),
+                )
+            } else {
+                match self.verify(image, &digest).await {
+                    Ok(v) => (v, None),
+                    Err(e) if e.kind == OpErrorKind::Verification => {
+                        let reason = e.message.trim_end_matches("; nothing was written").to_owned();
+                        (None, Some(reason))
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            let refused =
+                req.verified && verification.is_none() && image.verify && self.policy.signature.is_some();
+            images.push(ResolvedImage {
+                reference: (!refused).then(|| format!("{repo}@{digest}")),
+                repository: repo.clone(),
+                digest,
+                verification,
+                note,
+            });
+        }
+        Ok(ResolveReport {
+            unit: self.policy.unit.clone(),
+            tag,
+            verified: req.verified,
+            images,
+        })
+    }
+}
