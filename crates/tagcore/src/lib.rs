@@ -52,6 +52,7 @@ pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod request;
+pub mod retention;
 pub mod source;
 pub mod template;
 
