@@ -304,14 +304,20 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// what holds: a tag found at another digest is not reported as written (on the channel, it
     /// means another run moved it). Returns whether every written tag read back as written.
     async fn read_back(&self, channel: Option<&Tag>, run: &mut Run) -> bool {
-        let mut ok = true;
-        for i in 0..run.tags.len() {
+        let written: Vec<usize> = (0..run.tags.len())
+            .filter(|&i| run.tags[i].status.wrote())
+            .collect();
+        // Independent reads: all in flight at once.
+        let reads = futures_util::future::join_all(written.iter().map(|&i| {
             let t = &run.tags[i];
-            if !t.status.wrote() {
-                continue;
-            }
             self.count();
-            match self.registry.resolve_tag(&t.repository, &t.tag).await {
+            self.registry.resolve_tag(&t.repository, &t.tag)
+        }))
+        .await;
+        let mut ok = true;
+        for (i, read) in written.into_iter().zip(reads) {
+            let t = &run.tags[i];
+            match read {
                 Ok(Some(d)) if d == t.to => {}
                 Ok(other) => {
                     ok = false;

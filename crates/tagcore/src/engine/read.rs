@@ -12,6 +12,9 @@ use crate::{
 /// The most tags whose digest is read one by one (registries that list names only).
 const MAX_RESOLVES: usize = 500;
 
+/// How many of those reads are in flight at once.
+const PARALLEL_READS: usize = 8;
+
 /// How much of the history an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Depth {
@@ -160,11 +163,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .map(|(_, _, day)| day.clone())
             .max()
             .unwrap_or_default();
-        let mut known = Vec::new();
         let mut unresolved = Vec::new();
-        let mut resolves = 0;
-        let mut capped = false;
         let mut older_skipped = false;
+        let mut capped = false;
+        let mut chosen: Vec<crate::ListedTag> = Vec::new();
+        let mut resolves = 0;
         for (t, role, day) in relevant {
             if t.digest.is_none() && depth == Depth::Newest {
                 if matches!(role, TagRole::StagingStamp { .. }) {
@@ -176,25 +179,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                     continue;
                 }
             }
-            let digest = match t.digest {
-                Some(d) => Some(d),
-                None if resolves < MAX_RESOLVES => {
-                    resolves += 1;
-                    self.resolve_quietly(repo, &t.tag).await?
-                }
-                None => {
+            if t.digest.is_none() {
+                if resolves == MAX_RESOLVES {
                     capped = true;
-                    None
+                    continue;
                 }
-            };
-            if let Some(digest) = digest {
-                known.push(KnownTag {
-                    tag: t.tag,
-                    digest,
-                    pushed: t.pushed,
-                });
+                resolves += 1;
             }
+            chosen.push(t);
         }
+        let known = self.digests_of(repo, chosen).await?;
         self.note(
             "list",
             repo.to_string(),
@@ -220,6 +214,32 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             warnings,
             truncated: truncated.is_some() || capped,
         })
+    }
+
+    /// Returns the listed tags with their digests, reading those the listing lacks with up to
+    /// [`PARALLEL_READS`] requests in flight, in the listing's order.
+    async fn digests_of(
+        &self,
+        repo: &Repository,
+        listed: Vec<crate::ListedTag>,
+    ) -> Result<Vec<KnownTag>, OpError> {
+        use futures_util::{StreamExt as _, TryStreamExt as _};
+        futures_util::stream::iter(listed)
+            .map(|t| async move {
+                let digest = match t.digest {
+                    Some(d) => Some(d),
+                    None => self.resolve_quietly(repo, &t.tag).await?,
+                };
+                Ok::<_, OpError>(digest.map(|digest| KnownTag {
+                    tag: t.tag,
+                    digest,
+                    pushed: t.pushed,
+                }))
+            })
+            .buffered(PARALLEL_READS)
+            .try_filter_map(|k| async move { Ok(k) })
+            .try_collect()
+            .await
     }
 
     /// Returns the source commit of `digest` in the order of SPEC §5: the certificate's commit,
