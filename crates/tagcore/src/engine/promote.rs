@@ -164,8 +164,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             if let Some(stamp) = &stamp {
                 for (k, img) in images.iter().enumerate() {
                     steps.push(
-                        self.immutable_step(k, &img.repository, stamp, &img.digest, StepMode::Required)
-                            .await?,
+                        self.immutable_step(
+                            k,
+                            &img.repository,
+                            stamp,
+                            &img.digest,
+                            StepMode::Required,
+                            inventories.get(k),
+                        )
+                        .await?,
                     );
                 }
             }

@@ -60,7 +60,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             let previous = self.resolve(repo, &tags.staging).await?;
             if let Some(stamp) = &stamp {
                 steps.push(
-                    self.immutable_step(k, repo, stamp, digest, StepMode::Required)
+                    self.immutable_step(k, repo, stamp, digest, StepMode::Required, None)
                         .await?,
                 );
             }

@@ -32,11 +32,24 @@ pub(super) struct Inventory {
     unresolved: Vec<crate::ListedTag>,
     /// Whether older release tags were left out (depth `Newest` on a names-only listing).
     pub(super) older_skipped: bool,
+    /// Every name the listing carried (when it was complete).
+    listed: Option<std::collections::BTreeSet<Tag>>,
     pub(super) warnings: Vec<String>,
     pub(super) truncated: bool,
 }
 
 impl Inventory {
+    /// Returns what the listing already says about `tag`, when it says enough to skip a read:
+    /// `Some(Some(digest))` when its digest is known, `Some(None)` when a complete listing does
+    /// not carry the name, `None` otherwise.
+    pub(super) fn lookup(&self, tag: &Tag) -> Option<Option<Digest>> {
+        if let Some(k) = self.known.iter().find(|k| &k.tag == tag) {
+            return Some(Some(k.digest.clone()));
+        }
+        let listed = self.listed.as_ref()?;
+        (!listed.contains(tag)).then_some(None)
+    }
+
     /// Returns the staging stamps pointing at `digest`, with their sha7 and push time.
     pub(super) fn staging_stamps_at<'a>(
         &'a self,
@@ -133,6 +146,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         let tags_policy = &self.policy.tags;
         let listed = tags.len();
+        let names = truncated.is_none().then(|| {
+            tags.iter()
+                .map(|t| t.tag.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+        });
         let versions_are_history = tags_policy.prod_stamp.is_none();
         // Each relevant tag with its role and the day its name carries ("" when none).
         let mut relevant: Vec<(crate::ListedTag, TagRole, String)> = tags
@@ -211,6 +229,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             known,
             unresolved,
             older_skipped,
+            listed: names,
             warnings,
             truncated: truncated.is_some() || capped,
         })

@@ -178,8 +178,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut steps = Vec::new();
         for (k, img) in images.iter().enumerate() {
             steps.push(
-                self.immutable_step(k, &img.repository, &audit, &img.digest, policy.rollback.audit_tag)
-                    .await?,
+                self.immutable_step(
+                    k,
+                    &img.repository,
+                    &audit,
+                    &img.digest,
+                    policy.rollback.audit_tag,
+                    (k == 0).then_some(&inventory),
+                )
+                .await?,
             );
         }
         let mut aliases = Vec::new();

@@ -7,8 +7,10 @@ use crate::{AuditSink, Digest, Registry, Repository, Tag, Verifier};
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// Returns the step that creates the immutable `tag` (a stamp or audit tag) of image
-    /// `image` at `digest`, after reading it: absent, or already at `digest` (a re-run), is
-    /// fine; at another digest is a conflict, since such tags are never re-pointed.
+    /// `image` at `digest`, after reading it (unless the listing read for the plan, `listed`,
+    /// already says where it is): absent, or already at `digest` (a re-run), is fine; at
+    /// another digest is a conflict, since such tags are never re-pointed. Execution re-reads
+    /// it right before the PUT either way.
     pub(super) async fn immutable_step(
         &self,
         image: usize,
@@ -16,8 +18,12 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         tag: &Tag,
         digest: &Digest,
         mode: StepMode,
+        listed: Option<&super::read::Inventory>,
     ) -> Result<WriteStep, OpError> {
-        let existing = self.resolve(repo, tag).await?;
+        let existing = match listed.and_then(|i| i.lookup(tag)) {
+            Some(known) => known,
+            None => self.resolve(repo, tag).await?,
+        };
         if let Some(d) = existing.as_ref().filter(|d| *d != digest) {
             return Err(OpError::new(
                 OpErrorKind::Conflict,
