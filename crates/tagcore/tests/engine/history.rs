@@ -412,3 +412,17 @@ fn with_prod_stamps_version_tags_are_not_promotions() {
     assert_eq!(tl.events.len(), 1);
     assert_eq!(tl.head().unwrap().tag.as_str(), "prod-20260601-1111111");
 }
+
+#[test]
+fn a_tie_of_seven_identical_events_is_no_ambiguity() {
+    // Seven same-day stamps of one digest (re-stamps): their order cannot matter.
+    let p = policy();
+    let shas = ["1111111", "2222222", "3333333", "4444444", "5555555", "6666666", "7777777"];
+    let mut tags: Vec<KnownTag> = shas
+        .iter()
+        .map(|s| known(&format!("prod-20260610-{s}"), d(1), None))
+        .collect();
+    tags.push(known("prod-20260611-8888888", d(2), None));
+    let tl = Timeline::build(&p.tags, &tags);
+    assert_eq!(tl.previous(&d(2)).unwrap().digest, d(1));
+}
