@@ -119,6 +119,28 @@ pub trait Registry: Send + Sync {
         repository: &Repository,
         digest: &Digest,
     ) -> impl Future<Output = Result<Option<String>, RegistryError>> + Send;
+
+    /// Returns how this registry deletes tags; `None` when it cannot delete at all.
+    fn delete_mode(&self) -> Option<crate::retention::DeleteMode> {
+        None
+    }
+
+    /// Deletes `tag`, which points at `digest`: the tag alone where the registry can, else the
+    /// manifest at `digest` and with it every tag on it (see [`Registry::delete_mode`]).
+    fn delete_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send {
+        let what = format!("{repository}:{tag} ({digest})");
+        async move {
+            Err(RegistryError::new(
+                crate::RegistryErrorKind::Unsupported,
+                format!("this registry cannot delete tags; {what} kept"),
+            ))
+        }
+    }
 }
 
 /// A borrowed registry is a registry, so one adapter can serve the engine and a verifier.
@@ -178,6 +200,19 @@ impl<T: Registry + ?Sized> Registry for &T {
         digest: &Digest,
     ) -> impl Future<Output = Result<Option<String>, RegistryError>> + Send {
         (**self).image_revision(repository, digest)
+    }
+
+    fn delete_mode(&self) -> Option<crate::retention::DeleteMode> {
+        (**self).delete_mode()
+    }
+
+    fn delete_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send {
+        (**self).delete_tag(repository, tag, digest)
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod execute;
 mod promote;
+mod prune;
 mod publish;
 mod read;
 mod report;
@@ -15,6 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::Serialize;
 
+pub use prune::{ImagePrune, PruneReport, PruneRequest};
 pub use report::{HistoryReport, ImageStatus, StatusReport, TagPointer, VerifyReport};
 pub use resolve::{ResolveReport, ResolveRequest, ResolvedImage};
 pub use rollback::RERUN_WINDOW_SECS;

@@ -237,7 +237,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
 
     /// Returns the listed tags with their digests, reading those the listing lacks with up to
     /// [`PARALLEL_READS`] requests in flight, in the listing's order.
-    async fn digests_of(
+    pub(super) async fn digests_of(
         &self,
         repo: &Repository,
         listed: Vec<crate::ListedTag>,

@@ -23,6 +23,8 @@ pub enum Call {
     Blob(String),
     /// `fetch_referrers`.
     Referrers(String),
+    /// `delete_tag`.
+    Delete(String),
     /// `image_revision`.
     Revision(String),
 }
@@ -79,6 +81,7 @@ struct State {
     clock: i64,
     push_times: bool,
     listing_digests: bool,
+    delete_by_digest: bool,
 }
 
 /// A registry in memory: manifests by digest, tags with push times, every call recorded.
@@ -261,7 +264,40 @@ impl MemoryRegistry {
     }
 }
 
+impl MemoryRegistry {
+    /// Makes the registry delete by digest (every tag on the manifest goes) instead of by tag.
+    pub fn delete_by_digest(&self, yes: bool) {
+        self.lock().delete_by_digest = yes;
+    }
+}
+
 impl Registry for MemoryRegistry {
+    fn delete_mode(&self) -> Option<crate::retention::DeleteMode> {
+        Some(if self.lock().delete_by_digest {
+            crate::retention::DeleteMode::ByDigest
+        } else {
+            crate::retention::DeleteMode::ByTag
+        })
+    }
+
+    async fn delete_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        self.enter(Call::Delete(format!("{repository}:{tag}")))?;
+        let mut s = self.lock();
+        let by_digest = s.delete_by_digest;
+        let repo = s.repos.entry(repository.clone()).or_default();
+        if by_digest {
+            repo.tags.retain(|_, (d, _)| d != digest);
+        } else {
+            repo.tags.remove(tag.as_str());
+        }
+        Ok(())
+    }
+
     async fn resolve_tag(&self, repository: &Repository, tag: &Tag) -> Result<Option<Digest>, RegistryError> {
         self.enter(Call::Resolve(format!("{repository}:{tag}")))?;
         Ok(self.tag(repository, tag.as_str()))

@@ -417,7 +417,9 @@ fn with_prod_stamps_version_tags_are_not_promotions() {
 fn a_tie_of_seven_identical_events_is_no_ambiguity() {
     // Seven same-day stamps of one digest (re-stamps): their order cannot matter.
     let p = policy();
-    let shas = ["1111111", "2222222", "3333333", "4444444", "5555555", "6666666", "7777777"];
+    let shas = [
+        "1111111", "2222222", "3333333", "4444444", "5555555", "6666666", "7777777",
+    ];
     let mut tags: Vec<KnownTag> = shas
         .iter()
         .map(|s| known(&format!("prod-20260610-{s}"), d(1), None))

@@ -9,6 +9,7 @@ mod invariants;
 mod model;
 mod multi_image;
 mod promote;
+mod prune;
 mod publish;
 mod resolve;
 mod retag;

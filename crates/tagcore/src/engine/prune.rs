@@ -1,0 +1,119 @@
+//! Prune: delete what the retention policy marks prunable, per image, and say why everything
+//! else is kept. A dry run unless asked to apply.
+
+use serde::Serialize;
+
+use super::{Engine, OpError, OpErrorKind};
+use crate::retention::{DeleteMode, PrunePlan, RetentionPolicy};
+use crate::{AuditSink, Registry, Repository, Tag, TagListing, Timestamp, Verifier};
+
+/// What `prune` is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneRequest {
+    /// The retention policy.
+    pub retention: RetentionPolicy,
+    /// Delete (`true`) or only report (`false`, the default of the CLI).
+    pub apply: bool,
+}
+
+/// One image's prune.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImagePrune {
+    /// The repository.
+    pub repository: Repository,
+    /// How the registry deletes.
+    pub mode: Option<DeleteMode>,
+    /// What is deleted and what is kept, with reasons.
+    pub plan: PrunePlan,
+    /// The tags deleted (when applied).
+    pub deleted: Vec<Tag>,
+    /// The deletions that failed, with the reason.
+    pub failed: Vec<(Tag, String)>,
+}
+
+/// The prune of every image of the unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// The unit.
+    pub unit: String,
+    /// Whether deletions were made.
+    pub applied: bool,
+    /// Per image.
+    pub images: Vec<ImagePrune>,
+}
+
+impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
+    /// Plans the prune of every image from a complete listing (digests read where the listing
+    /// lacks them) and, when `apply`, deletes oldest first. Refuses to delete from an incomplete
+    /// listing or on a registry that cannot delete; a deletion that fails is reported and the
+    /// others go on.
+    pub async fn prune(&self, req: &PruneRequest, now: Timestamp) -> Result<PruneReport, OpError> {
+        let mut images = Vec::new();
+        for image in &self.policy.images {
+            let repo = &image.repository;
+            self.count();
+            let TagListing { tags, truncated, .. } = self.registry.list_tags(repo).await.map_err(|e| {
+                let mut err = OpError::from(e);
+                err.message = format!("listing tags of {repo}: {}", err.message);
+                err
+            })?;
+            if let Some(why) = truncated {
+                return Err(OpError::new(
+                    OpErrorKind::Refused,
+                    format!(
+                        "the tag listing of {repo} is incomplete ({why}); nothing is pruned from a partial view"
+                    ),
+                ));
+            }
+            let mode = self.registry.delete_mode();
+            let listed = tags
+                .into_iter()
+                .filter(|t| !crate::is_signature_artifact(t.tag.as_str()))
+                .collect();
+            let known = self.digests_of(repo, listed).await?;
+            let plan = req.retention.plan(
+                &self.policy.tags,
+                &known,
+                now,
+                mode.unwrap_or(DeleteMode::ByDigest),
+            );
+            images.push(ImagePrune {
+                repository: repo.clone(),
+                mode,
+                plan,
+                deleted: Vec::new(),
+                failed: Vec::new(),
+            });
+        }
+        if req.apply {
+            for img in &mut images {
+                self.delete_planned(img).await?;
+            }
+        }
+        Ok(PruneReport {
+            unit: self.policy.unit.clone(),
+            applied: req.apply,
+            images,
+        })
+    }
+
+    async fn delete_planned(&self, img: &mut ImagePrune) -> Result<(), OpError> {
+        if img.mode.is_none() && !img.plan.delete.is_empty() {
+            return Err(OpError::new(
+                OpErrorKind::Refused,
+                format!(
+                    "{} cannot delete tags (the registry refuses deletes); nothing was deleted",
+                    img.repository
+                ),
+            ));
+        }
+        for v in &img.plan.delete {
+            self.count();
+            match self.registry.delete_tag(&img.repository, &v.tag, &v.digest).await {
+                Ok(()) => img.deleted.push(v.tag.clone()),
+                Err(e) => img.failed.push((v.tag.clone(), e.to_string())),
+            }
+        }
+        Ok(())
+    }
+}

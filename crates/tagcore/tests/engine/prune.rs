@@ -1,0 +1,126 @@
+//! Prune over the in-memory registry: exactly the expected set goes, the rollback window stays
+//! usable, and a dry run deletes nothing.
+
+use tagcore::engine::PruneRequest;
+use tagcore::outcome::RunResult;
+use tagcore::policy::Glob;
+use tagcore::request::RollbackTarget;
+use tagcore::retention::RetentionPolicy;
+use tagcore::testing::block_on;
+
+use crate::support::*;
+
+fn retention() -> RetentionPolicy {
+    RetentionPolicy {
+        keep_releases: 10,
+        keep_days: 30,
+        prunable: ["pr-*", "sha-*", "staging-2*", "prod-2*"]
+            .iter()
+            .map(|g| Glob::parse(g).unwrap())
+            .collect(),
+    }
+}
+
+/// 40 releases (one a day from 2026-01-01), prod at the last; 200 noise tags.
+fn forty_releases(w: &World) -> Vec<(String, tagcore::Digest)> {
+    let mut stamps = Vec::new();
+    for i in 0..40u32 {
+        let day = tagcore::Timestamp::from_unix(t("2026-01-01T10:00:00Z").unix() + i64::from(i) * 86_400);
+        let sha = format!("{i:07x}");
+        let d = w.signed_image(0, &format!("r{i}"), &format!("{sha}{}", "0".repeat(33)));
+        let stamp = format!("prod-{}-{sha}", day.date_compact());
+        w.reg.set_tag(&w.repo(0), &stamp, &d, day);
+        stamps.push((stamp, d));
+    }
+    let last = &stamps[39].1;
+    w.reg.set_tag(&w.repo(0), "prod", last, t("2026-02-09T10:00:00Z"));
+    for i in 0..200u32 {
+        let d = w.reg.add_image(&w.repo(0), &format!("noise{i}"));
+        let name = if i % 2 == 0 {
+            format!("pr-{i}")
+        } else {
+            format!("sha-{i:07x}")
+        };
+        w.reg.set_tag(&w.repo(0), &name, &d, t("2026-01-15T00:00:00Z"));
+    }
+    stamps
+}
+
+#[test]
+fn prunes_exactly_the_expected_set_and_the_window_still_rolls_back() {
+    let w = World::cloud();
+    let stamps = forty_releases(&w);
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let now = t("2026-03-31T00:00:00Z");
+    // A dry run deletes nothing.
+    let dry = block_on(engine.prune(
+        &PruneRequest {
+            retention: retention(),
+            apply: false,
+        },
+        now,
+    ))
+    .unwrap();
+    assert_eq!(dry.images[0].plan.delete.len(), 230);
+    assert_eq!(w.reg.tags(&w.repo(0)).len(), 241);
+    let report = block_on(engine.prune(
+        &PruneRequest {
+            retention: retention(),
+            apply: true,
+        },
+        now,
+    ))
+    .unwrap();
+    let img = &report.images[0];
+    assert_eq!(img.deleted.len(), 230);
+    assert!(img.failed.is_empty());
+    let mut left: Vec<String> = w.reg.tags(&w.repo(0)).into_keys().collect();
+    left.sort();
+    let mut expected: Vec<String> = stamps[30..].iter().map(|(s, _)| s.clone()).collect();
+    expected.push("prod".into());
+    expected.sort();
+    assert_eq!(left, expected);
+    // Roll back to the oldest kept release.
+    let oldest = &stamps[30];
+    let out = w
+        .run(
+            &rollback(RollbackTarget::Stamp(oldest.0.parse().unwrap())),
+            "2026-03-31T10:00:00Z",
+        )
+        .unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(oldest.1.clone()));
+}
+
+#[test]
+fn deleting_by_digest_keeps_a_tag_that_shares_a_kept_digest() {
+    let w = World::cloud();
+    let stamps = forty_releases(&w);
+    w.reg.delete_by_digest(true);
+    // An old PR tag at the digest of a release inside the window.
+    w.reg
+        .set_tag(&w.repo(0), "pr-9999", &stamps[35].1, t("2026-01-02T00:00:00Z"));
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let report = block_on(engine.prune(
+        &PruneRequest {
+            retention: retention(),
+            apply: true,
+        },
+        t("2026-03-31T00:00:00Z"),
+    ))
+    .unwrap();
+    let kept = report.images[0]
+        .plan
+        .keep
+        .iter()
+        .find(|v| v.tag.as_str() == "pr-9999")
+        .unwrap();
+    assert_eq!(
+        kept.reason,
+        format!(
+            "shares its digest with kept tag {} (this registry deletes by digest)",
+            stamps[35].0
+        )
+    );
+    assert_eq!(w.tag(0, &stamps[35].0), Some(stamps[35].1.clone()));
+}
