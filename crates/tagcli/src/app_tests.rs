@@ -27,6 +27,7 @@ fn world() -> World {
         images: vec![ImageSpec {
             repository: "docker.io/nearai/cloud-api".into(),
             verify: true,
+            ..Default::default()
         }],
         verify: Some(VerifySpec {
             issuer: Some("https://token.actions.githubusercontent.com".into()),

@@ -4,7 +4,7 @@ use super::{Engine, Prepared};
 use crate::outcome::{DispatchOutcome, Outcome, ReleaseOutcome, RunResult, SideStatus, TagChange, TagStatus};
 use crate::plan::{Plan, TagKind, WriteStep};
 use crate::policy::StepMode;
-use crate::{AuditSink, Manifest, OperationKind, Registry, Repository, Verifier};
+use crate::{AuditSink, Manifest, Registry, Repository, Verifier};
 
 fn changes(plan: &Plan, status: impl Fn(&WriteStep) -> TagStatus) -> Vec<TagChange> {
     plan.steps
@@ -37,10 +37,19 @@ pub(super) fn dry_run(prepared: Prepared) -> Outcome {
             status: SideStatus::Planned,
             error: None,
         }),
-        dispatch: plan.dispatch.as_ref().map(|_| DispatchOutcome {
-            status: SideStatus::Planned,
-            error: None,
-        }),
+        dispatches: plan
+            .dispatches
+            .iter()
+            .map(|d| DispatchOutcome {
+                target: d.name.clone(),
+                status: if channel_holds(&plan, &tags, &d.channel, |_| true) {
+                    SideStatus::Planned
+                } else {
+                    SideStatus::Skipped
+                },
+                error: None,
+            })
+            .collect(),
         warnings: plan.warnings.clone(),
         tags,
         plan,
@@ -89,12 +98,6 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         if failure.is_none() {
             failure = self.read_back(&tags).await;
         }
-        let channel = match plan.operation {
-            OperationKind::Publish => Some(&self.policy.tags.staging),
-            OperationKind::Promote | OperationKind::Rollback => Some(&self.policy.tags.prod),
-            OperationKind::Retag => None,
-        };
-        let channel_moved = tags.iter().any(|t| Some(&t.tag) == channel && t.status.wrote());
         let mut side_effects = false;
 
         let release = match &plan.release {
@@ -136,34 +139,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             }),
         };
         // The deploy follows the channel even when the release failed.
-        let dispatch = match &plan.dispatch {
-            None => None,
-            Some(_) if !channel_moved => Some(DispatchOutcome {
-                status: SideStatus::Skipped,
-                error: None,
-            }),
-            Some(d) => Some(match self.audit.dispatch(d).await {
-                Ok(()) => {
-                    side_effects = true;
-                    DispatchOutcome {
-                        status: SideStatus::Sent,
-                        error: None,
-                    }
-                }
-                Err(e) => {
-                    let message = format!("deploy dispatch after {} failed: {e}", d.operation);
-                    if plan.dispatch_mode == StepMode::Required && failure.is_none() {
-                        failure = Some(message.clone());
-                    } else {
-                        warnings.push(message.clone());
-                    }
-                    DispatchOutcome {
-                        status: SideStatus::Failed,
-                        error: Some(message),
-                    }
-                }
-            }),
+        let mut side = Side {
+            failure,
+            warnings,
+            side_effects,
         };
+        let dispatches = self.dispatch_all(&plan, &tags, &mut side).await;
+        let Side {
+            failure,
+            warnings,
+            side_effects,
+        } = side;
         let wrote = tags.iter().any(|t| t.status.wrote());
         let result = match failure {
             Some(f) if wrote || side_effects => RunResult::Partial(f),
@@ -176,10 +162,44 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             plan,
             tags,
             release,
-            dispatch,
+            dispatches,
             warnings,
             result,
         }
+    }
+
+    /// Sends every planned dispatch when the channel holds the run's digest, else skips it.
+    async fn dispatch_all(&self, plan: &Plan, tags: &[TagChange], side: &mut Side) -> Vec<DispatchOutcome> {
+        let mut out = Vec::new();
+        for d in &plan.dispatches {
+            let holds = channel_holds(plan, tags, &d.channel, |s| s.wrote() || s == TagStatus::Unchanged);
+            let mode = self.policy.dispatch.get(d.target).map_or(StepMode::Required, |t| t.mode);
+            let (status, error) = if !holds {
+                (SideStatus::Skipped, None)
+            } else {
+                match self.audit.dispatch(d).await {
+                    Ok(()) => {
+                        side.side_effects = true;
+                        (SideStatus::Sent, None)
+                    }
+                    Err(e) => {
+                        let message = format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation);
+                        if mode == StepMode::Required && side.failure.is_none() {
+                            side.failure = Some(message.clone());
+                        } else {
+                            side.warnings.push(message.clone());
+                        }
+                        (SideStatus::Failed, Some(message))
+                    }
+                }
+            };
+            out.push(DispatchOutcome {
+                target: d.name.clone(),
+                status,
+                error,
+            });
+        }
+        out
     }
 
     async fn write(
@@ -252,6 +272,30 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         None
     }
+}
+
+/// The run's state that the release and dispatch steps add to.
+struct Side {
+    failure: Option<String>,
+    warnings: Vec<String>,
+    side_effects: bool,
+}
+
+/// Returns whether, once the run ends, the operation's channel holds this run's digest on every
+/// image of the plan: its channel write has a status that `held` accepts, or (no write planned)
+/// it already pointed there.
+fn channel_holds(plan: &Plan, tags: &[TagChange], channel: &str, held: impl Fn(TagStatus) -> bool) -> bool {
+    plan.images.iter().enumerate().all(|(k, img)| {
+        let write = plan
+            .steps
+            .iter()
+            .zip(tags)
+            .find(|(s, _)| s.image == k && s.tag.as_str() == channel);
+        match write {
+            Some((_, t)) => held(t.status),
+            None => img.previous_digest.as_ref() == Some(&img.digest),
+        }
+    })
 }
 
 /// Returns whether an earlier run already moved the channel (a re-run whose every write is a

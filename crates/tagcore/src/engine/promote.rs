@@ -8,7 +8,7 @@ use crate::policy::{AlreadyInProd, StepMode};
 use crate::release::{NotesInput, render_notes};
 use crate::request::{PromoteRequest, PromoteSource, check_confirm};
 use crate::template::TemplateValues;
-use crate::{AuditSink, DispatchRequest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+use crate::{AuditSink, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     pub(super) async fn prepare_promote(
@@ -31,7 +31,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut aliases = Vec::new();
         let mut inventories = Vec::new();
         // 1. Resolve every image's source digest once, and its current prod and aliases.
-        for image in &policy.images {
+        for image in policy.images_for(OperationKind::Promote) {
             let repo = &image.repository;
             let digest = match &req.source {
                 PromoteSource::Staging => self.require(repo, &tags.staging, "staging tag").await?,
@@ -57,7 +57,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             inventories.push(inventory);
         }
         // 2. Verify every image before anything is written.
-        for (image, plan) in policy.images.iter().zip(&mut images) {
+        for (image, plan) in policy.images_for(OperationKind::Promote).zip(&mut images) {
             plan.verification = self.verify(image, &plan.digest).await?;
         }
         // 3. The source commit, from the primary image (SPEC §5).
@@ -190,13 +190,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 make_latest: true,
                 target_commitish: commit.full_commit().map(str::to_owned),
             });
-        let dispatch =
-            (policy.dispatch.after.contains(&OperationKind::Promote) && !skip).then(|| DispatchRequest {
-                operation: "promote".into(),
-                unit: policy.unit.clone(),
-                digest: primary.digest.clone(),
-                tag: release_tag,
-            });
+        let dispatches = crate::policy::dispatch_requests(
+            &policy.dispatch,
+            &crate::policy::DispatchValues {
+                operation: OperationKind::Promote,
+                unit: &policy.unit,
+                digest: &primary.digest,
+                tag: release_tag.as_deref(),
+                channel: tags.prod.as_str(),
+                commit: commit.full_commit(),
+            },
+        );
         Ok(Prepared {
             plan: Plan {
                 operation: OperationKind::Promote,
@@ -212,8 +216,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 steps,
                 release,
                 release_mode: policy.release,
-                dispatch,
-                dispatch_mode: policy.dispatch.mode,
+                dispatches,
                 warnings,
                 notices,
                 budget: RequestBudget::default(),

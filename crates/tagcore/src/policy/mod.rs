@@ -3,10 +3,12 @@
 //! A [`PolicySpec`] is what a file says; [`Policy::from_spec`] checks it whole and names the
 //! field of the first problem. Once built, a `Policy` is internally consistent.
 
+mod dispatch;
 mod pattern;
 mod signature;
 mod spec;
 
+pub use dispatch::{DispatchTarget, DispatchValues, PayloadTemplate, requests as dispatch_requests};
 pub use pattern::Glob;
 pub use signature::{IdentityMatcher, SignatureMethod, SignaturePolicy};
 pub use spec::{
@@ -41,6 +43,17 @@ pub struct UnitImage {
     pub repository: Repository,
     /// Whether prod writes need a verified signature.
     pub verify: bool,
+    /// The operations that move this image.
+    pub operations: Vec<OperationKind>,
+    /// Whether publish writes the staging stamp for this image.
+    pub staging_stamp: bool,
+}
+
+impl UnitImage {
+    /// Returns whether `op` moves this image.
+    pub fn takes_part(&self, op: OperationKind) -> bool {
+        self.operations.contains(&op)
+    }
 }
 
 /// The tag vocabulary of SPEC §2, validated.
@@ -106,15 +119,6 @@ pub struct RollbackPolicy {
     pub automatic: bool,
 }
 
-/// Dispatch rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DispatchPolicy {
-    /// Operations after which a deploy is dispatched.
-    pub after: Vec<OperationKind>,
-    /// Best-effort or required.
-    pub mode: StepMode,
-}
-
 /// A validated policy for one release unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -134,8 +138,8 @@ pub struct Policy {
     pub signature: Option<SignaturePolicy>,
     /// The release step's mode.
     pub release: StepMode,
-    /// Dispatch rules.
-    pub dispatch: DispatchPolicy,
+    /// Dispatch targets, in file order.
+    pub dispatch: Vec<DispatchTarget>,
 }
 
 fn parse_tag(field: &str, s: &str) -> Result<Tag, PolicyError> {
@@ -217,8 +221,11 @@ impl Policy {
             images.push(UnitImage {
                 repository,
                 verify: img.verify,
+                operations: image_operations(i, img.operations.as_deref())?,
+                staging_stamp: img.staging_stamp,
             });
         }
+        check_operations(&images)?;
         let t = &spec.tags;
         let staging = parse_tag("tags.staging", &t.staging)?;
         let prod = parse_tag("tags.prod", &t.prod)?;
@@ -337,20 +344,7 @@ impl Policy {
             ));
         }
 
-        let mut after = Vec::new();
-        for (i, op) in spec.dispatch.after.iter().enumerate() {
-            after.push(match op.as_str() {
-                "publish" => OperationKind::Publish,
-                "promote" => OperationKind::Promote,
-                "rollback" => OperationKind::Rollback,
-                other => {
-                    return Err(err(
-                        format!("dispatch.after[{i}]"),
-                        format!("{other:?} is not an operation that moves a channel; expected publish, promote or rollback"),
-                    ));
-                }
-            });
-        }
+        let dispatch = dispatch::targets(&spec.dispatch)?;
         let unit = if spec.unit.is_empty() {
             "default".to_owned()
         } else {
@@ -365,11 +359,14 @@ impl Policy {
             rollback,
             signature,
             release: spec.release.mode,
-            dispatch: DispatchPolicy {
-                after,
-                mode: spec.dispatch.mode,
-            },
+            dispatch,
         })
+    }
+
+    /// Returns the images that `op` moves, in unit order (the primary first for promote and
+    /// rollback, which it always takes part in).
+    pub fn images_for(&self, op: OperationKind) -> impl Iterator<Item = &UnitImage> {
+        self.images.iter().filter(move |i| i.takes_part(op))
     }
 
     /// Returns the primary image (the first; `from_spec` guarantees there is one).
@@ -385,6 +382,60 @@ impl Policy {
             r.to_string() == name || r.path() == name || r.path().rsplit('/').next() == Some(name)
         })
     }
+}
+
+const OPERATIONS: [OperationKind; 4] = [
+    OperationKind::Publish,
+    OperationKind::Promote,
+    OperationKind::Rollback,
+    OperationKind::Retag,
+];
+
+fn image_operations(i: usize, ops: Option<&[String]>) -> Result<Vec<OperationKind>, PolicyError> {
+    let Some(ops) = ops else {
+        return Ok(OPERATIONS.to_vec());
+    };
+    let mut out = Vec::new();
+    for (j, op) in ops.iter().enumerate() {
+        let field = format!("images[{i}].operations[{j}]");
+        let kind = OPERATIONS
+            .into_iter()
+            .find(|k| k.to_string() == *op)
+            .ok_or_else(|| err(&field, format!("{op:?} is not an operation; expected publish, promote, rollback or retag")))?;
+        if out.contains(&kind) {
+            return Err(err(field, format!("{op:?} is listed twice")));
+        }
+        out.push(kind);
+    }
+    if out.is_empty() {
+        return Err(err(
+            format!("images[{i}].operations"),
+            "is empty; list the operations that move this image, or leave it out for all",
+        ));
+    }
+    Ok(out)
+}
+
+/// Checks that every operation moves at least one image and that the primary takes part in
+/// promote and rollback (its stamp and history name the release).
+fn check_operations(images: &[UnitImage]) -> Result<(), PolicyError> {
+    for op in [OperationKind::Promote, OperationKind::Rollback] {
+        if !images[0].takes_part(op) {
+            return Err(err(
+                "images[0].operations",
+                format!("the primary image (the first) must take part in {op}"),
+            ));
+        }
+    }
+    for op in OPERATIONS {
+        if !images.iter().any(|i| i.takes_part(op)) {
+            return Err(err(
+                format!("images[{}].operations", images.len() - 1),
+                format!("no image takes part in {op}; at least one must"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -522,6 +573,7 @@ mod tests {
             images: vec![ImageSpec {
                 repository: "docker.io/nearai/cloud-api".into(),
                 verify: false,
+                ..Default::default()
             }],
             ..Default::default()
         }
@@ -603,13 +655,38 @@ mod tests {
         s.publish.freeze_weekdays = vec!["tue".into(), "someday".into()];
         assert_eq!(field_of(&s), "publish.freeze_weekdays[1]");
         let mut s = spec();
-        s.dispatch.after = vec!["retag".into()];
-        assert_eq!(field_of(&s), "dispatch.after[0]");
+        s.dispatch = vec![DispatchSpec {
+            after: vec!["retag".into()],
+            ..Default::default()
+        }];
+        assert_eq!(field_of(&s), "dispatch[0].after[0]");
         let mut s = spec();
         s.images.push(s.images[0].clone());
         assert_eq!(field_of(&s), "images[1].repository");
         let mut s = spec();
         s.images.clear();
         assert_eq!(field_of(&s), "images");
+    }
+
+    #[test]
+    fn checks_per_image_operations() {
+        let mut s = spec();
+        s.images.push(ImageSpec {
+            repository: "docker.io/nearai/dashboard".into(),
+            verify: false,
+            operations: Some(vec!["publish".into()]),
+            staging_stamp: false,
+        });
+        let p = Policy::from_spec(&s).unwrap();
+        assert_eq!(p.images_for(OperationKind::Promote).count(), 1);
+        assert_eq!(p.images_for(OperationKind::Publish).count(), 2);
+        assert!(!p.images[1].staging_stamp);
+        s.images[1].operations = Some(vec!["deploy".into()]);
+        assert_eq!(field_of(&s), "images[1].operations[0]");
+        s.images[1].operations = Some(vec![]);
+        assert_eq!(field_of(&s), "images[1].operations");
+        s.images.swap(0, 1);
+        s.images[0].operations = Some(vec!["publish".into()]);
+        assert_eq!(field_of(&s), "images[0].operations");
     }
 }

@@ -1,5 +1,7 @@
 //! The policy as written (plain, deserialisable data with defaults), before validation.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// Whether a step is skipped, may fail with a warning, or must succeed.
@@ -57,6 +59,24 @@ pub struct ImageSpec {
     /// Whether prod writes of this image need a verified signature.
     #[serde(default = "yes")]
     pub verify: bool,
+    /// The operations that move this image (`publish`, `promote`, `rollback`, `retag`);
+    /// `None` means all of them.
+    #[serde(default)]
+    pub operations: Option<Vec<String>>,
+    /// Whether publish writes the staging stamp for this image.
+    #[serde(default = "yes")]
+    pub staging_stamp: bool,
+}
+
+impl Default for ImageSpec {
+    fn default() -> Self {
+        Self {
+            repository: String::new(),
+            verify: true,
+            operations: None,
+            staging_stamp: true,
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -192,21 +212,33 @@ impl Default for ReleaseSpec {
     }
 }
 
-/// Deploy dispatch settings.
+/// One deploy dispatch target.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DispatchSpec {
+    /// What the target triggers, for messages (e.g. `repository_dispatch deploy-x on o/r`).
+    pub target: String,
     /// Operations after which to dispatch: `publish`, `promote`, `rollback`.
     pub after: Vec<String>,
     /// Best-effort or required.
     pub mode: StepMode,
+    /// The payload: key to template; `None` sends no payload at all.
+    pub payload: Option<BTreeMap<String, String>>,
+    /// The payload's field name in the file, for messages (`inputs`, `client_payload`).
+    pub payload_field: String,
+    /// The most keys the payload may have.
+    pub payload_max_keys: usize,
 }
 
 impl Default for DispatchSpec {
     fn default() -> Self {
         Self {
+            target: String::new(),
             after: Vec::new(),
             mode: StepMode::Required,
+            payload: None,
+            payload_field: "payload".into(),
+            payload_max_keys: 10,
         }
     }
 }
@@ -231,6 +263,6 @@ pub struct PolicySpec {
     pub verify: Option<VerifySpec>,
     /// Release settings.
     pub release: ReleaseSpec,
-    /// Dispatch settings.
-    pub dispatch: DispatchSpec,
+    /// Dispatch targets.
+    pub dispatch: Vec<DispatchSpec>,
 }
