@@ -5,9 +5,10 @@ use std::io::Write as _;
 use tagcore::request::{
     PromoteRequest, PromoteSource, PublishRequest, RetagRequest, RollbackRequest, RollbackTarget,
 };
-use tagcore::{AuditSink, Engine, OpError, Registry, Request, Target, Timestamp, Verifier};
+use tagcore::{AuditSink, Engine, OpError, OperationKind, Registry, Request, Target, Timestamp, Verifier};
 
 use crate::cli::{Command, OutputFormat};
+use crate::config::Needs;
 use crate::exit;
 use crate::output;
 
@@ -63,6 +64,7 @@ pub(crate) fn request(
             commit,
             force,
             write,
+            ..
         } => (
             Request::Publish(PublishRequest::parse(digests, commit, *force, policy)?),
             write.dry_run,
@@ -71,6 +73,7 @@ pub(crate) fn request(
             source,
             confirm,
             write,
+            ..
         } => (
             Request::Promote(PromoteRequest {
                 source: PromoteSource::parse(source.as_deref(), policy)?,
@@ -82,6 +85,7 @@ pub(crate) fn request(
             target,
             confirm,
             write,
+            ..
         } => (
             Request::Rollback(RollbackRequest {
                 target: RollbackTarget::parse(target.as_deref(), policy)?,
@@ -112,8 +116,41 @@ pub(crate) fn command_name(command: &Command) -> &'static str {
         Command::Status => "status",
         Command::History => "history",
         Command::Verify { .. } => "verify",
+        Command::Policy { .. } => "policy",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
+    }
+}
+
+/// Returns whether the command sends the policy's deploy dispatches (`--dispatch`).
+fn dispatch_on(command: &Command) -> bool {
+    match command {
+        Command::Publish { deploy, .. } | Command::Promote { deploy, .. } | Command::Rollback { deploy, .. } => {
+            deploy.on
+        }
+        _ => false,
+    }
+}
+
+/// Returns the secrets `command` needs: registry credentials for everything that reads the
+/// registry; the release and dispatch tokens only for the writes that use them.
+pub(crate) fn needs(command: &Command) -> Needs {
+    let (op, dry_run) = match command {
+        Command::Publish { write, .. } => (OperationKind::Publish, write.dry_run),
+        Command::Promote { write, .. } => (OperationKind::Promote, write.dry_run),
+        Command::Rollback { write, .. } => (OperationKind::Rollback, write.dry_run),
+        Command::Policy { .. } | Command::Completions { .. } | Command::Man => return Needs::default(),
+        Command::Retag { .. } | Command::Status | Command::History | Command::Verify { .. } => {
+            return Needs::registry_only();
+        }
+    };
+    if dry_run {
+        return Needs::registry_only();
+    }
+    Needs {
+        registry: true,
+        release: op != OperationKind::Publish,
+        dispatch: dispatch_on(command).then_some(op),
     }
 }
 
@@ -151,10 +188,13 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         if sink.progress {
             let _ = writeln!(sink.err, "{name} {unit}: resolving and verifying…");
         }
-        let prepared = match engine.prepare(&request, now).await {
+        let mut prepared = match engine.prepare(&request, now).await {
             Ok(p) => p,
             Err(e) => return refused(sink, name, unit, &e),
         };
+        if !dispatch_on(command) {
+            prepared.plan.dispatches.clear();
+        }
         let outcome = if dry_run {
             tagcore::engine::dry_run(prepared)
         } else {

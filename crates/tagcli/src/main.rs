@@ -69,10 +69,24 @@ fn run(cli: &Cli) -> u8 {
             Err(_) => return usage(&mut stderr, "the system clock is before 1970; pass --now".into()),
         },
     };
-    let cfg = match config::load(&cli.config, cli.unit.as_deref(), &config::process_env) {
+    let needs = app::needs(&cli.command);
+    let cfg = match config::load(&cli.config, cli.unit.as_deref(), &config::process_env, &needs) {
         Ok(c) => c,
         Err(e) => return usage(&mut stderr, e.to_string()),
     };
+    if let Command::Policy { .. } = &cli.command {
+        let resolved = config::describe(&cfg);
+        let _ = match cli.output {
+            cli::OutputFormat::Json => writeln!(stdout, "{resolved}"),
+            cli::OutputFormat::Text => writeln!(
+                stdout,
+                "{}: ok\n{}",
+                cli.config.display(),
+                serde_json::to_string_pretty(&resolved).unwrap_or_default()
+            ),
+        };
+        return exit::OK;
+    }
     let registry = match wiring::registry(&cfg) {
         Ok(r) => r,
         Err(e) => return usage(&mut stderr, e),

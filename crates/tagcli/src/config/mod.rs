@@ -1,135 +1,86 @@
-//! The policy file (TOML): parsing, `${VAR}` expansion, and errors naming file, line and field.
+//! The policy file (TOML): parsing, `${VAR}` expansion, and errors naming file, line, column
+//! and field.
 //!
 //! A file holds one unit at its top level, or several under `[units.<name>]`; top-level
-//! `[registry]`, `[release]` and `[dispatch]` tables are shared by every unit unless a unit
-//! has its own. Every field, with its default, is documented in `docs/policy.md`.
+//! `[registry]`, `[release]` and `[[dispatch]]` are shared by every unit unless a unit has its
+//! own. Every field, with its default, is documented in `docs/policy.md`.
+//!
+//! Reading goes: the document with its spans ([`units`]), the `${VAR}` rules ([`expand`]), the
+//! file's types ([`schema`]), then validation and settings ([`build`]). Every error carries the
+//! span of its field, so it prints as `file:line:column: field: message`.
 
+mod build;
+mod describe;
+mod expand;
+mod schema;
+mod units;
+
+use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use tagcore::policy::{
-    DispatchSpec, ImageSpec, Policy, PolicySpec, PromoteSpec, PublishSpec, ReleaseSpec, RollbackSpec,
-    StepMode, TagsSpec, VerifySpec,
-};
-
 use registry_hub::Secret;
+use tagcore::OperationKind;
+use tagcore::policy::{Policy, VerifySpec};
+use toml::de::DeTable;
 
-/// A configuration problem: file, line (when known), field, and what was expected.
+pub(crate) use describe::describe;
+pub(crate) use schema::HubCredentials;
+use units::{FieldPath, UnitTable};
+
+/// A configuration problem: file, line and column (when known), field, and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{}: {message}", .file.display(), .line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub(crate) struct ConfigError {
     /// The policy file.
     pub(crate) file: PathBuf,
-    /// The 1-based line of the field, when it can be found.
-    pub(crate) line: Option<usize>,
-    /// What is wrong, naming the field.
+    /// The 1-based line and column of the field, when known.
+    pub(crate) at: Option<(usize, usize)>,
+    /// The field's path in the file, e.g. `units.web.image[0].verify`.
+    pub(crate) field: Option<String>,
+    /// What is wrong and what was expected.
     pub(crate) message: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRegistry {
-    host: Option<String>,
-    namespace: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
-    #[serde(default)]
-    insecure: bool,
-    ca_file: Option<String>,
-    hub_api: Option<String>,
-    hub_username: Option<String>,
-    hub_password: Option<String>,
-    hub_page_cap: Option<usize>,
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.at {
+            write!(f, ":{line}:{column}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawImage {
-    name: String,
-    #[serde(default = "yes")]
-    verify: bool,
+impl ConfigError {
+    /// Returns the 1-based line, when known.
+    pub(crate) fn line(&self) -> Option<usize> {
+        self.at.map(|(l, _)| l)
+    }
 }
 
-fn yes() -> bool {
-    true
+/// Which secrets a command needs: the others are never read from the environment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs {
+    /// Registry and Hub credentials (every command that reads the registry).
+    pub(crate) registry: bool,
+    /// The release token (promote and rollback, when they write).
+    pub(crate) release: bool,
+    /// The tokens of the dispatch targets that fire after this operation (when it writes
+    /// and dispatch is on).
+    pub(crate) dispatch: Option<OperationKind>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFreeze {
-    #[serde(default)]
-    weekdays: Vec<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPublish {
-    freeze: Option<RawFreeze>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRelease {
-    github_repository: Option<String>,
-    token: Option<String>,
-    mode: Option<StepMode>,
-    api_url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWorkflow {
-    repository: String,
-    file: String,
-    #[serde(rename = "ref", default = "main_ref")]
-    git_ref: String,
-}
-
-fn main_ref() -> String {
-    "main".to_owned()
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawEvent {
-    repository: String,
-    event_type: String,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDispatch {
-    #[serde(default)]
-    after: Vec<String>,
-    mode: Option<StepMode>,
-    workflow: Option<RawWorkflow>,
-    event: Option<RawEvent>,
-    token: Option<String>,
-    api_url: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawUnit {
-    /// The unit's name (default: the `[units.<name>]` key, else the file's stem).
-    name: Option<String>,
-    #[serde(default)]
-    registry: RawRegistry,
-    #[serde(default)]
-    image: Vec<RawImage>,
-    #[serde(default)]
-    tags: TagsSpec,
-    #[serde(default)]
-    publish: RawPublish,
-    #[serde(default)]
-    promote: PromoteSpec,
-    #[serde(default)]
-    rollback: RollbackSpec,
-    verify: Option<VerifySpec>,
-    #[serde(default)]
-    release: RawRelease,
-    #[serde(default)]
-    dispatch: RawDispatch,
+impl Needs {
+    /// Returns what a command that only reads the registry needs.
+    pub(crate) fn registry_only() -> Self {
+        Self {
+            registry: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// Where the images live.
@@ -156,9 +107,11 @@ pub(crate) struct RegistrySettings {
     pub(crate) ca_file: Option<PathBuf>,
     /// Docker Hub's Hub API base URL, for push times; `None` when off.
     pub(crate) hub_api: Option<String>,
-    /// Hub API identifier (default: `username`).
+    /// Which credentials the Hub API receives.
+    pub(crate) hub_credentials: HubCredentials,
+    /// Hub API identifier (per `hub_credentials`).
     pub(crate) hub_username: Option<String>,
-    /// Hub API secret (default: `password`).
+    /// Hub API secret (per `hub_credentials`).
     pub(crate) hub_password: Option<Secret>,
     /// Hub API page cap.
     pub(crate) hub_page_cap: Option<usize>,
@@ -169,8 +122,8 @@ pub(crate) struct RegistrySettings {
 pub(crate) struct ReleaseSettings {
     /// `owner/repo`.
     pub(crate) repository: String,
-    /// The token.
-    pub(crate) token: Secret,
+    /// The token; read only for the commands that publish releases.
+    pub(crate) token: Option<Secret>,
     /// API base URL.
     pub(crate) api_url: String,
 }
@@ -196,13 +149,25 @@ pub(crate) enum DispatchTarget {
     },
 }
 
-/// Dispatch settings.
+impl fmt::Display for DispatchTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Workflow { repository, file, .. } => write!(f, "workflow_dispatch of {file} on {repository}"),
+            Self::Event {
+                repository,
+                event_type,
+            } => write!(f, "repository_dispatch {event_type} on {repository}"),
+        }
+    }
+}
+
+/// One dispatch target's settings (same index as the policy's target).
 #[derive(Debug, Clone)]
 pub(crate) struct DispatchSettings {
     /// What to trigger.
     pub(crate) target: DispatchTarget,
-    /// The token.
-    pub(crate) token: Secret,
+    /// The token; read only when the command may fire this target.
+    pub(crate) token: Option<Secret>,
     /// API base URL.
     pub(crate) api_url: String,
 }
@@ -216,8 +181,8 @@ pub(crate) struct UnitConfig {
     pub(crate) registry: RegistrySettings,
     /// GitHub releases, when enabled.
     pub(crate) release: Option<ReleaseSettings>,
-    /// Deploy dispatch, when enabled.
-    pub(crate) dispatch: Option<DispatchSettings>,
+    /// Deploy dispatch targets, in file order.
+    pub(crate) dispatch: Vec<DispatchSettings>,
     /// The signature policy as written (paths unresolved), for the verifier adapter.
     pub(crate) verify: Option<VerifySpec>,
     /// The directory relative paths are resolved against (the file's).
@@ -229,18 +194,67 @@ pub(crate) const GITHUB_API: &str = "https://api.github.com";
 /// The default Docker Hub Hub API base URL.
 pub(crate) const HUB_API: &str = "https://hub.docker.com";
 
-/// Reads the unit `unit` (or the only one) from `file`, expanding `${VAR}` from `env`.
+/// Reads the unit `unit` (or the only one) from `file`, reading from `env` the variables of
+/// the sections `needs` names.
 pub(crate) fn load(
     file: &Path,
     unit: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
+    needs: &Needs,
 ) -> Result<UnitConfig, ConfigError> {
     let text = std::fs::read_to_string(file).map_err(|e| ConfigError {
         file: file.to_owned(),
-        line: None,
+        at: None,
+        field: None,
         message: format!("cannot read the policy file: {e} (pass --config FILE)"),
     })?;
-    parse(file, &text, unit, env)
+    parse(file, &text, unit, env, needs)
+}
+
+/// Builds errors that point into one file's text.
+struct Locator<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn error(&self, span: Option<Range<usize>>, field: Option<String>, message: String) -> ConfigError {
+        ConfigError {
+            file: self.file.to_owned(),
+            at: span.map(|s| units::line_col(self.text, s.start)),
+            field: field.filter(|f| !f.is_empty()),
+            message,
+        }
+    }
+
+    /// Returns the error for a span of the document, naming the field found there.
+    fn at_span(&self, doc: &DeTable<'_>, span: Option<Range<usize>>, message: String) -> ConfigError {
+        let field = span.as_ref().map(|s| units::path_at(doc, s.start).to_string());
+        self.error(span, field, message)
+    }
+
+    /// Returns the error for a unit-relative field.
+    fn at_field(&self, unit: &UnitTable<'_>, field: &FieldPath, message: String) -> ConfigError {
+        let span = unit.span_of(field);
+        self.error(Some(span), Some(unit.file_path(field).to_string()), message)
+    }
+
+    fn missing(&self, unit: &UnitTable<'_>, missing: &[expand::Missing]) -> ConfigError {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|m| {
+                let field = unit.file_path(&m.field);
+                if m.by_default {
+                    format!("{} ({field} is left out; it defaults to them)", m.var)
+                } else {
+                    let (line, _) = units::line_col(self.text, unit.span_of(&m.field).start);
+                    format!("{} ({field}, line {line})", m.var)
+                }
+            })
+            .collect();
+        let first = missing.iter().find(|m| !m.by_default).map(|m| unit.span_of(&m.field));
+        self.error(first, None, format!("environment variables not set: {}", list.join("; ")))
+    }
 }
 
 /// Parses `text` (the contents of `file`).
@@ -249,379 +263,24 @@ pub(crate) fn parse(
     text: &str,
     unit: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
+    needs: &Needs,
 ) -> Result<UnitConfig, ConfigError> {
-    let fail = |line: Option<usize>, message: String| ConfigError {
-        file: file.to_owned(),
-        line,
-        message,
-    };
-    let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
-        fail(line, e.message().to_owned())
-    })?;
-    let mut doc = doc;
-    let (name, mut table, prefix) = match doc.remove("units") {
-        Some(toml::Value::Table(units)) => {
-            let names: Vec<String> = units.keys().cloned().collect();
-            let name = match (unit, names.as_slice()) {
-                (Some(u), _) => u.to_owned(),
-                (None, [only]) => only.clone(),
-                (None, _) => {
-                    return Err(fail(
-                        None,
-                        format!(
-                            "the file holds several units ({}); pass --unit NAME",
-                            names.join(", ")
-                        ),
-                    ));
-                }
-            };
-            let Some(toml::Value::Table(t)) = units.get(&name).cloned() else {
-                return Err(fail(
-                    None,
-                    format!("no unit {name:?} in the file; it has {}", names.join(", ")),
-                ));
-            };
-            // Shared tables apply unless the unit has its own.
-            let mut t = t;
-            for shared in ["registry", "release", "dispatch"] {
-                if let Some(v) = doc.get(shared) {
-                    t.entry(shared.to_owned()).or_insert_with(|| v.clone());
-                }
-            }
-            let prefix = format!("units.{name}.");
-            (name, t, prefix)
-        }
-        Some(_) => {
-            return Err(fail(
-                find_line(text, "units"),
-                "`units` must be a table of units".into(),
-            ));
-        }
-        None => {
-            let stem = file
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("default")
-                .to_owned();
-            match unit {
-                Some(u) if u != stem => {
-                    return Err(fail(
-                        None,
-                        format!("--unit {u}: this file holds one unit ({stem}), not several"),
-                    ));
-                }
-                _ => (stem, doc, String::new()),
-            }
-        }
-    };
-    expand_env(&mut table, "", env)
-        .map_err(|(field, msg)| fail(find_line(text, &field), format!("field `{prefix}{field}`: {msg}")))?;
-    let raw: RawUnit = toml::Value::Table(table)
-        .try_into()
-        .map_err(|e: toml::de::Error| fail(None, format!("{prefix}: {}", e.message())))?;
+    use serde::Deserialize as _;
+    let loc = Locator { file, text };
+    let doc = DeTable::parse(text).map_err(|e| loc.error(e.span(), None, e.message().to_owned()))?;
+    let whole = doc.get_ref().clone();
+    let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("default");
+    let unit = units::select(doc, unit, stem).map_err(|(span, m)| loc.at_span(&whole, span, m))?;
+    expand::check(unit.table.get_ref()).map_err(|(span, m)| loc.at_span(&whole, Some(span), m))?;
+    let raw = schema::RawUnit::deserialize(toml::de::Deserializer::from(unit.table.clone()))
+        .map_err(|e| loc.at_span(&whole, e.span(), e.message().to_owned()))?;
     let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let name = raw.name.clone().unwrap_or(name);
-    build(name, raw, base_dir).map_err(|(field, msg)| {
-        let line = find_line(text, &field);
-        fail(line, format!("field `{prefix}{field}`: {msg}"))
+    let name = raw.name.clone().unwrap_or_else(|| unit.name.clone());
+    let mut ex = expand::Expander::new(env);
+    build::build(name, &raw, &base_dir, needs, &mut ex).map_err(|e| match e {
+        build::BuildError::Field(field, m) => loc.at_field(&unit, &field, m),
+        build::BuildError::Missing(missing) => loc.missing(&unit, &missing),
     })
-}
-
-fn expand_env(
-    table: &mut toml::Table,
-    path: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), (String, String)> {
-    for (k, v) in table.iter_mut() {
-        let field = if path.is_empty() {
-            k.clone()
-        } else {
-            format!("{path}.{k}")
-        };
-        expand_value(v, &field, env)?;
-    }
-    Ok(())
-}
-
-fn expand_value(
-    v: &mut toml::Value,
-    field: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), (String, String)> {
-    match v {
-        toml::Value::String(s) => *s = expand_str(s, env).map_err(|m| (field.to_owned(), m))?,
-        toml::Value::Table(t) => expand_env(t, field, env)?,
-        toml::Value::Array(a) => {
-            for (i, item) in a.iter_mut().enumerate() {
-                expand_value(item, &format!("{field}[{i}]"), env)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// Replaces each `${VAR}` with the variable's value; a missing variable is an error naming it.
-fn expand_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(i) = rest.find("${") {
-        out.push_str(&rest[..i]);
-        let Some(end) = rest[i..].find('}') else {
-            return Err(format!("unclosed `${{` in {s:?}"));
-        };
-        let var = &rest[i + 2..i + end];
-        if var.is_empty() || !var.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(format!("`${{{var}}}` is not an environment variable name"));
-        }
-        match env(var) {
-            Some(v) => out.push_str(&v),
-            None => return Err(format!("environment variable {var} is not set")),
-        }
-        rest = &rest[i + end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Returns the 1-based line where the dotted `field` (e.g. `tags.prod_stamp`, `image[1].name`)
-/// is set, by scanning table headers and keys.
-pub(crate) fn find_line(text: &str, field: &str) -> Option<usize> {
-    let parts: Vec<&str> = field.split('.').collect();
-    let (key, tables) = parts.split_last()?;
-    let key = key.split('[').next()?;
-    let header: String = tables
-        .iter()
-        .map(|t| t.split('[').next().unwrap_or(t))
-        .collect::<Vec<_>>()
-        .join(".");
-    let nth: usize = tables
-        .last()
-        .and_then(|t| t.split_once('[')?.1.strip_suffix(']')?.parse().ok())
-        .unwrap_or(0);
-    let mut in_table = header.is_empty();
-    let mut seen = 0usize;
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if l.starts_with('[') {
-            let name = l.trim_matches(|c| c == '[' || c == ']').trim();
-            in_table = if name == header {
-                seen += 1;
-                seen == nth + 1
-            } else {
-                false
-            };
-            continue;
-        }
-        if in_table
-            && let Some((k, _)) = l.split_once('=')
-            && k.trim() == key
-        {
-            return Some(i + 1);
-        }
-    }
-    // The header itself, when the key is not written (a missing required key).
-    text.lines()
-        .position(|l| l.trim().trim_matches(|c| c == '[' || c == ']').trim() == header)
-        .map(|i| i + 1)
-}
-
-fn build(name: String, raw: RawUnit, base_dir: PathBuf) -> Result<UnitConfig, (String, String)> {
-    let reg = &raw.registry;
-    let host = reg.host.clone().unwrap_or_else(|| "docker.io".to_owned());
-    let target = match host.strip_prefix("oci:") {
-        Some("") => {
-            return Err((
-                "registry.host".into(),
-                "`oci:` needs a directory, e.g. oci:./local-layout".into(),
-            ));
-        }
-        Some(dir) => RegistryTarget::Layout(base_dir.join(dir)),
-        None => RegistryTarget::Remote(host.clone()),
-    };
-    let repo_host = match &target {
-        RegistryTarget::Layout(_) => "oci.local".to_owned(),
-        RegistryTarget::Remote(h) => h.clone(),
-    };
-    if raw.image.is_empty() {
-        return Err((
-            "image".into(),
-            "needs at least one [[image]] with a name; the first is the primary".into(),
-        ));
-    }
-    let images = raw
-        .image
-        .iter()
-        .map(|i| {
-            let path = match reg.namespace.as_deref().filter(|n| !n.is_empty()) {
-                Some(ns) => format!("{ns}/{}", i.name),
-                None => i.name.clone(),
-            };
-            ImageSpec {
-                repository: format!("{repo_host}/{path}"),
-                verify: i.verify,
-            }
-        })
-        .collect();
-    let release_mode = raw
-        .release
-        .mode
-        .unwrap_or(if raw.release.github_repository.is_some() {
-            StepMode::Required
-        } else {
-            StepMode::Off
-        });
-    let spec = PolicySpec {
-        unit: name,
-        images,
-        tags: raw.tags.clone(),
-        publish: PublishSpec {
-            freeze_weekdays: raw
-                .publish
-                .freeze
-                .as_ref()
-                .map(|f| f.weekdays.clone())
-                .unwrap_or_default(),
-        },
-        promote: raw.promote.clone(),
-        rollback: raw.rollback.clone(),
-        verify: raw.verify.clone(),
-        release: ReleaseSpec { mode: release_mode },
-        dispatch: DispatchSpec {
-            after: raw.dispatch.after.clone(),
-            mode: raw.dispatch.mode.unwrap_or(StepMode::Required),
-        },
-    };
-    let policy = Policy::from_spec(&spec).map_err(|e| {
-        let field = e
-            .field
-            .replace("images[", "image[")
-            .replace("].repository", "].name")
-            .replace("publish.freeze_weekdays", "publish.freeze.weekdays");
-        (field, e.message)
-    })?;
-    if reg.insecure && matches!(target, RegistryTarget::Layout(_)) {
-        return Err((
-            "registry.insecure".into(),
-            "has no meaning for a local OCI layout".into(),
-        ));
-    }
-    let release =
-        match (&raw.release.github_repository, release_mode) {
-            (_, StepMode::Off) => None,
-            (None, _) => {
-                return Err((
-                    "release.github_repository".into(),
-                    "release is on but names no repository (owner/repo)".into(),
-                ));
-            }
-            (Some(repo), _) => {
-                Some(ReleaseSettings {
-                    repository: owner_repo("release.github_repository", repo)?,
-                    token: Secret::new(raw.release.token.clone().filter(|t| !t.is_empty()).ok_or_else(
-                        || {
-                            (
-                                "release.token".to_owned(),
-                                "release is on but no token is set (e.g. \"${GITHUB_TOKEN}\")".to_owned(),
-                            )
-                        },
-                    )?),
-                    api_url: raw
-                        .release
-                        .api_url
-                        .clone()
-                        .unwrap_or_else(|| GITHUB_API.to_owned()),
-                })
-            }
-        };
-    let dispatch =
-        if raw.dispatch.after.is_empty() {
-            None
-        } else {
-            let target = match (&raw.dispatch.workflow, &raw.dispatch.event) {
-                (Some(w), None) => DispatchTarget::Workflow {
-                    repository: owner_repo("dispatch.workflow.repository", &w.repository)?,
-                    file: w.file.clone(),
-                    git_ref: w.git_ref.clone(),
-                },
-                (None, Some(e)) => DispatchTarget::Event {
-                    repository: owner_repo("dispatch.event.repository", &e.repository)?,
-                    event_type: e.event_type.clone(),
-                },
-                _ => {
-                    return Err((
-                        "dispatch".into(),
-                        "with `after` set, give exactly one of `workflow` or `event`".into(),
-                    ));
-                }
-            };
-            Some(DispatchSettings {
-                target,
-                token: Secret::new(raw.dispatch.token.clone().filter(|t| !t.is_empty()).ok_or_else(
-                    || {
-                        (
-                            "dispatch.token".to_owned(),
-                            "dispatch is on but no token is set".to_owned(),
-                        )
-                    },
-                )?),
-                api_url: raw
-                    .dispatch
-                    .api_url
-                    .clone()
-                    .unwrap_or_else(|| GITHUB_API.to_owned()),
-            })
-        };
-    let hub_api = match reg.hub_api.as_deref() {
-        Some("off") => None,
-        Some(url) => Some(url.to_owned()),
-        None if policy.primary().repository.registry() == tagcore::DOCKER_HUB => Some(HUB_API.to_owned()),
-        None => None,
-    };
-    Ok(UnitConfig {
-        registry: RegistrySettings {
-            target,
-            username: reg.username.clone().filter(|s| !s.is_empty()),
-            password: reg.password.clone().filter(|s| !s.is_empty()).map(Secret::new),
-            insecure: reg.insecure,
-            ca_file: reg.ca_file.as_ref().map(|f| base_dir.join(f)),
-            hub_api,
-            hub_username: reg
-                .hub_username
-                .clone()
-                .or_else(|| reg.username.clone())
-                .filter(|s| !s.is_empty()),
-            hub_password: reg
-                .hub_password
-                .clone()
-                .or_else(|| reg.password.clone())
-                .filter(|s| !s.is_empty())
-                .map(Secret::new),
-            hub_page_cap: reg.hub_page_cap,
-        },
-        verify: raw.verify.clone(),
-        policy,
-        release,
-        dispatch,
-        base_dir,
-    })
-}
-
-fn owner_repo(field: &str, s: &str) -> Result<String, (String, String)> {
-    let ok = s.split_once('/').is_some_and(|(o, r)| {
-        let good = |x: &str| {
-            !x.is_empty()
-                && x.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        };
-        good(o) && good(r)
-    });
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err((field.to_owned(), format!("{s:?} is not owner/repo")))
-    }
 }
 
 /// Returns the environment as a lookup function.
@@ -630,96 +289,4 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(name: &str) -> Option<String> {
-        match name {
-            "DOCKER_REGISTRY_USER" => Some("nearai".into()),
-            "DOCKER_REGISTRY_TOKEN" | "GITHUB_TOKEN" | "REPOSITORY_DISPATCH_TOKEN" => {
-                Some(format!("secret-{name}"))
-            }
-            _ => None,
-        }
-    }
-
-    fn fixture(name: &str) -> UnitConfig {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../fixtures/policies")
-            .join(name);
-        load(&path, None, &env).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn loads_the_three_pipeline_policies() {
-        let cloud = fixture("cloud-api.toml");
-        assert_eq!(cloud.policy.unit, "cloud-api");
-        assert_eq!(
-            cloud.policy.primary().repository.to_string(),
-            "docker.io/nearai/cloud-api"
-        );
-        assert_eq!(cloud.registry.hub_api.as_deref(), Some(HUB_API));
-        assert_eq!(
-            cloud.registry.password.as_ref().map(Secret::expose),
-            Some("secret-DOCKER_REGISTRY_TOKEN")
-        );
-        assert!(
-            !format!("{cloud:?}").contains("secret-"),
-            "no secret in Debug output"
-        );
-        assert!(matches!(
-            cloud.dispatch.as_ref().unwrap().target,
-            DispatchTarget::Workflow { .. }
-        ));
-        let chat = fixture("chat-api.toml");
-        assert_eq!(chat.policy.tags.prod_stamp, None);
-        assert_eq!(chat.policy.primary().repository.path(), "nearai/private-chat");
-        let compose = fixture("compose-manager.toml");
-        assert_eq!(compose.policy.images.len(), 2);
-        assert_eq!(compose.policy.tags.prod_aliases[0].as_str(), "latest");
-    }
-
-    fn parse_err(text: &str) -> ConfigError {
-        parse(Path::new("p.toml"), text, None, &env).unwrap_err()
-    }
-
-    #[test]
-    fn errors_name_the_file_line_and_field() {
-        let e =
-            parse_err("[[image]]\nname = \"a\"\nverify = false\n\n[tags]\nprod_stamp = \"prod-{date}\"\n");
-        assert_eq!(
-            e.to_string(),
-            "p.toml:6: field `tags.prod_stamp`: template \"prod-{date}\" must contain {sha7}"
-        );
-        let e = parse_err("[[image]]\nname = \"a\"\nverify = true\n");
-        assert_eq!(e.line, Some(3));
-        assert!(e.message.starts_with("field `image[0].verify`"), "{e}");
-        let e = parse_err("[[image]]\nname = \"a\"\n[[image]]\nname = \"B\"\nverify = false\n");
-        assert_eq!(e.line, Some(4), "{e}");
-        let e = parse_err("[registry]\npassword = \"${NOPE}\"\n[[image]]\nname = \"a\"\n");
-        assert_eq!(
-            e.to_string(),
-            "p.toml:2: field `registry.password`: environment variable NOPE is not set"
-        );
-        let e = parse_err("[[image]]\nname = \"a\"\nverify = false\n[tags]\nprod = \"prod\"\nprdo = 1\n");
-        assert!(e.message.contains("unknown field `prdo`"), "{e}");
-        let e = parse_err("[[image]\nname=");
-        assert_eq!(e.line, Some(1));
-    }
-
-    #[test]
-    fn units_are_selected_by_name() {
-        let text = "[registry]\nhost = \"oci:./layout\"\n[units.a]\nimage = [{ name = \"a\", verify = false }]\n[units.b]\nimage = [{ name = \"b\", verify = false }]\n";
-        let e = parse(Path::new("p.toml"), text, None, &env).unwrap_err();
-        assert_eq!(e.message, "the file holds several units (a, b); pass --unit NAME");
-        let b = parse(Path::new("dir/p.toml"), text, Some("b"), &env).unwrap();
-        assert_eq!(b.policy.unit, "b");
-        assert_eq!(
-            b.registry.target,
-            RegistryTarget::Layout(PathBuf::from("dir/./layout"))
-        );
-        assert_eq!(b.policy.primary().repository.to_string(), "oci.local/b");
-        let e = parse(Path::new("p.toml"), text, Some("c"), &env).unwrap_err();
-        assert_eq!(e.message, "no unit \"c\" in the file; it has a, b");
-    }
-}
+mod tests;

@@ -199,33 +199,39 @@ pub(crate) fn select<'i>(
     })
 }
 
-/// Returns the path of the deepest field whose key or value contains byte `at`.
+/// Returns the path of the deepest field whose key or value contains byte `at`. Tables and
+/// arrays are searched whole, since a table's own span may cover only its header.
 pub(crate) fn path_at(table: &DeTable<'_>, at: usize) -> FieldPath {
     let mut path = FieldPath::default();
-    let mut table = Some(table);
-    let mut array: Option<&[Spanned<DeValue<'_>>]> = None;
-    loop {
-        let found = if let Some(t) = table {
-            t.iter()
-                .find(|(k, v)| contains(&k.span(), at) || contains(&v.span(), at))
-                .map(|(k, v)| (Seg::Key(k.get_ref().to_string()), v))
-        } else if let Some(a) = array {
-            a.iter()
-                .enumerate()
-                .find(|(_, v)| contains(&v.span(), at))
-                .map(|(i, v)| (Seg::Index(i), v))
-        } else {
-            None
-        };
-        let Some((seg, value)) = found else { break };
-        path.0.push(seg);
-        (table, array) = match value.get_ref() {
-            DeValue::Table(t) => (Some(t), None),
-            DeValue::Array(a) => (None, Some(&a[..])),
-            _ => (None, None),
-        };
-    }
+    find_in_table(table, at, &mut path);
     path
+}
+
+fn find_in_table(table: &DeTable<'_>, at: usize, path: &mut FieldPath) -> bool {
+    for (k, v) in table {
+        path.0.push(Seg::Key(k.get_ref().to_string()));
+        if find_in_value(v, at, path) || contains(&k.span(), at) {
+            return true;
+        }
+        path.0.pop();
+    }
+    false
+}
+
+fn find_in_value(v: &Spanned<DeValue<'_>>, at: usize, path: &mut FieldPath) -> bool {
+    let inner = match v.get_ref() {
+        DeValue::Table(t) => find_in_table(t, at, path),
+        DeValue::Array(a) => a.iter().enumerate().any(|(i, item)| {
+            path.0.push(Seg::Index(i));
+            let found = find_in_value(item, at, path);
+            if !found {
+                path.0.pop();
+            }
+            found
+        }),
+        _ => false,
+    };
+    inner || contains(&v.span(), at)
 }
 
 fn contains(span: &Range<usize>, at: usize) -> bool {
