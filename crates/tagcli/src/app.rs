@@ -125,9 +125,9 @@ pub(crate) fn command_name(command: &Command) -> &'static str {
 /// Returns whether the command sends the policy's deploy dispatches (`--dispatch`).
 fn dispatch_on(command: &Command) -> bool {
     match command {
-        Command::Publish { deploy, .. } | Command::Promote { deploy, .. } | Command::Rollback { deploy, .. } => {
-            deploy.on
-        }
+        Command::Publish { deploy, .. }
+        | Command::Promote { deploy, .. }
+        | Command::Rollback { deploy, .. } => deploy.on,
         _ => false,
     }
 }

@@ -64,7 +64,10 @@ async fn refused(what: &str, resp: reqwest::Response) -> AuditError {
 
 impl GitHub {
     /// Returns a client for the given settings.
-    pub(crate) fn new(release: Option<ReleaseSettings>, dispatch: Vec<DispatchSettings>) -> Result<Self, String> {
+    pub(crate) fn new(
+        release: Option<ReleaseSettings>,
+        dispatch: Vec<DispatchSettings>,
+    ) -> Result<Self, String> {
         for url in release
             .iter()
             .map(|r| &r.api_url)
@@ -132,7 +135,11 @@ impl AuditSink for GitHub {
         }
         let what = format!("release {} on {}", r.tag, s.repository);
         let existing = self
-            .request(reqwest::Method::GET, format!("{base}/tags/{}", r.tag), s.token.as_ref())?
+            .request(
+                reqwest::Method::GET,
+                format!("{base}/tags/{}", r.tag),
+                s.token.as_ref(),
+            )?
             .send()
             .await
             .map_err(|e| transport(&what, &e))?;
@@ -214,7 +221,10 @@ fn dispatch_call(s: &DispatchSettings, payload: Option<&BTreeMap<String, String>
             if let Some(p) = payload {
                 body["inputs"] = json!(p);
             }
-            (format!("{api}/repos/{repository}/actions/workflows/{file}/dispatches"), body)
+            (
+                format!("{api}/repos/{repository}/actions/workflows/{file}/dispatches"),
+                body,
+            )
         }
         DispatchTarget::Event {
             repository,
@@ -382,14 +392,19 @@ mod tests {
             channel: "prod".into(),
             digest: format!("sha256:{}", "a".repeat(64)).parse().unwrap(),
             tag: Some("prod-rollback-x".into()),
-            payload: payload.map(|p| p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()),
+            payload: payload.map(|p| {
+                p.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            }),
         }
     }
 
     /// A workflow that declares no inputs, as GitHub serves it: 422 "Unexpected inputs
     /// provided" when the body names any input, 204 otherwise.
     async fn workflow_without_inputs(server: &MockServer) {
-        let url = "/repos/nearai/cvm-ansible-playbooks/actions/workflows/update_cloud_api_prod.yml/dispatches";
+        let url =
+            "/repos/nearai/cvm-ansible-playbooks/actions/workflows/update_cloud_api_prod.yml/dispatches";
         Mock::given(method("POST"))
             .and(path(url))
             .and(wiremock::matchers::body_string_contains("\"inputs\""))
@@ -424,7 +439,10 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(e.kind, AuditErrorKind::Rejected);
-        assert!(e.message.contains("422") && e.message.contains("Unexpected inputs"), "{e}");
+        assert!(
+            e.message.contains("422") && e.message.contains("Unexpected inputs"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -448,7 +466,10 @@ mod tests {
             .iter()
             .map(|r| serde_json::from_slice(&r.body).unwrap())
             .collect();
-        assert_eq!(bodies[0], serde_json::json!({"event_type": "deploy-cloud-api-stg"}));
+        assert_eq!(
+            bodies[0],
+            serde_json::json!({"event_type": "deploy-cloud-api-stg"})
+        );
         assert_eq!(
             bodies[1],
             serde_json::json!({"event_type": "deploy-cloud-api-stg", "client_payload": {"image": "cloud-api@sha256:a"}})

@@ -39,11 +39,14 @@ pub(super) fn build(
     ex: &mut Expander<'_>,
 ) -> Result<UnitConfig, BuildError> {
     let target = registry_target(&raw.registry, base_dir)?;
-    let release_on = raw.release.mode.unwrap_or(if raw.release.github_repository.is_some() {
-        StepMode::Required
-    } else {
-        StepMode::Off
-    });
+    let release_on = raw
+        .release
+        .mode
+        .unwrap_or(if raw.release.github_repository.is_some() {
+            StepMode::Required
+        } else {
+            StepMode::Off
+        });
     let release = if release_on == StepMode::Off {
         None
     } else {
@@ -52,7 +55,9 @@ pub(super) fn build(
     let mut dispatch = Vec::new();
     let mut dispatch_specs = Vec::new();
     for (i, d) in raw.dispatch.iter().enumerate() {
-        let needed = needs.dispatch.is_some_and(|op| d.after.iter().any(|a| *a == op.to_string()));
+        let needed = needs
+            .dispatch
+            .is_some_and(|op| d.after.iter().any(|a| *a == op.to_string()));
         let (settings, spec) = dispatch_target(i, d, needed, ex)?;
         dispatch.push(settings);
         dispatch_specs.push(spec);
@@ -66,7 +71,14 @@ pub(super) fn build(
         return Err(BuildError::Missing(std::mem::take(&mut ex.missing)));
     }
     let namespace = checked_namespace(raw.registry.namespace.as_deref(), namespace)?;
-    let spec = policy_spec(name, raw, &registry.target, namespace.as_deref(), release_on, dispatch_specs);
+    let spec = policy_spec(
+        name,
+        raw,
+        &registry.target,
+        namespace.as_deref(),
+        release_on,
+        dispatch_specs,
+    );
     let policy = Policy::from_spec(&spec)
         .map_err(|e| BuildError::Field(file_field(&FieldPath::parse(&e.field)), e.message))?;
     let mut registry = registry;
@@ -78,6 +90,7 @@ pub(super) fn build(
         registry.hub_api = Some(HUB_API.to_owned());
     }
     Ok(UnitConfig {
+        secrets: secret_fields(raw, release.is_some()),
         policy,
         registry,
         release,
@@ -85,6 +98,30 @@ pub(super) fn build(
         verify: raw.verify.clone(),
         base_dir: base_dir.to_path_buf(),
     })
+}
+
+/// Returns the secret fields the unit uses and where each comes from, values never shown.
+fn secret_fields(raw: &RawUnit, release_on: bool) -> Vec<(String, String)> {
+    let from = |v: &Option<String>| match v {
+        Some(_) => "*** (set)".to_owned(),
+        None => format!("*** (default: {})", GITHUB_TOKEN_VARS.join(" or ")),
+    };
+    let mut out = Vec::new();
+    for (name, v) in [
+        ("registry.password", &raw.registry.password),
+        ("registry.hub_password", &raw.registry.hub_password),
+    ] {
+        if v.is_some() {
+            out.push((name.to_owned(), "*** (set)".to_owned()));
+        }
+    }
+    if release_on {
+        out.push(("release.token".to_owned(), from(&raw.release.token)));
+    }
+    for (i, d) in raw.dispatch.iter().enumerate() {
+        out.push((format!("dispatch[{i}].token"), from(&d.token)));
+    }
+    out
 }
 
 /// Maps a field of tagcore's [`PolicySpec`] to the file's name for it.
@@ -99,7 +136,9 @@ pub(super) fn file_field(spec: &FieldPath) -> FieldPath {
             segs[2] = key("name");
         }
         [Seg::Key(images), ..] if images == "images" => segs[0] = key("image"),
-        [Seg::Key(publish), Seg::Key(weekdays), ..] if publish == "publish" && weekdays == "freeze_weekdays" => {
+        [Seg::Key(publish), Seg::Key(weekdays), ..]
+            if publish == "publish" && weekdays == "freeze_weekdays" =>
+        {
             segs.splice(1..2, [key("freeze"), key("weekdays")]);
         }
         _ => {}
@@ -110,12 +149,20 @@ pub(super) fn file_field(spec: &FieldPath) -> FieldPath {
 fn registry_target(reg: &RawRegistry, base_dir: &Path) -> Result<RegistryTarget, BuildError> {
     let host = reg.host.clone().unwrap_or_else(|| "docker.io".to_owned());
     let target = match host.strip_prefix("oci:") {
-        Some("") => return Err(field("registry.host", "`oci:` needs a directory, e.g. oci:./local-layout")),
+        Some("") => {
+            return Err(field(
+                "registry.host",
+                "`oci:` needs a directory, e.g. oci:./local-layout",
+            ));
+        }
         Some(dir) => RegistryTarget::Layout(base_dir.join(dir)),
         None => RegistryTarget::Remote(host),
     };
     if reg.insecure && matches!(target, RegistryTarget::Layout(_)) {
-        return Err(field("registry.insecure", "has no meaning for a local OCI layout"));
+        return Err(field(
+            "registry.insecure",
+            "has no meaning for a local OCI layout",
+        ));
     }
     Ok(target)
 }
@@ -193,7 +240,9 @@ fn registry(
 /// Returns the API URL (the policy's, else `GITHUB_API_URL`, else GitHub's), refusing to send
 /// a token to a URL the policy names without `send_token_to_api_url = true`.
 fn api_url(at: &str, url: Option<&str>, trusted: bool, ex: &Expander<'_>) -> Result<String, BuildError> {
-    let from_env = ex.var("GITHUB_API_URL").map(|u| u.trim_end_matches('/').to_owned());
+    let from_env = ex
+        .var("GITHUB_API_URL")
+        .map(|u| u.trim_end_matches('/').to_owned());
     let Some(url) = url.map(|u| u.trim_end_matches('/').to_owned()) else {
         return Ok(from_env.unwrap_or_else(|| GITHUB_API.to_owned()));
     };
@@ -244,7 +293,10 @@ fn dispatch_target(
     let (target, payload_field, payload) = match (&d.workflow, &d.event) {
         (Some(w), None) => {
             if d.client_payload.is_some() {
-                return Err(field(&format!("{at}.client_payload"), "a `workflow` dispatch takes `inputs`"));
+                return Err(field(
+                    &format!("{at}.client_payload"),
+                    "a `workflow` dispatch takes `inputs`",
+                ));
             }
             let target = DispatchTarget::Workflow {
                 repository: owner_repo(&format!("{at}.workflow.repository"), &w.repository)?,
@@ -255,7 +307,10 @@ fn dispatch_target(
         }
         (None, Some(e)) => {
             if d.inputs.is_some() {
-                return Err(field(&format!("{at}.inputs"), "an `event` dispatch takes `client_payload`"));
+                return Err(field(
+                    &format!("{at}.inputs"),
+                    "an `event` dispatch takes `client_payload`",
+                ));
             }
             let target = DispatchTarget::Event {
                 repository: owner_repo(&format!("{at}.event.repository"), &e.repository)?,
@@ -311,7 +366,12 @@ fn policy_spec(
         images,
         tags: raw.tags.clone(),
         publish: PublishSpec {
-            freeze_weekdays: raw.publish.freeze.as_ref().map(|f| f.weekdays.clone()).unwrap_or_default(),
+            freeze_weekdays: raw
+                .publish
+                .freeze
+                .as_ref()
+                .map(|f| f.weekdays.clone())
+                .unwrap_or_default(),
         },
         promote: raw.promote.clone(),
         rollback: raw.rollback.clone(),
@@ -336,11 +396,15 @@ pub(super) fn owner_repo(at: &str, s: &str) -> Result<String, BuildError> {
         !x.is_empty()
             && x != "."
             && x != ".."
-            && x.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            && x.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     };
     match s.split_once('/') {
         Some((o, r)) if good(o) && good(r) => Ok(s.to_owned()),
-        _ => Err(field(at, format!("{s:?} is not owner/repo (letters, digits, `-`, `_`, `.`)"))),
+        _ => Err(field(
+            at,
+            format!("{s:?} is not owner/repo (letters, digits, `-`, `_`, `.`)"),
+        )),
     }
 }
 
@@ -348,14 +412,17 @@ pub(super) fn owner_repo(at: &str, s: &str) -> Result<String, BuildError> {
 /// URL path): no `/`, `#`, `?`, `%` or `..`.
 pub(super) fn workflow_file(at: &str, s: &str) -> Result<String, BuildError> {
     let plain = !s.contains("..")
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && (s.len() > 4 && s.ends_with(".yml") || s.len() > 5 && s.ends_with(".yaml"));
     if plain {
         Ok(s.to_owned())
     } else {
         Err(field(
             at,
-            format!("{s:?} is not a workflow file name (e.g. deploy.yml: letters, digits, `-`, `_`, `.`, ending .yml or .yaml)"),
+            format!(
+                "{s:?} is not a workflow file name (e.g. deploy.yml: letters, digits, `-`, `_`, `.`, ending .yml or .yaml)"
+            ),
         ))
     }
 }

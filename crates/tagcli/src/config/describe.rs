@@ -1,5 +1,5 @@
 //! The resolved unit as JSON, for `tagcli policy check`: every default filled in, every secret
-//! shown as `***` (or `null` when not set), never its value.
+//! field listed as `***` with where it comes from, never its value (secrets are not even read).
 
 use serde_json::{Value, json};
 use tagcore::policy::{Policy, SignatureMethod};
@@ -8,10 +8,6 @@ use super::{DispatchTarget, RegistryTarget, UnitConfig};
 
 fn strings<T: ToString>(items: &[T]) -> Vec<String> {
     items.iter().map(ToString::to_string).collect()
-}
-
-fn redacted(set: bool) -> Value {
-    if set { json!("***") } else { Value::Null }
 }
 
 /// Returns the resolved unit, secrets redacted.
@@ -26,7 +22,6 @@ pub(crate) fn describe(cfg: &UnitConfig) -> Value {
                 RegistryTarget::Remote(host) => host.clone(),
             },
             "username": r.username,
-            "password": redacted(r.password.is_some()),
             "insecure": r.insecure,
             "ca_file": r.ca_file.as_ref().map(|f| f.display().to_string()),
             "hub_api": r.hub_api,
@@ -66,7 +61,6 @@ pub(crate) fn describe(cfg: &UnitConfig) -> Value {
             "mode": p.release,
             "github_repository": rel.repository,
             "api_url": rel.api_url,
-            "token": "***",
         })),
         "dispatch": p.dispatch.iter().zip(&cfg.dispatch).map(|(t, s)| json!({
             "target": match &s.target {
@@ -79,8 +73,8 @@ pub(crate) fn describe(cfg: &UnitConfig) -> Value {
             "mode": t.mode,
             "payload": t.payload.as_ref().map(|p| p.iter().map(|(k, v)| (k.clone(), json!(v.as_str()))).collect::<serde_json::Map<_, _>>()),
             "api_url": s.api_url,
-            "token": "***",
         })).collect::<Vec<_>>(),
+        "secrets": cfg.secrets.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
     })
 }
 

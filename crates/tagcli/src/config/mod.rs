@@ -54,6 +54,7 @@ impl fmt::Display for ConfigError {
     }
 }
 
+#[cfg(test)]
 impl ConfigError {
     /// Returns the 1-based line, when known.
     pub(crate) fn line(&self) -> Option<usize> {
@@ -152,7 +153,9 @@ pub(crate) enum DispatchTarget {
 impl fmt::Display for DispatchTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Workflow { repository, file, .. } => write!(f, "workflow_dispatch of {file} on {repository}"),
+            Self::Workflow { repository, file, .. } => {
+                write!(f, "workflow_dispatch of {file} on {repository}")
+            }
             Self::Event {
                 repository,
                 event_type,
@@ -187,6 +190,8 @@ pub(crate) struct UnitConfig {
     pub(crate) verify: Option<VerifySpec>,
     /// The directory relative paths are resolved against (the file's).
     pub(crate) base_dir: PathBuf,
+    /// The secret fields the unit uses, each with `***` and where it comes from.
+    pub(crate) secrets: Vec<(String, String)>,
 }
 
 /// The default GitHub API base URL.
@@ -252,8 +257,15 @@ impl Locator<'_> {
                 }
             })
             .collect();
-        let first = missing.iter().find(|m| !m.by_default).map(|m| unit.span_of(&m.field));
-        self.error(first, None, format!("environment variables not set: {}", list.join("; ")))
+        let first = missing
+            .iter()
+            .find(|m| !m.by_default)
+            .map(|m| unit.span_of(&m.field));
+        self.error(
+            first,
+            None,
+            format!("environment variables not set: {}", list.join("; ")),
+        )
     }
 }
 

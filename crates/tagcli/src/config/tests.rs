@@ -3,7 +3,9 @@ use super::*;
 fn env(name: &str) -> Option<String> {
     match name {
         "DOCKER_REGISTRY_USER" => Some("nearai".into()),
-        "DOCKER_REGISTRY_TOKEN" | "GITHUB_TOKEN" | "REPOSITORY_DISPATCH_TOKEN" => Some(format!("secret-{name}")),
+        "DOCKER_REGISTRY_TOKEN" | "GITHUB_TOKEN" | "REPOSITORY_DISPATCH_TOKEN" => {
+            Some(format!("secret-{name}"))
+        }
         _ => None,
     }
 }
@@ -16,8 +18,14 @@ fn all() -> Needs {
     }
 }
 
-fn fixture_with(name: &str, env: &dyn Fn(&str) -> Option<String>, needs: &Needs) -> Result<UnitConfig, ConfigError> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/policies").join(name);
+fn fixture_with(
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+    needs: &Needs,
+) -> Result<UnitConfig, ConfigError> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/policies")
+        .join(name);
     load(&path, None, env, needs)
 }
 
@@ -29,13 +37,19 @@ fn fixture(name: &str) -> UnitConfig {
 fn loads_the_three_pipeline_policies() {
     let cloud = fixture("cloud-api.toml");
     assert_eq!(cloud.policy.unit, "cloud-api");
-    assert_eq!(cloud.policy.primary().repository.to_string(), "docker.io/nearai/cloud-api");
+    assert_eq!(
+        cloud.policy.primary().repository.to_string(),
+        "docker.io/nearai/cloud-api"
+    );
     assert_eq!(cloud.registry.hub_api.as_deref(), Some(HUB_API));
     assert_eq!(
         cloud.registry.password.as_ref().map(Secret::expose),
         Some("secret-DOCKER_REGISTRY_TOKEN")
     );
-    assert!(!format!("{cloud:?}").contains("secret-"), "no secret in Debug output");
+    assert!(
+        !format!("{cloud:?}").contains("secret-"),
+        "no secret in Debug output"
+    );
     let chat = fixture("chat-api.toml");
     assert_eq!(chat.policy.tags.prod_stamp, None);
     assert_eq!(chat.policy.primary().repository.path(), "nearai/private-chat");
@@ -55,16 +69,34 @@ fn errors_name_the_file_line_column_and_field() {
         "p.toml:6:14: tags.prod_stamp: template \"prod-{date}\" must contain {sha7}"
     );
     let e = parse_err("[[image]]\nname = \"a\"\nverify = true\n");
-    assert_eq!((e.at, e.field.as_deref()), (Some((3, 10)), Some("image[0].verify")), "{e}");
+    assert_eq!(
+        (e.at, e.field.as_deref()),
+        (Some((3, 10)), Some("image[0].verify")),
+        "{e}"
+    );
     let e = parse_err("[[image]]\nname = \"a\"\n[[image]]\nname = \"B\"\nverify = false\n");
-    assert_eq!((e.line(), e.field.as_deref()), (Some(4), Some("image[1].name")), "{e}");
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(4), Some("image[1].name")),
+        "{e}"
+    );
     let e = parse_err("[[image]]\nname = \"a\"\nverify = false\n[tags]\nprod = \"prod\"\nprdo = 1\n");
     assert!(e.message.contains("unknown field `prdo`"), "{e}");
-    assert_eq!((e.line(), e.field.as_deref()), (Some(6), Some("tags.prdo")), "{e}");
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(6), Some("tags.prdo")),
+        "{e}"
+    );
     let e = parse_err("[[image]\nname=");
     assert_eq!(e.line(), Some(1));
-    let e = parse_err("[publish]\nfreeze = { weekdays = [\"tue\", \"someday\"] }\n[[image]]\nname = \"a\"\nverify = false\n");
-    assert_eq!((e.line(), e.field.as_deref()), (Some(2), Some("publish.freeze.weekdays[1]")), "{e}");
+    let e = parse_err(
+        "[publish]\nfreeze = { weekdays = [\"tue\", \"someday\"] }\n[[image]]\nname = \"a\"\nverify = false\n",
+    );
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(2), Some("publish.freeze.weekdays[1]")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -91,7 +123,11 @@ fn a_field_of_a_unit_in_a_multi_unit_file_names_its_line_and_field() {
     assert_eq!(e.field.as_deref(), Some("units.web.tags.prod_stamp"));
     let text = text.replace("host = \"oci:./layout\"", "host = \"oci:\"");
     let e = parse(Path::new("m.toml"), &text, Some("api"), &env, &all()).unwrap_err();
-    assert_eq!((e.line(), e.field.as_deref()), (Some(2), Some("registry.host")), "{e}");
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(2), Some("registry.host")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -101,23 +137,37 @@ fn units_are_selected_by_name() {
     assert_eq!(e.message, "the file holds several units (a, b); pass --unit NAME");
     let b = parse(Path::new("dir/p.toml"), text, Some("b"), &env, &all()).unwrap();
     assert_eq!(b.policy.unit, "b");
-    assert_eq!(b.registry.target, RegistryTarget::Layout(PathBuf::from("dir/./layout")));
+    assert_eq!(
+        b.registry.target,
+        RegistryTarget::Layout(PathBuf::from("dir/./layout"))
+    );
     assert_eq!(b.policy.primary().repository.to_string(), "oci.local/b");
     let e = parse(Path::new("p.toml"), text, Some("c"), &env, &all()).unwrap_err();
     assert_eq!(e.message, "no unit \"c\" in the file; it has a, b");
 }
 
 fn only(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-    move |name| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    move |name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    }
 }
 
-const REGISTRY_ONLY: &[(&str, &str)] = &[("DOCKER_REGISTRY_USER", "nearai"), ("DOCKER_REGISTRY_TOKEN", "s3cret-registry")];
+const REGISTRY_ONLY: &[(&str, &str)] = &[
+    ("DOCKER_REGISTRY_USER", "nearai"),
+    ("DOCKER_REGISTRY_TOKEN", "s3cret-registry"),
+];
 
 #[test]
 fn read_only_commands_need_registry_credentials_only() {
     for name in ["cloud-api.toml", "chat-api.toml", "compose-manager.toml"] {
-        let cfg = fixture_with(name, &only(REGISTRY_ONLY), &Needs::registry_only()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cfg.registry.password.as_ref().map(Secret::expose), Some("s3cret-registry"));
+        let cfg = fixture_with(name, &only(REGISTRY_ONLY), &Needs::registry_only())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            cfg.registry.password.as_ref().map(Secret::expose),
+            Some("s3cret-registry")
+        );
         assert!(cfg.release.as_ref().is_none_or(|r| r.token.is_none()));
         assert!(cfg.dispatch.iter().all(|d| d.token.is_none()));
     }
@@ -128,14 +178,28 @@ fn read_only_commands_need_registry_credentials_only() {
         dispatch: Some(OperationKind::Publish),
     };
     let e = fixture_with("cloud-api.toml", &only(REGISTRY_ONLY), &publish).unwrap_err();
-    assert_eq!(e.message, "environment variables not set: REPOSITORY_DISPATCH_TOKEN (dispatch[0].token, line 51)");
+    assert_eq!(
+        e.message,
+        "environment variables not set: REPOSITORY_DISPATCH_TOKEN (dispatch[0].token, line 51)"
+    );
 }
 
 #[test]
 fn every_missing_variable_is_reported_in_one_error() {
-    let e = fixture_with("cloud-api.toml", &only(&[("DOCKER_REGISTRY_USER", "nearai")]), &all()).unwrap_err();
+    let e = fixture_with(
+        "cloud-api.toml",
+        &only(&[("DOCKER_REGISTRY_USER", "nearai")]),
+        &all(),
+    )
+    .unwrap_err();
     assert_eq!(
-        e.to_string().split(": environment").next().unwrap().rsplit('/').next().unwrap(),
+        e.to_string()
+            .split(": environment")
+            .next()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap(),
         "cloud-api.toml:56:9"
     );
     assert_eq!(
@@ -171,10 +235,20 @@ fn base_err(extra: &str) -> ConfigError {
 #[test]
 fn env_references_are_allowed_only_in_secret_and_name_fields() {
     let e = base_err("[tags]\nprod_stamp = \"prod-${GITHUB_TOKEN}-{date}-{sha7}\"\n");
-    assert_eq!((e.line(), e.field.as_deref()), (Some(7), Some("tags.prod_stamp")), "{e}");
-    assert!(e.message.contains("allowed only in fields that take secrets or names"), "{e}");
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(7), Some("tags.prod_stamp")),
+        "{e}"
+    );
+    assert!(
+        e.message
+            .contains("allowed only in fields that take secrets or names"),
+        "{e}"
+    );
     assert!(!e.to_string().contains("secret-"), "{e}");
-    let e = base_err("[[dispatch]]\nafter = [\"publish\"]\nevent = { repository = \"o/r\", event_type = \"x\" }\nclient_payload = { t = \"${GITHUB_TOKEN}\" }\n");
+    let e = base_err(
+        "[[dispatch]]\nafter = [\"publish\"]\nevent = { repository = \"o/r\", event_type = \"x\" }\nclient_payload = { t = \"${GITHUB_TOKEN}\" }\n",
+    );
     assert_eq!(e.field.as_deref(), Some("dispatch[0].client_payload.t"), "{e}");
     // A namespace read from a secret variable is never echoed.
     let e = parse(
@@ -202,10 +276,15 @@ fn tokens_go_to_a_non_default_api_only_when_the_policy_says_so() {
         let text = format!(
             "[registry]\nusername = \"u\"\npassword = \"${{DOCKER_REGISTRY_TOKEN}}\"\n{extra}[[image]]\nname = \"a\"\nverify = false\n"
         );
-        parse(Path::new("p.toml"), &text, None, &env, &all()).unwrap().registry
+        parse(Path::new("p.toml"), &text, None, &env, &all())
+            .unwrap()
+            .registry
     };
     let r = hub("");
-    assert_eq!((r.hub_api.as_deref(), r.hub_username.as_deref()), (Some(HUB_API), Some("u")));
+    assert_eq!(
+        (r.hub_api.as_deref(), r.hub_username.as_deref()),
+        (Some(HUB_API), Some("u"))
+    );
     assert!(r.hub_password.is_some());
     let r = hub("hub_api = \"https://collector.example\"\n");
     assert_eq!((r.hub_username, r.hub_password.is_none()), (None, true));
@@ -230,7 +309,11 @@ fn repositories_and_workflow_files_that_would_change_the_url_are_refused() {
         ("o/r", "deploy.json", "dispatch[0].workflow.file"),
         ("o/r", "d.yml", "dispatch[0].mode"),
     ] {
-        assert_eq!(dispatch(repo, file).field.as_deref(), Some(field), "{repo} {file}");
+        assert_eq!(
+            dispatch(repo, file).field.as_deref(),
+            Some(field),
+            "{repo} {file}"
+        );
     }
     let e = base_err("[release]\ngithub_repository = \"..\"\n");
     assert_eq!(e.field.as_deref(), Some("release.github_repository"));

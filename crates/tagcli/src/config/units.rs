@@ -170,12 +170,18 @@ pub(crate) fn select<'i>(
         (None, _) => {
             return Err((
                 None,
-                format!("the file holds several units ({}); pass --unit NAME", names.join(", ")),
+                format!(
+                    "the file holds several units ({}); pass --unit NAME",
+                    names.join(", ")
+                ),
             ));
         }
     };
     let Some(value) = units.remove(name.as_str()) else {
-        return Err((None, format!("no unit {name:?} in the file; it has {}", names.join(", "))));
+        return Err((
+            None,
+            format!("no unit {name:?} in the file; it has {}", names.join(", ")),
+        ));
     };
     let span = value.span();
     let DeValue::Table(mut table) = value.into_inner() else {

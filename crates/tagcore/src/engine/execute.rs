@@ -173,7 +173,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut out = Vec::new();
         for d in &plan.dispatches {
             let holds = channel_holds(plan, tags, &d.channel, |s| s.wrote() || s == TagStatus::Unchanged);
-            let mode = self.policy.dispatch.get(d.target).map_or(StepMode::Required, |t| t.mode);
+            let mode = self
+                .policy
+                .dispatch
+                .get(d.target)
+                .map_or(StepMode::Required, |t| t.mode);
             let (status, error) = if !holds {
                 (SideStatus::Skipped, None)
             } else {
@@ -183,7 +187,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         (SideStatus::Sent, None)
                     }
                     Err(e) => {
-                        let message = format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation);
+                        let message =
+                            format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation);
                         if mode == StepMode::Required && side.failure.is_none() {
                             side.failure = Some(message.clone());
                         } else {

@@ -54,7 +54,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut manifests = Vec::new();
         let mut steps = Vec::new();
         let mut moving = Vec::new();
-        for (k, (image, digest)) in policy.images_for(OperationKind::Publish).zip(&req.digests).enumerate() {
+        for (k, (image, digest)) in policy
+            .images_for(OperationKind::Publish)
+            .zip(&req.digests)
+            .enumerate()
+        {
             let repo = &image.repository;
             manifests.push(Some(self.manifest(repo, digest).await?));
             let previous = self.resolve(repo, &tags.staging).await?;

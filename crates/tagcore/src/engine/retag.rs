@@ -18,7 +18,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         if !image.takes_part(OperationKind::Retag) {
             return Err(OpError::new(
                 super::OpErrorKind::Refused,
-                format!("image {} does not take part in retag (policy: operations)", image.repository),
+                format!(
+                    "image {} does not take part in retag (policy: operations)",
+                    image.repository
+                ),
             ));
         }
         let repo = &image.repository;

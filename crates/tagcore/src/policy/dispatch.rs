@@ -160,12 +160,17 @@ pub(super) fn targets(specs: &[DispatchSpec]) -> Result<Vec<DispatchTarget>, Pol
                 other => {
                     return Err(err(
                         format!("dispatch[{i}].after[{j}]"),
-                        format!("{other:?} is not an operation that moves a channel; expected publish, promote or rollback"),
+                        format!(
+                            "{other:?} is not an operation that moves a channel; expected publish, promote or rollback"
+                        ),
                     ));
                 }
             };
             if after.contains(&kind) {
-                return Err(err(format!("dispatch[{i}].after[{j}]"), format!("{op:?} is listed twice")));
+                return Err(err(
+                    format!("dispatch[{i}].after[{j}]"),
+                    format!("{op:?} is listed twice"),
+                ));
             }
             after.push(kind);
         }
@@ -204,7 +209,11 @@ fn payload(
     if p.len() > d.payload_max_keys {
         return Err(err(
             field,
-            format!("has {} keys; GitHub accepts at most {}", p.len(), d.payload_max_keys),
+            format!(
+                "has {} keys; GitHub accepts at most {}",
+                p.len(),
+                d.payload_max_keys
+            ),
         ));
     }
     p.iter()
@@ -233,7 +242,11 @@ mod tests {
             commit: Some("abc"),
         };
         assert_eq!(t.render(&v), format!("u@{digest} (, prod, abc, rollback)"));
-        assert!(PayloadTemplate::parse("{sha7}").unwrap_err().contains("not a placeholder"));
+        assert!(
+            PayloadTemplate::parse("{sha7}")
+                .unwrap_err()
+                .contains("not a placeholder")
+        );
         assert!(PayloadTemplate::parse("{unit").is_err());
         assert!(PayloadTemplate::parse("unit}").is_err());
         assert_eq!(PayloadTemplate::parse("plain").unwrap().render(&v), "plain");
@@ -249,7 +262,10 @@ mod tests {
 
     #[test]
     fn validates_after_payload_size_and_placeholders() {
-        assert_eq!(targets(&[spec(&["retag"])]).unwrap_err().field, "dispatch[0].after[0]");
+        assert_eq!(
+            targets(&[spec(&["retag"])]).unwrap_err().field,
+            "dispatch[0].after[0]"
+        );
         assert_eq!(targets(&[spec(&[])]).unwrap_err().field, "dispatch[0].after");
         let mut s = spec(&["publish"]);
         s.payload_field = "client_payload".into();
@@ -257,6 +273,9 @@ mod tests {
         let e = targets(&[spec(&["rollback"]), s.clone()]).unwrap_err();
         assert_eq!(e.field, "dispatch[1].client_payload");
         s.payload = Some([("image".to_owned(), "{repo}".to_owned())].into());
-        assert_eq!(targets(&[s]).unwrap_err().field, "dispatch[0].client_payload.image");
+        assert_eq!(
+            targets(&[s]).unwrap_err().field,
+            "dispatch[0].client_payload.image"
+        );
     }
 }

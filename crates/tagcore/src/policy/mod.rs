@@ -401,7 +401,12 @@ fn image_operations(i: usize, ops: Option<&[String]>) -> Result<Vec<OperationKin
         let kind = OPERATIONS
             .into_iter()
             .find(|k| k.to_string() == *op)
-            .ok_or_else(|| err(&field, format!("{op:?} is not an operation; expected publish, promote, rollback or retag")))?;
+            .ok_or_else(|| {
+                err(
+                    &field,
+                    format!("{op:?} is not an operation; expected publish, promote, rollback or retag"),
+                )
+            })?;
         if out.contains(&kind) {
             return Err(err(field, format!("{op:?} is listed twice")));
         }

@@ -63,7 +63,8 @@ fn a_failed_rollback_dispatch_is_sent_by_the_re_run_and_carries_no_payload() {
     let p1 = w.signed_image(0, "p1", SHA_A);
     let p2 = w.signed_image(0, "p2", SHA_B);
     for (d, day) in [(&p1, "2026-06-20"), (&p2, "2026-06-22")] {
-        w.reg.set_tag(&w.repo(0), "staging", d, t(&format!("{day}T09:00:00Z")));
+        w.reg
+            .set_tag(&w.repo(0), "staging", d, t(&format!("{day}T09:00:00Z")));
         w.run(&promote_staging(), &format!("{day}T10:00:00Z")).unwrap();
     }
     assert!(w.audit.dispatches().is_empty(), "no target fires after promote");
@@ -71,7 +72,11 @@ fn a_failed_rollback_dispatch_is_sent_by_the_re_run_and_carries_no_payload() {
     let out = w
         .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
         .unwrap();
-    assert!(matches!(out.result, RunResult::Partial(ref m) if m.contains("prod redeploy")), "{:?}", out.result);
+    assert!(
+        matches!(out.result, RunResult::Partial(ref m) if m.contains("prod redeploy")),
+        "{:?}",
+        out.result
+    );
     assert_eq!(out.dispatches[0].status, SideStatus::Failed);
     assert_eq!(w.tag(0, "prod"), Some(p1.clone()));
     assert!(w.audit.dispatches().is_empty());
@@ -97,7 +102,8 @@ fn a_failed_promote_dispatch_is_sent_by_the_re_run_that_finds_prod_in_place() {
     }];
     let w = World::new(s);
     let d = w.signed_image(0, "p1", SHA_A);
-    w.reg.set_tag(&w.repo(0), "staging", &d, t("2026-06-20T09:00:00Z"));
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d, t("2026-06-20T09:00:00Z"));
     w.audit.fail_dispatches(1);
     let out = w.run(&promote_staging(), "2026-06-20T10:00:00Z").unwrap();
     assert!(matches!(out.result, RunResult::Partial(_)));
@@ -123,5 +129,9 @@ fn a_frozen_publish_does_not_dispatch_and_a_best_effort_failure_is_a_warning() {
     let out = w.run(&publish(&w, &d), "2026-06-25T12:00:00Z").unwrap();
     assert_eq!(out.result, RunResult::Done);
     assert_eq!(out.dispatches[0].status, SideStatus::Failed);
-    assert!(out.warnings.iter().any(|m| m.contains("staging deploy")), "{:?}", out.warnings);
+    assert!(
+        out.warnings.iter().any(|m| m.contains("staging deploy")),
+        "{:?}",
+        out.warnings
+    );
 }
