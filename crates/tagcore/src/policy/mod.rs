@@ -3,7 +3,9 @@
 //! A [`PolicySpec`] is what a file says; [`Policy::from_spec`] checks it whole and names the
 //! field of the first problem. Once built, a `Policy` is internally consistent.
 
+mod collisions;
 mod dispatch;
+mod images;
 mod pattern;
 mod signature;
 mod spec;
@@ -16,8 +18,10 @@ pub use spec::{
     SourceMode, StepMode, TagsSpec, TargetMode, VerifySpec,
 };
 
-use crate::template::{Placeholder, TagTemplate, TemplateValues};
+use crate::template::{Placeholder, TagTemplate};
 use crate::{OperationKind, Repository, Tag, Weekday};
+use collisions::check_collisions;
+use images::{check_operations, image_operations};
 
 /// A policy problem, naming the field (`tags.prod_stamp`) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -186,19 +190,6 @@ fn placeholder_name(p: Placeholder) -> &'static str {
         Placeholder::TargetSuffix => "target_suffix",
         Placeholder::Version => "version",
     }
-}
-
-/// Returns a sample tag rendered from `t`, for collision checks.
-fn sample(t: &TagTemplate) -> String {
-    t.render(&TemplateValues {
-        date: Some("20260101"),
-        time: Some("000000"),
-        sha7: Some("0000000"),
-        target_suffix: Some("20260101-0000000"),
-        version: Some("0.0.0"),
-    })
-    .map(|t| t.as_str().to_owned())
-    .unwrap_or_default()
 }
 
 impl Policy {
@@ -384,129 +375,8 @@ impl Policy {
     }
 }
 
-const OPERATIONS: [OperationKind; 4] = [
-    OperationKind::Publish,
-    OperationKind::Promote,
-    OperationKind::Rollback,
-    OperationKind::Retag,
-];
-
-fn image_operations(i: usize, ops: Option<&[String]>) -> Result<Vec<OperationKind>, PolicyError> {
-    let Some(ops) = ops else {
-        return Ok(OPERATIONS.to_vec());
-    };
-    let mut out = Vec::new();
-    for (j, op) in ops.iter().enumerate() {
-        let field = format!("images[{i}].operations[{j}]");
-        let kind = OPERATIONS
-            .into_iter()
-            .find(|k| k.to_string() == *op)
-            .ok_or_else(|| {
-                err(
-                    &field,
-                    format!("{op:?} is not an operation; expected publish, promote, rollback or retag"),
-                )
-            })?;
-        if out.contains(&kind) {
-            return Err(err(field, format!("{op:?} is listed twice")));
-        }
-        out.push(kind);
-    }
-    if out.is_empty() {
-        return Err(err(
-            format!("images[{i}].operations"),
-            "is empty; list the operations that move this image, or leave it out for all",
-        ));
-    }
-    Ok(out)
-}
-
-/// Checks that every operation moves at least one image and that the primary takes part in
-/// promote and rollback (its stamp and history name the release).
-fn check_operations(images: &[UnitImage]) -> Result<(), PolicyError> {
-    for op in [OperationKind::Promote, OperationKind::Rollback] {
-        if !images[0].takes_part(op) {
-            return Err(err(
-                "images[0].operations",
-                format!("the primary image (the first) must take part in {op}"),
-            ));
-        }
-    }
-    for op in OPERATIONS {
-        if !images.iter().any(|i| i.takes_part(op)) {
-            return Err(err(
-                format!("images[{}].operations", images.len() - 1),
-                format!("no image takes part in {op}; at least one must"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
-}
-
-/// Checks that tags written by builds (publish) can never be prod-owned names, and that the
-/// templates recognise disjoint sets of names.
-fn check_collisions(t: &TagPolicy) -> Result<(), PolicyError> {
-    let publish_written = std::iter::once(("tags.staging".to_owned(), t.staging.as_str().to_owned()))
-        .chain(
-            t.publish_aliases
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (format!("tags.publish_aliases[{i}]"), a.as_str().to_owned())),
-        )
-        .chain(
-            t.staging_stamp
-                .iter()
-                .map(|s| ("tags.staging_stamp".to_owned(), sample(s))),
-        );
-    for (field, name) in publish_written {
-        if t.is_prod_owned(&name) {
-            return Err(err(
-                field,
-                format!(
-                    "{name:?} is written by publish but is also a prod-owned name (prod, alias, stamp or audit tag)"
-                ),
-            ));
-        }
-    }
-    for (i, a) in t.prod_aliases.iter().enumerate() {
-        if a == &t.prod {
-            return Err(err(format!("tags.prod_aliases[{i}]"), "repeats tags.prod"));
-        }
-    }
-    let templates: Vec<(&str, &TagTemplate)> = [
-        ("tags.staging_stamp", t.staging_stamp.as_ref()),
-        ("tags.prod_stamp", t.prod_stamp.as_ref()),
-        ("tags.rollback_audit", Some(&t.rollback_audit)),
-        ("tags.version", Some(&t.version)),
-    ]
-    .into_iter()
-    .filter_map(|(f, t)| t.map(|t| (f, t)))
-    .collect();
-    for (fa, a) in &templates {
-        let s = sample(a);
-        for (fb, b) in &templates {
-            if fa != fb && b.matches(&s).is_some() {
-                return Err(err(
-                    *fa,
-                    format!("its names (e.g. {s:?}) also match `{fb}` ({b}); templates must not overlap"),
-                ));
-            }
-        }
-        for literal in std::iter::once(&t.staging)
-            .chain(&t.prod_aliases)
-            .chain(&t.publish_aliases)
-            .chain([&t.prod])
-        {
-            if a.matches(literal.as_str()).is_some() {
-                return Err(err(*fa, format!("matches the channel or alias {literal:?}")));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn signature_policy(v: &VerifySpec) -> Result<SignaturePolicy, PolicyError> {
@@ -569,129 +439,4 @@ fn signature_policy(v: &VerifySpec) -> Result<SignaturePolicy, PolicyError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec() -> PolicySpec {
-        PolicySpec {
-            unit: "cloud-api".into(),
-            images: vec![ImageSpec {
-                repository: "docker.io/nearai/cloud-api".into(),
-                verify: false,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }
-    }
-
-    fn field_of(s: &PolicySpec) -> String {
-        Policy::from_spec(s).unwrap_err().field
-    }
-
-    #[test]
-    fn accepts_the_defaults() {
-        let p = Policy::from_spec(&spec()).unwrap();
-        assert_eq!(p.tags.prod.as_str(), "prod");
-        assert!(p.tags.is_protected("prod-20260101-abc1234"));
-        assert!(p.tags.is_protected("prod-rollback-x"));
-        assert!(p.tags.is_protected("staging-20260101-abc1234"));
-        assert!(!p.tags.is_protected("staging"));
-    }
-
-    #[test]
-    fn refuses_a_build_owned_prod_alias() {
-        let mut s = spec();
-        s.tags.prod_aliases = vec!["latest".into()];
-        s.tags.publish_aliases = vec!["latest".into()];
-        let e = Policy::from_spec(&s).unwrap_err();
-        assert_eq!(e.field, "tags.publish_aliases[0]");
-        assert!(e.message.contains("prod-owned"), "{e}");
-    }
-
-    #[test]
-    fn refuses_a_staging_stamp_in_the_prod_namespace() {
-        let mut s = spec();
-        s.tags.staging_stamp = "prod-{date}-{sha7}".into();
-        assert_eq!(field_of(&s), "tags.staging_stamp");
-    }
-
-    #[test]
-    fn refuses_stamps_without_sha7_and_unknown_placeholders() {
-        let mut s = spec();
-        s.tags.prod_stamp = "prod-{date}".into();
-        assert_eq!(
-            Policy::from_spec(&s).unwrap_err().message,
-            "template \"prod-{date}\" must contain {sha7}"
-        );
-        s.tags.prod_stamp = "prod-{date}-{sha8}".into();
-        assert_eq!(field_of(&s), "tags.prod_stamp");
-    }
-
-    #[test]
-    fn refuses_automatic_rollback_without_stamps() {
-        let mut s = spec();
-        s.tags.prod_stamp = String::new();
-        assert_eq!(field_of(&s), "rollback.automatic");
-        s.rollback.automatic = false;
-        s.rollback.targets = vec![TargetMode::Version];
-        assert!(Policy::from_spec(&s).is_ok());
-    }
-
-    #[test]
-    fn refuses_verify_without_a_signature_policy() {
-        let mut s = spec();
-        s.images[0].verify = true;
-        assert_eq!(field_of(&s), "images[0].verify");
-        s.verify = Some(VerifySpec {
-            issuer: Some("https://token.actions.githubusercontent.com".into()),
-            ..Default::default()
-        });
-        assert_eq!(field_of(&s), "verify.identity");
-        s.verify.as_mut().unwrap().identity_regex = Some("(".into());
-        assert_eq!(field_of(&s), "verify.identity_regex");
-        s.verify.as_mut().unwrap().identity_regex = Some(r"https://github\.com/nearai/cloud-api/.*".into());
-        s.verify.as_mut().unwrap().key = Some("cosign.pub".into());
-        assert_eq!(field_of(&s), "verify.key");
-    }
-
-    #[test]
-    fn refuses_bad_weekdays_dispatch_and_repositories() {
-        let mut s = spec();
-        s.publish.freeze_weekdays = vec!["tue".into(), "someday".into()];
-        assert_eq!(field_of(&s), "publish.freeze_weekdays[1]");
-        let mut s = spec();
-        s.dispatch = vec![DispatchSpec {
-            after: vec!["retag".into()],
-            ..Default::default()
-        }];
-        assert_eq!(field_of(&s), "dispatch[0].after[0]");
-        let mut s = spec();
-        s.images.push(s.images[0].clone());
-        assert_eq!(field_of(&s), "images[1].repository");
-        let mut s = spec();
-        s.images.clear();
-        assert_eq!(field_of(&s), "images");
-    }
-
-    #[test]
-    fn checks_per_image_operations() {
-        let mut s = spec();
-        s.images.push(ImageSpec {
-            repository: "docker.io/nearai/dashboard".into(),
-            verify: false,
-            operations: Some(vec!["publish".into()]),
-            staging_stamp: false,
-        });
-        let p = Policy::from_spec(&s).unwrap();
-        assert_eq!(p.images_for(OperationKind::Promote).count(), 1);
-        assert_eq!(p.images_for(OperationKind::Publish).count(), 2);
-        assert!(!p.images[1].staging_stamp);
-        s.images[1].operations = Some(vec!["deploy".into()]);
-        assert_eq!(field_of(&s), "images[1].operations[0]");
-        s.images[1].operations = Some(vec![]);
-        assert_eq!(field_of(&s), "images[1].operations");
-        s.images.swap(0, 1);
-        s.images[0].operations = Some(vec!["publish".into()]);
-        assert_eq!(field_of(&s), "images[0].operations");
-    }
-}
+mod tests;
