@@ -156,3 +156,34 @@ pub(crate) enum PolicyAction {
     /// Parse and validate the policy offline, and print it resolved, secrets shown as `***`.
     Check,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Command};
+
+    fn publish(args: &[&str]) -> (bool, bool, String) {
+        let mut all = vec!["tagcli", "publish", "--digest", "sha256:x", "--commit", "c"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Publish {
+                force, deploy, commit, ..
+            } => (force, deploy.on, commit),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn switches_a_workflow_input_feeds_take_a_value() {
+        assert_eq!(publish(&[]), (false, true, "c".into()));
+        assert_eq!(publish(&["--force"]), (true, true, "c".into()));
+        assert_eq!(publish(&["--force=true", "--dispatch=false"]), (true, false, "c".into()));
+        assert_eq!(publish(&["--force=false", "--dispatch=true"]), (false, true, "c".into()));
+        assert!(Cli::try_parse_from(["tagcli", "publish", "--digest", "d", "--commit", "c", "--force=maybe"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["tagcli", "policy", "check"]).unwrap().command,
+            Command::Policy { .. }
+        ));
+    }
+}
