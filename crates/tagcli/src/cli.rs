@@ -168,7 +168,10 @@ mod tests {
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).unwrap().command {
             Command::Publish {
-                force, deploy, commit, ..
+                force,
+                deploy,
+                commit,
+                ..
             } => (force, deploy.on, commit),
             other => panic!("{other:?}"),
         }
@@ -178,11 +181,30 @@ mod tests {
     fn switches_a_workflow_input_feeds_take_a_value() {
         assert_eq!(publish(&[]), (false, true, "c".into()));
         assert_eq!(publish(&["--force"]), (true, true, "c".into()));
-        assert_eq!(publish(&["--force=true", "--dispatch=false"]), (true, false, "c".into()));
-        assert_eq!(publish(&["--force=false", "--dispatch=true"]), (false, true, "c".into()));
-        assert!(Cli::try_parse_from(["tagcli", "publish", "--digest", "d", "--commit", "c", "--force=maybe"]).is_err());
+        assert_eq!(
+            publish(&["--force=true", "--dispatch=false"]),
+            (true, false, "c".into())
+        );
+        assert_eq!(
+            publish(&["--force=false", "--dispatch=true"]),
+            (false, true, "c".into())
+        );
+        assert!(
+            Cli::try_parse_from([
+                "tagcli",
+                "publish",
+                "--digest",
+                "d",
+                "--commit",
+                "c",
+                "--force=maybe"
+            ])
+            .is_err()
+        );
         assert!(matches!(
-            Cli::try_parse_from(["tagcli", "policy", "check"]).unwrap().command,
+            Cli::try_parse_from(["tagcli", "policy", "check"])
+                .unwrap()
+                .command,
             Command::Policy { .. }
         ));
     }

@@ -318,3 +318,21 @@ fn repositories_and_workflow_files_that_would_change_the_url_are_refused() {
     let e = base_err("[release]\ngithub_repository = \"..\"\n");
     assert_eq!(e.field.as_deref(), Some("release.github_repository"));
 }
+
+#[test]
+fn schema_file_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/tagcli.schema.json");
+    let fresh = schema::json_schema();
+    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "docs/tagcli.schema.json is out of date with the policy types; regenerate it with \
+         `UPDATE_SCHEMA=1 cargo test -p tagcli schema` and commit it"
+    );
+    let v: serde_json::Value = serde_json::from_str(&fresh).unwrap();
+    assert!(v["properties"]["dispatch"].is_object(), "{v}");
+    assert!(v["properties"]["units"].is_object(), "{v}");
+}

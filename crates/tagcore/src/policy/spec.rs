@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 /// Whether a step is skipped, may fail with a warning, or must succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum StepMode {
     /// The step is not run.
@@ -18,6 +19,7 @@ pub enum StepMode {
 
 /// What promote does when the source digest is already in prod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AlreadyInProd {
     /// Write nothing and say so.
@@ -28,6 +30,7 @@ pub enum AlreadyInProd {
 
 /// Which inputs promote accepts as its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceMode {
     /// The staging channel tag.
@@ -42,6 +45,7 @@ pub enum SourceMode {
 
 /// What rollback accepts as its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum TargetMode {
     /// A prod stamp.
@@ -52,6 +56,7 @@ pub enum TargetMode {
 
 /// One image of the unit.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ImageSpec {
     /// The full repository, e.g. `docker.io/nearai/cloud-api`.
@@ -83,8 +88,9 @@ fn yes() -> bool {
     true
 }
 
-/// Tag names and templates (SPEC §2).
+/// Tag names and templates (`docs/policy.md`, `[tags]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TagsSpec {
     /// The staging channel.
@@ -125,6 +131,7 @@ impl Default for TagsSpec {
 
 /// Publish settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PublishSpec {
     /// UTC weekdays on which staging does not move unless forced, e.g. `["tue", "wed"]`.
@@ -133,6 +140,7 @@ pub struct PublishSpec {
 
 /// Promote settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PromoteSpec {
     /// Accepted sources; the first is the default when none is given.
@@ -155,6 +163,7 @@ impl Default for PromoteSpec {
 
 /// Rollback settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RollbackSpec {
     /// A confirm string the caller must repeat exactly; empty means none.
@@ -178,8 +187,9 @@ impl Default for RollbackSpec {
     }
 }
 
-/// Signature policy as written (SPEC §6).
+/// Signature policy as written (`docs/policy.md`, `[verify]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct VerifySpec {
     /// OIDC issuer (keyless).
@@ -198,8 +208,9 @@ pub struct VerifySpec {
     pub trusted_root: Option<String>,
 }
 
-/// Release settings (the audit release of SPEC §7).
+/// Release settings (the audit release of each prod move).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ReleaseSpec {
     /// Off, best-effort or required (a failure after prod moved is exit 3).
@@ -214,6 +225,7 @@ impl Default for ReleaseSpec {
 
 /// One deploy dispatch target.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct DispatchSpec {
     /// What the target triggers, for messages (e.g. `repository_dispatch deploy-x on o/r`).
@@ -245,6 +257,7 @@ impl Default for DispatchSpec {
 
 /// A whole policy as written, before validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicySpec {
     /// The unit's name.
