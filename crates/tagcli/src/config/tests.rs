@@ -336,3 +336,12 @@ fn schema_file_is_current() {
     assert!(v["properties"]["dispatch"].is_object(), "{v}");
     assert!(v["properties"]["units"].is_object(), "{v}");
 }
+
+#[test]
+fn a_policy_error_is_annotated_at_its_file_line_and_column() {
+    let e = parse_err("[[image]]\nname = \"a\"\nverify = \"yes\"\n");
+    assert_eq!(
+        e.annotation(),
+        "::error file=p.toml,line=3,col=10,title=tagcli policy::image[0].verify: invalid type: string \"yes\", expected a boolean\n"
+    );
+}
