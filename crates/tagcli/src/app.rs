@@ -289,3 +289,53 @@ fn parse_reference(input: &str) -> Result<Target, tagcore::InputError> {
         .map(Target::Tag)
         .map_err(|e: tagcore::TagError| bad(e.to_string()))
 }
+
+#[cfg(test)]
+mod needs_tests {
+    use clap::Parser as _;
+
+    use super::needs;
+    use crate::cli::Cli;
+    use crate::config::Needs;
+    use tagcore::OperationKind;
+
+    fn of(args: &[&str]) -> Needs {
+        let mut all = vec!["tagcli"];
+        all.extend_from_slice(args);
+        needs(&Cli::try_parse_from(all).unwrap().command)
+    }
+
+    #[test]
+    fn commands_need_only_the_secrets_of_the_steps_they_run() {
+        let registry = Needs::registry_only();
+        for args in [
+            &["status"][..],
+            &["history"],
+            &["verify", "staging"],
+            &["retag", "a", "b"],
+            &["promote", "--dry-run"],
+            &["rollback", "--dry-run"],
+            &["publish", "--digest", "d", "--commit", "c", "--dry-run"],
+        ] {
+            assert_eq!(of(args), registry, "{args:?}");
+        }
+        assert_eq!(of(&["policy", "check"]), Needs::default());
+        assert_eq!(
+            of(&["rollback"]),
+            Needs {
+                registry: true,
+                release: true,
+                dispatch: Some(OperationKind::Rollback)
+            }
+        );
+        assert_eq!(
+            of(&["publish", "--digest", "d", "--commit", "c"]),
+            Needs {
+                registry: true,
+                release: false,
+                dispatch: Some(OperationKind::Publish)
+            }
+        );
+        assert_eq!(of(&["promote", "--dispatch=false"]).dispatch, None);
+    }
+}
