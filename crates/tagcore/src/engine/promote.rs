@@ -18,7 +18,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     ) -> Result<Prepared, OpError> {
         let policy = self.policy;
         check_confirm(policy.promote.confirm.as_deref(), req.confirm.as_deref())?;
-        if matches!(req.source, PromoteSource::Digest(_)) && policy.images.len() > 1 {
+        if matches!(req.source, PromoteSource::Digest(_))
+            && policy.images_for(OperationKind::Promote).count() > 1
+        {
             return Err(OpError::new(
                 OpErrorKind::Input,
                 "source: a digest names one image's manifest; this unit has several images (use staging, a tag or a version)",

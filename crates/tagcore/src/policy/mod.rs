@@ -284,7 +284,13 @@ impl Policy {
                 "needs at least one of staging, tag, version, digest",
             ));
         }
-        if images.len() > 1 && spec.promote.sources == [SourceMode::Digest] {
+        if images
+            .iter()
+            .filter(|i| i.takes_part(OperationKind::Promote))
+            .count()
+            > 1
+            && spec.promote.sources == [SourceMode::Digest]
+        {
             return Err(err(
                 "promote.sources",
                 "a digest names one image's manifest; a unit of several images needs staging, tag or version",

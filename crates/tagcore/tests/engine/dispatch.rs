@@ -135,3 +135,30 @@ fn a_frozen_publish_does_not_dispatch_and_a_best_effort_failure_is_a_warning() {
         out.warnings
     );
 }
+
+#[test]
+fn an_image_outside_promote_is_neither_read_nor_written_by_it() {
+    let mut s = cloud_spec();
+    s.images.push(tagcore::policy::ImageSpec {
+        repository: "docker.io/nearai/cloud-api-dashboard".into(),
+        verify: false,
+        operations: Some(vec!["publish".into()]),
+        staging_stamp: false,
+    });
+    let w = World::new(s);
+    let d = w.signed_image(0, "p1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d, t("2026-06-20T09:00:00Z"));
+    // A digest source names one manifest: fine, promote moves one image here.
+    let out = w
+        .run(
+            &promote(tagcore::request::PromoteSource::Digest(d.clone())),
+            "2026-06-20T10:00:00Z",
+        )
+        .unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(out.plan.images.len(), 1);
+    assert_eq!(w.tag(1, "prod"), None);
+    let calls = format!("{:?}", w.reg.calls());
+    assert!(!calls.contains("dashboard"), "{calls}");
+}
