@@ -345,3 +345,11 @@ fn a_policy_error_is_annotated_at_its_file_line_and_column() {
         "::error file=p.toml,line=3,col=10,title=tagcli policy::image[0].verify: invalid type: string \"yes\", expected a boolean\n"
     );
 }
+
+#[test]
+fn policy_check_prints_the_resolved_unit_without_secrets() {
+    let cfg = fixture_with("cloud-api.toml", &env, &Needs::default()).unwrap();
+    let text = serde_json::to_string_pretty(&describe(&cfg)).unwrap();
+    assert!(!text.contains("secret-"), "{text}");
+    insta::assert_snapshot!("policy_check_cloud_api", text);
+}
