@@ -94,6 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         images: vec![ImageSpec {
             repository: repo.to_string(),
             verify: true,
+            ..Default::default()
         }],
         verify: Some(VerifySpec {
             issuer: Some("https://token.actions.githubusercontent.com".into()),

@@ -5,9 +5,10 @@ use std::io::Write as _;
 use tagcore::request::{
     PromoteRequest, PromoteSource, PublishRequest, RetagRequest, RollbackRequest, RollbackTarget,
 };
-use tagcore::{AuditSink, Engine, OpError, Registry, Request, Target, Timestamp, Verifier};
+use tagcore::{AuditSink, Engine, OpError, OperationKind, Registry, Request, Target, Timestamp, Verifier};
 
 use crate::cli::{Command, OutputFormat};
+use crate::config::Needs;
 use crate::exit;
 use crate::output;
 
@@ -63,6 +64,7 @@ pub(crate) fn request(
             commit,
             force,
             write,
+            ..
         } => (
             Request::Publish(PublishRequest::parse(digests, commit, *force, policy)?),
             write.dry_run,
@@ -71,6 +73,7 @@ pub(crate) fn request(
             source,
             confirm,
             write,
+            ..
         } => (
             Request::Promote(PromoteRequest {
                 source: PromoteSource::parse(source.as_deref(), policy)?,
@@ -82,6 +85,7 @@ pub(crate) fn request(
             target,
             confirm,
             write,
+            ..
         } => (
             Request::Rollback(RollbackRequest {
                 target: RollbackTarget::parse(target.as_deref(), policy)?,
@@ -112,8 +116,41 @@ pub(crate) fn command_name(command: &Command) -> &'static str {
         Command::Status => "status",
         Command::History => "history",
         Command::Verify { .. } => "verify",
+        Command::Policy { .. } => "policy",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
+    }
+}
+
+/// Returns whether the command sends the policy's deploy dispatches (`--dispatch`).
+fn dispatch_on(command: &Command) -> bool {
+    match command {
+        Command::Publish { deploy, .. }
+        | Command::Promote { deploy, .. }
+        | Command::Rollback { deploy, .. } => deploy.on,
+        _ => false,
+    }
+}
+
+/// Returns the secrets `command` needs: registry credentials for everything that reads the
+/// registry; the release and dispatch tokens only for the writes that use them.
+pub(crate) fn needs(command: &Command) -> Needs {
+    let (op, dry_run) = match command {
+        Command::Publish { write, .. } => (OperationKind::Publish, write.dry_run),
+        Command::Promote { write, .. } => (OperationKind::Promote, write.dry_run),
+        Command::Rollback { write, .. } => (OperationKind::Rollback, write.dry_run),
+        Command::Policy { .. } | Command::Completions { .. } | Command::Man => return Needs::default(),
+        Command::Retag { .. } | Command::Status | Command::History | Command::Verify { .. } => {
+            return Needs::registry_only();
+        }
+    };
+    if dry_run {
+        return Needs::registry_only();
+    }
+    Needs {
+        registry: true,
+        release: op != OperationKind::Publish,
+        dispatch: dispatch_on(command).then_some(op),
     }
 }
 
@@ -151,10 +188,13 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         if sink.progress {
             let _ = writeln!(sink.err, "{name} {unit}: resolving and verifying…");
         }
-        let prepared = match engine.prepare(&request, now).await {
+        let mut prepared = match engine.prepare(&request, now).await {
             Ok(p) => p,
             Err(e) => return refused(sink, name, unit, &e),
         };
+        if !dispatch_on(command) {
+            prepared.plan.dispatches.clear();
+        }
         let outcome = if dry_run {
             tagcore::engine::dry_run(prepared)
         } else {
@@ -248,4 +288,54 @@ fn parse_reference(input: &str) -> Result<Target, tagcore::InputError> {
         .parse()
         .map(Target::Tag)
         .map_err(|e: tagcore::TagError| bad(e.to_string()))
+}
+
+#[cfg(test)]
+mod needs_tests {
+    use clap::Parser as _;
+
+    use super::needs;
+    use crate::cli::Cli;
+    use crate::config::Needs;
+    use tagcore::OperationKind;
+
+    fn of(args: &[&str]) -> Needs {
+        let mut all = vec!["tagcli"];
+        all.extend_from_slice(args);
+        needs(&Cli::try_parse_from(all).unwrap().command)
+    }
+
+    #[test]
+    fn commands_need_only_the_secrets_of_the_steps_they_run() {
+        let registry = Needs::registry_only();
+        for args in [
+            &["status"][..],
+            &["history"],
+            &["verify", "staging"],
+            &["retag", "a", "b"],
+            &["promote", "--dry-run"],
+            &["rollback", "--dry-run"],
+            &["publish", "--digest", "d", "--commit", "c", "--dry-run"],
+        ] {
+            assert_eq!(of(args), registry, "{args:?}");
+        }
+        assert_eq!(of(&["policy", "check"]), Needs::default());
+        assert_eq!(
+            of(&["rollback"]),
+            Needs {
+                registry: true,
+                release: true,
+                dispatch: Some(OperationKind::Rollback)
+            }
+        );
+        assert_eq!(
+            of(&["publish", "--digest", "d", "--commit", "c"]),
+            Needs {
+                registry: true,
+                release: false,
+                dispatch: Some(OperationKind::Publish)
+            }
+        );
+        assert_eq!(of(&["promote", "--dispatch=false"]).dispatch, None);
+    }
 }

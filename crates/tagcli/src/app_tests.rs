@@ -5,7 +5,7 @@ use tagcore::testing::{MemoryAudit, MemoryRegistry, MemoryVerifier, block_on};
 use tagcore::{Digest, Repository, Timestamp};
 
 use crate::app::{self, Sink};
-use crate::cli::{Command, OutputFormat, WriteFlags};
+use crate::cli::{Command, DispatchFlag, OutputFormat, WriteFlags};
 
 const SHA: &str = "a2fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49";
 
@@ -27,6 +27,7 @@ fn world() -> World {
         images: vec![ImageSpec {
             repository: "docker.io/nearai/cloud-api".into(),
             verify: true,
+            ..Default::default()
         }],
         verify: Some(VerifySpec {
             issuer: Some("https://token.actions.githubusercontent.com".into()),
@@ -95,6 +96,7 @@ fn promote(dry_run: bool) -> Command {
         source: None,
         confirm: None,
         write: WriteFlags { dry_run },
+        deploy: DispatchFlag { on: true },
     }
 }
 
@@ -138,6 +140,7 @@ fn exit_codes_1_2_3() {
         source: Some("sha256:ABC".into()),
         confirm: None,
         write: WriteFlags { dry_run: false },
+        deploy: DispatchFlag { on: true },
     };
     let (code, _, err, _) = w.run(&bad, OutputFormat::Json, "2026-07-06T10:00:00Z");
     assert_eq!(code, 2, "{err}");
@@ -171,6 +174,7 @@ fn history_and_status_render() {
         target: None,
         confirm: None,
         write: WriteFlags { dry_run: false },
+        deploy: DispatchFlag { on: true },
     };
     let (code, out, err, gh) = w.run(&rollback, OutputFormat::Text, "2026-07-09T10:41:52Z");
     assert_eq!(code, 0, "{err}");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// Publish, promote (verified), roll back and audit container image tags.
 #[derive(Debug, Parser)]
@@ -42,6 +42,24 @@ pub(crate) struct WriteFlags {
     pub(crate) dry_run: bool,
 }
 
+/// The deploy dispatch switch of publish, promote and rollback.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct DispatchFlag {
+    /// Send the policy's deploy dispatches (`--dispatch=false` skips them all, e.g. from a
+    /// workflow boolean).
+    #[arg(
+        long = "dispatch",
+        env = "TAGCLI_DISPATCH",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = true,
+        default_missing_value = "true",
+        action = ArgAction::Set
+    )]
+    pub(crate) on: bool,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
@@ -51,13 +69,23 @@ pub(crate) enum Command {
         #[arg(long = "digest", required = true, value_name = "DIGEST")]
         digests: Vec<String>,
         /// The source commit of the build (full sha).
-        #[arg(long, value_name = "SHA")]
+        #[arg(long, env = "GITHUB_SHA", value_name = "SHA")]
         commit: String,
-        /// Move staging even inside the freeze window.
-        #[arg(long)]
+        /// Move staging even inside the freeze window (`--force` or `--force=true|false`).
+        #[arg(
+            long,
+            value_name = "BOOL",
+            num_args = 0..=1,
+            require_equals = true,
+            default_value_t = false,
+            default_missing_value = "true",
+            action = ArgAction::Set
+        )]
         force: bool,
         #[command(flatten)]
         write: WriteFlags,
+        #[command(flatten)]
+        deploy: DispatchFlag,
     },
     /// Move prod to a verified digest: staging (default), a tag, a version or a digest.
     Promote {
@@ -68,6 +96,8 @@ pub(crate) enum Command {
         confirm: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
+        #[command(flatten)]
+        deploy: DispatchFlag,
     },
     /// Move prod back to an earlier release: a prod stamp, a version, or (omitted) the previous one.
     Rollback {
@@ -78,6 +108,8 @@ pub(crate) enum Command {
         confirm: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
+        #[command(flatten)]
+        deploy: DispatchFlag,
     },
     /// Copy a tag or digest to another, unprotected tag of the same image.
     Retag {
@@ -103,6 +135,12 @@ pub(crate) enum Command {
         #[arg(long)]
         image: Option<String>,
     },
+    /// Work with the policy file.
+    Policy {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
     /// Print shell completions.
     Completions {
         /// The shell.
@@ -110,4 +148,64 @@ pub(crate) enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// What `tagcli policy` does.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PolicyAction {
+    /// Parse and validate the policy offline, and print it resolved, secrets shown as `***`.
+    Check,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::{Cli, Command};
+
+    fn publish(args: &[&str]) -> (bool, bool, String) {
+        let mut all = vec!["tagcli", "publish", "--digest", "sha256:x", "--commit", "c"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Publish {
+                force,
+                deploy,
+                commit,
+                ..
+            } => (force, deploy.on, commit),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn switches_a_workflow_input_feeds_take_a_value() {
+        assert_eq!(publish(&[]), (false, true, "c".into()));
+        assert_eq!(publish(&["--force"]), (true, true, "c".into()));
+        assert_eq!(
+            publish(&["--force=true", "--dispatch=false"]),
+            (true, false, "c".into())
+        );
+        assert_eq!(
+            publish(&["--force=false", "--dispatch=true"]),
+            (false, true, "c".into())
+        );
+        assert!(
+            Cli::try_parse_from([
+                "tagcli",
+                "publish",
+                "--digest",
+                "d",
+                "--commit",
+                "c",
+                "--force=maybe"
+            ])
+            .is_err()
+        );
+        assert!(matches!(
+            Cli::try_parse_from(["tagcli", "policy", "check"])
+                .unwrap()
+                .command,
+            Command::Policy { .. }
+        ));
+    }
 }

@@ -1,5 +1,6 @@
 //! GitHub's REST API as the audit sink: releases (edit-or-create) and deploy dispatch.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -9,12 +10,12 @@ use registry_hub::Secret;
 
 use crate::config::{DispatchSettings, DispatchTarget, ReleaseSettings};
 
-/// Releases and dispatches on GitHub; either may be off.
+/// Releases and dispatches on GitHub; releases may be off, and there may be no dispatch target.
 #[derive(Debug, Clone)]
 pub(crate) struct GitHub {
     client: reqwest::Client,
     release: Option<ReleaseSettings>,
-    dispatch: Option<DispatchSettings>,
+    dispatch: Vec<DispatchSettings>,
 }
 
 /// Returns an error unless `url` is HTTPS or plain HTTP on loopback (SPEC §8.8).
@@ -65,7 +66,7 @@ impl GitHub {
     /// Returns a client for the given settings.
     pub(crate) fn new(
         release: Option<ReleaseSettings>,
-        dispatch: Option<DispatchSettings>,
+        dispatch: Vec<DispatchSettings>,
     ) -> Result<Self, String> {
         for url in release
             .iter()
@@ -86,12 +87,26 @@ impl GitHub {
         })
     }
 
-    fn request(&self, method: reqwest::Method, url: String, token: &Secret) -> reqwest::RequestBuilder {
-        self.client
+    fn request(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        token: Option<&Secret>,
+    ) -> Result<reqwest::RequestBuilder, AuditError> {
+        // The loader reads a token for every section the command uses; none here is a bug in
+        // the caller, reported rather than sent unauthenticated.
+        let token = token.ok_or_else(|| {
+            AuditError::new(
+                AuditErrorKind::Unauthorized,
+                "no token was read for this command (tagcli reads tokens only for the steps a command runs)",
+            )
+        })?;
+        Ok(self
+            .client
             .request(method, url)
             .bearer_auth(token.expose())
             .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
+            .header("X-GitHub-Api-Version", "2022-11-28"))
     }
 }
 
@@ -120,7 +135,11 @@ impl AuditSink for GitHub {
         }
         let what = format!("release {} on {}", r.tag, s.repository);
         let existing = self
-            .request(reqwest::Method::GET, format!("{base}/tags/{}", r.tag), &s.token)
+            .request(
+                reqwest::Method::GET,
+                format!("{base}/tags/{}", r.tag),
+                s.token.as_ref(),
+            )?
             .send()
             .await
             .map_err(|e| transport(&what, &e))?;
@@ -134,7 +153,7 @@ impl AuditSink for GitHub {
                     )
                 })?;
                 let resp = self
-                    .request(reqwest::Method::PATCH, format!("{base}/{id}"), &s.token)
+                    .request(reqwest::Method::PATCH, format!("{base}/{id}"), s.token.as_ref())?
                     .json(&body)
                     .send()
                     .await
@@ -143,7 +162,7 @@ impl AuditSink for GitHub {
             }
             404 => {
                 let resp = self
-                    .request(reqwest::Method::POST, base.clone(), &s.token)
+                    .request(reqwest::Method::POST, base.clone(), s.token.as_ref())?
                     .json(&body)
                     .send()
                     .await
@@ -165,40 +184,16 @@ impl AuditSink for GitHub {
     }
 
     async fn dispatch(&self, d: &DispatchRequest) -> Result<(), AuditError> {
-        let Some(s) = &self.dispatch else {
+        let Some(s) = self.dispatch.get(d.target) else {
             return Err(AuditError::new(
                 AuditErrorKind::Rejected,
-                "dispatch is not configured",
+                format!("dispatch target {} ({}) is not configured", d.target, d.name),
             ));
         };
-        let api = s.api_url.trim_end_matches('/');
-        let payload = json!({
-            "operation": d.operation,
-            "unit": d.unit,
-            "digest": d.digest.to_string(),
-            "tag": d.tag,
-        });
-        let (url, body, what) = match &s.target {
-            DispatchTarget::Workflow {
-                repository,
-                file,
-                git_ref,
-            } => (
-                format!("{api}/repos/{repository}/actions/workflows/{file}/dispatches"),
-                json!({ "ref": git_ref, "inputs": payload }),
-                format!("workflow_dispatch of {file} on {repository}"),
-            ),
-            DispatchTarget::Event {
-                repository,
-                event_type,
-            } => (
-                format!("{api}/repos/{repository}/dispatches"),
-                json!({ "event_type": event_type, "client_payload": payload }),
-                format!("repository_dispatch {event_type} on {repository}"),
-            ),
-        };
+        let (url, body) = dispatch_call(s, d.payload.as_ref());
+        let what = s.target.to_string();
         let resp = self
-            .request(reqwest::Method::POST, url, &s.token)
+            .request(reqwest::Method::POST, url, s.token.as_ref())?
             .json(&body)
             .send()
             .await
@@ -207,6 +202,39 @@ impl AuditSink for GitHub {
             Ok(())
         } else {
             Err(refused(&what, resp).await)
+        }
+    }
+}
+
+/// Returns the URL and body of a dispatch: the payload (`inputs` or `client_payload`) only
+/// when the policy gives one, so a workflow without inputs gets exactly `{"ref": …}`.
+/// Repository and file names were validated when the policy was read (no `/`, `#`, `?`, `..`).
+fn dispatch_call(s: &DispatchSettings, payload: Option<&BTreeMap<String, String>>) -> (String, Value) {
+    let api = s.api_url.trim_end_matches('/');
+    match &s.target {
+        DispatchTarget::Workflow {
+            repository,
+            file,
+            git_ref,
+        } => {
+            let mut body = json!({ "ref": git_ref });
+            if let Some(p) = payload {
+                body["inputs"] = json!(p);
+            }
+            (
+                format!("{api}/repos/{repository}/actions/workflows/{file}/dispatches"),
+                body,
+            )
+        }
+        DispatchTarget::Event {
+            repository,
+            event_type,
+        } => {
+            let mut body = json!({ "event_type": event_type });
+            if let Some(p) = payload {
+                body["client_payload"] = json!(p);
+            }
+            (format!("{api}/repos/{repository}/dispatches"), body)
         }
     }
 }
@@ -232,19 +260,29 @@ mod tests {
     fn github(server: &MockServer) -> GitHub {
         let release = ReleaseSettings {
             repository: "nearai/cloud-api".into(),
-            token: Secret::new(TOKEN),
+            token: Some(Secret::new(TOKEN)),
             api_url: server.uri(),
         };
-        let dispatch = DispatchSettings {
-            target: DispatchTarget::Workflow {
-                repository: "nearai/ops".into(),
-                file: "deploy.yml".into(),
+        let targets = [
+            DispatchTarget::Workflow {
+                repository: "nearai/cvm-ansible-playbooks".into(),
+                file: "update_cloud_api_prod.yml".into(),
                 git_ref: "main".into(),
             },
-            token: Secret::new(TOKEN),
-            api_url: server.uri(),
-        };
-        GitHub::new(Some(release), Some(dispatch)).unwrap()
+            DispatchTarget::Event {
+                repository: "nearai/cvm-ansible-playbooks".into(),
+                event_type: "deploy-cloud-api-stg".into(),
+            },
+        ];
+        let dispatch = targets
+            .into_iter()
+            .map(|target| DispatchSettings {
+                target,
+                token: Some(Secret::new(TOKEN)),
+                api_url: server.uri(),
+            })
+            .collect();
+        GitHub::new(Some(release), dispatch).unwrap()
     }
 
     fn request(tag: &str, make_latest: bool) -> ReleaseRequest {
@@ -345,43 +383,98 @@ mod tests {
         assert!(!format!("{e} {e:?} {gh:?}").contains(TOKEN));
     }
 
-    #[tokio::test]
-    async fn dispatches_a_workflow_or_an_event() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/repos/nearai/ops/actions/workflows/deploy.yml/dispatches"))
-            .and(body_partial_json(
-                serde_json::json!({"ref": "main", "inputs": {"operation": "rollback", "unit": "cloud-api"}}),
-            ))
-            .respond_with(ResponseTemplate::new(204))
-            .expect(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/repos/nearai/chat-api/dispatches"))
-            .and(body_partial_json(
-                serde_json::json!({"event_type": "deploy-chat-api-stg"}),
-            ))
-            .respond_with(ResponseTemplate::new(204))
-            .expect(1)
-            .mount(&server)
-            .await;
-        let digest: tagcore::Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
-        let req = DispatchRequest {
+    fn dispatch_request(target: usize, payload: Option<&[(&str, &str)]>) -> DispatchRequest {
+        DispatchRequest {
+            target,
+            name: "t".into(),
             operation: "rollback".into(),
             unit: "cloud-api".into(),
-            digest,
+            channel: "prod".into(),
+            digest: format!("sha256:{}", "a".repeat(64)).parse().unwrap(),
             tag: Some("prod-rollback-x".into()),
-        };
-        github(&server).dispatch(&req).await.unwrap();
-        let mut gh = github(&server);
-        gh.dispatch = gh.dispatch.map(|mut d| {
-            d.target = DispatchTarget::Event {
-                repository: "nearai/chat-api".into(),
-                event_type: "deploy-chat-api-stg".into(),
-            };
-            d
-        });
-        gh.dispatch(&req).await.unwrap();
+            payload: payload.map(|p| {
+                p.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            }),
+        }
+    }
+
+    /// A workflow that declares no inputs, as GitHub serves it: 422 "Unexpected inputs
+    /// provided" when the body names any input, 204 otherwise.
+    async fn workflow_without_inputs(server: &MockServer) {
+        let url =
+            "/repos/nearai/cvm-ansible-playbooks/actions/workflows/update_cloud_api_prod.yml/dispatches";
+        Mock::given(method("POST"))
+            .and(path(url))
+            .and(wiremock::matchers::body_string_contains("\"inputs\""))
+            .respond_with(ResponseTemplate::new(422).set_body_json(serde_json::json!({
+                "message": "Unexpected inputs provided: [\"digest\"]",
+                "documentation_url": "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+            })))
+            .with_priority(1)
+            .mount(server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(url))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .respond_with(ResponseTemplate::new(204))
+            .with_priority(2)
+            .mount(server)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn the_prod_redeploy_without_inputs_sends_exactly_the_ref() {
+        let server = MockServer::start().await;
+        workflow_without_inputs(&server).await;
+        let gh = github(&server);
+        gh.dispatch(&dispatch_request(0, None)).await.unwrap();
+        let received = server.received_requests().await.unwrap();
+        let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+        assert_eq!(body, serde_json::json!({"ref": "main"}));
+        // The same workflow given inputs is refused, as GitHub refuses it.
+        let e = gh
+            .dispatch(&dispatch_request(0, Some(&[("digest", "sha256:x")])))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, AuditErrorKind::Rejected);
+        assert!(
+            e.message.contains("422") && e.message.contains("Unexpected inputs"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_carries_its_client_payload_only_when_given() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/repos/nearai/cvm-ansible-playbooks/dispatches"))
+            .respond_with(ResponseTemplate::new(204))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let gh = github(&server);
+        gh.dispatch(&dispatch_request(1, None)).await.unwrap();
+        gh.dispatch(&dispatch_request(1, Some(&[("image", "cloud-api@sha256:a")])))
+            .await
+            .unwrap();
+        let bodies: Vec<Value> = server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        assert_eq!(
+            bodies[0],
+            serde_json::json!({"event_type": "deploy-cloud-api-stg"})
+        );
+        assert_eq!(
+            bodies[1],
+            serde_json::json!({"event_type": "deploy-cloud-api-stg", "client_payload": {"image": "cloud-api@sha256:a"}})
+        );
+        let e = gh.dispatch(&dispatch_request(5, None)).await.unwrap_err();
+        assert!(e.message.contains("not configured"), "{e}");
     }
 }

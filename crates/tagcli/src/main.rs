@@ -69,10 +69,19 @@ fn run(cli: &Cli) -> u8 {
             Err(_) => return usage(&mut stderr, "the system clock is before 1970; pass --now".into()),
         },
     };
-    let cfg = match config::load(&cli.config, cli.unit.as_deref(), &config::process_env) {
+    let needs = app::needs(&cli.command);
+    let cfg = match config::load(&cli.config, cli.unit.as_deref(), &config::process_env, &needs) {
         Ok(c) => c,
-        Err(e) => return usage(&mut stderr, e.to_string()),
+        Err(e) => {
+            if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                let _ = stderr.write_all(e.annotation().as_bytes());
+            }
+            return usage(&mut stderr, e.to_string());
+        }
     };
+    if let Command::Policy { .. } = &cli.command {
+        return policy_check(cli, &cfg, &mut stdout);
+    }
     let registry = match wiring::registry(&cfg) {
         Ok(r) => r,
         Err(e) => return usage(&mut stderr, e),
@@ -106,4 +115,19 @@ fn run(cli: &Cli) -> u8 {
         now,
         &mut sink,
     ))
+}
+
+/// Prints the resolved policy (`tagcli policy check`), secrets redacted.
+fn policy_check(cli: &Cli, cfg: &config::UnitConfig, stdout: &mut dyn std::io::Write) -> u8 {
+    let resolved = config::describe(cfg);
+    let _ = match cli.output {
+        cli::OutputFormat::Json => writeln!(stdout, "{resolved}"),
+        cli::OutputFormat::Text => writeln!(
+            stdout,
+            "{}: ok\n{}",
+            cli.config.display(),
+            serde_json::to_string_pretty(&resolved).unwrap_or_default()
+        ),
+    };
+    exit::OK
 }

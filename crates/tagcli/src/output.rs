@@ -94,7 +94,7 @@ pub(crate) fn outcome_json(o: &Outcome) -> Value {
         "source_commit": commit_json(p.source_commit.as_ref()),
         "verification": verification_json(p.images.first().and_then(|i| i.verification.as_ref())),
         "release": o.release.as_ref().map(|r| json!({ "tag": r.tag, "url": r.url, "status": r.status, "error": r.error })),
-        "dispatch": o.dispatch.as_ref().map(|d| json!({ "status": d.status, "error": d.error })),
+        "dispatches": o.dispatches.iter().map(|d| json!({ "target": d.target, "status": d.status, "error": d.error })).collect::<Vec<_>>(),
         "superseded_by": o.superseded_by,
         "warnings": o.warnings,
         "notices": p.notices,
@@ -208,10 +208,11 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
             r.url.as_deref().map(|u| format!(" {u}")).unwrap_or_default()
         );
     }
-    if let Some(d) = &o.dispatch {
+    for d in &o.dispatches {
         let _ = writeln!(
             s,
-            "  deploy          {}",
+            "  deploy          {}: {}",
+            d.target,
             serde_json::to_value(d.status)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))

@@ -78,9 +78,11 @@ pub struct ReleaseOutcome {
     pub error: Option<String>,
 }
 
-/// The dispatch step's result.
+/// One dispatch target's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DispatchOutcome {
+    /// What the target triggers.
+    pub target: String,
     /// What happened.
     pub status: SideStatus,
     /// Why it failed.
@@ -112,8 +114,8 @@ pub struct Outcome {
     pub tags: Vec<TagChange>,
     /// The release step.
     pub release: Option<ReleaseOutcome>,
-    /// The dispatch step.
-    pub dispatch: Option<DispatchOutcome>,
+    /// The dispatch steps, one per target of the plan.
+    pub dispatches: Vec<DispatchOutcome>,
     /// Warnings from the plan and the run.
     pub warnings: Vec<String>,
     /// How it ended.

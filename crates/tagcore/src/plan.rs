@@ -103,10 +103,9 @@ pub struct Plan {
     pub release: Option<ReleaseRequest>,
     /// Its mode.
     pub release_mode: StepMode,
-    /// The deploy to dispatch after a channel moved.
-    pub dispatch: Option<DispatchRequest>,
-    /// Its mode.
-    pub dispatch_mode: StepMode,
+    /// The deploys to dispatch once the channel holds the digest (the policy's targets for
+    /// this operation; each target's mode is in the policy).
+    pub dispatches: Vec<DispatchRequest>,
     /// Things the operator should know (e.g. "derived from digest, commit unknown").
     pub warnings: Vec<String>,
     /// Why nothing will be written, when nothing will.

@@ -271,17 +271,26 @@ pub struct ReleaseReceipt {
     pub created: bool,
 }
 
-/// A deploy to trigger after a channel moved.
+/// A deploy to trigger once a channel holds the run's digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DispatchRequest {
+    /// The target's index in the policy's dispatch targets.
+    pub target: usize,
+    /// What the target triggers, for messages.
+    pub name: String,
     /// `publish`, `promote` or `rollback`.
     pub operation: String,
     /// The unit's name.
     pub unit: String,
+    /// The channel the operation moves (`staging` or `prod`); the dispatch is sent once it
+    /// holds the run's digest on every image.
+    pub channel: String,
     /// The primary image's new digest.
     pub digest: Digest,
     /// The tag that names the release (stamp, audit tag or version).
     pub tag: Option<String>,
+    /// The rendered payload; `None` when the target sends none.
+    pub payload: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Records releases and triggers deploys (GitHub in production).
@@ -292,6 +301,6 @@ pub trait AuditSink: Send + Sync {
         release: &ReleaseRequest,
     ) -> impl Future<Output = Result<ReleaseReceipt, AuditError>> + Send;
 
-    /// Triggers the deploy configured for `request.operation`.
+    /// Triggers the deploy of target `request.target`.
     fn dispatch(&self, request: &DispatchRequest) -> impl Future<Output = Result<(), AuditError>> + Send;
 }

@@ -242,7 +242,7 @@ impl RollbackTarget {
 /// A publish: the digests just pushed (one per image, in unit order) and their commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishRequest {
-    /// One digest per image of the unit.
+    /// One digest per image that takes part in publish, in unit order.
     pub digests: Vec<Digest>,
     /// The source commit of the build.
     pub commit: CommitSha,
@@ -257,6 +257,9 @@ impl PublishRequest {
         let commit: CommitSha = commit
             .parse()
             .map_err(|e: crate::CommitShaError| bad("commit", e.to_string()))?;
+        let published: Vec<usize> = (0..policy.images.len())
+            .filter(|i| policy.images[*i].takes_part(OperationKind::Publish))
+            .collect();
         let mut out: Vec<Option<Digest>> = vec![None; policy.images.len()];
         for raw in digests {
             let (image, d) = match raw.split_once('=') {
@@ -267,9 +270,15 @@ impl PublishRequest {
                             format!("{name:?} is not an image of unit {}", policy.unit),
                         )
                     })?;
+                    if !published.contains(&i) {
+                        return Err(bad(
+                            "digest",
+                            format!("image {name:?} does not take part in publish (policy: operations)"),
+                        ));
+                    }
                     (i, d)
                 }
-                None if policy.images.len() == 1 => (0, raw.as_str()),
+                None if published.len() == 1 => (published[0], raw.as_str()),
                 None => {
                     return Err(bad(
                         "digest",
@@ -287,11 +296,11 @@ impl PublishRequest {
                 ));
             }
         }
-        let digests = out
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| {
-                d.ok_or_else(|| {
+        // One digest per published image, in unit order.
+        let digests = published
+            .iter()
+            .map(|&i| {
+                out[i].take().ok_or_else(|| {
                     bad(
                         "digest",
                         format!("missing for image {}", policy.images[i].repository),

@@ -178,6 +178,7 @@ mod tests {
         crate::policy::ImageSpec {
             repository: String::new(),
             verify: false,
+            ..Default::default()
         }
     }
 

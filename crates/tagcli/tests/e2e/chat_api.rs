@@ -85,3 +85,27 @@ fn patch_versions_staging_and_confirm() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("automatic rollback is off"), "{r:?}");
 }
+
+#[test]
+fn a_push_build_moves_latest_and_sends_the_staging_deploy_to_the_playbooks() {
+    let w = World::new("chat-api.toml");
+    let d = w.push_image(IMAGE, "main build");
+    let publish = |extra: &[&str]| {
+        let mut args = vec!["--now", "2026-07-09T08:00:00Z", "publish", "--digest", d.as_str()];
+        args.extend_from_slice(extra);
+        w.tagcli_env(&args, &[("GITHUB_SHA", SHA)])
+    };
+    // A manual dispatch on main: the workflow passes --dispatch=false; :latest moves, no deploy.
+    let r = publish(&["--dispatch=false"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.tag(IMAGE, "latest"), Some(d.clone()));
+    assert_eq!(w.tag(IMAGE, "staging"), Some(d.clone()));
+    assert!(w.github_requests().is_empty());
+    // A push: the same publish again sends the deploy, with no payload.
+    let r = publish(&[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let gh = w.github_requests();
+    assert_eq!(gh.len(), 1, "{gh:?}");
+    assert_eq!(gh[0].1, "/repos/nearai/cvm-ansible-playbooks/dispatches");
+    assert_eq!(gh[0].2, serde_json::json!({"event_type": "deploy-chat-api-stg"}));
+}

@@ -29,6 +29,15 @@ fn publish_promote_rollback_cycle_with_release_and_dispatch() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(w.tag(IMAGE, "staging"), Some(d1.clone()));
     assert_eq!(w.tag(IMAGE, "latest"), Some(d1.clone()));
+    // The staging deploy: a repository_dispatch with no payload, as build.yml sends it today.
+    let staging = w.github_requests();
+    assert_eq!(staging.len(), 1, "{staging:?}");
+    assert_eq!(staging[0].1, "/repos/nearai/cvm-ansible-playbooks/dispatches");
+    assert_eq!(
+        staging[0].2,
+        serde_json::json!({"event_type": "deploy-cloud-api-stg"})
+    );
+    w.github_ok();
     let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote"]);
     assert_eq!(r.code, 0, "{r:?}");
     insta::assert_snapshot!("cloud_promote_text", r.stdout);
@@ -37,7 +46,7 @@ fn publish_promote_rollback_cycle_with_release_and_dispatch() {
     let releases: Vec<_> = w
         .github_requests()
         .into_iter()
-        .filter(|(m, _, _)| m == "POST")
+        .filter(|(m, p, _)| m == "POST" && p.ends_with("/releases"))
         .collect();
     assert_eq!(releases.len(), 1);
     assert_eq!(releases[0].1, "/repos/nearai/cloud-api/releases");
@@ -87,7 +96,9 @@ fn publish_promote_rollback_cycle_with_release_and_dispatch() {
         dispatch.1,
         "/repos/nearai/cvm-ansible-playbooks/actions/workflows/update_cloud_api_prod.yml/dispatches"
     );
-    assert_eq!(dispatch.2["inputs"]["digest"], d1.as_str());
+    // update_cloud_api_prod.yml declares no inputs: the body is exactly the ref (the mock
+    // answers 422 "Unexpected inputs provided" to any inputs, as GitHub does).
+    assert_eq!(dispatch.2, serde_json::json!({"ref": "main"}));
     let r = w.tagcli(&["--now", "2026-07-10T11:00:00Z", "history"]);
     insta::assert_snapshot!("cloud_history_text", r.stdout);
     assert_eq!(
@@ -313,7 +324,8 @@ fn verify_and_status_report_the_signature_and_the_channels() {
     let w = World::new("cloud-api.toml");
     let d1 = build(&w, "one", SHA1);
     w.set_tag(IMAGE, "staging", &d1);
-    let r = w.tagcli(&["verify", "staging"]);
+    // verify and status need the registry's credentials only: no GitHub token is set.
+    let r = w.tagcli_registry_only(&["verify", "staging"], &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout.contains(
@@ -332,7 +344,7 @@ fn verify_and_status_report_the_signature_and_the_channels() {
     let r = w.tagcli(&["--output", "json", "verify", unsigned.as_str()]);
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(r.json()["error"]["kind"], "verification");
-    let r = w.tagcli(&["--output", "json", "status"]);
+    let r = w.tagcli_registry_only(&["--output", "json", "status"], &[]);
     assert_eq!(r.code, 0, "{r:?}");
     let channels = &r.json()["report"]["images"][0]["channels"];
     assert_eq!(channels[0]["tag"], "staging");
@@ -374,4 +386,86 @@ fn github_actions_outputs_summary_and_annotations() {
     );
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stderr.contains("::error::rollback: refused"), "{}", r.stderr);
+}
+
+#[test]
+fn tokens_are_read_only_by_the_writes_that_use_them_and_all_missing_at_once() {
+    let w = World::new("cloud-api.toml");
+    let d1 = build(&w, "one", SHA1);
+    w.set_tag(IMAGE, "staging", &d1);
+    for args in [
+        &["history"][..],
+        &["--now", "2026-07-09T10:00:00Z", "promote", "--dry-run"],
+        &["retag", "staging", "qa"],
+    ] {
+        let r = w.tagcli_registry_only(args, &[]);
+        assert_eq!(r.code, 0, "{args:?}: {r:?}");
+    }
+    // A promote that writes needs the release token: GH_TOKEN or GITHUB_TOKEN.
+    let r = w.tagcli_registry_only(&["--now", "2026-07-09T10:00:00Z", "promote"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("environment variables not set: GH_TOKEN or GITHUB_TOKEN (release.token"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(w.tag(IMAGE, "prod"), None);
+    // A rollback needs both tokens: one error names both.
+    let r = w.tagcli_registry_only(&["rollback", "--confirm", "ROLLBACK"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("GH_TOKEN or GITHUB_TOKEN")
+            && r.stderr.contains("REPOSITORY_DISPATCH_TOKEN (dispatch[1].token"),
+        "{}",
+        r.stderr
+    );
+    // A publish with --dispatch=false needs no token; --commit defaults to GITHUB_SHA.
+    let d2 = build(&w, "two", SHA2);
+    w.github_ok();
+    let r = w.tagcli_registry_only(
+        &[
+            "--now",
+            "2026-07-09T08:00:00Z",
+            "publish",
+            "--digest",
+            d2.as_str(),
+            "--dispatch=false",
+        ],
+        &[("GITHUB_SHA", SHA2)],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.tag(IMAGE, "staging"), Some(d2));
+    assert!(
+        w.tag(IMAGE, &format!("staging-20260709-{}", &SHA2[..7]))
+            .is_some()
+    );
+    assert!(w.github_requests().is_empty(), "--dispatch=false sends nothing");
+}
+
+#[test]
+fn policy_check_works_offline_and_redacts_secrets() {
+    let w = World::new("cloud-api.toml");
+    let r = w.tagcli(&["--output", "json", "policy", "check"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["unit"], "cloud-api");
+    assert_eq!(
+        v["dispatch"][1]["target"]["workflow"]["file"],
+        "update_cloud_api_prod.yml"
+    );
+    assert_eq!(v["dispatch"][1]["payload"], serde_json::Value::Null);
+    assert_eq!(
+        v["secrets"],
+        serde_json::json!({
+            "registry.password": "*** (set)",
+            "release.token": "*** (default: GH_TOKEN or GITHUB_TOKEN)",
+            "dispatch[0].token": "*** (set)",
+            "dispatch[1].token": "*** (set)",
+        })
+    );
+    // Offline: the secrets are not even read.
+    let r = w.tagcli_registry_only(&["policy", "check"], &[("DOCKER_REGISTRY_TOKEN", "")]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("\"unit\": \"cloud-api\""), "{}", r.stdout);
 }

@@ -86,3 +86,52 @@ fn a_launcher_without_staging_fails_the_unit_before_any_write() {
     );
     assert_eq!(w.manifest_puts(), puts);
 }
+
+const DASHBOARD: &str = "compose-manager-dashboard";
+
+#[test]
+fn publish_moves_the_unsigned_dashboard_without_a_stamp_and_promote_leaves_it_alone() {
+    let w = World::new("compose-manager.toml");
+    let m = w.push_image(MGR, "mgr 1");
+    let l = w.push_image(LAUNCHER, "launcher 1");
+    let d = w.push_image(DASHBOARD, "dashboard 1");
+    for (name, digest) in [(MGR, &m), (LAUNCHER, &l)] {
+        w.sign(
+            name,
+            digest,
+            "nearai/compose-manager",
+            "build.yml",
+            "refs/heads/master",
+            SHA1,
+        );
+    }
+    let digests = [
+        format!("{MGR}={m}"),
+        format!("{LAUNCHER}={l}"),
+        format!("{DASHBOARD}={d}"),
+    ];
+    let mut args = vec!["--now", "2026-07-09T08:00:00Z", "publish", "--commit", SHA1];
+    for x in &digests {
+        args.extend(["--digest", x.as_str()]);
+    }
+    let r = w.tagcli(&args);
+    assert_eq!(r.code, 0, "{r:?}");
+    for (name, digest) in [(MGR, &m), (LAUNCHER, &l), (DASHBOARD, &d)] {
+        assert_eq!(w.tag(name, "staging").as_ref(), Some(digest), "{name}");
+    }
+    assert_eq!(w.tag(MGR, "staging-20260709-a2fad42"), Some(m.clone()));
+    assert_eq!(
+        w.tag(DASHBOARD, "staging-20260709-a2fad42"),
+        None,
+        "no stamp for the dashboard"
+    );
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote", "--confirm", "promote"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.tag(MGR, "prod"), Some(m));
+    assert_eq!(w.tag(LAUNCHER, "latest"), Some(l));
+    assert_eq!(
+        w.tags(DASHBOARD),
+        ["staging"],
+        "promote never touches the dashboard"
+    );
+}

@@ -8,7 +8,7 @@ use cosign_verify::testing::{CertificateProfile, TestPki, image_artifact, sig_ar
 use registry_hub::{CredentialStore, Credentials, OciConfig, RemoteRegistry, RetryPolicy};
 use tagcore::{Digest, Manifest, Registry as _, Repository, Tag};
 use testkit::{RegistryServer, TokenServer};
-use wiremock::matchers::{method, path_regex};
+use wiremock::matchers::{body_string_contains, method, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub(crate) const USER: &str = "nearai";
@@ -63,7 +63,7 @@ impl World {
                 "host = \"docker.io\"",
                 &if hub {
                     format!(
-                        "host = \"{}\"\nhub_api = \"{gh}\"\nhub_page_cap = 3",
+                        "host = \"{}\"\nhub_api = \"{gh}\"\nhub_credentials = \"registry\"\nhub_page_cap = 3",
                         registry.addr()
                     )
                 } else {
@@ -71,8 +71,14 @@ impl World {
                 },
             )
             .replace("[verify]\n", "[verify]\ntrusted_root = \"trusted_root.json\"\n")
-            .replace("[release]\n", &format!("[release]\napi_url = \"{gh}\"\n"))
-            .replace("[dispatch]\n", &format!("[dispatch]\napi_url = \"{gh}\"\n"));
+            .replace(
+                "[release]\n",
+                &format!("[release]\napi_url = \"{gh}\"\nsend_token_to_api_url = true\n"),
+            )
+            .replace(
+                "[[dispatch]]",
+                &format!("[[dispatch]]\napi_url = \"{gh}\"\nsend_token_to_api_url = true\n#"),
+            );
         let config = dir.path().join("tagcli.toml");
         std::fs::write(&config, text).unwrap();
         let client = RemoteRegistry::new(OciConfig {
@@ -111,6 +117,17 @@ impl World {
                 .respond_with(ResponseTemplate::new(201).set_body_json(
                     serde_json::json!({"id": 1, "html_url": "https://github.example/release"}),
                 ))
+                .mount(&self.github)
+                .await;
+            // GitHub refuses inputs a workflow does not declare; the pipelines' workflows
+            // declare none.
+            Mock::given(method("POST"))
+                .and(path_regex("/actions/workflows/[^/]+/dispatches$"))
+                .and(body_string_contains("\"inputs\""))
+                .respond_with(ResponseTemplate::new(422).set_body_json(
+                    serde_json::json!({"message": "Unexpected inputs provided: [\"digest\"]"}),
+                ))
+                .with_priority(1)
                 .mount(&self.github)
                 .await;
             Mock::given(method("POST"))
@@ -282,6 +299,16 @@ impl World {
     }
 
     pub(crate) fn tagcli_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let mut all = vec![
+            ("GITHUB_TOKEN", GITHUB_TOKEN),
+            ("REPOSITORY_DISPATCH_TOKEN", "ghs_e2e_dispatch_token"),
+        ];
+        all.extend_from_slice(extra);
+        self.tagcli_registry_only(args, &all)
+    }
+
+    /// Runs tagcli with the registry's credentials and `extra` only (no GitHub tokens).
+    pub(crate) fn tagcli_registry_only(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
         let mut cmd = assert_cmd::Command::cargo_bin("tagcli").unwrap();
         cmd.arg("--config").arg(&self.config).args(args);
         cmd.env_clear()
@@ -289,9 +316,7 @@ impl World {
             .env("HOME", self.dir.path())
             .env("DOCKER_CONFIG", self.dir.path().join("docker"))
             .env("DOCKER_REGISTRY_USER", USER)
-            .env("DOCKER_REGISTRY_TOKEN", PASSWORD)
-            .env("GITHUB_TOKEN", GITHUB_TOKEN)
-            .env("REPOSITORY_DISPATCH_TOKEN", "ghs_e2e_dispatch_token");
+            .env("DOCKER_REGISTRY_TOKEN", PASSWORD);
         for (k, v) in extra {
             cmd.env(k, v);
         }

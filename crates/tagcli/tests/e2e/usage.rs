@@ -57,5 +57,5 @@ fn usage_and_configuration_errors_exit_2() {
     std::fs::write(&policy, "[[image]]\nname = \"a\"\nverify = false\n[tags]\nprod_aliases = [\"latest\"]\npublish_aliases = [\"latest\"]\n").unwrap();
     let (code, _, err) = tagcli(&["--config", policy.to_str().unwrap(), "status"]);
     assert_eq!(code, 2);
-    assert!(err.contains("p.toml:6: field `tags.publish_aliases[0]`"), "{err}");
+    assert!(err.contains("p.toml:6:20: tags.publish_aliases[0]: "), "{err}");
 }

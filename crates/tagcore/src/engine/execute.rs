@@ -48,10 +48,19 @@ pub(super) fn dry_run(prepared: Prepared) -> Outcome {
             status: SideStatus::Planned,
             error: None,
         }),
-        dispatch: plan.dispatch.as_ref().map(|_| DispatchOutcome {
-            status: SideStatus::Planned,
-            error: None,
-        }),
+        dispatches: plan
+            .dispatches
+            .iter()
+            .map(|d| DispatchOutcome {
+                target: d.name.clone(),
+                status: if channel_holds(&plan, &tags, &d.channel, |_| true) {
+                    SideStatus::Planned
+                } else {
+                    SideStatus::Skipped
+                },
+                error: None,
+            })
+            .collect(),
         warnings: plan.warnings.clone(),
         tags,
         plan,
@@ -119,8 +128,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .await;
         let read_back_ok = self.read_back(channel.as_ref(), &mut run).await;
         let release = self.release_step(&plan, &mut run).await;
-        let in_place = read_back_ok && channel_in_place(&run.tags, channel.as_ref());
-        let dispatch = self.dispatch_step(&plan, in_place, &mut run).await;
+        let dispatches = self.dispatch_all(&plan, read_back_ok, &mut run).await;
         let wrote = run.tags.iter().any(|t| t.status.wrote());
         let result = match run.failure {
             Some(f) if wrote || run.side_effects => RunResult::Partial(f),
@@ -133,7 +141,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             plan,
             tags: run.tags,
             release,
-            dispatch,
+            dispatches,
             warnings: run.warnings,
             result,
             superseded_by: run.superseded_by.flatten(),
@@ -383,44 +391,67 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         })
     }
 
-    /// Dispatches the deploy when the channel is in place, even if the release failed.
-    async fn dispatch_step(&self, plan: &Plan, in_place: bool, run: &mut Run) -> Option<DispatchOutcome> {
-        let d = plan.dispatch.as_ref()?;
-        if !in_place {
-            return Some(DispatchOutcome {
-                status: SideStatus::Skipped,
-                error: None,
+    /// Sends every planned dispatch whose channel holds this run's digest on every image at the
+    /// end (moved now, or already in place on a re-run whose earlier dispatch may have failed),
+    /// even if the release failed; skips it otherwise, or when the read-back did not confirm
+    /// the writes.
+    async fn dispatch_all(&self, plan: &Plan, read_back_ok: bool, run: &mut Run) -> Vec<DispatchOutcome> {
+        let mut out = Vec::new();
+        for d in &plan.dispatches {
+            let holds = read_back_ok
+                && channel_holds(plan, &run.tags, &d.channel, |s| {
+                    s.wrote() || s == TagStatus::Unchanged
+                });
+            let mode = self
+                .policy
+                .dispatch
+                .get(d.target)
+                .map_or(StepMode::Required, |t| t.mode);
+            let (status, error) = if !holds {
+                (SideStatus::Skipped, None)
+            } else {
+                match self.audit.dispatch(d).await {
+                    Ok(()) => {
+                        run.side_effects = true;
+                        (SideStatus::Sent, None)
+                    }
+                    Err(e) => {
+                        let message =
+                            format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation);
+                        if mode == StepMode::Required && run.failure.is_none() {
+                            run.failure = Some(message.clone());
+                        } else {
+                            run.warnings.push(message.clone());
+                        }
+                        (SideStatus::Failed, Some(message))
+                    }
+                }
+            };
+            out.push(DispatchOutcome {
+                target: d.name.clone(),
+                status,
+                error,
             });
         }
-        Some(match self.audit.dispatch(d).await {
-            Ok(()) => {
-                run.side_effects = true;
-                DispatchOutcome {
-                    status: SideStatus::Sent,
-                    error: None,
-                }
-            }
-            Err(e) => {
-                let message = format!("deploy dispatch after {} failed: {e}", d.operation);
-                if plan.dispatch_mode == StepMode::Required && run.failure.is_none() {
-                    run.failure = Some(message.clone());
-                } else {
-                    run.warnings.push(message.clone());
-                }
-                DispatchOutcome {
-                    status: SideStatus::Failed,
-                    error: Some(message),
-                }
-            }
-        })
+        out
     }
 }
 
-/// Returns whether the channel holds this run's digest on every image at the end: the deploy
-/// follows the unit's state, not this run's writes (a re-run re-sends a dispatch that failed).
-fn channel_in_place(tags: &[TagChange], channel: Option<&Tag>) -> bool {
-    let mut steps = tags.iter().filter(|t| Some(&t.tag) == channel).peekable();
-    steps.peek().is_some() && steps.all(|t| t.status.wrote() || t.status == TagStatus::Unchanged)
+/// Returns whether, once the run ends, the operation's channel holds this run's digest on every
+/// image of the plan: its channel write has a status that `held` accepts, or (no write planned)
+/// it already pointed there.
+fn channel_holds(plan: &Plan, tags: &[TagChange], channel: &str, held: impl Fn(TagStatus) -> bool) -> bool {
+    plan.images.iter().enumerate().all(|(k, img)| {
+        let write = plan
+            .steps
+            .iter()
+            .zip(tags)
+            .find(|(s, _)| s.image == k && s.tag.as_str() == channel);
+        match write {
+            Some((_, t)) => held(t.status),
+            None => img.previous_digest.as_ref() == Some(&img.digest),
+        }
+    })
 }
 
 /// Returns whether an earlier run already moved the channel (a re-run whose every write is a

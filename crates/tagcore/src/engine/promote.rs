@@ -8,7 +8,7 @@ use crate::policy::{AlreadyInProd, StepMode};
 use crate::release::{NotesInput, render_notes};
 use crate::request::{PromoteRequest, PromoteSource, check_confirm};
 use crate::template::TemplateValues;
-use crate::{AuditSink, DispatchRequest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+use crate::{AuditSink, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     pub(super) async fn prepare_promote(
@@ -18,7 +18,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     ) -> Result<Prepared, OpError> {
         let policy = self.policy;
         check_confirm(policy.promote.confirm.as_deref(), req.confirm.as_deref())?;
-        if matches!(req.source, PromoteSource::Digest(_)) && policy.images.len() > 1 {
+        if matches!(req.source, PromoteSource::Digest(_))
+            && policy.images_for(OperationKind::Promote).count() > 1
+        {
             return Err(OpError::new(
                 OpErrorKind::Input,
                 "source: a digest names one image's manifest; this unit has several images (use staging, a tag or a version)",
@@ -32,7 +34,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut current = Vec::new();
         let mut inventories = Vec::new();
         // 1. Resolve every image's source digest once, and its current prod and aliases.
-        for image in &policy.images {
+        for image in policy.images_for(OperationKind::Promote) {
             let repo = &image.repository;
             let digest = match &req.source {
                 PromoteSource::Staging => self.require(repo, &tags.staging, "staging tag").await?,
@@ -59,7 +61,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             inventories.push(inventory);
         }
         // 2. Verify every image before anything is written.
-        for (image, plan) in policy.images.iter().zip(&mut images) {
+        for (image, plan) in policy.images_for(OperationKind::Promote).zip(&mut images) {
             plan.verification = self.verify(image, &plan.digest).await?;
         }
         // 3. The source commit, from the primary image (SPEC §5).
@@ -209,13 +211,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 make_latest: true,
                 target_commitish: commit.full_commit().map(str::to_owned),
             });
-        let dispatch =
-            (policy.dispatch.after.contains(&OperationKind::Promote) && !skip).then(|| DispatchRequest {
-                operation: "promote".into(),
-                unit: policy.unit.clone(),
-                digest: primary.digest.clone(),
-                tag: release_tag,
-            });
+        let dispatches = crate::policy::dispatch_requests(
+            &policy.dispatch,
+            &crate::policy::DispatchValues {
+                operation: OperationKind::Promote,
+                unit: &policy.unit,
+                digest: &primary.digest,
+                tag: release_tag.as_deref(),
+                channel: tags.prod.as_str(),
+                commit: commit.full_commit(),
+            },
+        );
         Ok(Prepared {
             plan: Plan {
                 operation: OperationKind::Promote,
@@ -231,8 +237,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 steps,
                 release,
                 release_mode: policy.release,
-                dispatch,
-                dispatch_mode: policy.dispatch.mode,
+                dispatches,
                 warnings,
                 notices,
                 budget: RequestBudget::default(),

@@ -2,11 +2,11 @@
 
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
-use crate::policy::StepMode;
+use crate::policy::{DispatchValues, StepMode, dispatch_requests};
 use crate::request::PublishRequest;
 use crate::source::{CommitSource, SourceCommit};
 use crate::template::TemplateValues;
-use crate::{AuditSink, DispatchRequest, OperationKind, Registry, Timestamp, Verifier};
+use crate::{AuditSink, OperationKind, Registry, Timestamp, Verifier};
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     pub(super) async fn prepare_publish(
@@ -16,13 +16,13 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     ) -> Result<Prepared, OpError> {
         let policy = self.policy;
         let tags = &policy.tags;
-        if req.digests.len() != policy.images.len() {
+        let taking_part = policy.images_for(OperationKind::Publish).count();
+        if req.digests.len() != taking_part {
             return Err(OpError::new(
                 OpErrorKind::Input,
                 format!(
-                    "digest: {} given for a unit of {} images",
+                    "digest: {} given for a unit of {taking_part} published images",
                     req.digests.len(),
-                    policy.images.len()
                 ),
             ));
         }
@@ -54,11 +54,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut manifests = Vec::new();
         let mut steps = Vec::new();
         let mut moving = Vec::new();
-        for (k, (image, digest)) in policy.images.iter().zip(&req.digests).enumerate() {
+        for (k, (image, digest)) in policy
+            .images_for(OperationKind::Publish)
+            .zip(&req.digests)
+            .enumerate()
+        {
             let repo = &image.repository;
             manifests.push(Some(self.manifest(repo, digest).await?));
             let previous = self.resolve(repo, &tags.staging).await?;
-            if let Some(stamp) = &stamp {
+            if let Some(stamp) = stamp.as_ref().filter(|_| image.staging_stamp) {
                 steps.push(
                     self.immutable_step(k, repo, stamp, digest, StepMode::Required, None)
                         .await?,
@@ -94,15 +98,18 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         } else {
             steps.extend(moving);
         }
-        let dispatch =
-            (policy.dispatch.after.contains(&OperationKind::Publish) && !steps.is_empty()).then(|| {
-                DispatchRequest {
-                    operation: "publish".into(),
-                    unit: policy.unit.clone(),
-                    digest: images[0].digest.clone(),
-                    tag: stamp.as_ref().map(ToString::to_string),
-                }
-            });
+        let stamp_name = stamp.as_ref().map(ToString::to_string);
+        let dispatches = dispatch_requests(
+            &policy.dispatch,
+            &DispatchValues {
+                operation: OperationKind::Publish,
+                unit: &policy.unit,
+                digest: &images[0].digest,
+                tag: stamp_name.as_deref(),
+                channel: tags.staging.as_str(),
+                commit: Some(req.commit.as_str()),
+            },
+        );
         Ok(Prepared {
             plan: Plan {
                 operation: OperationKind::Publish,
@@ -114,8 +121,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 steps,
                 release: None,
                 release_mode: StepMode::Off,
-                dispatch,
-                dispatch_mode: policy.dispatch.mode,
+                dispatches,
                 warnings: Vec::new(),
                 notices,
                 budget: RequestBudget::default(),

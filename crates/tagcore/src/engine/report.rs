@@ -182,8 +182,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             Target::Tag(t) => self.require(repo, t, "tag").await?,
         };
         let forced = crate::policy::UnitImage {
-            repository: repo.clone(),
             verify: true,
+            ..unit_image.clone()
         };
         let signature = self
             .verify(&forced, &digest)

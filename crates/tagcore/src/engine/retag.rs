@@ -15,6 +15,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 format!("image index {} is not in the unit", req.image),
             )
         })?;
+        if !image.takes_part(OperationKind::Retag) {
+            return Err(OpError::new(
+                super::OpErrorKind::Refused,
+                format!(
+                    "image {} does not take part in retag (policy: operations)",
+                    image.repository
+                ),
+            ));
+        }
         let repo = &image.repository;
         let digest = match &req.source {
             RetagSource::Tag(t) => self.require(repo, t, "source tag").await?,
@@ -45,8 +54,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 }],
                 release: None,
                 release_mode: StepMode::Off,
-                dispatch: None,
-                dispatch_mode: StepMode::Off,
+                dispatches: Vec::new(),
                 warnings: Vec::new(),
                 notices: Vec::new(),
                 budget: RequestBudget::default(),

@@ -8,7 +8,7 @@ use crate::policy::StepMode;
 use crate::release::{NotesInput, render_notes};
 use crate::request::{RollbackRequest, RollbackTarget, check_confirm};
 use crate::template::TemplateValues;
-use crate::{AuditSink, DispatchRequest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+use crate::{AuditSink, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
 
 /// How long after an automatic rollback a second automatic rollback is taken to be a re-run of
 /// the first (finishing it) rather than a request to go back further. Naming the target
@@ -34,7 +34,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut warnings = Vec::new();
         // 1. Where prod is now, on every image; the primary's history.
         let mut current = Vec::new();
-        for image in &policy.images {
+        for image in policy.images_for(OperationKind::Rollback) {
             current.push(self.require(&image.repository, &tags.prod, "prod tag").await?);
         }
         let primary = policy.primary();
@@ -103,7 +103,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut images = Vec::new();
         let mut manifests = Vec::new();
         let prod_now: Vec<Option<crate::Digest>> = current.iter().cloned().map(Some).collect();
-        for (image, cur) in policy.images.iter().zip(&prod_now) {
+        for (image, cur) in policy.images_for(OperationKind::Rollback).zip(&prod_now) {
             let digest = self
                 .require(&image.repository, &target, "rollback target")
                 .await?;
@@ -151,7 +151,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             }
         }
         // 3. Verify the target on every image.
-        for (image, plan) in policy.images.iter().zip(&mut images) {
+        for (image, plan) in policy.images_for(OperationKind::Rollback).zip(&mut images) {
             plan.verification = self.verify(image, &plan.digest).await?;
         }
         let p = &images[0];
@@ -217,16 +217,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             make_latest: false,
             target_commitish: commit.full_commit().map(str::to_owned),
         });
-        let dispatch = policy
-            .dispatch
-            .after
-            .contains(&OperationKind::Rollback)
-            .then(|| DispatchRequest {
-                operation: "rollback".into(),
-                unit: policy.unit.clone(),
-                digest: images[0].digest.clone(),
-                tag: Some(audit.to_string()),
-            });
+        let dispatches = crate::policy::dispatch_requests(
+            &policy.dispatch,
+            &crate::policy::DispatchValues {
+                operation: OperationKind::Rollback,
+                unit: &policy.unit,
+                digest: &images[0].digest,
+                tag: Some(audit.as_str()),
+                channel: tags.prod.as_str(),
+                commit: commit.full_commit(),
+            },
+        );
         Ok(Prepared {
             plan: Plan {
                 operation: OperationKind::Rollback,
@@ -238,8 +239,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 steps,
                 release,
                 release_mode: policy.release,
-                dispatch,
-                dispatch_mode: policy.dispatch.mode,
+                dispatches,
                 warnings,
                 notices: Vec::new(),
                 budget: RequestBudget::default(),

@@ -3,10 +3,14 @@
 //! A [`PolicySpec`] is what a file says; [`Policy::from_spec`] checks it whole and names the
 //! field of the first problem. Once built, a `Policy` is internally consistent.
 
+mod collisions;
+mod dispatch;
+mod images;
 mod pattern;
 mod signature;
 mod spec;
 
+pub use dispatch::{DispatchTarget, DispatchValues, PayloadTemplate, requests as dispatch_requests};
 pub use pattern::Glob;
 pub use signature::{IdentityMatcher, SignatureMethod, SignaturePolicy};
 pub use spec::{
@@ -14,8 +18,10 @@ pub use spec::{
     SourceMode, StepMode, TagsSpec, TargetMode, VerifySpec,
 };
 
-use crate::template::{Placeholder, TagTemplate, TemplateValues};
+use crate::template::{Placeholder, TagTemplate};
 use crate::{OperationKind, Repository, Tag, Weekday};
+use collisions::check_collisions;
+use images::{check_operations, image_operations};
 
 /// A policy problem, naming the field (`tags.prod_stamp`) and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +47,17 @@ pub struct UnitImage {
     pub repository: Repository,
     /// Whether prod writes need a verified signature.
     pub verify: bool,
+    /// The operations that move this image.
+    pub operations: Vec<OperationKind>,
+    /// Whether publish writes the staging stamp for this image.
+    pub staging_stamp: bool,
+}
+
+impl UnitImage {
+    /// Returns whether `op` moves this image.
+    pub fn takes_part(&self, op: OperationKind) -> bool {
+        self.operations.contains(&op)
+    }
 }
 
 /// The tag vocabulary of SPEC §2, validated.
@@ -106,15 +123,6 @@ pub struct RollbackPolicy {
     pub automatic: bool,
 }
 
-/// Dispatch rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DispatchPolicy {
-    /// Operations after which a deploy is dispatched.
-    pub after: Vec<OperationKind>,
-    /// Best-effort or required.
-    pub mode: StepMode,
-}
-
 /// A validated policy for one release unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
@@ -134,8 +142,8 @@ pub struct Policy {
     pub signature: Option<SignaturePolicy>,
     /// The release step's mode.
     pub release: StepMode,
-    /// Dispatch rules.
-    pub dispatch: DispatchPolicy,
+    /// Dispatch targets, in file order.
+    pub dispatch: Vec<DispatchTarget>,
 }
 
 fn parse_tag(field: &str, s: &str) -> Result<Tag, PolicyError> {
@@ -184,19 +192,6 @@ fn placeholder_name(p: Placeholder) -> &'static str {
     }
 }
 
-/// Returns a sample tag rendered from `t`, for collision checks.
-fn sample(t: &TagTemplate) -> String {
-    t.render(&TemplateValues {
-        date: Some("20260101"),
-        time: Some("000000"),
-        sha7: Some("0000000"),
-        target_suffix: Some("20260101-0000000"),
-        version: Some("0.0.0"),
-    })
-    .map(|t| t.as_str().to_owned())
-    .unwrap_or_default()
-}
-
 impl Policy {
     /// Returns the validated policy, or the first problem found, naming its field.
     pub fn from_spec(spec: &PolicySpec) -> Result<Self, PolicyError> {
@@ -217,8 +212,11 @@ impl Policy {
             images.push(UnitImage {
                 repository,
                 verify: img.verify,
+                operations: image_operations(i, img.operations.as_deref())?,
+                staging_stamp: img.staging_stamp,
             });
         }
+        check_operations(&images)?;
         let t = &spec.tags;
         let staging = parse_tag("tags.staging", &t.staging)?;
         let prod = parse_tag("tags.prod", &t.prod)?;
@@ -286,7 +284,13 @@ impl Policy {
                 "needs at least one of staging, tag, version, digest",
             ));
         }
-        if images.len() > 1 && spec.promote.sources == [SourceMode::Digest] {
+        if images
+            .iter()
+            .filter(|i| i.takes_part(OperationKind::Promote))
+            .count()
+            > 1
+            && spec.promote.sources == [SourceMode::Digest]
+        {
             return Err(err(
                 "promote.sources",
                 "a digest names one image's manifest; a unit of several images needs staging, tag or version",
@@ -337,20 +341,7 @@ impl Policy {
             ));
         }
 
-        let mut after = Vec::new();
-        for (i, op) in spec.dispatch.after.iter().enumerate() {
-            after.push(match op.as_str() {
-                "publish" => OperationKind::Publish,
-                "promote" => OperationKind::Promote,
-                "rollback" => OperationKind::Rollback,
-                other => {
-                    return Err(err(
-                        format!("dispatch.after[{i}]"),
-                        format!("{other:?} is not an operation that moves a channel; expected publish, promote or rollback"),
-                    ));
-                }
-            });
-        }
+        let dispatch = dispatch::targets(&spec.dispatch)?;
         let unit = if spec.unit.is_empty() {
             "default".to_owned()
         } else {
@@ -365,11 +356,14 @@ impl Policy {
             rollback,
             signature,
             release: spec.release.mode,
-            dispatch: DispatchPolicy {
-                after,
-                mode: spec.dispatch.mode,
-            },
+            dispatch,
         })
+    }
+
+    /// Returns the images that `op` moves, in unit order (the primary first for promote and
+    /// rollback, which it always takes part in).
+    pub fn images_for(&self, op: OperationKind) -> impl Iterator<Item = &UnitImage> {
+        self.images.iter().filter(move |i| i.takes_part(op))
     }
 
     /// Returns the primary image (the first; `from_spec` guarantees there is one).
@@ -389,68 +383,6 @@ impl Policy {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
-}
-
-/// Checks that tags written by builds (publish) can never be prod-owned names, and that the
-/// templates recognise disjoint sets of names.
-fn check_collisions(t: &TagPolicy) -> Result<(), PolicyError> {
-    let publish_written = std::iter::once(("tags.staging".to_owned(), t.staging.as_str().to_owned()))
-        .chain(
-            t.publish_aliases
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (format!("tags.publish_aliases[{i}]"), a.as_str().to_owned())),
-        )
-        .chain(
-            t.staging_stamp
-                .iter()
-                .map(|s| ("tags.staging_stamp".to_owned(), sample(s))),
-        );
-    for (field, name) in publish_written {
-        if t.is_prod_owned(&name) {
-            return Err(err(
-                field,
-                format!(
-                    "{name:?} is written by publish but is also a prod-owned name (prod, alias, stamp or audit tag)"
-                ),
-            ));
-        }
-    }
-    for (i, a) in t.prod_aliases.iter().enumerate() {
-        if a == &t.prod {
-            return Err(err(format!("tags.prod_aliases[{i}]"), "repeats tags.prod"));
-        }
-    }
-    let templates: Vec<(&str, &TagTemplate)> = [
-        ("tags.staging_stamp", t.staging_stamp.as_ref()),
-        ("tags.prod_stamp", t.prod_stamp.as_ref()),
-        ("tags.rollback_audit", Some(&t.rollback_audit)),
-        ("tags.version", Some(&t.version)),
-    ]
-    .into_iter()
-    .filter_map(|(f, t)| t.map(|t| (f, t)))
-    .collect();
-    for (fa, a) in &templates {
-        let s = sample(a);
-        for (fb, b) in &templates {
-            if fa != fb && b.matches(&s).is_some() {
-                return Err(err(
-                    *fa,
-                    format!("its names (e.g. {s:?}) also match `{fb}` ({b}); templates must not overlap"),
-                ));
-            }
-        }
-        for literal in std::iter::once(&t.staging)
-            .chain(&t.prod_aliases)
-            .chain(&t.publish_aliases)
-            .chain([&t.prod])
-        {
-            if a.matches(literal.as_str()).is_some() {
-                return Err(err(*fa, format!("matches the channel or alias {literal:?}")));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn signature_policy(v: &VerifySpec) -> Result<SignaturePolicy, PolicyError> {
@@ -513,103 +445,4 @@ fn signature_policy(v: &VerifySpec) -> Result<SignaturePolicy, PolicyError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec() -> PolicySpec {
-        PolicySpec {
-            unit: "cloud-api".into(),
-            images: vec![ImageSpec {
-                repository: "docker.io/nearai/cloud-api".into(),
-                verify: false,
-            }],
-            ..Default::default()
-        }
-    }
-
-    fn field_of(s: &PolicySpec) -> String {
-        Policy::from_spec(s).unwrap_err().field
-    }
-
-    #[test]
-    fn accepts_the_defaults() {
-        let p = Policy::from_spec(&spec()).unwrap();
-        assert_eq!(p.tags.prod.as_str(), "prod");
-        assert!(p.tags.is_protected("prod-20260101-abc1234"));
-        assert!(p.tags.is_protected("prod-rollback-x"));
-        assert!(p.tags.is_protected("staging-20260101-abc1234"));
-        assert!(!p.tags.is_protected("staging"));
-    }
-
-    #[test]
-    fn refuses_a_build_owned_prod_alias() {
-        let mut s = spec();
-        s.tags.prod_aliases = vec!["latest".into()];
-        s.tags.publish_aliases = vec!["latest".into()];
-        let e = Policy::from_spec(&s).unwrap_err();
-        assert_eq!(e.field, "tags.publish_aliases[0]");
-        assert!(e.message.contains("prod-owned"), "{e}");
-    }
-
-    #[test]
-    fn refuses_a_staging_stamp_in_the_prod_namespace() {
-        let mut s = spec();
-        s.tags.staging_stamp = "prod-{date}-{sha7}".into();
-        assert_eq!(field_of(&s), "tags.staging_stamp");
-    }
-
-    #[test]
-    fn refuses_stamps_without_sha7_and_unknown_placeholders() {
-        let mut s = spec();
-        s.tags.prod_stamp = "prod-{date}".into();
-        assert_eq!(
-            Policy::from_spec(&s).unwrap_err().message,
-            "template \"prod-{date}\" must contain {sha7}"
-        );
-        s.tags.prod_stamp = "prod-{date}-{sha8}".into();
-        assert_eq!(field_of(&s), "tags.prod_stamp");
-    }
-
-    #[test]
-    fn refuses_automatic_rollback_without_stamps() {
-        let mut s = spec();
-        s.tags.prod_stamp = String::new();
-        assert_eq!(field_of(&s), "rollback.automatic");
-        s.rollback.automatic = false;
-        s.rollback.targets = vec![TargetMode::Version];
-        assert!(Policy::from_spec(&s).is_ok());
-    }
-
-    #[test]
-    fn refuses_verify_without_a_signature_policy() {
-        let mut s = spec();
-        s.images[0].verify = true;
-        assert_eq!(field_of(&s), "images[0].verify");
-        s.verify = Some(VerifySpec {
-            issuer: Some("https://token.actions.githubusercontent.com".into()),
-            ..Default::default()
-        });
-        assert_eq!(field_of(&s), "verify.identity");
-        s.verify.as_mut().unwrap().identity_regex = Some("(".into());
-        assert_eq!(field_of(&s), "verify.identity_regex");
-        s.verify.as_mut().unwrap().identity_regex = Some(r"https://github\.com/nearai/cloud-api/.*".into());
-        s.verify.as_mut().unwrap().key = Some("cosign.pub".into());
-        assert_eq!(field_of(&s), "verify.key");
-    }
-
-    #[test]
-    fn refuses_bad_weekdays_dispatch_and_repositories() {
-        let mut s = spec();
-        s.publish.freeze_weekdays = vec!["tue".into(), "someday".into()];
-        assert_eq!(field_of(&s), "publish.freeze_weekdays[1]");
-        let mut s = spec();
-        s.dispatch.after = vec!["retag".into()];
-        assert_eq!(field_of(&s), "dispatch.after[0]");
-        let mut s = spec();
-        s.images.push(s.images[0].clone());
-        assert_eq!(field_of(&s), "images[1].repository");
-        let mut s = spec();
-        s.images.clear();
-        assert_eq!(field_of(&s), "images");
-    }
-}
+mod tests;

@@ -1,9 +1,12 @@
 //! The policy as written (plain, deserialisable data with defaults), before validation.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 /// Whether a step is skipped, may fail with a warning, or must succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum StepMode {
     /// The step is not run.
@@ -16,6 +19,7 @@ pub enum StepMode {
 
 /// What promote does when the source digest is already in prod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum AlreadyInProd {
     /// Write nothing and say so.
@@ -26,6 +30,7 @@ pub enum AlreadyInProd {
 
 /// Which inputs promote accepts as its source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceMode {
     /// The staging channel tag.
@@ -40,6 +45,7 @@ pub enum SourceMode {
 
 /// What rollback accepts as its target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum TargetMode {
     /// A prod stamp.
@@ -50,6 +56,7 @@ pub enum TargetMode {
 
 /// One image of the unit.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ImageSpec {
     /// The full repository, e.g. `docker.io/nearai/cloud-api`.
@@ -57,14 +64,33 @@ pub struct ImageSpec {
     /// Whether prod writes of this image need a verified signature.
     #[serde(default = "yes")]
     pub verify: bool,
+    /// The operations that move this image (`publish`, `promote`, `rollback`, `retag`);
+    /// `None` means all of them.
+    #[serde(default)]
+    pub operations: Option<Vec<String>>,
+    /// Whether publish writes the staging stamp for this image.
+    #[serde(default = "yes")]
+    pub staging_stamp: bool,
+}
+
+impl Default for ImageSpec {
+    fn default() -> Self {
+        Self {
+            repository: String::new(),
+            verify: true,
+            operations: None,
+            staging_stamp: true,
+        }
+    }
 }
 
 fn yes() -> bool {
     true
 }
 
-/// Tag names and templates (SPEC §2).
+/// Tag names and templates (`docs/policy.md`, `[tags]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TagsSpec {
     /// The staging channel.
@@ -105,6 +131,7 @@ impl Default for TagsSpec {
 
 /// Publish settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PublishSpec {
     /// UTC weekdays on which staging does not move unless forced, e.g. `["tue", "wed"]`.
@@ -113,6 +140,7 @@ pub struct PublishSpec {
 
 /// Promote settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PromoteSpec {
     /// Accepted sources; the first is the default when none is given.
@@ -135,6 +163,7 @@ impl Default for PromoteSpec {
 
 /// Rollback settings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct RollbackSpec {
     /// A confirm string the caller must repeat exactly; empty means none.
@@ -158,8 +187,9 @@ impl Default for RollbackSpec {
     }
 }
 
-/// Signature policy as written (SPEC §6).
+/// Signature policy as written (`docs/policy.md`, `[verify]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct VerifySpec {
     /// OIDC issuer (keyless).
@@ -178,8 +208,9 @@ pub struct VerifySpec {
     pub trusted_root: Option<String>,
 }
 
-/// Release settings (the audit release of SPEC §7).
+/// Release settings (the audit release of each prod move).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct ReleaseSpec {
     /// Off, best-effort or required (a failure after prod moved is exit 3).
@@ -192,27 +223,41 @@ impl Default for ReleaseSpec {
     }
 }
 
-/// Deploy dispatch settings.
+/// One deploy dispatch target.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct DispatchSpec {
+    /// What the target triggers, for messages (e.g. `repository_dispatch deploy-x on o/r`).
+    pub target: String,
     /// Operations after which to dispatch: `publish`, `promote`, `rollback`.
     pub after: Vec<String>,
     /// Best-effort or required.
     pub mode: StepMode,
+    /// The payload: key to template; `None` sends no payload at all.
+    pub payload: Option<BTreeMap<String, String>>,
+    /// The payload's field name in the file, for messages (`inputs`, `client_payload`).
+    pub payload_field: String,
+    /// The most keys the payload may have.
+    pub payload_max_keys: usize,
 }
 
 impl Default for DispatchSpec {
     fn default() -> Self {
         Self {
+            target: String::new(),
             after: Vec::new(),
             mode: StepMode::Required,
+            payload: None,
+            payload_field: "payload".into(),
+            payload_max_keys: 10,
         }
     }
 }
 
 /// A whole policy as written, before validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicySpec {
     /// The unit's name.
@@ -231,6 +276,6 @@ pub struct PolicySpec {
     pub verify: Option<VerifySpec>,
     /// Release settings.
     pub release: ReleaseSpec,
-    /// Dispatch settings.
-    pub dispatch: DispatchSpec,
+    /// Dispatch targets.
+    pub dispatch: Vec<DispatchSpec>,
 }

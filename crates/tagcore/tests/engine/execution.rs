@@ -8,7 +8,11 @@ use crate::support::*;
 
 fn with_dispatch(op: &str) -> World {
     let mut s = cloud_spec();
-    s.dispatch.after = vec![op.into()];
+    s.dispatch = vec![tagcore::policy::DispatchSpec {
+        target: "deploy".into(),
+        after: vec![op.into()],
+        ..Default::default()
+    }];
     World::new(s)
 }
 
@@ -36,7 +40,7 @@ fn no_deploy_is_sent_when_prod_did_not_reach_the_digest() {
             ("prod", TagStatus::Failed)
         ]
     );
-    assert_eq!(out.dispatch.unwrap().status, SideStatus::Skipped);
+    assert_eq!(out.dispatches[0].status, SideStatus::Skipped);
     assert!(w.audit.dispatches().is_empty());
 }
 
@@ -55,13 +59,13 @@ fn a_failed_dispatch_is_partial_and_the_rerun_sends_it() {
     };
     assert_eq!(
         msg,
-        "deploy dispatch after promote failed: dispatch failed (injected)"
+        "deploy dispatch (deploy) after promote failed: dispatch failed (injected)"
     );
-    assert_eq!(out.dispatch.as_ref().unwrap().status, SideStatus::Failed);
+    assert_eq!(out.dispatches[0].status, SideStatus::Failed);
     assert_eq!(w.tag(0, "prod"), Some(d1.clone()));
     let again = w.run(&promote_staging(), "2026-06-24T10:10:00Z").unwrap();
     assert_eq!(again.result, RunResult::Done);
-    assert_eq!(again.dispatch.unwrap().status, SideStatus::Sent);
+    assert_eq!(again.dispatches[0].status, SideStatus::Sent);
     assert_eq!(w.audit.dispatches().len(), 1);
 }
 

@@ -264,7 +264,11 @@ fn converges(spec: tagcore::policy::PolicySpec, setup: impl Fn(&World), request:
 
 /// Sends a deploy dispatch after `operation`.
 fn with_dispatch(mut s: tagcore::policy::PolicySpec, operation: &str) -> tagcore::policy::PolicySpec {
-    s.dispatch.after = vec![operation.into()];
+    s.dispatch = vec![tagcore::policy::DispatchSpec {
+        target: "deploy".into(),
+        after: vec![operation.into()],
+        ..Default::default()
+    }];
     s
 }
 

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod correctness;
+mod dispatch;
 mod execution;
 mod history;
 mod invariants;

@@ -15,10 +15,12 @@ fn compose_spec() -> PolicySpec {
         ImageSpec {
             repository: MGR.into(),
             verify: true,
+            ..Default::default()
         },
         ImageSpec {
             repository: LAUNCHER.into(),
             verify: true,
+            ..Default::default()
         },
     ];
     s.tags.publish_aliases.clear();

@@ -322,6 +322,7 @@ fn chat_spec() -> PolicySpec {
     s.images = vec![ImageSpec {
         repository: "docker.io/nearai/private-chat".into(),
         verify: true,
+        ..Default::default()
     }];
     s.tags.prod_stamp = String::new();
     s.promote.sources = vec![SourceMode::Version];

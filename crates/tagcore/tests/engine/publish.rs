@@ -8,7 +8,11 @@ fn cloud_publish_spec() -> PolicySpec {
     let mut s = cloud_spec();
     s.publish.freeze_weekdays = vec!["tue".into(), "wed".into()];
     s.tags.publish_aliases = vec!["latest".into()];
-    s.dispatch.after = vec!["publish".into()];
+    s.dispatch = vec![tagcore::policy::DispatchSpec {
+        target: "staging deploy".into(),
+        after: vec!["publish".into()],
+        ..Default::default()
+    }];
     s
 }
 
@@ -30,14 +34,14 @@ fn publish_stamps_then_moves_staging_and_aliases_and_dispatches() {
             ("latest", TagStatus::Created)
         ]
     );
-    assert_eq!(out.dispatch.unwrap().status, SideStatus::Sent);
-    // Idempotent: the same publish again writes nothing; staging is in place, so the deploy is
-    // sent again (the unit's state decides: an earlier dispatch may have failed).
+    assert_eq!(out.dispatches[0].status, SideStatus::Sent);
+    // Idempotent: the same publish again writes nothing; staging holds the digest, so the
+    // dispatch is sent again (the state decides, not "moved in this run").
     w.reg.clear_calls();
     let out = w.run(&publish(&w, &d, false), "2026-06-25T12:30:00Z").unwrap();
     assert_eq!(out.result, RunResult::Done);
     assert_eq!(w.reg.writes(), 0);
-    assert_eq!(out.dispatch.unwrap().status, SideStatus::Sent);
+    assert_eq!(out.dispatches[0].status, SideStatus::Sent);
     assert_eq!(w.audit.dispatches().len(), 2);
 }
 
@@ -83,6 +87,7 @@ fn multi_image_publish_needs_one_digest_per_image() {
     s.images.push(ImageSpec {
         repository: "docker.io/nearai/compose-manager-launcher".into(),
         verify: true,
+        ..Default::default()
     });
     let w = World::new(s);
     let d = w.reg.add_image(&w.repo(0), "x");

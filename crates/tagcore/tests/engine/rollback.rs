@@ -218,7 +218,11 @@ fn confirm_string_is_exact_and_case_sensitive() {
 #[test]
 fn dispatch_follows_prod_even_when_the_release_fails() {
     let mut spec = cloud_spec();
-    spec.dispatch.after = vec!["rollback".into()];
+    spec.dispatch = vec![tagcore::policy::DispatchSpec {
+        target: "prod redeploy".into(),
+        after: vec!["rollback".into()],
+        ..Default::default()
+    }];
     let w = World::new(spec);
     let p1 = w.signed_image(0, "p1", SHA_A);
     let p2 = w.signed_image(0, "p2", SHA_B);

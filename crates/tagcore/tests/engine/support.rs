@@ -19,6 +19,7 @@ pub(crate) fn cloud_spec() -> PolicySpec {
         images: vec![ImageSpec {
             repository: CLOUD.into(),
             verify: true,
+            ..Default::default()
         }],
         verify: Some(VerifySpec {
             issuer: Some("https://token.actions.githubusercontent.com".into()),

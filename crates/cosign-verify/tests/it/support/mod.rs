@@ -124,6 +124,7 @@ impl Env {
             images: vec![ImageSpec {
                 repository: self.repo.to_string(),
                 verify: true,
+                ..Default::default()
             }],
             verify: Some(VerifySpec {
                 key: Some("enforced by the CosignVerifier under test".into()),
