@@ -114,6 +114,9 @@ impl std::fmt::Debug for HubClient {
 /// Renew the JWT when less than this is left.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
 
+/// The longest a JWT is cached, whatever its `exp` says (an `exp` of u64::MAX must not overflow).
+const MAX_JWT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 impl HubClient {
     /// Returns a client with `config`; refuses a plain-HTTP base URL except on loopback.
     pub fn new(config: HubConfig) -> Result<Self, RegistryError> {
@@ -161,7 +164,7 @@ impl HubClient {
         };
         if !force
             && let Some((t, exp)) = self.inner.token.lock().ok().and_then(|t| t.clone())
-            && Instant::now() + RENEW_MARGIN < exp
+            && Instant::now().checked_add(RENEW_MARGIN).is_some_and(|soon| soon < exp)
         {
             return Ok(Some(t));
         }
@@ -190,10 +193,14 @@ impl HubClient {
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| error_map::invalid(&what, "response has no access_token"))?;
-        let lifetime = jwt_lifetime(jwt).unwrap_or(Duration::from_secs(300));
+        let lifetime = jwt_lifetime(jwt)
+            .unwrap_or(Duration::from_secs(300))
+            .min(MAX_JWT_LIFETIME);
         let token = Secret::new(jwt);
-        if let Ok(mut t) = self.inner.token.lock() {
-            *t = Some((token.clone(), Instant::now() + lifetime));
+        if let Some(expires) = Instant::now().checked_add(lifetime)
+            && let Ok(mut t) = self.inner.token.lock()
+        {
+            *t = Some((token.clone(), expires));
         }
         Ok(Some(token))
     }

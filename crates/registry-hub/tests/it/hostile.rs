@@ -1,0 +1,88 @@
+//! Hostile servers: absurd waits, cross-host redirects of secret bodies, endless bodies and
+//! listings, error pages that echo credentials or carry workflow commands.
+//!
+//! The registry itself never sends `Retry-After`, so the wait tests emulate its 429 on wiremock;
+//! everything the real registry can do is tested against it.
+
+use std::time::{Duration, Instant};
+
+use registry_hub::{CredentialStore, Credentials, HubClient, HubConfig, RetryPolicy};
+use tagcore::{Registry, RegistryErrorKind};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{remote, repo, tag};
+
+const U64_MAX: &str = "18446744073709551615";
+
+fn hub(server: &MockServer, credentials: Credentials) -> HubClient {
+    HubClient::new(HubConfig {
+        base_url: server.uri(),
+        credentials,
+        retry: RetryPolicy::fast(),
+        ..HubConfig::default()
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn retry_after_of_u64_max_ends_as_rate_limited_without_waiting_or_panicking() {
+    for header in ["retry-after", "x-retry-after"] {
+        let server = MockServer::start().await;
+        Mock::given(method("HEAD"))
+            .respond_with(ResponseTemplate::new(429).insert_header(header, U64_MAX))
+            .mount(&server)
+            .await;
+        let started = Instant::now();
+        let err = remote(CredentialStore::new())
+            .resolve_tag(&repo(&server.address().to_string(), "team/app"), &tag("prod"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, RegistryErrorKind::RateLimited, "{header}: {err}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{header}: waited");
+    }
+}
+
+#[tokio::test]
+async fn hub_x_retry_after_of_u64_max_ends_as_rate_limited() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("x-retry-after", U64_MAX))
+        .mount(&server)
+        .await;
+    let err = hub(&server, Credentials::Anonymous)
+        .list_tags("team", "app")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, RegistryErrorKind::RateLimited, "{err}");
+}
+
+#[tokio::test]
+async fn a_hub_jwt_expiring_at_u64_max_is_used_without_panicking() {
+    use base64::Engine as _;
+    let server = MockServer::start().await;
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwt = format!(
+        "{}.{}.sig",
+        e.encode(r#"{"alg":"RS256"}"#),
+        e.encode(format!(r#"{{"exp":{U64_MAX}}}"#))
+    );
+    Mock::given(method("POST"))
+        .and(path("/v2/auth/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": jwt})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/namespaces/team/repositories/app/tags"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"count": 0, "next": null, "results": []})),
+        )
+        .expect(2)
+        .mount(&server)
+        .await;
+    let client = hub(&server, Credentials::basic("team", "dckr_pat_SECRET"));
+    for _ in 0..2 {
+        client.list_tags("team", "app").await.unwrap();
+    }
+}
