@@ -22,7 +22,8 @@ use crate::retry::{RateLimit, RetryPolicy, retrying};
 pub enum PlainHttp {
     /// Always HTTPS.
     Never,
-    /// Plain HTTP for loopback registries (`127.*`, `localhost`, `[::1]`), HTTPS elsewhere.
+    /// Plain HTTP for loopback registries (an address in `127.0.0.0/8`, `[::1]`, `localhost`),
+    /// HTTPS elsewhere.
     #[default]
     Loopback,
     /// Plain HTTP for these hosts (`host[:port]`); a non-loopback host also needs
@@ -84,10 +85,7 @@ impl Default for OciConfig {
 fn redirect_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
     let downgrade = attempt.url().scheme() == "http"
         && attempt.previous().iter().any(|u| u.scheme() == "https")
-        && !matches!(
-            attempt.url().host_str(),
-            Some("localhost" | "127.0.0.1" | "[::1]")
-        );
+        && !attempt.url().host_str().is_some_and(tagcore::is_loopback_host);
     if downgrade {
         attempt.error("refusing a redirect from HTTPS to plain HTTP")
     } else if attempt.previous().len() > 5 {
@@ -183,11 +181,7 @@ impl Transport {
         } else {
             host
         };
-        let plain = match &self.config.plain_http {
-            PlainHttp::Never => false,
-            PlainHttp::Loopback => repository.is_loopback(),
-            PlainHttp::Hosts(hosts) => hosts.iter().any(|h| tagcore::canonical_registry(h) == host),
-        };
+        let plain = self.plain_http(host);
         if plain && !repository.is_loopback() && !self.config.allow_insecure {
             return Err(error_map::invalid_input(
                 &format!("registry {host}"),
@@ -196,6 +190,38 @@ impl Transport {
         }
         let scheme = if plain { "http" } else { "https" };
         Ok(format!("{scheme}://{api_host}/v2/{}", repository.path()))
+    }
+
+    /// Returns whether registry `host` (`host[:port]`, canonical) is reached over plain HTTP.
+    fn plain_http(&self, host: &str) -> bool {
+        match &self.config.plain_http {
+            PlainHttp::Never => false,
+            PlainHttp::Loopback => tagcore::is_loopback_authority(host),
+            PlainHttp::Hosts(hosts) => hosts.iter().any(|h| tagcore::canonical_registry(h) == host),
+        }
+    }
+
+    /// Returns the token realm as a URL when credentials may be sent there: HTTPS; plain HTTP
+    /// to a loopback address; or plain HTTP to the registry's own host when that registry is
+    /// itself reached over plain HTTP by an explicit `allow_insecure` (the credentials already
+    /// travel in clear to that host). Never plain HTTP to another host.
+    fn realm_url(&self, realm: &str, registry: &str, ctx: &str) -> Result<reqwest::Url, RegistryError> {
+        let endpoint = tagcore::Endpoint::parse(realm)
+            .map_err(|_| error_map::invalid(ctx, "the token realm is not an http(s) URL"))?;
+        let same_plain_host = self.config.allow_insecure
+            && self.plain_http(registry)
+            && endpoint.host() == authority_host(registry);
+        if !(endpoint.is_https() || endpoint.is_loopback() || same_plain_host) {
+            return Err(error_map::invalid(
+                ctx,
+                format!(
+                    "the token realm on {} is not HTTPS; refusing to send credentials in clear",
+                    endpoint.host()
+                ),
+            ));
+        }
+        reqwest::Url::parse(endpoint.as_str())
+            .map_err(|_| error_map::invalid(ctx, "the token realm is not an http(s) URL"))
     }
 
     fn credentials(&self, host: &str) -> Result<Credentials, RegistryError> {
@@ -290,7 +316,7 @@ impl Transport {
                     return Ok(Some(sensitive(&format!("Bearer {}", t.expose()))?));
                 }
                 let (token, lifetime) = self
-                    .fetch_token(&realm, service.as_deref(), scope, creds, what)
+                    .fetch_token(&realm, host, service.as_deref(), scope, creds, what)
                     .await?;
                 let header = sensitive(&format!("Bearer {}", token.expose()))?;
                 self.tokens.put(host, scope, token, lifetime);
@@ -303,22 +329,14 @@ impl Transport {
     async fn fetch_token(
         &self,
         realm: &str,
+        registry: &str,
         service: Option<&str>,
         scope: &str,
         creds: &Credentials,
         what: &str,
     ) -> Result<(Secret, Duration), RegistryError> {
         let ctx = format!("{what}: token request for scope {scope}");
-        let url =
-            reqwest::Url::parse(realm).map_err(|_| error_map::invalid(&ctx, "the realm is not a URL"))?;
-        let loopback =
-            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
-        if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || self.config.allow_insecure)) {
-            return Err(error_map::invalid(
-                &ctx,
-                "the token realm is not HTTPS; refusing to send credentials",
-            ));
-        }
+        let url = self.realm_url(realm, registry, &ctx)?;
         let make = || match creds {
             Credentials::IdentityToken(refresh) => {
                 let mut form = vec![
@@ -382,6 +400,14 @@ impl Transport {
             .clamp(1, 86_400);
         Ok((Secret::new(token), Duration::from_secs(secs)))
     }
+}
+
+/// Returns the host of a registry authority `host[:port]` (`[::1]` keeps its brackets).
+fn authority_host(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority.split_once(']').map_or(authority, |(h, _)| &authority[..=h.len()]);
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
 
 /// Returns a header value marked sensitive (hidden from `Debug`).

@@ -120,17 +120,12 @@ const MAX_JWT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 impl HubClient {
     /// Returns a client with `config`; refuses a plain-HTTP base URL except on loopback.
     pub fn new(config: HubConfig) -> Result<Self, RegistryError> {
-        let url = reqwest::Url::parse(&config.base_url).map_err(|_| {
-            error_map::invalid_input("Hub API base URL", format!("{:?} is not a URL", config.base_url))
-        })?;
-        let loopback =
-            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
-        if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || config.allow_insecure)) {
-            return Err(error_map::invalid_input(
+        tagcore::Endpoint::parse_secure(&config.base_url, config.allow_insecure).map_err(|e| {
+            error_map::invalid_input(
                 "Hub API base URL",
-                "must be HTTPS (plain HTTP only on loopback or with allow_insecure)",
-            ));
-        }
+                format!("{e} (plain HTTP only on loopback or with allow_insecure)"),
+            )
+        })?;
         let http = build_http(
             &config.user_agent,
             config.request_timeout,

@@ -17,22 +17,12 @@ pub(crate) struct GitHub {
     dispatch: Option<DispatchSettings>,
 }
 
-/// Returns an error unless `url` is HTTPS or plain HTTP on loopback (SPEC §8.8).
+/// Returns an error unless `url` is HTTPS or plain HTTP on a loopback address (tagcore's one
+/// rule: the host is parsed, userinfo stripped, and checked as an IP address).
 pub(crate) fn check_api_url(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") {
-        return Ok(());
-    }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url:?} is not an http(s) URL"))?;
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
-    if host == "localhost" || host.starts_with("127.") || rest.starts_with("[::1]") {
-        Ok(())
-    } else {
-        Err(format!(
-            "{url:?} is plain HTTP to a non-loopback host; use https://"
-        ))
-    }
+    tagcore::Endpoint::parse_secure(url, false)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn kind_of(status: reqwest::StatusCode) -> AuditErrorKind {
@@ -225,6 +215,16 @@ mod tests {
         assert!(check_api_url("http://localhost/x").is_ok());
         assert!(check_api_url("http://github.example.com").is_err());
         assert!(check_api_url("ftp://x").is_err());
+        assert!(check_api_url("http://[::1]:8080/api").is_ok());
+        assert!(check_api_url("http://127.0.0.2:8080").is_ok());
+        for bypass in [
+            "http://127.0.0.1@collector.example",
+            "http://127.0.0.1:x@collector.example/api",
+            "http://127.0.0.1.collector.example",
+            "http://127.evil.example:8080",
+        ] {
+            assert!(check_api_url(bypass).is_err(), "{bypass}");
+        }
     }
 
     const TOKEN: &str = "ghs_supersecrettoken";

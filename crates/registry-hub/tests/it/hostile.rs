@@ -86,3 +86,48 @@ async fn a_hub_jwt_expiring_at_u64_max_is_used_without_panicking() {
         client.list_tags("team", "app").await.unwrap();
     }
 }
+
+#[test]
+fn a_hub_api_on_a_name_starting_with_127_or_behind_userinfo_is_not_loopback() {
+    for url in [
+        "http://127.0.0.1.collector.example",
+        "http://127.0.0.1@collector.example",
+        "http://127.evil.example:8080/",
+    ] {
+        let err = HubClient::new(HubConfig {
+            base_url: url.into(),
+            ..HubConfig::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.kind, RegistryErrorKind::InvalidInput, "{url}: {err}");
+    }
+    for url in ["http://127.0.0.2:9", "http://[::1]:9"] {
+        HubClient::new(HubConfig {
+            base_url: url.into(),
+            ..HubConfig::default()
+        })
+        .unwrap();
+    }
+}
+
+/// A registry (emulated: its 401 challenge) whose token realm is plain HTTP on a DNS name that
+/// starts with `127.`: the credentials must not be sent there (the `.invalid` name never
+/// resolves, so the old code failed with a connection error after trying).
+#[tokio::test]
+async fn a_plain_http_realm_on_a_name_starting_with_127_is_refused_before_any_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            r#"Bearer realm="http://127.0.0.1.tagcli.invalid/token",service="svc""#,
+        ))
+        .mount(&server)
+        .await;
+    let host = server.address().to_string();
+    let err = remote(CredentialStore::new().with(&host, Credentials::basic("u", "pw")))
+        .resolve_tag(&repo(&host, "team/app"), &tag("prod"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
+    assert!(err.message.contains("not HTTPS"), "{err}");
+}
