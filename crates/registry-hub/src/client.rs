@@ -38,7 +38,9 @@ pub struct OciConfig {
     pub credentials: CredentialStore,
     /// Which registries are reached over plain HTTP.
     pub plain_http: PlainHttp,
-    /// Allows plain HTTP to non-loopback hosts listed in [`PlainHttp::Hosts`]. Off by default.
+    /// Allows plain HTTP to non-loopback hosts listed in [`PlainHttp::Hosts`], and a plain-HTTP
+    /// token realm on such a registry's own host. Off by default. A plain-HTTP realm on any other
+    /// non-loopback host is refused whatever this says.
     pub allow_insecure: bool,
     /// A PEM bundle of extra trusted CA certificates.
     pub ca_bundle: Option<PathBuf>,

@@ -131,3 +131,42 @@ async fn a_plain_http_realm_on_a_name_starting_with_127_is_refused_before_any_re
     assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
     assert!(err.message.contains("not HTTPS"), "{err}");
 }
+
+/// `allow_insecure` never relaxes the realm rule: a plain-HTTP realm on another host than the
+/// registry (here `0.0.0.0`, which the kernel routes to the local token server) never receives
+/// the Basic credentials.
+#[tokio::test]
+async fn allow_insecure_never_sends_basic_credentials_to_a_plain_http_realm_on_another_host() {
+    let tokens = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"token": "t"})))
+        .mount(&tokens)
+        .await;
+    let registry = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!(
+                r#"Bearer realm="http://0.0.0.0:{}/token",service="svc""#,
+                tokens.address().port()
+            )
+            .as_str(),
+        ))
+        .mount(&registry)
+        .await;
+    let host = registry.address().to_string();
+    let client = registry_hub::RemoteRegistry::new(registry_hub::OciConfig {
+        credentials: CredentialStore::new().with(&host, Credentials::basic("u", "pw")),
+        allow_insecure: true,
+        retry: RetryPolicy::none(),
+        ..registry_hub::OciConfig::default()
+    })
+    .unwrap();
+    let err = client
+        .resolve_tag(&repo(&host, "team/app"), &tag("prod"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
+    assert!(err.message.contains("not HTTPS"), "{err}");
+    assert!(tokens.received_requests().await.unwrap().is_empty(), "credentials sent in clear");
+}

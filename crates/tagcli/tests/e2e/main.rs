@@ -4,6 +4,7 @@
 mod chat_api;
 mod cloud_api;
 mod compose_manager;
+mod hostile;
 mod hub;
 mod support;
 mod usage;
