@@ -378,7 +378,7 @@ fn parse_tag(item: &Value, listing: &mut TagListing, seen: &mut HashSet<String>)
     let Some(name) = item.get("name").and_then(Value::as_str) else {
         listing.skipped_invalid.push(format!(
             "<entry without a name: {}>",
-            truncate(&item.to_string(), 80)
+            truncate(&crate::sanitize::foreign(&item.to_string()), 80)
         ));
         return;
     };
@@ -386,7 +386,7 @@ fn parse_tag(item: &Value, listing: &mut TagListing, seen: &mut HashSet<String>)
         return;
     }
     let Ok(tag) = name.parse::<Tag>() else {
-        listing.skipped_invalid.push(name.to_owned());
+        listing.skipped_invalid.push(crate::sanitize::foreign(name));
         return;
     };
     let time = |field: &str| {

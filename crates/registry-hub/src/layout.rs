@@ -322,7 +322,7 @@ impl Registry for LayoutRegistry {
                         .and_then(|d| d.parse().ok()),
                     pushed: None,
                 }),
-                Err(_) => listing.skipped_invalid.push(name.to_owned()),
+                Err(_) => listing.skipped_invalid.push(crate::sanitize::foreign(name)),
             }
         }
         Ok(listing)

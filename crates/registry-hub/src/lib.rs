@@ -67,6 +67,7 @@ mod listing;
 pub mod manifest;
 mod remote;
 mod retry;
+pub mod sanitize;
 
 pub use any::AnyRegistry;
 pub use auth::{Challenge, parse_www_authenticate};

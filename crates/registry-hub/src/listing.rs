@@ -65,7 +65,7 @@ impl RemoteRegistry {
                         digest: None,
                         pushed: None,
                     }),
-                    Err(_) => listing.skipped_invalid.push(name.to_owned()),
+                    Err(_) => listing.skipped_invalid.push(crate::sanitize::foreign(name)),
                 }
             }
             let Some(next) = next else { return Ok(listing) };

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use tagcore::{AuditError, AuditErrorKind, AuditSink, DispatchRequest, ReleaseReceipt, ReleaseRequest};
 
 use registry_hub::Secret;
+use registry_hub::sanitize::foreign;
 
 use crate::config::{DispatchSettings, DispatchTarget, ReleaseSettings};
 
@@ -38,13 +39,16 @@ fn transport(what: &str, e: &reqwest::Error) -> AuditError {
     AuditError::new(AuditErrorKind::Unavailable, format!("{what}: {e}"))
 }
 
+/// Returns the error for a refused request, with GitHub's `message` neutralised and redacted
+/// (`registry_hub::sanitize::foreign`): it is foreign text, may echo the token, and is printed
+/// into CI logs.
 async fn refused(what: &str, resp: reqwest::Response) -> AuditError {
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     let message = body
         .get("message")
         .and_then(Value::as_str)
-        .unwrap_or("no message");
+        .map_or_else(|| "no message".to_owned(), |m| foreign(m).chars().take(300).collect());
     AuditError::new(
         kind_of(status),
         format!("{what}: GitHub answered {status}: {message}"),
