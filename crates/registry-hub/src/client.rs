@@ -226,11 +226,22 @@ impl Transport {
             .map_err(|_| error_map::invalid(ctx, "the token realm is not an http(s) URL"))
     }
 
-    fn credentials(&self, host: &str) -> Result<Credentials, RegistryError> {
+    /// Returns the credentials for `host`, looked up once. The lookup may run a credential
+    /// helper (a process), so it runs on tokio's blocking pool, never on the runtime's thread.
+    async fn credentials(&self, host: &str) -> Result<Credentials, RegistryError> {
         if let Some(c) = self.creds.lock().ok().and_then(|c| c.get(host).cloned()) {
             return Ok(c);
         }
-        let c = self.config.credentials.lookup(host)?;
+        let store = self.config.credentials.clone();
+        let key = host.to_owned();
+        let c = tokio::task::spawn_blocking(move || store.lookup(&key))
+            .await
+            .map_err(|e| {
+                RegistryError::new(
+                    RegistryErrorKind::Unauthorized,
+                    format!("credential lookup for {host} failed ({e})"),
+                )
+            })??;
         if let Ok(mut cache) = self.creds.lock() {
             cache.insert(host.to_owned(), c.clone());
         }
@@ -242,7 +253,7 @@ impl Transport {
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
         let host = req.repository.registry();
         let scope = req.access.scope(req.repository.path());
-        let creds = self.credentials(host)?;
+        let creds = self.credentials(host).await?;
         let mut auth = self.auth_header(host, &scope, &creds, req.what).await?;
         let resp = self.send_with(req, auth.as_ref()).await?;
         if resp.status() != StatusCode::UNAUTHORIZED {
