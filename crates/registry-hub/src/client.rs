@@ -97,19 +97,50 @@ fn redirect_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect
     }
 }
 
+/// Follows a redirect only to the same origin (scheme, host and port): for requests whose body
+/// holds a secret (a refresh token, the Hub password). reqwest keeps the body of a 307/308 and
+/// strips only headers, so a cross-origin redirect would hand the secret to another host.
+fn same_origin_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let same = attempt
+        .previous()
+        .first()
+        .is_some_and(|first| first.origin() == attempt.url().origin());
+    if !same {
+        attempt.error("refusing to follow a redirect to another host with a secret in the body")
+    } else if attempt.previous().len() > 5 {
+        attempt.error("too many redirects")
+    } else {
+        attempt.follow()
+    }
+}
+
+/// Which redirects a client follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Redirects {
+    /// Up to 5, never downgrading HTTPS to plain HTTP off loopback (reads, writes).
+    Shared,
+    /// Same origin only (requests carrying a secret in the body).
+    SameOrigin,
+}
+
 /// Returns a `reqwest` client with the TLS, timeout and redirect settings shared by all clients.
 pub(crate) fn build_http(
     user_agent: &str,
     request_timeout: Duration,
     connect_timeout: Duration,
     ca_bundle: Option<&PathBuf>,
+    redirects: Redirects,
 ) -> Result<reqwest::Client, RegistryError> {
+    let policy = match redirects {
+        Redirects::Shared => reqwest::redirect::Policy::custom(redirect_policy),
+        Redirects::SameOrigin => reqwest::redirect::Policy::custom(same_origin_policy),
+    };
     let mut builder = reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(request_timeout)
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::custom(redirect_policy));
+        .redirect(policy);
     if let Some(path) = ca_bundle {
         let pem = std::fs::read(path).map_err(|e| {
             error_map::invalid_input(&format!("CA bundle {}", path.display()), "cannot read").with_source(e)
@@ -134,6 +165,8 @@ pub(crate) fn build_http(
 /// The shared transport: one connection pool, credentials, tokens, retries.
 pub(crate) struct Transport {
     http: reqwest::Client,
+    /// For token requests: a refresh token in the body never follows a redirect off-origin.
+    http_secret: reqwest::Client,
     pub(crate) config: OciConfig,
     tokens: TokenCache,
     creds: Mutex<HashMap<String, Credentials>>,
@@ -154,14 +187,20 @@ pub(crate) struct Req<'a> {
 
 impl Transport {
     pub(crate) fn new(config: OciConfig) -> Result<Self, RegistryError> {
-        let http = build_http(
-            &config.user_agent,
-            config.request_timeout,
-            config.connect_timeout,
-            config.ca_bundle.as_ref(),
-        )?;
+        let build = |redirects| {
+            build_http(
+                &config.user_agent,
+                config.request_timeout,
+                config.connect_timeout,
+                config.ca_bundle.as_ref(),
+                redirects,
+            )
+        };
+        let http = build(Redirects::Shared)?;
+        let http_secret = build(Redirects::SameOrigin)?;
         Ok(Self {
             http,
+            http_secret,
             config,
             tokens: TokenCache::default(),
             creds: Mutex::new(HashMap::new()),
@@ -366,7 +405,7 @@ impl Transport {
                     .map(|(k, v)| format!("{k}={}", form_encode(v)))
                     .collect::<Vec<_>>()
                     .join("&");
-                self.http
+                self.http_secret
                     .post(url.clone())
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body(body)
@@ -380,7 +419,7 @@ impl Transport {
                     }
                     q.append_pair("scope", scope);
                 }
-                let b = self.http.get(u);
+                let b = self.http_secret.get(u);
                 match creds {
                     Credentials::Basic { username, password } => match basic_header(username, password) {
                         Ok(h) => b.header(AUTHORIZATION, h),

@@ -18,7 +18,7 @@ use reqwest::{Method, Response};
 use serde_json::Value;
 use tagcore::{Digest, ListedTag, RegistryError, Repository, Tag, TagListing, Timestamp};
 
-use crate::client::{build_http, read_capped, sensitive};
+use crate::client::{Redirects, build_http, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
 use crate::retry::{RateLimit, RetryPolicy, retrying};
@@ -98,6 +98,8 @@ pub struct HubClient {
 
 struct Inner {
     http: reqwest::Client,
+    /// For the login: the password in the body never follows a redirect off-origin.
+    http_secret: reqwest::Client,
     config: HubConfig,
     token: Mutex<Option<(Secret, Instant)>>,
     rate: Mutex<Option<RateLimit>>,
@@ -126,15 +128,21 @@ impl HubClient {
                 format!("{e} (plain HTTP only on loopback or with allow_insecure)"),
             )
         })?;
-        let http = build_http(
-            &config.user_agent,
-            config.request_timeout,
-            config.connect_timeout,
-            config.ca_bundle.as_ref(),
-        )?;
+        let build = |redirects| {
+            build_http(
+                &config.user_agent,
+                config.request_timeout,
+                config.connect_timeout,
+                config.ca_bundle.as_ref(),
+                redirects,
+            )
+        };
+        let http = build(Redirects::Shared)?;
+        let http_secret = build(Redirects::SameOrigin)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                http_secret,
                 config,
                 token: Mutex::new(None),
                 rate: Mutex::new(None),
@@ -168,7 +176,7 @@ impl HubClient {
         let body = serde_json::json!({"identifier": username, "secret": password.expose()}).to_string();
         let make = || {
             self.inner
-                .http
+                .http_secret
                 .post(&url)
                 .header("content-type", "application/json")
                 .body(body.clone())

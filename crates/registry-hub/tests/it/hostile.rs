@@ -170,3 +170,79 @@ async fn allow_insecure_never_sends_basic_credentials_to_a_plain_http_realm_on_a
     assert!(err.message.contains("not HTTPS"), "{err}");
     assert!(tokens.received_requests().await.unwrap().is_empty(), "credentials sent in clear");
 }
+
+/// Returns a server that records everything and answers 200 with a token, and a server that
+/// redirects every request there with `status` (307 or 308 keep the method and the body).
+async fn redirect_to_another_host(status: u16) -> (MockServer, MockServer) {
+    let elsewhere = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"token": "t", "access_token": "t"})),
+        )
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(status).insert_header("location", format!("{}/stolen", elsewhere.uri()).as_str()),
+        )
+        .mount(&server)
+        .await;
+    (server, elsewhere)
+}
+
+async fn bodies(server: &MockServer) -> String {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn a_refresh_token_never_follows_a_307_or_308_to_another_host() {
+    for status in [307, 308] {
+        let (tokens, elsewhere) = redirect_to_another_host(status).await;
+        let registry = MockServer::start().await;
+        Mock::given(method("HEAD"))
+            .respond_with(ResponseTemplate::new(401).insert_header(
+                "www-authenticate",
+                format!(r#"Bearer realm="{}/token",service="svc""#, tokens.uri()).as_str(),
+            ))
+            .mount(&registry)
+            .await;
+        let host = registry.address().to_string();
+        let refresh = "refresh-TOKEN-never-elsewhere";
+        let client = remote(CredentialStore::new().with(
+            &host,
+            Credentials::IdentityToken(registry_hub::Secret::new(refresh)),
+        ));
+        let err = client
+            .resolve_tag(&repo(&host, "team/app"), &tag("prod"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{status}: {err}");
+        assert!(!bodies(&elsewhere).await.contains(refresh), "{status}: the refresh token followed");
+        assert!(bodies(&tokens).await.contains(refresh), "{status}: the realm was asked");
+    }
+}
+
+#[tokio::test]
+async fn a_hub_password_never_follows_a_307_or_308_to_another_host() {
+    for status in [307, 308] {
+        let (server, elsewhere) = redirect_to_another_host(status).await;
+        let err = hub(&server, Credentials::basic("team", "dckr_pat_NEVER_ELSEWHERE"))
+            .list_tags("team", "app")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{status}: {err}");
+        assert!(
+            !bodies(&elsewhere).await.contains("dckr_pat_NEVER_ELSEWHERE"),
+            "{status}: the password followed"
+        );
+    }
+}
