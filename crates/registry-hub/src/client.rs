@@ -58,6 +58,12 @@ pub struct OciConfig {
     pub tag_page_size: u32,
     /// The most `/tags/list` pages followed before the listing is reported as truncated.
     pub max_tag_pages: u32,
+    /// The most bytes of tag pages read by one listing (checked after each page) before it is
+    /// reported as truncated.
+    pub max_listing_bytes: u64,
+    /// The longest one listing may take (checked after each page) before it is reported as
+    /// truncated.
+    pub max_listing_time: Duration,
     /// Tries the multi-tag push (`?tag=`) once per host when several tags are written at once.
     pub try_multi_tag_push: bool,
 }
@@ -76,6 +82,8 @@ impl Default for OciConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             tag_page_size: 1000,
             max_tag_pages: 1000,
+            max_listing_bytes: crate::listing::DEFAULT_MAX_LISTING_BYTES,
+            max_listing_time: crate::listing::DEFAULT_MAX_LISTING_TIME,
             try_multi_tag_push: true,
         }
     }

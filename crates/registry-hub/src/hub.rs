@@ -21,6 +21,7 @@ use tagcore::{Digest, ListedTag, RegistryError, Repository, Tag, TagListing, Tim
 use crate::client::{Redirects, build_http, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
+use crate::listing::ListingBudget;
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
 /// Settings of the Hub API client.
@@ -35,6 +36,12 @@ pub struct HubConfig {
     pub page_size: u32,
     /// The most pages followed before the listing is reported as truncated.
     pub max_pages: u32,
+    /// The most bytes of pages read by one listing (checked after each page) before it is
+    /// reported as truncated.
+    pub max_listing_bytes: u64,
+    /// The longest one listing may take (checked after each page) before it is reported as
+    /// truncated.
+    pub max_listing_time: Duration,
     /// The timeout of one HTTP request.
     pub request_timeout: Duration,
     /// The timeout of one connection attempt.
@@ -56,6 +63,8 @@ impl Default for HubConfig {
             credentials: Credentials::Anonymous,
             page_size: 100,
             max_pages: 100,
+            max_listing_bytes: crate::listing::DEFAULT_MAX_LISTING_BYTES,
+            max_listing_time: crate::listing::DEFAULT_MAX_LISTING_TIME,
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
@@ -277,6 +286,8 @@ impl HubClient {
         let mut listing = TagListing::default();
         let mut seen_urls = HashSet::new();
         let mut seen_tags = HashSet::new();
+        let config = &self.inner.config;
+        let mut budget = ListingBudget::new(config.max_listing_bytes, config.max_listing_time);
         for page in 1..=max_pages {
             seen_urls.insert(url.clone());
             let resp = self.send(Method::GET, &url, &what, true).await?;
@@ -284,7 +295,9 @@ impl HubClient {
             if !(200..300).contains(&status) {
                 return Err(self.error(resp, &what, namespace, repository).await);
             }
-            let bytes = read_capped(resp, 16 * 1024 * 1024, &what).await?;
+            // A page of 100 tags is a few hundred KiB at most.
+            let bytes = read_capped(resp, 4 * 1024 * 1024, &what).await?;
+            budget.add(bytes.len());
             let v: Value =
                 serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "page is not JSON"))?;
             let Some(results) = v.get("results").and_then(Value::as_array) else {
@@ -326,6 +339,10 @@ impl HubClient {
                     "stopped after {max_pages} pages (page cap) although Docker Hub announced more; the history may be \
                      incomplete"
                 ));
+                return Ok(listing);
+            }
+            if let Some(why) = budget.exhausted(page) {
+                listing.truncated = Some(why);
                 return Ok(listing);
             }
             url = next_url;

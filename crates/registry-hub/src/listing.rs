@@ -1,6 +1,7 @@
 //! Tag listing through the OCI `/tags/list` API, with `Link` pagination.
 
 use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::header::{ACCEPT, HeaderValue};
@@ -11,6 +12,56 @@ use crate::client::{read_capped, unexpected};
 use crate::error_map;
 use crate::manifest::link_next;
 use crate::remote::RemoteRegistry;
+
+/// The default total size of one listing's pages (a listing of 32 MiB holds about 300,000 tags).
+pub(crate) const DEFAULT_MAX_LISTING_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The default longest time of one listing.
+pub(crate) const DEFAULT_MAX_LISTING_TIME: Duration = Duration::from_secs(300);
+
+/// The largest single page of `/tags/list`.
+const MAX_TAG_PAGE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Counts what a paginated listing has read, and says when it has read enough.
+pub(crate) struct ListingBudget {
+    started: Instant,
+    bytes: u64,
+    max_bytes: u64,
+    max_time: Duration,
+}
+
+impl ListingBudget {
+    pub(crate) fn new(max_bytes: u64, max_time: Duration) -> Self {
+        Self {
+            started: Instant::now(),
+            bytes: 0,
+            max_bytes,
+            max_time,
+        }
+    }
+
+    /// Records a page of `len` bytes.
+    pub(crate) fn add(&mut self, len: usize) {
+        self.bytes = self.bytes.saturating_add(len as u64);
+    }
+
+    /// Returns why the listing must stop after `pages` pages, when it must.
+    pub(crate) fn exhausted(&self, pages: u32) -> Option<String> {
+        if self.bytes > self.max_bytes {
+            return Some(format!(
+                "stopped after {pages} pages: the listing passed its total of {} bytes ({} bytes read); more remain",
+                self.max_bytes, self.bytes
+            ));
+        }
+        let took = self.started.elapsed();
+        (took > self.max_time).then(|| {
+            format!(
+                "stopped after {pages} pages: the listing passed its time limit of {:?} (took {took:?}); more remain",
+                self.max_time
+            )
+        })
+    }
+}
 
 impl RemoteRegistry {
     /// Returns the tags through the OCI `/tags/list` API (never the Hub API), following `Link`
@@ -25,6 +76,8 @@ impl RemoteRegistry {
         let mut seen_urls = HashSet::new();
         let mut seen_tags = HashSet::new();
         let mut listing = TagListing::default();
+        let config = &self.inner.transport.config;
+        let mut budget = ListingBudget::new(config.max_listing_bytes, config.max_listing_time);
         for page in 1..=max_pages {
             seen_urls.insert(url.clone());
             let mut req = self.req(Method::GET, repository, "tags/list", Access::Pull, &what)?;
@@ -49,7 +102,8 @@ impl RemoteRegistry {
                 .get("link")
                 .and_then(|l| l.to_str().ok())
                 .and_then(link_next);
-            let body = read_capped(resp, 16 * 1024 * 1024, &what).await?;
+            let body = read_capped(resp, MAX_TAG_PAGE_BYTES, &what).await?;
+            budget.add(body.len());
             let v: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|_| error_map::invalid(&what, "tag list is not JSON"))?;
             let mut added = 0;
@@ -87,6 +141,10 @@ impl RemoteRegistry {
                 listing.truncated = Some(format!(
                     "stopped after {max_pages} tag pages (max_tag_pages); more remain"
                 ));
+                return Ok(listing);
+            }
+            if let Some(why) = budget.exhausted(page) {
+                listing.truncated = Some(why);
                 return Ok(listing);
             }
             url = next_url;

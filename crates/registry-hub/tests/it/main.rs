@@ -1,6 +1,7 @@
 //! Scenario tests of registry-hub: a real `docker-registry` (plain HTTP, htpasswd over TLS,
 //! Bearer tokens), the Hub API on wiremock, fault injection, secrets, and the OCI layout.
 
+mod bounds;
 mod faults;
 mod helpers;
 mod hostile;
