@@ -246,3 +246,37 @@ async fn a_hub_password_never_follows_a_307_or_308_to_another_host() {
         );
     }
 }
+
+/// A proxy in front of the registry (emulated) that reflects the request's `Authorization` in
+/// its error page: the credentials never reach the error message.
+#[tokio::test]
+async fn an_error_page_echoing_the_authorization_header_is_redacted() {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode("alice:pa55-echoed");
+    for (status, body) in [
+        (400, format!("<html><pre>GET /v2/ HTTP/1.1\nAuthorization: Basic {basic}\n</pre></html>")),
+        (
+            403,
+            format!(r#"{{"errors":[{{"code":"DENIED","message":"header Authorization: Basic {basic} refused"}}]}}"#),
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(wiremock::matchers::header_exists("authorization"))
+            .respond_with(ResponseTemplate::new(status).set_body_string(body))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", r#"Basic realm="r""#))
+            .mount(&server)
+            .await;
+        let host = server.address().to_string();
+        let err = remote(CredentialStore::new().with(&host, Credentials::basic("alice", "pa55-echoed")))
+            .fetch_manifest(&repo(&host, "team/app"), &tagcore::Digest::of(b"x"))
+            .await
+            .unwrap_err();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains(&basic) && !text.contains("pa55-echoed"), "{status}: {text}");
+        assert!(text.contains("Basic ***"), "{status}: {text}");
+    }
+}
