@@ -8,6 +8,7 @@ mod hostile;
 mod hub;
 mod interop;
 mod layout;
+mod layout_cas;
 mod plain;
 mod protocol;
 mod secrets;
