@@ -186,7 +186,10 @@ impl TokenCache {
         if let Some(expires) = Instant::now().checked_add(lifetime)
             && let Ok(mut tokens) = self.tokens.lock()
         {
-            tokens.insert((host.to_owned(), scope.to_owned()), CachedToken { token, expires });
+            tokens.insert(
+                (host.to_owned(), scope.to_owned()),
+                CachedToken { token, expires },
+            );
         }
     }
 

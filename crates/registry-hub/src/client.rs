@@ -15,6 +15,7 @@ use tagcore::{RegistryError, RegistryErrorKind, Repository};
 use crate::auth::{Access, HostAuth, TokenCache, host_auth_from_challenges, parse_www_authenticate};
 use crate::credentials::{CredentialStore, Credentials, Secret};
 use crate::error_map;
+pub(crate) use crate::http::{Redirects, build_http, read_capped};
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
 /// Which registries are reached over plain HTTP.
@@ -87,87 +88,6 @@ impl Default for OciConfig {
             try_multi_tag_push: true,
         }
     }
-}
-
-/// Follows at most 5 redirects and never from HTTPS down to plain HTTP off loopback (blob
-/// downloads are often redirected to a CDN; a downgrade would expose the bytes and any
-/// credentials in the URL).
-fn redirect_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
-    let downgrade = attempt.url().scheme() == "http"
-        && attempt.previous().iter().any(|u| u.scheme() == "https")
-        && !attempt.url().host_str().is_some_and(tagcore::is_loopback_host);
-    if downgrade {
-        attempt.error("refusing a redirect from HTTPS to plain HTTP")
-    } else if attempt.previous().len() > 5 {
-        attempt.error("too many redirects")
-    } else {
-        attempt.follow()
-    }
-}
-
-/// Follows a redirect only to the same origin (scheme, host and port): for requests whose body
-/// holds a secret (a refresh token, the Hub password). reqwest keeps the body of a 307/308 and
-/// strips only headers, so a cross-origin redirect would hand the secret to another host.
-fn same_origin_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
-    let same = attempt
-        .previous()
-        .first()
-        .is_some_and(|first| first.origin() == attempt.url().origin());
-    if !same {
-        attempt.error("refusing to follow a redirect to another host with a secret in the body")
-    } else if attempt.previous().len() > 5 {
-        attempt.error("too many redirects")
-    } else {
-        attempt.follow()
-    }
-}
-
-/// Which redirects a client follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Redirects {
-    /// Up to 5, never downgrading HTTPS to plain HTTP off loopback (reads, writes).
-    Shared,
-    /// Same origin only (requests carrying a secret in the body).
-    SameOrigin,
-}
-
-/// Returns a `reqwest` client with the TLS, timeout and redirect settings shared by all clients.
-pub(crate) fn build_http(
-    user_agent: &str,
-    request_timeout: Duration,
-    connect_timeout: Duration,
-    ca_bundle: Option<&PathBuf>,
-    redirects: Redirects,
-) -> Result<reqwest::Client, RegistryError> {
-    let policy = match redirects {
-        Redirects::Shared => reqwest::redirect::Policy::custom(redirect_policy),
-        Redirects::SameOrigin => reqwest::redirect::Policy::custom(same_origin_policy),
-    };
-    let mut builder = reqwest::Client::builder()
-        .user_agent(user_agent)
-        .timeout(request_timeout)
-        .connect_timeout(connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(policy);
-    if let Some(path) = ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
-            error_map::invalid_input(&format!("CA bundle {}", path.display()), "cannot read").with_source(e)
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            error_map::invalid_input(&format!("CA bundle {}", path.display()), "not a PEM bundle")
-                .with_source(e)
-        })?;
-        if certs.is_empty() {
-            return Err(error_map::invalid_input(
-                &format!("CA bundle {}", path.display()),
-                "holds no certificate",
-            ));
-        }
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder
-        .build()
-        .map_err(|e| error_map::invalid_input("HTTP client", "cannot be built").with_source(e))
 }
 
 /// The shared transport: one connection pool, credentials, tokens, retries.
@@ -465,7 +385,9 @@ impl Transport {
 /// Returns the host of a registry authority `host[:port]` (`[::1]` keeps its brackets).
 fn authority_host(authority: &str) -> &str {
     if authority.starts_with('[') {
-        return authority.split_once(']').map_or(authority, |(h, _)| &authority[..=h.len()]);
+        return authority
+            .split_once(']')
+            .map_or(authority, |(h, _)| &authority[..=h.len()]);
     }
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
@@ -499,33 +421,6 @@ fn form_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Returns the response body, refusing more than `cap` bytes.
-pub(crate) async fn read_capped(mut resp: Response, cap: u64, what: &str) -> Result<Vec<u8>, RegistryError> {
-    if let Some(len) = resp.content_length()
-        && len > cap
-    {
-        return Err(error_map::invalid(
-            what,
-            format!("response of {len} bytes exceeds the limit of {cap}"),
-        ));
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| error_map::from_transport(e, what))?
-    {
-        if out.len() as u64 + chunk.len() as u64 > cap {
-            return Err(error_map::invalid(
-                what,
-                format!("response exceeds the limit of {cap} bytes"),
-            ));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 /// Returns the error for an unexpected response, reading a little of its body for the message.

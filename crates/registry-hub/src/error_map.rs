@@ -184,6 +184,10 @@ mod tests {
         let e = from_status(403, "PUT manifest r/a:prod", body);
         assert!(!e.message.contains('\n') && !e.message.contains('\r'), "{e}");
         assert!(!e.message.contains("dTpwYXNz"), "{e}");
-        assert!(e.message.ends_with("DENIED no ::stop-commands::x  ::error::ok Authorization: Basic ***"), "{e}");
+        assert!(
+            e.message
+                .ends_with("DENIED no ::stop-commands::x  ::error::ok Authorization: Basic ***"),
+            "{e}"
+        );
     }
 }

@@ -176,7 +176,9 @@ impl HubClient {
         };
         if !force
             && let Some((t, exp)) = self.inner.token.lock().ok().and_then(|t| t.clone())
-            && Instant::now().checked_add(RENEW_MARGIN).is_some_and(|soon| soon < exp)
+            && Instant::now()
+                .checked_add(RENEW_MARGIN)
+                .is_some_and(|soon| soon < exp)
         {
             return Ok(Some(t));
         }

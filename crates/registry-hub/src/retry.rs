@@ -102,7 +102,9 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
         return Some(
             UNIX_EPOCH
                 .checked_add(Duration::from_secs(unix))
-                .map_or(Duration::MAX, |at| at.duration_since(now).unwrap_or(Duration::ZERO)),
+                .map_or(Duration::MAX, |at| {
+                    at.duration_since(now).unwrap_or(Duration::ZERO)
+                }),
         );
     }
     None

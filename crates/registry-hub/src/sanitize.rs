@@ -12,7 +12,13 @@
 pub fn foreign(text: &str) -> String {
     let flat: String = text
         .chars()
-        .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+        .map(|c| {
+            if c == '\n' || c == '\r' || c == '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
         .filter(|c| !is_hidden(*c))
         .collect();
     neutralize_line(&redact(&flat))
@@ -62,7 +68,8 @@ pub fn redact(text: &str) -> String {
 
 /// Returns the first run of credential characters in `word` (RFC 7235 token68).
 fn token68(word: &str) -> &str {
-    let is_token = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=');
+    let is_token =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '=');
     let Some(start) = word.find(is_token) else {
         return "";
     };
@@ -90,7 +97,8 @@ fn looks_like_jwt(word: &str) -> bool {
 /// Control characters, the Unicode line and paragraph separators, and bidirectional overrides
 /// (which can make a line read differently than it is).
 fn is_hidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{FEFF}')
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{FEFF}')
 }
 
 fn neutralize_line(line: &str) -> String {
@@ -133,7 +141,9 @@ mod tests {
     fn credentials_are_redacted() {
         let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXNpZw";
         assert_eq!(
-            redact(&format!("echo: Authorization: Basic dXNlcjpwYXNz and {jwt}, bearer abc.def")),
+            redact(&format!(
+                "echo: Authorization: Basic dXNlcjpwYXNz and {jwt}, bearer abc.def"
+            )),
             "echo: Authorization: Basic *** and ***, bearer ***"
         );
         assert_eq!(redact("Authorization:Bearer xyz"), "Authorization:Bearer ***");

@@ -66,11 +66,13 @@ async fn read_json(what: &str, mut resp: reqwest::Response, cap: usize) -> Resul
 /// into CI logs.
 async fn refused(what: &str, resp: reqwest::Response) -> AuditError {
     let status = resp.status();
-    let body = read_json(what, resp, MAX_ERROR_BYTES).await.unwrap_or(Value::Null);
-    let message = body
-        .get("message")
-        .and_then(Value::as_str)
-        .map_or_else(|| "no message".to_owned(), |m| foreign(m).chars().take(300).collect());
+    let body = read_json(what, resp, MAX_ERROR_BYTES)
+        .await
+        .unwrap_or(Value::Null);
+    let message = body.get("message").and_then(Value::as_str).map_or_else(
+        || "no message".to_owned(),
+        |m| foreign(m).chars().take(300).collect(),
+    );
     AuditError::new(
         kind_of(status),
         format!("{what}: GitHub answered {status}: {message}"),

@@ -143,7 +143,9 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
         RunResult::Done => "done".to_owned(),
         RunResult::NoOp => "nothing to do".to_owned(),
         RunResult::DryRun => "dry run (nothing written)".to_owned(),
-        RunResult::FailedBeforeWrite(e) => format!("FAILED before any write, nothing changed: {}", printable(e)),
+        RunResult::FailedBeforeWrite(e) => {
+            format!("FAILED before any write, nothing changed: {}", printable(e))
+        }
         RunResult::Partial(e) => format!("FAILED after writes: {}", printable(e)),
     };
     let _ = writeln!(s, "{} {}: {head}", p.operation, p.unit);

@@ -136,7 +136,15 @@ mod tests {
 
     #[test]
     fn loopback_is_an_address_in_127_slash_8_or_ipv6_one_or_localhost() {
-        for h in ["127.0.0.1", "127.0.0.2", "127.255.255.254", "[::1]", "::1", "localhost", "LocalHost"] {
+        for h in [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.255.254",
+            "[::1]",
+            "::1",
+            "localhost",
+            "LocalHost",
+        ] {
             assert!(is_loopback_host(h), "{h}");
         }
         for h in [
@@ -155,7 +163,14 @@ mod tests {
 
     #[test]
     fn authorities_keep_their_port_out_of_the_host() {
-        for a in ["127.0.0.1:5000", "127.0.0.9", "[::1]:5000", "[::1]", "localhost:80", "localhost"] {
+        for a in [
+            "127.0.0.1:5000",
+            "127.0.0.9",
+            "[::1]:5000",
+            "[::1]",
+            "localhost:80",
+            "localhost",
+        ] {
             assert!(is_loopback_authority(a), "{a}");
         }
         for a in ["127.evil.example:5000", "ghcr.io", "[::2]:5000", "10.0.0.1:5000"] {
@@ -196,14 +211,20 @@ mod tests {
             "http://[::2]/",
         ] {
             assert!(
-                matches!(Endpoint::parse_secure(bad, false), Err(EndpointError::PlainHttp { .. })),
+                matches!(
+                    Endpoint::parse_secure(bad, false),
+                    Err(EndpointError::PlainHttp { .. })
+                ),
                 "{bad}"
             );
             assert!(Endpoint::parse_secure(bad, true).is_ok(), "{bad}");
         }
         for bad in ["ftp://x", "x", "", "https://", "file:///etc/passwd"] {
             assert!(
-                matches!(Endpoint::parse_secure(bad, true), Err(EndpointError::NotHttpUrl { .. })),
+                matches!(
+                    Endpoint::parse_secure(bad, true),
+                    Err(EndpointError::NotHttpUrl { .. })
+                ),
                 "{bad}"
             );
         }

@@ -309,7 +309,10 @@ mod tests {
     #[test]
     fn loopback_means_a_loopback_address_not_a_name_starting_with_127() {
         for loopback in ["127.0.0.2:5000/a", "[::1]:5000/a", "localhost:5000/a"] {
-            assert!(loopback.parse::<Repository>().unwrap().is_loopback(), "{loopback}");
+            assert!(
+                loopback.parse::<Repository>().unwrap().is_loopback(),
+                "{loopback}"
+            );
         }
         for remote in ["127.evil.example:5000/a", "127.0.0.1.collector.example/a"] {
             assert!(!remote.parse::<Repository>().unwrap().is_loopback(), "{remote}");

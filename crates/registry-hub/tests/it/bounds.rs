@@ -28,14 +28,17 @@ impl Respond for BigPages {
             .find(|(k, _)| k == "page")
             .and_then(|(_, v)| v.parse().ok())
             .unwrap_or(1);
-        let names: Vec<String> = (0..10_000).map(|i| format!("p{page}-{i}-{}", "x".repeat(88))).collect();
+        let names: Vec<String> = (0..10_000)
+            .map(|i| format!("p{page}-{i}-{}", "x".repeat(88)))
+            .collect();
         let next = (page < self.pages).then(|| format!("{}?page={}", self.base, page + 1));
         self.served.fetch_add(1, Ordering::SeqCst);
         if self.hub {
             let results: Vec<_> = names.iter().map(|n| serde_json::json!({"name": n})).collect();
             ResponseTemplate::new(200).set_body_json(serde_json::json!({"next": next, "results": results}))
         } else {
-            let t = ResponseTemplate::new(200).set_body_json(serde_json::json!({"name": "team/app", "tags": names}));
+            let t = ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"name": "team/app", "tags": names}));
             match next {
                 Some(n) => t.insert_header("link", format!("<{n}>; rel=\"next\"").as_str()),
                 None => t,
@@ -70,7 +73,11 @@ async fn a_registry_listing_stops_at_the_default_total_size() {
         .unwrap();
     let why = listing.truncated.expect("a truncated listing");
     assert!(why.contains("bytes"), "{why}");
-    assert!(served.load(Ordering::SeqCst) <= 34, "{} pages read", served.load(Ordering::SeqCst));
+    assert!(
+        served.load(Ordering::SeqCst) <= 34,
+        "{} pages read",
+        served.load(Ordering::SeqCst)
+    );
 }
 
 #[tokio::test]
@@ -88,7 +95,11 @@ async fn a_hub_listing_stops_at_the_default_total_size() {
     .unwrap();
     let why = listing.truncated.expect("a truncated listing");
     assert!(why.contains("bytes"), "{why}");
-    assert!(served.load(Ordering::SeqCst) <= 34, "{} pages read", served.load(Ordering::SeqCst));
+    assert!(
+        served.load(Ordering::SeqCst) <= 34,
+        "{} pages read",
+        served.load(Ordering::SeqCst)
+    );
 }
 
 /// Smaller caps stop sooner: the size cap after the page that passes it, the time cap after the
@@ -107,11 +118,22 @@ async fn the_size_and_time_caps_are_settings() {
         .unwrap()
     };
     let r = repo(&server.address().to_string(), "team/app");
-    let by_size = capped(3 << 19, Duration::from_secs(60)).list_tags(&r).await.unwrap();
+    let by_size = capped(3 << 19, Duration::from_secs(60))
+        .list_tags(&r)
+        .await
+        .unwrap();
     assert_eq!(served.swap(0, Ordering::SeqCst), 2);
     assert_eq!(by_size.tags.len(), 20_000);
-    assert!(by_size.truncated.as_deref().is_some_and(|t| t.contains("bytes")), "{:?}", by_size.truncated);
+    assert!(
+        by_size.truncated.as_deref().is_some_and(|t| t.contains("bytes")),
+        "{:?}",
+        by_size.truncated
+    );
     let by_time = capped(1 << 30, Duration::ZERO).list_tags(&r).await.unwrap();
     assert_eq!(served.load(Ordering::SeqCst), 1);
-    assert!(by_time.truncated.as_deref().is_some_and(|t| t.contains("time")), "{:?}", by_time.truncated);
+    assert!(
+        by_time.truncated.as_deref().is_some_and(|t| t.contains("time")),
+        "{:?}",
+        by_time.truncated
+    );
 }

@@ -49,7 +49,11 @@ fn a_hanging_helper_times_out() {
         .with_helper_timeout(Duration::from_millis(300));
     let started = Instant::now();
     let err = config.lookup("ghcr.io").unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(err.message.contains("timed out"), "{err}");
 }
 
@@ -72,7 +76,10 @@ fn a_helper_printing_without_end_is_cut_off() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_slow_helper_does_not_block_the_runtime() {
     let dir = tempfile::tempdir().unwrap();
-    script(&dir.path().join("docker-credential-slow"), &format!("sleep 1\n{CREDS}"));
+    script(
+        &dir.path().join("docker-credential-slow"),
+        &format!("sleep 1\n{CREDS}"),
+    );
     let config = DockerConfig::parse(br#"{"credsStore":"slow"}"#)
         .unwrap()
         .with_helper_dir(dir.path());
@@ -86,7 +93,9 @@ async fn a_slow_helper_does_not_block_the_runtime() {
     });
     // Nothing listens on port 9 of 127.0.0.1: the request fails after the lookup.
     let client = remote(CredentialStore::new().with_docker_config(config));
-    let _ = client.resolve_tag(&repo("127.0.0.1:9", "team/app"), &tag("prod")).await;
+    let _ = client
+        .resolve_tag(&repo("127.0.0.1:9", "team/app"), &tag("prod"))
+        .await;
     ticker.abort();
     let n = ticks.load(std::sync::atomic::Ordering::SeqCst);
     assert!(n >= 30, "the runtime was blocked: {n} ticks during a 1 s helper");

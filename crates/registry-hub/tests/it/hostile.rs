@@ -76,7 +76,8 @@ async fn a_hub_jwt_expiring_at_u64_max_is_used_without_panicking() {
     Mock::given(method("GET"))
         .and(path("/v2/namespaces/team/repositories/app/tags"))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(serde_json::json!({"count": 0, "next": null, "results": []})),
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"count": 0, "next": null, "results": []})),
         )
         .expect(2)
         .mount(&server)
@@ -144,14 +145,16 @@ async fn allow_insecure_never_sends_basic_credentials_to_a_plain_http_realm_on_a
         .await;
     let registry = MockServer::start().await;
     Mock::given(method("HEAD"))
-        .respond_with(ResponseTemplate::new(401).insert_header(
-            "www-authenticate",
-            format!(
-                r#"Bearer realm="http://0.0.0.0:{}/token",service="svc""#,
-                tokens.address().port()
-            )
-            .as_str(),
-        ))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header(
+                "www-authenticate",
+                format!(
+                    r#"Bearer realm="http://0.0.0.0:{}/token",service="svc""#,
+                    tokens.address().port()
+                )
+                .as_str(),
+            ),
+        )
         .mount(&registry)
         .await;
     let host = registry.address().to_string();
@@ -168,7 +171,10 @@ async fn allow_insecure_never_sends_basic_credentials_to_a_plain_http_realm_on_a
         .unwrap_err();
     assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{err}");
     assert!(err.message.contains("not HTTPS"), "{err}");
-    assert!(tokens.received_requests().await.unwrap().is_empty(), "credentials sent in clear");
+    assert!(
+        tokens.received_requests().await.unwrap().is_empty(),
+        "credentials sent in clear"
+    );
 }
 
 /// Returns a server that records everything and answers 200 with a token, and a server that
@@ -177,15 +183,15 @@ async fn redirect_to_another_host(status: u16) -> (MockServer, MockServer) {
     let elsewhere = MockServer::start().await;
     Mock::given(wiremock::matchers::any())
         .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"token": "t", "access_token": "t"})),
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"token": "t", "access_token": "t"})),
         )
         .mount(&elsewhere)
         .await;
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .respond_with(
-            ResponseTemplate::new(status).insert_header("location", format!("{}/stolen", elsewhere.uri()).as_str()),
+            ResponseTemplate::new(status)
+                .insert_header("location", format!("{}/stolen", elsewhere.uri()).as_str()),
         )
         .mount(&server)
         .await;
@@ -226,8 +232,14 @@ async fn a_refresh_token_never_follows_a_307_or_308_to_another_host() {
             .await
             .unwrap_err();
         assert_eq!(err.kind, RegistryErrorKind::InvalidResponse, "{status}: {err}");
-        assert!(!bodies(&elsewhere).await.contains(refresh), "{status}: the refresh token followed");
-        assert!(bodies(&tokens).await.contains(refresh), "{status}: the realm was asked");
+        assert!(
+            !bodies(&elsewhere).await.contains(refresh),
+            "{status}: the refresh token followed"
+        );
+        assert!(
+            bodies(&tokens).await.contains(refresh),
+            "{status}: the realm was asked"
+        );
     }
 }
 
@@ -254,10 +266,15 @@ async fn an_error_page_echoing_the_authorization_header_is_redacted() {
     use base64::Engine as _;
     let basic = base64::engine::general_purpose::STANDARD.encode("alice:pa55-echoed");
     for (status, body) in [
-        (400, format!("<html><pre>GET /v2/ HTTP/1.1\nAuthorization: Basic {basic}\n</pre></html>")),
+        (
+            400,
+            format!("<html><pre>GET /v2/ HTTP/1.1\nAuthorization: Basic {basic}\n</pre></html>"),
+        ),
         (
             403,
-            format!(r#"{{"errors":[{{"code":"DENIED","message":"header Authorization: Basic {basic} refused"}}]}}"#),
+            format!(
+                r#"{{"errors":[{{"code":"DENIED","message":"header Authorization: Basic {basic} refused"}}]}}"#
+            ),
         ),
     ] {
         let server = MockServer::start().await;
@@ -276,7 +293,10 @@ async fn an_error_page_echoing_the_authorization_header_is_redacted() {
             .await
             .unwrap_err();
         let text = format!("{err} {err:?}");
-        assert!(!text.contains(&basic) && !text.contains("pa55-echoed"), "{status}: {text}");
+        assert!(
+            !text.contains(&basic) && !text.contains("pa55-echoed"),
+            "{status}: {text}"
+        );
         assert!(text.contains("Basic ***"), "{status}: {text}");
     }
 }

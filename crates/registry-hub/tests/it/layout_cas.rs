@@ -55,7 +55,10 @@ async fn an_explicit_compare_and_swap_refuses_a_stale_expectation() {
     l.put_manifest_if(&r, &tag("prod"), &y.manifest, Some(&x))
         .await
         .unwrap();
-    assert_eq!(l.resolve_tag(&r, &tag("prod")).await.unwrap(), Some(y.manifest.digest()));
+    assert_eq!(
+        l.resolve_tag(&r, &tag("prod")).await.unwrap(),
+        Some(y.manifest.digest())
+    );
 }
 
 #[tokio::test]

@@ -28,7 +28,11 @@ fn without_insecure_a_non_loopback_registry_is_never_reached_over_plain_http() {
     let before = w.registry.settled_requests().len();
     let r = w.tagcli(&["status"]);
     assert_ne!(r.code, 0, "{r:?}");
-    assert_eq!(w.registry.settled_requests().len(), before, "a request reached the registry");
+    assert_eq!(
+        w.registry.settled_requests().len(),
+        before,
+        "a request reached the registry"
+    );
 }
 
 /// Foreign text (here GitHub's error message) never becomes a line that GitHub Actions reads as
@@ -52,7 +56,9 @@ fn a_foreign_error_message_cannot_inject_a_workflow_command() {
         w.github.reset().await;
         Mock::given(method("GET"))
             .and(path_regex("/releases/tags/"))
-            .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})))
+            .respond_with(
+                ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "Not Found"})),
+            )
             .mount(&w.github)
             .await;
         Mock::given(method("POST"))
@@ -76,6 +82,9 @@ fn a_foreign_error_message_cannot_inject_a_workflow_command() {
             "injected command: {line:?}"
         );
         assert!(!line.starts_with("##["), "injected command: {line:?}");
-        assert!(!line.contains('\u{1b}') && !line.contains('\r'), "control character: {line:?}");
+        assert!(
+            !line.contains('\u{1b}') && !line.contains('\r'),
+            "control character: {line:?}"
+        );
     }
 }

@@ -343,9 +343,13 @@ pub(crate) fn assert_no_secret(outputs: &[(&str, &str)], secrets: &[String]) {
 #[test]
 fn the_secret_scan_finds_a_secret_anywhere() {
     let secrets = vec!["ghs_x".to_owned(), "eyJ.a.b".to_owned()];
-    assert_no_secret(&[("stdout", "clean"), ("GITHUB_OUTPUT", "prod=sha256:1")], &secrets);
+    assert_no_secret(
+        &[("stdout", "clean"), ("GITHUB_OUTPUT", "prod=sha256:1")],
+        &secrets,
+    );
     for leaked in ["token ghs_x", "jwt=eyJ.a.b\n"] {
-        let caught = std::panic::catch_unwind(|| assert_no_secret(&[("GITHUB_STEP_SUMMARY", leaked)], &secrets));
+        let caught =
+            std::panic::catch_unwind(|| assert_no_secret(&[("GITHUB_STEP_SUMMARY", leaked)], &secrets));
         assert!(caught.is_err(), "{leaked}");
     }
 }
