@@ -193,6 +193,19 @@ impl TokenCache {
         }
     }
 
+    /// Returns every token cached for `host` (to redact them from messages).
+    pub(crate) fn tokens_for(&self, host: &str) -> Vec<String> {
+        self.tokens.lock().map_or_else(
+            |_| Vec::new(),
+            |t| {
+                t.iter()
+                    .filter(|((h, _), _)| h == host)
+                    .map(|(_, c)| c.token.expose().to_owned())
+                    .collect()
+            },
+        )
+    }
+
     /// Forgets the token for `host` and `scope` (after the registry refused it).
     pub(crate) fn forget(&self, host: &str, scope: &str) {
         if let Ok(mut tokens) = self.tokens.lock() {

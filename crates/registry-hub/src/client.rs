@@ -161,6 +161,29 @@ impl Transport {
         Ok(format!("{scheme}://{api_host}/v2/{}", repository.path()))
     }
 
+    /// Returns `text` with every credential held for `host` replaced by `***`: the password
+    /// and its Basic encoding, identity and Bearer tokens, and the cached registry tokens.
+    pub(crate) fn redact_secrets(&self, host: &str, text: &str) -> String {
+        let mut secrets = self.tokens.tokens_for(host);
+        match self.creds.lock().ok().and_then(|c| c.get(host).cloned()) {
+            Some(Credentials::Basic { username, password }) => {
+                secrets.push(STANDARD.encode(format!("{username}:{}", password.expose())));
+                secrets.push(password.expose().to_owned());
+            }
+            Some(Credentials::IdentityToken(t) | Credentials::BearerToken(t)) => {
+                secrets.push(t.expose().to_owned());
+            }
+            _ => {}
+        }
+        let mut out = text.to_owned();
+        // Short values would blank unrelated text; they are still covered by the pattern-based
+        // redaction of `Basic …` and `Bearer …`.
+        for secret in secrets.iter().filter(|s| s.len() >= 6) {
+            out = out.replace(secret.as_str(), "***");
+        }
+        out
+    }
+
     /// Returns whether registry `host` (`host[:port]`, canonical) is reached over plain HTTP.
     fn plain_http(&self, host: &str) -> bool {
         match &self.config.plain_http {

@@ -63,6 +63,7 @@ mod credentials;
 mod error_map;
 mod http;
 mod hub;
+mod hub_page;
 mod layout;
 mod layout_files;
 mod listing;

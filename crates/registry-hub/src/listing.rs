@@ -8,7 +8,7 @@ use reqwest::header::{ACCEPT, HeaderValue};
 use tagcore::{ListedTag, RegistryError, Repository, Tag, TagListing};
 
 use crate::auth::Access;
-use crate::client::{read_capped, unexpected};
+use crate::client::read_capped;
 use crate::error_map;
 use crate::manifest::link_next;
 use crate::remote::RemoteRegistry;
@@ -92,10 +92,15 @@ impl RemoteRegistry {
                 if String::from_utf8_lossy(&body).contains("NAME_UNKNOWN") {
                     return Ok(listing);
                 }
-                return Err(error_map::from_status(404, &what, &body));
+                let mut err = error_map::from_status(404, &what, &body);
+                err.message = self
+                    .inner
+                    .transport
+                    .redact_secrets(repository.registry(), &err.message);
+                return Err(err);
             }
             if !resp.status().is_success() {
-                return Err(unexpected(resp, &what).await);
+                return Err(self.refused(resp, &what, repository).await);
             }
             let next = resp
                 .headers()

@@ -300,3 +300,73 @@ async fn an_error_page_echoing_the_authorization_header_is_redacted() {
         assert!(text.contains("Basic ***"), "{status}: {text}");
     }
 }
+
+/// A page that echoes a credential bare (without `Basic`/`Bearer` before it): every credential
+/// the client holds for that registry is removed from the message.
+#[tokio::test]
+async fn an_error_page_echoing_a_bare_credential_is_redacted() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(method("GET"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"token": "opaque-registry-token-123"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(400).set_body_string(
+            r#"{"errors":[{"code":"DENIED","message":"token=opaque-registry-token-123 password pa55-raw-echo"}]}"#,
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!(r#"Bearer realm="{uri}/token",service="svc""#).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    let host = server.address().to_string();
+    let err = remote(CredentialStore::new().with(&host, Credentials::basic("alice", "pa55-raw-echo")))
+        .fetch_manifest(&repo(&host, "team/app"), &tagcore::Digest::of(b"x"))
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("opaque-registry-token-123") && !text.contains("pa55-raw-echo"),
+        "{text}"
+    );
+    assert!(text.contains("token=*** password ***"), "{text}");
+}
+
+#[tokio::test]
+async fn a_hub_error_page_echoing_the_password_or_the_jwt_is_redacted() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v2/auth/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"access_token": "hub-jwt-opaque-42"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_string("forbidden for hub-jwt-opaque-42 (secret dckr_pat_ECHOED)"),
+        )
+        .mount(&server)
+        .await;
+    let err = hub(&server, Credentials::basic("team", "dckr_pat_ECHOED"))
+        .list_tags("team", "app")
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("hub-jwt-opaque-42") && !text.contains("dckr_pat_ECHOED"),
+        "{text}"
+    );
+}
