@@ -224,14 +224,18 @@ impl Transport {
         }
         let store = self.config.credentials.clone();
         let key = host.to_owned();
-        let c = tokio::task::spawn_blocking(move || store.lookup(&key))
-            .await
-            .map_err(|e| {
-                RegistryError::new(
-                    RegistryErrorKind::Unauthorized,
-                    format!("credential lookup for {host} failed ({e})"),
-                )
-            })??;
+        let c = if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::task::spawn_blocking(move || store.lookup(&key))
+                .await
+                .map_err(|e| {
+                    RegistryError::new(
+                        RegistryErrorKind::Unauthorized,
+                        format!("credential lookup for {host} failed ({e})"),
+                    )
+                })??
+        } else {
+            store.lookup(&key)?
+        };
         if let Ok(mut cache) = self.creds.lock() {
             cache.insert(host.to_owned(), c.clone());
         }
