@@ -19,7 +19,7 @@ use tagcore::{RegistryError, Repository, Tag, TagListing};
 use crate::client::{Redirects, build_http, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
-use crate::hub_page::{jwt_lifetime, parse_tag};
+use crate::hub_page::{jwt_lifetime, parse_page};
 use crate::listing::ListingBudget;
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
@@ -319,17 +319,8 @@ impl HubClient {
             // A page of 100 tags is a few hundred KiB at most.
             let bytes = read_capped(resp, 4 * 1024 * 1024, &what).await?;
             budget.add(bytes.len());
-            let v: Value =
-                serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "page is not JSON"))?;
-            let Some(results) = v.get("results").and_then(Value::as_array) else {
-                return Err(error_map::invalid(
-                    &what,
-                    format!("page {page} has no `results` array"),
-                ));
-            };
-            for item in results {
-                parse_tag(item, &mut listing, &mut seen_tags);
-            }
+            let v = parse_page(&bytes, page, &mut listing, &mut seen_tags)
+                .map_err(|problem| error_map::invalid(&what, problem))?;
             let Some(next) = v.get("next").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
                 return Ok(listing);
             };

@@ -8,6 +8,24 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use tagcore::{Digest, ListedTag, Tag, TagListing, Timestamp};
 
+/// Adds the tags of Hub page number `page` to `listing` and returns the page, or says what is
+/// wrong with it.
+pub(crate) fn parse_page(
+    bytes: &[u8],
+    page: u32,
+    listing: &mut TagListing,
+    seen: &mut HashSet<String>,
+) -> Result<Value, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|_| "page is not JSON".to_owned())?;
+    let Some(results) = v.get("results").and_then(Value::as_array) else {
+        return Err(format!("page {page} has no `results` array"));
+    };
+    for item in results {
+        parse_tag(item, listing, seen);
+    }
+    Ok(v)
+}
+
 /// Adds the tag `item` describes to `listing` (once per name; invalid names are recorded as
 /// skipped, neutralised).
 pub(crate) fn parse_tag(item: &Value, listing: &mut TagListing, seen: &mut HashSet<String>) {

@@ -109,24 +109,8 @@ impl RemoteRegistry {
                 .and_then(link_next);
             let body = read_capped(resp, MAX_TAG_PAGE_BYTES, &what).await?;
             budget.add(body.len());
-            let v: serde_json::Value = serde_json::from_slice(&body)
-                .map_err(|_| error_map::invalid(&what, "tag list is not JSON"))?;
-            let mut added = 0;
-            for name in v.get("tags").and_then(|t| t.as_array()).into_iter().flatten() {
-                let Some(name) = name.as_str() else { continue };
-                if !seen_tags.insert(name.to_owned()) {
-                    continue;
-                }
-                added += 1;
-                match name.parse::<Tag>() {
-                    Ok(tag) => listing.tags.push(ListedTag {
-                        tag,
-                        digest: None,
-                        pushed: None,
-                    }),
-                    Err(_) => listing.skipped_invalid.push(crate::sanitize::foreign(name)),
-                }
-            }
+            let added = add_page(&body, &mut listing, &mut seen_tags)
+                .ok_or_else(|| error_map::invalid(&what, "tag list is not JSON"))?;
             let Some(next) = next else { return Ok(listing) };
             let next_url = resolve_url(&url, &next)
                 .ok_or_else(|| error_map::invalid(&what, "Link target is not a URL"))?;
@@ -156,6 +140,29 @@ impl RemoteRegistry {
         }
         Ok(listing)
     }
+}
+
+/// Adds the new tags of one `/tags/list` page to `listing` and returns how many were new, or
+/// `None` when the page is not JSON.
+fn add_page(body: &[u8], listing: &mut TagListing, seen: &mut HashSet<String>) -> Option<usize> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let mut added = 0;
+    for name in v.get("tags").and_then(|t| t.as_array()).into_iter().flatten() {
+        let Some(name) = name.as_str() else { continue };
+        if !seen.insert(name.to_owned()) {
+            continue;
+        }
+        added += 1;
+        match name.parse::<Tag>() {
+            Ok(tag) => listing.tags.push(ListedTag {
+                tag,
+                digest: None,
+                pushed: None,
+            }),
+            Err(_) => listing.skipped_invalid.push(crate::sanitize::foreign(name)),
+        }
+    }
+    Some(added)
 }
 
 /// Returns `target` resolved against `base`, or `None` when it is not a URL on the same origin:
