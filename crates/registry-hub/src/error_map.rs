@@ -86,7 +86,7 @@ pub(crate) fn from_transport(err: reqwest::Error, what: &str) -> RegistryError {
     } else if err.is_connect() {
         "could not connect"
     } else if err.is_redirect() {
-        "refused a redirect (HTTPS to plain HTTP, or more than 5)"
+        "refused a redirect (HTTPS to plain HTTP, a secret body to another host, or more than 5)"
     } else if err.is_body() || err.is_decode() {
         "failed reading the response"
     } else {
