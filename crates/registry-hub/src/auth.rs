@@ -177,20 +177,33 @@ impl TokenCache {
     pub(crate) fn get(&self, host: &str, scope: &str) -> Option<Secret> {
         let tokens = self.tokens.lock().ok()?;
         let t = tokens.get(&(host.to_owned(), scope.to_owned()))?;
-        (Instant::now() + RENEW_MARGIN < t.expires).then(|| t.token.clone())
+        let soon = Instant::now().checked_add(RENEW_MARGIN)?;
+        (soon < t.expires).then(|| t.token.clone())
     }
 
     /// Stores `token` for `host` and `scope`, valid for `lifetime`.
     pub(crate) fn put(&self, host: &str, scope: &str, token: Secret, lifetime: Duration) {
-        if let Ok(mut tokens) = self.tokens.lock() {
+        if let Some(expires) = Instant::now().checked_add(lifetime)
+            && let Ok(mut tokens) = self.tokens.lock()
+        {
             tokens.insert(
                 (host.to_owned(), scope.to_owned()),
-                CachedToken {
-                    token,
-                    expires: Instant::now() + lifetime,
-                },
+                CachedToken { token, expires },
             );
         }
+    }
+
+    /// Returns every token cached for `host` (to redact them from messages).
+    pub(crate) fn tokens_for(&self, host: &str) -> Vec<String> {
+        self.tokens.lock().map_or_else(
+            |_| Vec::new(),
+            |t| {
+                t.iter()
+                    .filter(|((h, _), _)| h == host)
+                    .map(|(_, c)| c.token.expose().to_owned())
+                    .collect()
+            },
+        )
     }
 
     /// Forgets the token for `host` and `scope` (after the registry refused it).

@@ -15,6 +15,7 @@ use tagcore::{RegistryError, RegistryErrorKind, Repository};
 use crate::auth::{Access, HostAuth, TokenCache, host_auth_from_challenges, parse_www_authenticate};
 use crate::credentials::{CredentialStore, Credentials, Secret};
 use crate::error_map;
+pub(crate) use crate::http::{Redirects, build_http, read_capped};
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
 /// Which registries are reached over plain HTTP.
@@ -22,7 +23,8 @@ use crate::retry::{RateLimit, RetryPolicy, retrying};
 pub enum PlainHttp {
     /// Always HTTPS.
     Never,
-    /// Plain HTTP for loopback registries (`127.*`, `localhost`, `[::1]`), HTTPS elsewhere.
+    /// Plain HTTP for loopback registries (an address in `127.0.0.0/8`, `[::1]`, `localhost`),
+    /// HTTPS elsewhere.
     #[default]
     Loopback,
     /// Plain HTTP for these hosts (`host[:port]`); a non-loopback host also needs
@@ -37,7 +39,9 @@ pub struct OciConfig {
     pub credentials: CredentialStore,
     /// Which registries are reached over plain HTTP.
     pub plain_http: PlainHttp,
-    /// Allows plain HTTP to non-loopback hosts listed in [`PlainHttp::Hosts`]. Off by default.
+    /// Allows plain HTTP to non-loopback hosts listed in [`PlainHttp::Hosts`], and a plain-HTTP
+    /// token realm on such a registry's own host. Off by default. A plain-HTTP realm on any other
+    /// non-loopback host is refused whatever this says.
     pub allow_insecure: bool,
     /// A PEM bundle of extra trusted CA certificates.
     pub ca_bundle: Option<PathBuf>,
@@ -55,6 +59,12 @@ pub struct OciConfig {
     pub tag_page_size: u32,
     /// The most `/tags/list` pages followed before the listing is reported as truncated.
     pub max_tag_pages: u32,
+    /// The most bytes of tag pages read by one listing (checked after each page) before it is
+    /// reported as truncated.
+    pub max_listing_bytes: u64,
+    /// The longest one listing may take (checked after each page) before it is reported as
+    /// truncated.
+    pub max_listing_time: Duration,
     /// Tries the multi-tag push (`?tag=`) once per host when several tags are written at once.
     pub try_multi_tag_push: bool,
 }
@@ -73,67 +83,18 @@ impl Default for OciConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             tag_page_size: 1000,
             max_tag_pages: 1000,
+            max_listing_bytes: crate::listing::DEFAULT_MAX_LISTING_BYTES,
+            max_listing_time: crate::listing::DEFAULT_MAX_LISTING_TIME,
             try_multi_tag_push: true,
         }
     }
 }
 
-/// Follows at most 5 redirects and never from HTTPS down to plain HTTP off loopback (blob
-/// downloads are often redirected to a CDN; a downgrade would expose the bytes and any
-/// credentials in the URL).
-fn redirect_policy(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
-    let downgrade = attempt.url().scheme() == "http"
-        && attempt.previous().iter().any(|u| u.scheme() == "https")
-        && !matches!(
-            attempt.url().host_str(),
-            Some("localhost" | "127.0.0.1" | "[::1]")
-        );
-    if downgrade {
-        attempt.error("refusing a redirect from HTTPS to plain HTTP")
-    } else if attempt.previous().len() > 5 {
-        attempt.error("too many redirects")
-    } else {
-        attempt.follow()
-    }
-}
-
-/// Returns a `reqwest` client with the TLS, timeout and redirect settings shared by all clients.
-pub(crate) fn build_http(
-    user_agent: &str,
-    request_timeout: Duration,
-    connect_timeout: Duration,
-    ca_bundle: Option<&PathBuf>,
-) -> Result<reqwest::Client, RegistryError> {
-    let mut builder = reqwest::Client::builder()
-        .user_agent(user_agent)
-        .timeout(request_timeout)
-        .connect_timeout(connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(60))
-        .redirect(reqwest::redirect::Policy::custom(redirect_policy));
-    if let Some(path) = ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
-            error_map::invalid_input(&format!("CA bundle {}", path.display()), "cannot read").with_source(e)
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            error_map::invalid_input(&format!("CA bundle {}", path.display()), "not a PEM bundle")
-                .with_source(e)
-        })?;
-        if certs.is_empty() {
-            return Err(error_map::invalid_input(
-                &format!("CA bundle {}", path.display()),
-                "holds no certificate",
-            ));
-        }
-        builder = builder.tls_certs_merge(certs);
-    }
-    builder
-        .build()
-        .map_err(|e| error_map::invalid_input("HTTP client", "cannot be built").with_source(e))
-}
-
 /// The shared transport: one connection pool, credentials, tokens, retries.
 pub(crate) struct Transport {
     http: reqwest::Client,
+    /// For token requests: a refresh token in the body never follows a redirect off-origin.
+    http_secret: reqwest::Client,
     pub(crate) config: OciConfig,
     tokens: TokenCache,
     creds: Mutex<HashMap<String, Credentials>>,
@@ -154,14 +115,20 @@ pub(crate) struct Req<'a> {
 
 impl Transport {
     pub(crate) fn new(config: OciConfig) -> Result<Self, RegistryError> {
-        let http = build_http(
-            &config.user_agent,
-            config.request_timeout,
-            config.connect_timeout,
-            config.ca_bundle.as_ref(),
-        )?;
+        let build = |redirects| {
+            build_http(
+                &config.user_agent,
+                config.request_timeout,
+                config.connect_timeout,
+                config.ca_bundle.as_ref(),
+                redirects,
+            )
+        };
+        let http = build(Redirects::Shared)?;
+        let http_secret = build(Redirects::SameOrigin)?;
         Ok(Self {
             http,
+            http_secret,
             config,
             tokens: TokenCache::default(),
             creds: Mutex::new(HashMap::new()),
@@ -183,11 +150,7 @@ impl Transport {
         } else {
             host
         };
-        let plain = match &self.config.plain_http {
-            PlainHttp::Never => false,
-            PlainHttp::Loopback => repository.is_loopback(),
-            PlainHttp::Hosts(hosts) => hosts.iter().any(|h| tagcore::canonical_registry(h) == host),
-        };
+        let plain = self.plain_http(host);
         if plain && !repository.is_loopback() && !self.config.allow_insecure {
             return Err(error_map::invalid_input(
                 &format!("registry {host}"),
@@ -198,11 +161,81 @@ impl Transport {
         Ok(format!("{scheme}://{api_host}/v2/{}", repository.path()))
     }
 
-    fn credentials(&self, host: &str) -> Result<Credentials, RegistryError> {
+    /// Returns `text` with every credential held for `host` replaced by `***`: the password
+    /// and its Basic encoding, identity and Bearer tokens, and the cached registry tokens.
+    pub(crate) fn redact_secrets(&self, host: &str, text: &str) -> String {
+        let mut secrets = self.tokens.tokens_for(host);
+        match self.creds.lock().ok().and_then(|c| c.get(host).cloned()) {
+            Some(Credentials::Basic { username, password }) => {
+                secrets.push(STANDARD.encode(format!("{username}:{}", password.expose())));
+                secrets.push(password.expose().to_owned());
+            }
+            Some(Credentials::IdentityToken(t) | Credentials::BearerToken(t)) => {
+                secrets.push(t.expose().to_owned());
+            }
+            _ => {}
+        }
+        let mut out = text.to_owned();
+        // Short values would blank unrelated text; they are still covered by the pattern-based
+        // redaction of `Basic …` and `Bearer …`.
+        for secret in secrets.iter().filter(|s| s.len() >= 6) {
+            out = out.replace(secret.as_str(), "***");
+        }
+        out
+    }
+
+    /// Returns whether registry `host` (`host[:port]`, canonical) is reached over plain HTTP.
+    fn plain_http(&self, host: &str) -> bool {
+        match &self.config.plain_http {
+            PlainHttp::Never => false,
+            PlainHttp::Loopback => tagcore::is_loopback_authority(host),
+            PlainHttp::Hosts(hosts) => hosts.iter().any(|h| tagcore::canonical_registry(h) == host),
+        }
+    }
+
+    /// Returns the token realm as a URL when credentials may be sent there: HTTPS; plain HTTP
+    /// to a loopback address; or plain HTTP to the registry's own host when that registry is
+    /// itself reached over plain HTTP by an explicit `allow_insecure` (the credentials already
+    /// travel in clear to that host). Never plain HTTP to another host.
+    fn realm_url(&self, realm: &str, registry: &str, ctx: &str) -> Result<reqwest::Url, RegistryError> {
+        let endpoint = tagcore::Endpoint::parse(realm)
+            .map_err(|_| error_map::invalid(ctx, "the token realm is not an http(s) URL"))?;
+        let same_plain_host = self.config.allow_insecure
+            && self.plain_http(registry)
+            && endpoint.host() == authority_host(registry);
+        if !(endpoint.is_https() || endpoint.is_loopback() || same_plain_host) {
+            return Err(error_map::invalid(
+                ctx,
+                format!(
+                    "the token realm on {} is not HTTPS; refusing to send credentials in clear",
+                    endpoint.host()
+                ),
+            ));
+        }
+        reqwest::Url::parse(endpoint.as_str())
+            .map_err(|_| error_map::invalid(ctx, "the token realm is not an http(s) URL"))
+    }
+
+    /// Returns the credentials for `host`, looked up once. The lookup may run a credential
+    /// helper (a process), so it runs on tokio's blocking pool, never on the runtime's thread.
+    async fn credentials(&self, host: &str) -> Result<Credentials, RegistryError> {
         if let Some(c) = self.creds.lock().ok().and_then(|c| c.get(host).cloned()) {
             return Ok(c);
         }
-        let c = self.config.credentials.lookup(host)?;
+        let store = self.config.credentials.clone();
+        let key = host.to_owned();
+        let c = if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::task::spawn_blocking(move || store.lookup(&key))
+                .await
+                .map_err(|e| {
+                    RegistryError::new(
+                        RegistryErrorKind::Unauthorized,
+                        format!("credential lookup for {host} failed ({e})"),
+                    )
+                })??
+        } else {
+            store.lookup(&key)?
+        };
         if let Ok(mut cache) = self.creds.lock() {
             cache.insert(host.to_owned(), c.clone());
         }
@@ -214,7 +247,7 @@ impl Transport {
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
         let host = req.repository.registry();
         let scope = req.access.scope(req.repository.path());
-        let creds = self.credentials(host)?;
+        let creds = self.credentials(host).await?;
         let mut auth = self.auth_header(host, &scope, &creds, req.what).await?;
         let resp = self.send_with(req, auth.as_ref()).await?;
         if resp.status() != StatusCode::UNAUTHORIZED {
@@ -290,7 +323,7 @@ impl Transport {
                     return Ok(Some(sensitive(&format!("Bearer {}", t.expose()))?));
                 }
                 let (token, lifetime) = self
-                    .fetch_token(&realm, service.as_deref(), scope, creds, what)
+                    .fetch_token(&realm, host, service.as_deref(), scope, creds, what)
                     .await?;
                 let header = sensitive(&format!("Bearer {}", token.expose()))?;
                 self.tokens.put(host, scope, token, lifetime);
@@ -303,22 +336,14 @@ impl Transport {
     async fn fetch_token(
         &self,
         realm: &str,
+        registry: &str,
         service: Option<&str>,
         scope: &str,
         creds: &Credentials,
         what: &str,
     ) -> Result<(Secret, Duration), RegistryError> {
         let ctx = format!("{what}: token request for scope {scope}");
-        let url =
-            reqwest::Url::parse(realm).map_err(|_| error_map::invalid(&ctx, "the realm is not a URL"))?;
-        let loopback =
-            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
-        if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || self.config.allow_insecure)) {
-            return Err(error_map::invalid(
-                &ctx,
-                "the token realm is not HTTPS; refusing to send credentials",
-            ));
-        }
+        let url = self.realm_url(realm, registry, &ctx)?;
         let make = || match creds {
             Credentials::IdentityToken(refresh) => {
                 let mut form = vec![
@@ -335,7 +360,7 @@ impl Transport {
                     .map(|(k, v)| format!("{k}={}", form_encode(v)))
                     .collect::<Vec<_>>()
                     .join("&");
-                self.http
+                self.http_secret
                     .post(url.clone())
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body(body)
@@ -349,7 +374,7 @@ impl Transport {
                     }
                     q.append_pair("scope", scope);
                 }
-                let b = self.http.get(u);
+                let b = self.http_secret.get(u);
                 match creds {
                     Credentials::Basic { username, password } => match basic_header(username, password) {
                         Ok(h) => b.header(AUTHORIZATION, h),
@@ -384,6 +409,16 @@ impl Transport {
     }
 }
 
+/// Returns the host of a registry authority `host[:port]` (`[::1]` keeps its brackets).
+fn authority_host(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(h, _)| &authority[..=h.len()]);
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
 /// Returns a header value marked sensitive (hidden from `Debug`).
 pub(crate) fn sensitive(value: &str) -> Result<HeaderValue, RegistryError> {
     let mut v = HeaderValue::from_str(value).map_err(|_| {
@@ -413,33 +448,6 @@ fn form_encode(s: &str) -> String {
         }
     }
     out
-}
-
-/// Returns the response body, refusing more than `cap` bytes.
-pub(crate) async fn read_capped(mut resp: Response, cap: u64, what: &str) -> Result<Vec<u8>, RegistryError> {
-    if let Some(len) = resp.content_length()
-        && len > cap
-    {
-        return Err(error_map::invalid(
-            what,
-            format!("response of {len} bytes exceeds the limit of {cap}"),
-        ));
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| error_map::from_transport(e, what))?
-    {
-        if out.len() as u64 + chunk.len() as u64 > cap {
-            return Err(error_map::invalid(
-                what,
-                format!("response exceeds the limit of {cap} bytes"),
-            ));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 /// Returns the error for an unexpected response, reading a little of its body for the message.

@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -121,6 +122,24 @@ pub struct DockerConfig {
     creds_store: Option<String>,
     cred_helpers: HashMap<String, String>,
     helper_dir: Option<PathBuf>,
+    helper_timeout: Option<Duration>,
+}
+
+/// How long a credential helper may take before it is killed.
+const HELPER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The most a credential helper may print (its answer is one small JSON object).
+const HELPER_MAX_OUTPUT: usize = 64 * 1024;
+
+/// Returns whether `name` may follow `docker-credential-`: letters, digits, `.`, `_` and `-`,
+/// not starting with `.` or `-` (so never a path: `credsStore: "x/y"` is refused).
+fn valid_helper_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(['.', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 impl DockerConfig {
@@ -186,6 +205,12 @@ impl DockerConfig {
         self
     }
 
+    /// Returns this config giving each helper at most `timeout` to answer (default 20 s).
+    pub fn with_helper_timeout(mut self, timeout: Duration) -> Self {
+        self.helper_timeout = Some(timeout);
+        self
+    }
+
     /// Returns the credentials for `host`: its `credHelpers` entry, else `credsStore`, else
     /// `auths`. A helper that knows nothing about the host falls through to `auths`.
     pub fn lookup(&self, host: &str) -> Result<Option<Credentials>, RegistryError> {
@@ -200,6 +225,16 @@ impl DockerConfig {
     }
 
     fn run_helper(&self, helper: &str, host: &str) -> Result<Option<Credentials>, RegistryError> {
+        if !valid_helper_name(helper) {
+            return Err(RegistryError::new(
+                RegistryErrorKind::InvalidInput,
+                format!(
+                    "Docker config: credential helper name {:?} is invalid; expected letters, digits, \
+                     '.', '_' or '-' (the suffix of a docker-credential-* program on PATH)",
+                    crate::sanitize::foreign(helper)
+                ),
+            ));
+        }
         let program = format!("docker-credential-{helper}");
         let program = self
             .helper_dir
@@ -215,26 +250,40 @@ impl DockerConfig {
             .arg("get")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .map_err(|e| fail(format!("cannot run ({e})")))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(docker_server_key(host).as_bytes())
-                .map_err(|e| fail(format!("cannot write to it ({e})")))?;
+            // A helper that exits without reading closes the pipe: not an error by itself.
+            let _ = stdin.write_all(docker_server_key(host).as_bytes());
         }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| fail(format!("failed ({e})")))?;
-        if !out.status.success() {
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            if stdout.contains("credentials not found") || out.stdout.is_empty() {
+        // The reader sends what it read; it is never joined, since a grandchild of the helper
+        // may hold the pipe open after the helper itself is gone.
+        let (tx, rx) = std::sync::mpsc::channel();
+        if let Some(out) = child.stdout.take() {
+            std::thread::spawn(move || tx.send(read_bounded(out)));
+        }
+        let timeout = self.helper_timeout.unwrap_or(HELPER_TIMEOUT);
+        let deadline = Instant::now() + timeout;
+        let timed_out = || fail(format!("timed out after {timeout:?}; killed"));
+        let status = wait_until(&mut child, deadline)
+            .map_err(|e| fail(format!("failed ({e})")))?
+            .ok_or_else(timed_out)?;
+        let (stdout, overflow) = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| timed_out())?;
+        if overflow {
+            return Err(fail(format!("printed more than {HELPER_MAX_OUTPUT} bytes")));
+        }
+        if !status.success() {
+            let text = String::from_utf8_lossy(&stdout);
+            if text.contains("credentials not found") || stdout.is_empty() {
                 return Ok(None);
             }
             // The helper's output may hold anything; report only that it failed.
-            return Err(fail(format!("exited with {}", out.status)));
+            return Err(fail(format!("exited with {status}")));
         }
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        let v: serde_json::Value = serde_json::from_slice(&stdout)
             .map_err(|_| fail("printed something that is not JSON".to_owned()))?;
         let username = v.get("Username").and_then(|u| u.as_str()).unwrap_or("");
         let secret = v.get("Secret").and_then(|s| s.as_str()).unwrap_or("");
@@ -243,6 +292,38 @@ impl DockerConfig {
             ("<token>", token) => Some(Credentials::IdentityToken(Secret::new(token))),
             (user, secret) => Some(Credentials::basic(user, secret)),
         })
+    }
+}
+
+/// Returns the first [`HELPER_MAX_OUTPUT`] bytes of `out` and whether there was more; reads
+/// to the end so that the helper never blocks on a full pipe.
+fn read_bounded(mut out: impl Read) -> (Vec<u8>, bool) {
+    let mut kept = Vec::new();
+    let mut overflow = false;
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = out.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let room = HELPER_MAX_OUTPUT.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+        overflow |= n > room;
+    }
+    (kept, overflow)
+}
+
+/// Waits for `child` until `deadline`; kills it and returns `None` when it is still running.
+fn wait_until(child: &mut Child, deadline: Instant) -> std::io::Result<Option<ExitStatus>> {
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -9,6 +9,8 @@
 
 use tagcore::{RegistryError, RegistryErrorKind};
 
+use crate::sanitize;
+
 /// Returns the kind for an HTTP status that the caller did not expect.
 pub(crate) fn kind_for_status(status: u16) -> RegistryErrorKind {
     match status {
@@ -62,7 +64,7 @@ pub(crate) fn tls_refusal(err: &reqwest::Error) -> Option<String> {
 
 /// Returns the error for a transport failure (connect, timeout, TLS, body) while doing `what`.
 pub(crate) fn from_transport(err: reqwest::Error, what: &str) -> RegistryError {
-    if let Some(tls) = tls_refusal(&err) {
+    if let Some(tls) = tls_refusal(&err).map(|t| sanitize::foreign(&t)) {
         return RegistryError::new(
             RegistryErrorKind::InvalidResponse,
             format!(
@@ -84,7 +86,7 @@ pub(crate) fn from_transport(err: reqwest::Error, what: &str) -> RegistryError {
     } else if err.is_connect() {
         "could not connect"
     } else if err.is_redirect() {
-        "refused a redirect (HTTPS to plain HTTP, or more than 5)"
+        "refused a redirect (HTTPS to plain HTTP, a secret body to another host, or more than 5)"
     } else if err.is_body() || err.is_decode() {
         "failed reading the response"
     } else {
@@ -114,7 +116,8 @@ pub(crate) fn from_io(err: std::io::Error, what: &str) -> RegistryError {
 }
 
 /// Returns the registry's `{"errors":[{"code","message"}]}` as `CODE message; …`, at most 300
-/// characters; other bodies are reduced to their first 120 printable characters.
+/// characters; other bodies are reduced to their first 120 characters; both neutralised
+/// ([`sanitize::foreign`]).
 fn summarize_body(body: &[u8]) -> String {
     let parsed = serde_json::from_slice::<serde_json::Value>(body).ok();
     let from_json = parsed
@@ -132,14 +135,15 @@ fn summarize_body(body: &[u8]) -> String {
                 .collect::<Vec<_>>()
                 .join("; ")
         });
-    let text = match from_json {
-        Some(t) => t,
-        None => {
-            let s = String::from_utf8_lossy(body);
-            s.chars().filter(|c| !c.is_control()).take(120).collect()
-        }
-    };
-    text.chars().take(300).collect()
+    // Every branch goes through the one neutraliser: no control character, no workflow
+    // command, no echoed credential reaches a message.
+    match from_json {
+        Some(t) => sanitize::foreign(&t).chars().take(300).collect(),
+        None => sanitize::foreign(&String::from_utf8_lossy(body))
+            .chars()
+            .take(120)
+            .collect(),
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +175,19 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "authentication failed: HEAD manifest docker.io/a/b:prod: HTTP 401 (credentials missing or refused)"
+        );
+    }
+
+    #[test]
+    fn registry_json_error_messages_are_neutralised_and_redacted() {
+        let body = br#"{"errors":[{"code":"DENIED","message":"no\n::stop-commands::x\r\n::error::ok Authorization: Basic dTpwYXNz"}]}"#;
+        let e = from_status(403, "PUT manifest r/a:prod", body);
+        assert!(!e.message.contains('\n') && !e.message.contains('\r'), "{e}");
+        assert!(!e.message.contains("dTpwYXNz"), "{e}");
+        assert!(
+            e.message
+                .ends_with("DENIED no ::stop-commands::x  ::error::ok Authorization: Basic ***"),
+            "{e}"
         );
     }
 }

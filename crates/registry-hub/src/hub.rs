@@ -9,18 +9,18 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, Response};
 use serde_json::Value;
-use tagcore::{Digest, ListedTag, RegistryError, Repository, Tag, TagListing, Timestamp};
+use tagcore::{RegistryError, Repository, Tag, TagListing};
 
-use crate::client::{build_http, read_capped, sensitive};
+use crate::client::{Redirects, build_http, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
+use crate::hub_page::{jwt_lifetime, parse_page};
+use crate::listing::ListingBudget;
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
 /// Settings of the Hub API client.
@@ -35,6 +35,12 @@ pub struct HubConfig {
     pub page_size: u32,
     /// The most pages followed before the listing is reported as truncated.
     pub max_pages: u32,
+    /// The most bytes of pages read by one listing (checked after each page) before it is
+    /// reported as truncated.
+    pub max_listing_bytes: u64,
+    /// The longest one listing may take (checked after each page) before it is reported as
+    /// truncated.
+    pub max_listing_time: Duration,
     /// The timeout of one HTTP request.
     pub request_timeout: Duration,
     /// The timeout of one connection attempt.
@@ -56,6 +62,8 @@ impl Default for HubConfig {
             credentials: Credentials::Anonymous,
             page_size: 100,
             max_pages: 100,
+            max_listing_bytes: crate::listing::DEFAULT_MAX_LISTING_BYTES,
+            max_listing_time: crate::listing::DEFAULT_MAX_LISTING_TIME,
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
@@ -98,6 +106,8 @@ pub struct HubClient {
 
 struct Inner {
     http: reqwest::Client,
+    /// For the login: the password in the body never follows a redirect off-origin.
+    http_secret: reqwest::Client,
     config: HubConfig,
     token: Mutex<Option<(Secret, Instant)>>,
     rate: Mutex<Option<RateLimit>>,
@@ -114,34 +124,58 @@ impl std::fmt::Debug for HubClient {
 /// Renew the JWT when less than this is left.
 const RENEW_MARGIN: Duration = Duration::from_secs(60);
 
+/// The longest a JWT is cached, whatever its `exp` says (an `exp` of u64::MAX must not overflow).
+const MAX_JWT_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 impl HubClient {
     /// Returns a client with `config`; refuses a plain-HTTP base URL except on loopback.
     pub fn new(config: HubConfig) -> Result<Self, RegistryError> {
-        let url = reqwest::Url::parse(&config.base_url).map_err(|_| {
-            error_map::invalid_input("Hub API base URL", format!("{:?} is not a URL", config.base_url))
-        })?;
-        let loopback =
-            matches!(url.host_str(), Some(h) if h == "localhost" || h.starts_with("127.") || h == "[::1]");
-        if url.scheme() != "https" && !(url.scheme() == "http" && (loopback || config.allow_insecure)) {
-            return Err(error_map::invalid_input(
+        tagcore::Endpoint::parse_secure(&config.base_url, config.allow_insecure).map_err(|e| {
+            error_map::invalid_input(
                 "Hub API base URL",
-                "must be HTTPS (plain HTTP only on loopback or with allow_insecure)",
-            ));
-        }
-        let http = build_http(
-            &config.user_agent,
-            config.request_timeout,
-            config.connect_timeout,
-            config.ca_bundle.as_ref(),
-        )?;
+                format!("{e} (plain HTTP only on loopback or with allow_insecure)"),
+            )
+        })?;
+        let build = |redirects| {
+            build_http(
+                &config.user_agent,
+                config.request_timeout,
+                config.connect_timeout,
+                config.ca_bundle.as_ref(),
+                redirects,
+            )
+        };
+        let http = build(Redirects::Shared)?;
+        let http_secret = build(Redirects::SameOrigin)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
+                http_secret,
                 config,
                 token: Mutex::new(None),
                 rate: Mutex::new(None),
             }),
         })
+    }
+
+    /// Returns `text` without the login password or the cached JWT (a page may echo them).
+    fn redact_secrets(&self, text: &str) -> String {
+        let mut secrets: Vec<String> = self
+            .inner
+            .token
+            .lock()
+            .ok()
+            .and_then(|t| t.as_ref().map(|(s, _)| s.expose().to_owned()))
+            .into_iter()
+            .collect();
+        if let Credentials::Basic { password, .. } = &self.inner.config.credentials {
+            secrets.push(password.expose().to_owned());
+        }
+        let mut out = text.to_owned();
+        for secret in secrets.iter().filter(|s| s.len() >= 6) {
+            out = out.replace(secret.as_str(), "***");
+        }
+        out
     }
 
     /// Returns the `X-RateLimit-*` headers of the latest response that carried any.
@@ -161,7 +195,9 @@ impl HubClient {
         };
         if !force
             && let Some((t, exp)) = self.inner.token.lock().ok().and_then(|t| t.clone())
-            && Instant::now() + RENEW_MARGIN < exp
+            && Instant::now()
+                .checked_add(RENEW_MARGIN)
+                .is_some_and(|soon| soon < exp)
         {
             return Ok(Some(t));
         }
@@ -170,7 +206,7 @@ impl HubClient {
         let body = serde_json::json!({"identifier": username, "secret": password.expose()}).to_string();
         let make = || {
             self.inner
-                .http
+                .http_secret
                 .post(&url)
                 .header("content-type", "application/json")
                 .body(body.clone())
@@ -190,10 +226,14 @@ impl HubClient {
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| error_map::invalid(&what, "response has no access_token"))?;
-        let lifetime = jwt_lifetime(jwt).unwrap_or(Duration::from_secs(300));
+        let lifetime = jwt_lifetime(jwt)
+            .unwrap_or(Duration::from_secs(300))
+            .min(MAX_JWT_LIFETIME);
         let token = Secret::new(jwt);
-        if let Ok(mut t) = self.inner.token.lock() {
-            *t = Some((token.clone(), Instant::now() + lifetime));
+        if let Some(expires) = Instant::now().checked_add(lifetime)
+            && let Ok(mut t) = self.inner.token.lock()
+        {
+            *t = Some((token.clone(), expires));
         }
         Ok(Some(token))
     }
@@ -267,6 +307,8 @@ impl HubClient {
         let mut listing = TagListing::default();
         let mut seen_urls = HashSet::new();
         let mut seen_tags = HashSet::new();
+        let config = &self.inner.config;
+        let mut budget = ListingBudget::new(config.max_listing_bytes, config.max_listing_time);
         for page in 1..=max_pages {
             seen_urls.insert(url.clone());
             let resp = self.send(Method::GET, &url, &what, true).await?;
@@ -274,18 +316,11 @@ impl HubClient {
             if !(200..300).contains(&status) {
                 return Err(self.error(resp, &what, namespace, repository).await);
             }
-            let bytes = read_capped(resp, 16 * 1024 * 1024, &what).await?;
-            let v: Value =
-                serde_json::from_slice(&bytes).map_err(|_| error_map::invalid(&what, "page is not JSON"))?;
-            let Some(results) = v.get("results").and_then(Value::as_array) else {
-                return Err(error_map::invalid(
-                    &what,
-                    format!("page {page} has no `results` array"),
-                ));
-            };
-            for item in results {
-                parse_tag(item, &mut listing, &mut seen_tags);
-            }
+            // A page of 100 tags is a few hundred KiB at most.
+            let bytes = read_capped(resp, 4 * 1024 * 1024, &what).await?;
+            budget.add(bytes.len());
+            let v = parse_page(&bytes, page, &mut listing, &mut seen_tags)
+                .map_err(|problem| error_map::invalid(&what, problem))?;
             let Some(next) = v.get("next").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
                 return Ok(listing);
             };
@@ -318,6 +353,10 @@ impl HubClient {
                 ));
                 return Ok(listing);
             }
+            if let Some(why) = budget.exhausted(page) {
+                listing.truncated = Some(why);
+                return Ok(listing);
+            }
             url = next_url;
         }
         Ok(listing)
@@ -347,6 +386,7 @@ impl HubClient {
         let status = resp.status().as_u16();
         let body = read_capped(resp, 64 * 1024, what).await.unwrap_or_default();
         let mut err = error_map::from_status(status, what, &body);
+        err.message = self.redact_secrets(&err.message);
         match status {
             404 => err.message.push_str(&format!(
                 " ({namespace}/{repository} does not exist, or is private and the request was not authenticated)"
@@ -370,98 +410,4 @@ fn split_repository(repository: &Repository) -> Result<(&str, &str), RegistryErr
                 "expected docker.io/<namespace>/<name>",
             )
         })
-}
-
-fn parse_tag(item: &Value, listing: &mut TagListing, seen: &mut HashSet<String>) {
-    let Some(name) = item.get("name").and_then(Value::as_str) else {
-        listing.skipped_invalid.push(format!(
-            "<entry without a name: {}>",
-            truncate(&item.to_string(), 80)
-        ));
-        return;
-    };
-    if !seen.insert(name.to_owned()) {
-        return;
-    }
-    let Ok(tag) = name.parse::<Tag>() else {
-        listing.skipped_invalid.push(name.to_owned());
-        return;
-    };
-    let time = |field: &str| {
-        item.get(field)
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<Timestamp>().ok())
-    };
-    let digest = item
-        .get("digest")
-        .and_then(Value::as_str)
-        .and_then(|d| d.parse::<Digest>().ok());
-    listing.tags.push(ListedTag {
-        tag,
-        digest,
-        pushed: time("tag_last_pushed").or_else(|| time("last_updated")),
-    });
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
-}
-
-/// Returns how long a JWT remains valid, from its `exp` claim (not verified: only a hint).
-fn jwt_lifetime(jwt: &str) -> Option<Duration> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
-    let v: Value = serde_json::from_slice(&bytes).ok()?;
-    let exp = v.get("exp")?.as_u64()?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(exp.saturating_sub(now)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_tags_leniently() {
-        let mut listing = TagListing::default();
-        let mut seen = HashSet::new();
-        let d = format!("sha256:{}", "a".repeat(64));
-        for item in [
-            serde_json::json!({"name": "prod", "digest": d, "tag_last_pushed": "2026-06-24T10:05:00.123456Z", "last_updated": "2026-06-25T00:00:00Z", "images": {"digest": "x"}}),
-            serde_json::json!({"name": "old", "last_updated": "2026-06-20T00:00:00Z", "images": [1, 2]}),
-            serde_json::json!({"name": "bare", "digest": 7, "tag_last_pushed": null}),
-            serde_json::json!({"name": "bad tag!"}),
-            serde_json::json!({"digest": d}),
-            serde_json::json!("not an object"),
-            serde_json::json!({"name": "prod"}),
-        ] {
-            parse_tag(&item, &mut listing, &mut seen);
-        }
-        let names: Vec<_> = listing.tags.iter().map(|t| t.tag.as_str()).collect();
-        assert_eq!(names, ["prod", "old", "bare"]);
-        assert_eq!(
-            listing.tags[0].pushed,
-            Some("2026-06-24T10:05:00Z".parse().unwrap())
-        );
-        assert_eq!(listing.tags[0].digest, Some(d.parse().unwrap()));
-        assert_eq!(
-            listing.tags[1].pushed,
-            Some("2026-06-20T00:00:00Z".parse().unwrap())
-        );
-        assert_eq!(
-            (listing.tags[2].digest.clone(), listing.tags[2].pushed),
-            (None, None)
-        );
-        assert_eq!(listing.skipped_invalid.len(), 3, "{:?}", listing.skipped_invalid);
-        assert_eq!(listing.skipped_invalid[0], "bad tag!");
-    }
-
-    #[test]
-    fn reads_jwt_expiry() {
-        let exp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 600;
-        let payload = URL_SAFE_NO_PAD.encode(format!("{{\"exp\":{exp}}}"));
-        let lifetime = jwt_lifetime(&format!("h.{payload}.s")).unwrap();
-        assert!(lifetime > Duration::from_secs(590) && lifetime <= Duration::from_secs(600));
-        assert_eq!(jwt_lifetime("garbage"), None);
-    }
 }

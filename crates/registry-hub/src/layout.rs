@@ -10,11 +10,11 @@
 //! `<repository>/.tagcli.lock` (an advisory `flock`), so two processes never lose each other's
 //! tag writes; a writer waits up to the lock timeout, then fails with `Conflict`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
+use std::collections::HashMap;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tagcore::{
@@ -22,6 +22,7 @@ use tagcore::{
 };
 
 use crate::error_map;
+use crate::layout_files::{entries, open_lock_file, ref_name, set_tag, tag_digest, write_atomic};
 use crate::manifest::{self, OCI_INDEX, media_type_of};
 
 /// The annotation holding a tag in `index.json`.
@@ -30,13 +31,21 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 /// The largest manifest read from a layout.
 const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// What this handle last read of each tag: `(repository, tag)` → digest (`None`: absent).
+type Observed = Arc<Mutex<HashMap<(String, String), Option<Digest>>>>;
 
 /// A directory of OCI image layouts, one per repository, usable as a [`Registry`].
+///
+/// [`Registry::put_manifest`] is a compare-and-swap against this handle's last read of the tag
+/// (the engine re-reads each tag right before writing it): under the repository's lock the tag
+/// is read again, and if another writer moved it since, the write is refused with `Conflict`.
+/// A tag this handle never read is written unconditionally. [`LayoutRegistry::put_manifest_if`]
+/// takes the expected digest explicitly.
 #[derive(Debug, Clone)]
 pub struct LayoutRegistry {
     root: PathBuf,
     lock_timeout: Duration,
+    observed: Observed,
 }
 
 /// An exclusive lock on a repository's layout, released when dropped.
@@ -51,6 +60,7 @@ impl LayoutRegistry {
         Self {
             root: root.into(),
             lock_timeout: Duration::from_secs(10),
+            observed: Arc::default(),
         }
     }
 
@@ -96,12 +106,7 @@ impl LayoutRegistry {
         let what = format!("lock layout {}", dir.display());
         fs::create_dir_all(&dir).map_err(|e| error_map::from_io(e, &what))?;
         let path = self.lock_path(repository);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| error_map::from_io(e, &what))?;
+        let file = open_lock_file(&path).map_err(|e| error_map::from_io(e, &what))?;
         let deadline = Instant::now() + self.lock_timeout;
         loop {
             match file.try_lock() {
@@ -129,7 +134,11 @@ impl LayoutRegistry {
         let digest = Digest::of(bytes);
         self.ensure_layout(repository)?;
         let path = self.blob_path(repository, &digest);
-        if fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64) {
+        // An existing blob is kept only when its bytes hash to its name: a corrupt blob of the
+        // right size is replaced.
+        if fs::metadata(&path).is_ok_and(|m| m.len() == bytes.len() as u64)
+            && fs::read(&path).is_ok_and(|stored| Digest::of(&stored) == digest)
+        {
             return Ok(digest);
         }
         let what = format!("write blob {repository}@{digest}");
@@ -145,6 +154,66 @@ impl LayoutRegistry {
         manifest: &Manifest,
     ) -> Result<Digest, RegistryError> {
         self.put_blob(repository, &manifest.bytes).await
+    }
+
+    /// Points `tag` at `manifest` only if the tag is at `expected` (`None`: absent) or already
+    /// at the manifest, re-reading it under the repository's lock; otherwise `Conflict`, with
+    /// nothing written but the (content-addressed) blob.
+    pub async fn put_manifest_if(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        manifest: &Manifest,
+        expected: Option<&Digest>,
+    ) -> Result<Digest, RegistryError> {
+        self.put_tag(repository, tag, manifest, Some(expected)).await
+    }
+
+    /// Writes the tag under the lock; with `expected`, only if the tag is still there.
+    async fn put_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        manifest: &Manifest,
+        expected: Option<Option<&Digest>>,
+    ) -> Result<Digest, RegistryError> {
+        let digest = self.put_blob(repository, &manifest.bytes).await?;
+        let what = format!("tag {repository}:{tag} in layout");
+        let _lock = self.lock(repository).await?;
+        let mut index = self
+            .read_index(repository)?
+            .unwrap_or_else(|| json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}));
+        if let Some(expected) = expected {
+            let now = tag_digest(&index, tag, &what)?;
+            if now.as_ref() != expected && now.as_ref() != Some(&digest) {
+                let show = |d: Option<&Digest>| d.map_or_else(|| "(absent)".to_owned(), ToString::to_string);
+                return Err(RegistryError::new(
+                    RegistryErrorKind::Conflict,
+                    format!(
+                        "{what}: another writer moved it to {} since it was read at {}; not overwriting",
+                        show(now.as_ref()),
+                        show(expected)
+                    ),
+                ));
+            }
+        }
+        set_tag(&mut index, tag, manifest, &digest, &what)?;
+        let bytes = serde_json::to_vec_pretty(&index).map_err(|e| error_map::invalid(&what, e))?;
+        write_atomic(&self.repository_dir(repository).join("index.json"), &bytes)
+            .map_err(|e| error_map::from_io(e, &what))?;
+        self.observe(repository, tag, Some(digest.clone()));
+        Ok(digest)
+    }
+
+    fn observe(&self, repository: &Repository, tag: &Tag, digest: Option<Digest>) {
+        if let Ok(mut seen) = self.observed.lock() {
+            seen.insert((repository.to_string(), tag.to_string()), digest);
+        }
+    }
+
+    fn observed(&self, repository: &Repository, tag: &Tag) -> Option<Option<Digest>> {
+        let seen = self.observed.lock().ok()?;
+        seen.get(&(repository.to_string(), tag.to_string())).cloned()
     }
 
     fn ensure_layout(&self, repository: &Repository) -> Result<(), RegistryError> {
@@ -199,60 +268,15 @@ impl LayoutRegistry {
     }
 }
 
-fn entries(index: &Value) -> impl Iterator<Item = &Value> {
-    index
-        .get("manifests")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-}
-
-fn ref_name(entry: &Value) -> Option<&str> {
-    entry.get("annotations")?.get(REF_NAME)?.as_str()
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = dir.join(format!(
-        ".tmp-{}-{nanos}-{}",
-        std::process::id(),
-        TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
 impl Registry for LayoutRegistry {
     async fn resolve_tag(&self, repository: &Repository, tag: &Tag) -> Result<Option<Digest>, RegistryError> {
-        let Some(index) = self.read_index(repository)? else {
-            return Ok(None);
-        };
         let what = format!("resolve {repository}:{tag} in layout");
-        entries(&index)
-            .find(|e| ref_name(e) == Some(tag.as_str()))
-            .map(|e| {
-                let d = e.get("digest").and_then(Value::as_str).unwrap_or("");
-                d.parse::<Digest>().map_err(|err| {
-                    error_map::invalid(&what, format!("index.json entry has digest {d:?} ({err})"))
-                })
-            })
-            .transpose()
+        let found = match self.read_index(repository)? {
+            Some(index) => tag_digest(&index, tag, &what)?,
+            None => None,
+        };
+        self.observe(repository, tag, found.clone());
+        Ok(found)
     }
 
     async fn fetch_manifest(
@@ -279,32 +303,9 @@ impl Registry for LayoutRegistry {
         tag: &Tag,
         manifest: &Manifest,
     ) -> Result<Digest, RegistryError> {
-        let digest = self.put_blob(repository, &manifest.bytes).await?;
-        let what = format!("tag {repository}:{tag} in layout");
-        let _lock = self.lock(repository).await?;
-        let mut index = self
-            .read_index(repository)?
-            .unwrap_or_else(|| json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}));
-        let Some(obj) = index.as_object_mut() else {
-            return Err(error_map::invalid(&what, "index.json is not an object"));
-        };
-        let list = obj.entry("manifests").or_insert_with(|| json!([]));
-        if !list.is_array() {
-            *list = json!([]);
-        }
-        if let Some(list) = list.as_array_mut() {
-            list.retain(|e| ref_name(e) != Some(tag.as_str()));
-            list.push(json!({
-                "mediaType": manifest.media_type,
-                "digest": digest.as_str(),
-                "size": manifest.bytes.len(),
-                "annotations": {REF_NAME: tag.as_str()},
-            }));
-        }
-        let bytes = serde_json::to_vec_pretty(&index).map_err(|e| error_map::invalid(&what, e))?;
-        write_atomic(&self.repository_dir(repository).join("index.json"), &bytes)
-            .map_err(|e| error_map::from_io(e, &what))?;
-        Ok(digest)
+        let expected = self.observed(repository, tag);
+        self.put_tag(repository, tag, manifest, expected.as_ref().map(Option::as_ref))
+            .await
     }
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
@@ -322,7 +323,7 @@ impl Registry for LayoutRegistry {
                         .and_then(|d| d.parse().ok()),
                     pushed: None,
                 }),
-                Err(_) => listing.skipped_invalid.push(name.to_owned()),
+                Err(_) => listing.skipped_invalid.push(crate::sanitize::foreign(name)),
             }
         }
         Ok(listing)

@@ -36,6 +36,20 @@
 //!   [`tagcore::TagListing::truncated`].
 //! - [`HubListOptions::stop_when`] relies on Hub listing the newest tags first (its default
 //!   order by `last_updated`).
+//! - Every body is read with a cap (manifests, tag pages, token and error answers), and a whole
+//!   listing stops at [`OciConfig::max_listing_bytes`] / [`OciConfig::max_listing_time`] (the
+//!   same for [`HubConfig`]), reported in `truncated`.
+//! - Every wait is capped by [`RetryPolicy::max_total_wait`]; a `Retry-After` beyond it (even
+//!   u64::MAX seconds) ends the retries at once with the rate-limit error.
+//! - "HTTPS or loopback" is tagcore's one rule ([`tagcore::Endpoint`]). A plain-HTTP token realm
+//!   gets credentials only on loopback, or on the registry's own host when
+//!   [`OciConfig::allow_insecure`] lets that registry be reached over plain HTTP.
+//! - Requests with a secret in the body (the refresh-token POST, the Hub login) follow
+//!   redirects only on the same origin: reqwest keeps the body of a 307/308.
+//! - Foreign text (error bodies, tag names) goes through [`sanitize`] before it reaches a
+//!   message: no control character, no line starting a CI workflow command, no credential.
+//! - Docker credential helpers have a validated name, a timeout and bounded output, and run on
+//!   tokio's blocking pool.
 //! - The library never reads the environment by itself: [`DockerConfig::from_env`] is for the
 //!   CLI to call.
 //!
@@ -61,12 +75,16 @@ mod auth;
 mod client;
 mod credentials;
 mod error_map;
+mod http;
 mod hub;
+mod hub_page;
 mod layout;
+mod layout_files;
 mod listing;
 pub mod manifest;
 mod remote;
 mod retry;
+pub mod sanitize;
 
 pub use any::AnyRegistry;
 pub use auth::{Challenge, parse_www_authenticate};

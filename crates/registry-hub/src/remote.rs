@@ -140,12 +140,23 @@ impl RemoteRegistry {
         match resp.status().as_u16() {
             404 => Ok(None),
             s if (200..300).contains(&s) => Ok(Some(resp)),
-            _ => Err(unexpected(resp, what).await),
+            _ => Err(self.refused(resp, what, repository).await),
         }
     }
 
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
         self.inner.transport.send(req).await
+    }
+
+    /// Returns the error for an unexpected response, with every credential this client holds
+    /// for the registry removed from the message (a page may echo what it was sent).
+    pub(crate) async fn refused(&self, resp: Response, what: &str, repository: &Repository) -> RegistryError {
+        let mut err = unexpected(resp, what).await;
+        err.message = self
+            .inner
+            .transport
+            .redact_secrets(repository.registry(), &err.message);
+        err
     }
 
     /// Stores `manifest` under every tag of `tags`: one multi-tag PUT (`?tag=…`) where the
@@ -234,7 +245,7 @@ impl RemoteRegistry {
         req.idempotent = true;
         let resp = self.send(&req).await?;
         if !resp.status().is_success() {
-            return Err(unexpected(resp, what).await);
+            return Err(self.refused(resp, what, repository).await);
         }
         if let Some(reported) = header_str(&resp, "docker-content-digest")
             && reported != digest.as_str()
@@ -288,7 +299,7 @@ impl RemoteRegistry {
         let start = self.req(Method::POST, repository, "blobs/uploads/", Access::Push, &what)?;
         let resp = self.send(&start).await?;
         if resp.status().as_u16() != 202 {
-            return Err(unexpected(resp, &what).await);
+            return Err(self.refused(resp, &what, repository).await);
         }
         let location = header_str(&resp, "location")
             .ok_or_else(|| error_map::invalid(&what, "upload session without Location"))?
@@ -305,7 +316,7 @@ impl RemoteRegistry {
         put.idempotent = false;
         let resp = self.send(&put).await?;
         if resp.status().as_u16() != 201 {
-            return Err(unexpected(resp, &what).await);
+            return Err(self.refused(resp, &what, repository).await);
         }
         if let Some(reported) = header_str(&resp, "docker-content-digest")
             && reported != digest.as_str()
@@ -365,7 +376,7 @@ impl Registry for RemoteRegistry {
         )?;
         let resp = self.send(&req).await?;
         if !resp.status().is_success() {
-            return Err(unexpected(resp, &what).await);
+            return Err(self.refused(resp, &what, repository).await);
         }
         if let Some(reported) = header_str(&resp, "docker-content-digest")
             && reported != digest.as_str()
@@ -419,7 +430,7 @@ impl Registry for RemoteRegistry {
         let req = self.pull_req(Method::GET, repository, &format!("blobs/{digest}"), None, &what)?;
         let resp = self.send(&req).await?;
         if !resp.status().is_success() {
-            return Err(unexpected(resp, &what).await);
+            return Err(self.refused(resp, &what, repository).await);
         }
         read_digest(resp, max_bytes, digest, &what).await
     }
@@ -441,7 +452,7 @@ impl Registry for RemoteRegistry {
         match resp.status().as_u16() {
             404 | 405 | 501 => return Ok(None),
             s if (200..300).contains(&s) => {}
-            _ => return Err(unexpected(resp, &what).await),
+            _ => return Err(self.refused(resp, &what, repository).await),
         }
         let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
         let v: serde_json::Value = serde_json::from_slice(&bytes)

@@ -98,8 +98,14 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     if let Some(v) = headers.get("x-retry-after").and_then(|v| v.to_str().ok())
         && let Ok(unix) = v.trim().parse::<u64>()
     {
-        let at = UNIX_EPOCH + Duration::from_secs(unix);
-        return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
+        // A time beyond what `SystemTime` can hold is "forever": the caller's budget caps it.
+        return Some(
+            UNIX_EPOCH
+                .checked_add(Duration::from_secs(unix))
+                .map_or(Duration::MAX, |at| {
+                    at.duration_since(now).unwrap_or(Duration::ZERO)
+                }),
+        );
     }
     None
 }
@@ -159,7 +165,7 @@ pub(crate) async fn retrying(
                 let transient = (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
                     && error_map::tls_refusal(&e).is_none();
                 let wait = policy.backoff(attempt);
-                if last || !transient || waited + wait > policy.max_total_wait {
+                if last || !transient || waited.saturating_add(wait) > policy.max_total_wait {
                     let mut err = error_map::from_transport(e, what);
                     if attempt > 1 {
                         err.message.push_str(&format!(" (after {attempt} attempts)"));
@@ -167,7 +173,7 @@ pub(crate) async fn retrying(
                     return Err(err);
                 }
                 tokio::time::sleep(wait).await;
-                waited += wait;
+                waited = waited.saturating_add(wait);
             }
             Ok(resp) => {
                 if let Some(rl) = RateLimit::from_headers(resp.headers())
@@ -182,12 +188,14 @@ pub(crate) async fn retrying(
                 let asked = retry_after(resp.headers(), SystemTime::now());
                 let wait =
                     asked.map_or_else(|| policy.backoff(attempt), |a| a.max(policy.backoff(attempt) / 4));
-                if waited + wait > policy.max_total_wait {
+                // Every wait is capped by the budget: an absurd `Retry-After` (u64::MAX seconds)
+                // ends the retries at once instead of overflowing or sleeping for ever.
+                if waited.saturating_add(wait) > policy.max_total_wait {
                     return Ok(resp);
                 }
                 drop(resp);
                 tokio::time::sleep(wait).await;
-                waited += wait;
+                waited = waited.saturating_add(wait);
             }
         }
     }
@@ -231,6 +239,8 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::from_secs(3)));
         h.insert("x-retry-after", HeaderValue::from_static("1600000000"));
         assert_eq!(retry_after(&h, now), Some(Duration::ZERO));
+        h.insert("x-retry-after", HeaderValue::from_static("18446744073709551615"));
+        assert_eq!(retry_after(&h, now), Some(Duration::MAX));
         assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 

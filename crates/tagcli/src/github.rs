@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use tagcore::{AuditError, AuditErrorKind, AuditSink, DispatchRequest, ReleaseReceipt, ReleaseRequest};
 
 use registry_hub::Secret;
+use registry_hub::sanitize::foreign;
 
 use crate::config::{DispatchSettings, DispatchTarget, ReleaseSettings};
 
@@ -18,22 +19,12 @@ pub(crate) struct GitHub {
     dispatch: Vec<DispatchSettings>,
 }
 
-/// Returns an error unless `url` is HTTPS or plain HTTP on loopback (SPEC §8.8).
+/// Returns an error unless `url` is HTTPS or plain HTTP on a loopback address (tagcore's one
+/// rule: the host is parsed, userinfo stripped, and checked as an IP address).
 pub(crate) fn check_api_url(url: &str) -> Result<(), String> {
-    if url.starts_with("https://") {
-        return Ok(());
-    }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url:?} is not an http(s) URL"))?;
-    let host = rest.split(['/', ':']).next().unwrap_or_default();
-    if host == "localhost" || host.starts_with("127.") || rest.starts_with("[::1]") {
-        Ok(())
-    } else {
-        Err(format!(
-            "{url:?} is plain HTTP to a non-loopback host; use https://"
-        ))
-    }
+    tagcore::Endpoint::parse_secure(url, false)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn kind_of(status: reqwest::StatusCode) -> AuditErrorKind {
@@ -49,13 +40,40 @@ fn transport(what: &str, e: &reqwest::Error) -> AuditError {
     AuditError::new(AuditErrorKind::Unavailable, format!("{what}: {e}"))
 }
 
+/// The largest GitHub answer read (a release object is a few KiB).
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// The largest GitHub error answer read for its message.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
+
+/// Returns the answer parsed as JSON (`null` when it is not JSON), refusing more than `cap`
+/// bytes with a clear error.
+async fn read_json(what: &str, mut resp: reqwest::Response, cap: usize) -> Result<Value, AuditError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport(what, &e))? {
+        if body.len() + chunk.len() > cap {
+            return Err(AuditError::new(
+                AuditErrorKind::Unavailable,
+                format!("{what}: GitHub's answer exceeds the limit of {cap} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+/// Returns the error for a refused request, with GitHub's `message` neutralised and redacted
+/// (`registry_hub::sanitize::foreign`): it is foreign text, may echo the token, and is printed
+/// into CI logs.
 async fn refused(what: &str, resp: reqwest::Response) -> AuditError {
     let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    let message = body
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or("no message");
+    let body = read_json(what, resp, MAX_ERROR_BYTES)
+        .await
+        .unwrap_or(Value::Null);
+    let message = body.get("message").and_then(Value::as_str).map_or_else(
+        || "no message".to_owned(),
+        |m| foreign(m).chars().take(300).collect(),
+    );
     AuditError::new(
         kind_of(status),
         format!("{what}: GitHub answered {status}: {message}"),
@@ -145,7 +163,7 @@ impl AuditSink for GitHub {
             .map_err(|e| transport(&what, &e))?;
         let (resp, created) = match existing.status().as_u16() {
             200 => {
-                let found: Value = existing.json().await.map_err(|e| transport(&what, &e))?;
+                let found = read_json(&what, existing, MAX_ANSWER_BYTES).await?;
                 let id = found.get("id").and_then(Value::as_u64).ok_or_else(|| {
                     AuditError::new(
                         AuditErrorKind::Unavailable,
@@ -174,7 +192,7 @@ impl AuditSink for GitHub {
         if !resp.status().is_success() {
             return Err(refused(&what, resp).await);
         }
-        let done: Value = resp.json().await.unwrap_or(Value::Null);
+        let done = read_json(&what, resp, MAX_ANSWER_BYTES).await?;
         let url = done
             .get("html_url")
             .and_then(Value::as_str)
@@ -253,6 +271,16 @@ mod tests {
         assert!(check_api_url("http://localhost/x").is_ok());
         assert!(check_api_url("http://github.example.com").is_err());
         assert!(check_api_url("ftp://x").is_err());
+        assert!(check_api_url("http://[::1]:8080/api").is_ok());
+        assert!(check_api_url("http://127.0.0.2:8080").is_ok());
+        for bypass in [
+            "http://127.0.0.1@collector.example",
+            "http://127.0.0.1:x@collector.example/api",
+            "http://127.0.0.1.collector.example",
+            "http://127.evil.example:8080",
+        ] {
+            assert!(check_api_url(bypass).is_err(), "{bypass}");
+        }
     }
 
     const TOKEN: &str = "ghs_supersecrettoken";
@@ -381,6 +409,47 @@ mod tests {
         let e = gh.publish_release(&request("b", true)).await.unwrap_err();
         assert_eq!(e.kind, AuditErrorKind::Unavailable);
         assert!(!format!("{e} {e:?} {gh:?}").contains(TOKEN));
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_is_cut_off_with_a_clear_error() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        let pad = "a".repeat(5 * 1024 * 1024);
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(serde_json::json!({"id": 1, "html_url": "u", "pad": pad})),
+            )
+            .mount(&server)
+            .await;
+        let e = github(&server)
+            .publish_release(&request("big", true))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, AuditErrorKind::Unavailable);
+        assert!(e.message.contains("exceeds the limit"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn error_messages_are_neutralised_and_never_echo_the_token() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                "message": format!("proxy saw Authorization: Bearer {TOKEN}\n::stop-commands::x")
+            })))
+            .mount(&server)
+            .await;
+        let e = github(&server)
+            .publish_release(&request("a", true))
+            .await
+            .unwrap_err();
+        assert!(!e.message.contains(TOKEN), "{e}");
+        assert!(!e.message.contains('\n'), "{e}");
+        assert!(e.message.ends_with("Bearer *** ::stop-commands::x"), "{e}");
     }
 
     fn dispatch_request(target: usize, payload: Option<&[(&str, &str)]>) -> DispatchRequest {

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use registry_hub::sanitize::printable;
 use serde_json::{Value, json};
 use tagcore::engine::{HistoryReport, StatusReport, VerifyReport};
 use tagcore::history::EventKind;
@@ -143,8 +144,10 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
         RunResult::Done => "done".to_owned(),
         RunResult::NoOp => "nothing to do".to_owned(),
         RunResult::DryRun => "dry run (nothing written)".to_owned(),
-        RunResult::FailedBeforeWrite(e) => format!("FAILED before any write, nothing changed: {e}"),
-        RunResult::Partial(e) => format!("FAILED after writes: {e}"),
+        RunResult::FailedBeforeWrite(e) => {
+            format!("FAILED before any write, nothing changed: {}", printable(e))
+        }
+        RunResult::Partial(e) => format!("FAILED after writes: {}", printable(e)),
     };
     let _ = writeln!(s, "{} {}: {head}", p.operation, p.unit);
     for n in &p.notices {
@@ -220,7 +223,7 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
         );
     }
     for w in &o.warnings {
-        let _ = writeln!(s, "  warning: {w}");
+        let _ = writeln!(s, "  warning: {}", printable(w));
     }
     if o.result == RunResult::DryRun {
         let _ = writeln!(s, "  read before any write:");
@@ -269,7 +272,7 @@ pub(crate) fn error_text(operation: &str, e: &OpError) -> String {
     format!(
         "{operation}: refused ({}), nothing changed: {}\n",
         kind_name(e.kind),
-        e.message
+        printable(&e.message)
     )
 }
 
@@ -301,7 +304,7 @@ pub(crate) fn status_text(r: &StatusReport) -> String {
         }
     }
     for w in &r.warnings {
-        let _ = writeln!(s, "  warning: {w}");
+        let _ = writeln!(s, "  warning: {}", printable(w));
     }
     s
 }
@@ -335,7 +338,7 @@ pub(crate) fn history_text(r: &HistoryReport) -> String {
         let _ = writeln!(s, "  (no prod stamps or rollbacks recorded)");
     }
     for w in &r.warnings {
-        let _ = writeln!(s, "  warning: {w}");
+        let _ = writeln!(s, "  warning: {}", printable(w));
     }
     s
 }

@@ -3,7 +3,7 @@
 use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
 use registry_hub::{
     AnyRegistry, CredentialStore, Credentials, DockerConfig, HubClient, HubConfig, LayoutRegistry, OciConfig,
-    RemoteRegistry,
+    PlainHttp, RemoteRegistry,
 };
 use tagcore::{Digest, Repository, VerifiedSignature, Verifier, VerifyError};
 
@@ -24,6 +24,12 @@ pub(crate) fn registry(cfg: &UnitConfig) -> Result<AnyRegistry, String> {
             credentials = credentials.with_docker_config(docker);
             let config = OciConfig {
                 credentials,
+                // `insecure = true` allows plain HTTP to this registry host (docs/policy.md).
+                plain_http: if r.insecure {
+                    PlainHttp::Hosts(vec![host.clone()])
+                } else {
+                    PlainHttp::Loopback
+                },
                 allow_insecure: r.insecure,
                 ca_bundle: r.ca_file.clone(),
                 ..OciConfig::default()

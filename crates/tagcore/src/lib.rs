@@ -29,6 +29,7 @@
 
 mod commit;
 mod digest;
+mod endpoint;
 mod error;
 mod port;
 mod reference;
@@ -37,6 +38,7 @@ mod time;
 
 pub use commit::{CommitSha, CommitShaError};
 pub use digest::{Digest, DigestError};
+pub use endpoint::{Endpoint, EndpointError, is_loopback_authority, is_loopback_host};
 pub use error::{AuditError, AuditErrorKind, Cause, RegistryError, RegistryErrorKind, VerifyError};
 pub use port::{
     AuditSink, DispatchRequest, ListedTag, Manifest, Registry, ReleaseReceipt, ReleaseRequest, TagListing,

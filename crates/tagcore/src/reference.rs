@@ -167,19 +167,10 @@ impl Repository {
         &self.path
     }
 
-    /// Returns whether the registry is on a loopback address (plain HTTP is allowed there).
+    /// Returns whether the registry is on a loopback address (plain HTTP is allowed there):
+    /// `127.0.0.0/8`, `[::1]` or `localhost`, never a name that merely starts with `127.`.
     pub fn is_loopback(&self) -> bool {
-        let host = self
-            .registry
-            .rsplit_once(':')
-            .map_or(self.registry.as_str(), |(h, p)| {
-                if p.bytes().all(|b| b.is_ascii_digit()) {
-                    h
-                } else {
-                    self.registry.as_str()
-                }
-            });
-        host == "localhost" || host.starts_with("127.") || host == "[::1]"
+        crate::is_loopback_authority(&self.registry)
     }
 }
 
@@ -313,6 +304,19 @@ mod tests {
         assert!(r.is_loopback());
         assert!(!"ghcr.io/a/b".parse::<Repository>().unwrap().is_loopback());
         assert!("localhost/a".parse::<Repository>().unwrap().is_loopback());
+    }
+
+    #[test]
+    fn loopback_means_a_loopback_address_not_a_name_starting_with_127() {
+        for loopback in ["127.0.0.2:5000/a", "[::1]:5000/a", "localhost:5000/a"] {
+            assert!(
+                loopback.parse::<Repository>().unwrap().is_loopback(),
+                "{loopback}"
+            );
+        }
+        for remote in ["127.evil.example:5000/a", "127.0.0.1.collector.example/a"] {
+            assert!(!remote.parse::<Repository>().unwrap().is_loopback(), "{remote}");
+        }
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub struct TokenRequest {
 struct Shared {
     users: HashMap<String, String>,
     requests: Mutex<Vec<TokenRequest>>,
+    issued: Mutex<Vec<String>>,
     key: KeyPair,
     cert_der: Vec<u8>,
     lifetime_secs: u64,
@@ -73,6 +74,7 @@ impl TokenServer {
                 .map(|(u, p)| ((*u).to_owned(), (*p).to_owned()))
                 .collect(),
             requests: Mutex::new(Vec::new()),
+            issued: Mutex::new(Vec::new()),
             key,
             cert_der: cert.der().to_vec(),
             lifetime_secs,
@@ -120,6 +122,11 @@ impl TokenServer {
     /// Returns the requests received so far.
     pub fn requests(&self) -> Vec<TokenRequest> {
         self.shared.requests.lock().expect("token log lock").clone()
+    }
+
+    /// Returns every token issued so far (secrets that no output may show).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.issued.lock().expect("token log lock").clone()
     }
 
     /// Returns the registry `auth:` block that trusts this server.
@@ -233,6 +240,7 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         .sign(signing_input.as_bytes())
         .expect("RS256 signature");
     let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
+    shared.issued.lock().expect("token log lock").push(jwt.clone());
     let body = serde_json::json!({
         "token": jwt,
         "access_token": jwt,

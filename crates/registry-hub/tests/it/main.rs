@@ -1,10 +1,14 @@
 //! Scenario tests of registry-hub: a real `docker-registry` (plain HTTP, htpasswd over TLS,
 //! Bearer tokens), the Hub API on wiremock, fault injection, secrets, and the OCI layout.
 
+mod bounds;
 mod faults;
+mod helpers;
+mod hostile;
 mod hub;
 mod interop;
 mod layout;
+mod layout_cas;
 mod plain;
 mod protocol;
 mod secrets;

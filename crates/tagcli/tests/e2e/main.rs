@@ -6,6 +6,7 @@ mod cloud_api;
 mod compose_manager;
 mod correctness;
 mod gaps;
+mod hostile;
 mod hub;
 mod support;
 mod usage;

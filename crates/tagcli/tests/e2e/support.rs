@@ -14,6 +14,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 pub(crate) const USER: &str = "nearai";
 pub(crate) const PASSWORD: &str = "s3cret-registry-password";
 pub(crate) const GITHUB_TOKEN: &str = "ghs_e2e_release_token";
+pub(crate) const DISPATCH_TOKEN: &str = "ghs_e2e_dispatch_token";
 
 pub(crate) struct World {
     pub(crate) rt: tokio::runtime::Runtime,
@@ -298,10 +299,15 @@ impl World {
         self.tagcli_env(args, &[])
     }
 
+    /// Runs the binary with `extra` environment variables, then scans everything it wrote
+    /// (stdout, stderr, `GITHUB_OUTPUT`, the step summary) for every test credential: the
+    /// registry password (and its Basic form), the GitHub tokens, and every JWT the token
+    /// server issued. `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMARY` point at scratch files unless the
+    /// test sets them.
     pub(crate) fn tagcli_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
         let mut all = vec![
             ("GITHUB_TOKEN", GITHUB_TOKEN),
-            ("REPOSITORY_DISPATCH_TOKEN", "ghs_e2e_dispatch_token"),
+            ("REPOSITORY_DISPATCH_TOKEN", DISPATCH_TOKEN),
         ];
         all.extend_from_slice(extra);
         self.tagcli_registry_only(args, &all)
@@ -309,6 +315,15 @@ impl World {
 
     /// Runs tagcli with the registry's credentials and `extra` only (no GitHub tokens).
     pub(crate) fn tagcli_registry_only(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
+        let scratch = tempfile::tempdir().unwrap();
+        let file_var = |name: &str, default: &str| {
+            extra
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map_or_else(|| scratch.path().join(default), |(_, v)| PathBuf::from(v))
+        };
+        let github_output = file_var("GITHUB_OUTPUT", "github_output");
+        let github_summary = file_var("GITHUB_STEP_SUMMARY", "step_summary");
         let mut cmd = assert_cmd::Command::cargo_bin("tagcli").unwrap();
         cmd.arg("--config").arg(&self.config).args(args);
         cmd.env_clear()
@@ -316,7 +331,9 @@ impl World {
             .env("HOME", self.dir.path())
             .env("DOCKER_CONFIG", self.dir.path().join("docker"))
             .env("DOCKER_REGISTRY_USER", USER)
-            .env("DOCKER_REGISTRY_TOKEN", PASSWORD);
+            .env("DOCKER_REGISTRY_TOKEN", PASSWORD)
+            .env("GITHUB_OUTPUT", &github_output)
+            .env("GITHUB_STEP_SUMMARY", &github_summary);
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -326,13 +343,57 @@ impl World {
             stdout: String::from_utf8_lossy(&out.stdout).replace(self.registry.addr(), "[registry]"),
             stderr: String::from_utf8_lossy(&out.stderr).replace(self.registry.addr(), "[registry]"),
         };
-        for secret in [PASSWORD, GITHUB_TOKEN, "ghs_e2e_dispatch_token"] {
+        let read = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_default();
+        assert_no_secret(
+            &[
+                ("stdout", run.stdout.as_str()),
+                ("stderr", run.stderr.as_str()),
+                ("GITHUB_OUTPUT", &read(&github_output)),
+                ("GITHUB_STEP_SUMMARY", &read(&github_summary)),
+            ],
+            &self.secrets(),
+        );
+        run
+    }
+
+    /// Returns every credential of this world: fixed ones and the tokens issued so far.
+    fn secrets(&self) -> Vec<String> {
+        use base64::Engine as _;
+        let mut all = vec![
+            PASSWORD.to_owned(),
+            base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}")),
+            GITHUB_TOKEN.to_owned(),
+            DISPATCH_TOKEN.to_owned(),
+        ];
+        all.extend(self._tokens.issued_tokens());
+        all
+    }
+}
+
+/// Panics when any of `outputs` (name, text) contains any of `secrets`, naming both.
+pub(crate) fn assert_no_secret(outputs: &[(&str, &str)], secrets: &[String]) {
+    for (name, text) in outputs {
+        for secret in secrets.iter().filter(|s| !s.is_empty()) {
             assert!(
-                !run.stdout.contains(secret) && !run.stderr.contains(secret),
-                "a secret was printed: {run:?}"
+                !text.contains(secret.as_str()),
+                "a secret ({}…) appeared in {name}:\n{text}",
+                secret.chars().take(4).collect::<String>()
             );
         }
-        run
+    }
+}
+
+#[test]
+fn the_secret_scan_finds_a_secret_anywhere() {
+    let secrets = vec!["ghs_x".to_owned(), "eyJ.a.b".to_owned()];
+    assert_no_secret(
+        &[("stdout", "clean"), ("GITHUB_OUTPUT", "prod=sha256:1")],
+        &secrets,
+    );
+    for leaked in ["token ghs_x", "jwt=eyJ.a.b\n"] {
+        let caught =
+            std::panic::catch_unwind(|| assert_no_secret(&[("GITHUB_STEP_SUMMARY", leaked)], &secrets));
+        assert!(caught.is_err(), "{leaked}");
     }
 }
 
