@@ -4,7 +4,7 @@
 //! different constraints (FACTS.md, gap 2). Here a candidate is accepted only when *every*
 //! constraint holds for it, and when it is not, *every* failed constraint is reported.
 
-use tagcore::{Digest, VerifiedSignature};
+use tagcore::{Digest, Repository, Timestamp, VerifiedSignature};
 
 use crate::certificate::SigningCertificate;
 use crate::key::PublicKey;
@@ -14,9 +14,10 @@ use crate::rekor::{self, Binding};
 use crate::trust_root::TrustRoot;
 
 /// Returns the verdict for `candidate` when it satisfies every constraint of `policy` for
-/// `digest`, or one reason per failed constraint.
+/// `digest` in `repository`, or one reason per failed constraint.
 pub(crate) fn evaluate(
     candidate: &Candidate,
+    repository: &Repository,
     digest: &Digest,
     policy: &Policy,
 ) -> Result<VerifiedSignature, Vec<String>> {
@@ -25,6 +26,13 @@ pub(crate) fn evaluate(
         Ok(claimed) if claimed == digest.as_str() => {}
         Ok(claimed) => failed.push(format!("payload is a signature for {claimed}, not {digest}")),
         Err(e) => failed.push(e.clone()),
+    }
+    if let Err(e) = crate::reference::check(
+        candidate.claimed_reference.as_deref(),
+        repository,
+        &policy.allowed_references,
+    ) {
+        failed.push(e);
     }
     let signature = match &candidate.signature {
         Ok(s) => Some(s.as_slice()),
@@ -57,6 +65,7 @@ fn empty_verdict() -> VerifiedSignature {
         workflow_repository: None,
         workflow_ref: None,
         source_commit: None,
+        signed_at: None,
     }
 }
 
@@ -82,11 +91,16 @@ fn key_based(
         signature,
         verifier_der: key.spki_der(),
     };
-    if let Err(e) = check_evidence(&candidate.evidence, root, binding) {
-        failed.push(e);
-    }
+    let signed_at = match check_evidence(&candidate.evidence, root, binding) {
+        Ok(t) => t,
+        Err(e) => {
+            failed.push(e);
+            None
+        }
+    };
     Some(VerifiedSignature {
         key: Some(key.fingerprint()),
+        signed_at: signed_at.map(Timestamp::from_unix),
         ..empty_verdict()
     })
 }
@@ -110,6 +124,7 @@ fn keyless(
         Some(Ok(c)) => c,
     };
     // The signature must be made by the certificate's key (FACTS.md, gap 1).
+    let mut signed_at = None;
     if let Some(signature) = signature {
         if !cert.public_key.verifies(signature, &candidate.message) {
             failed.push("signature does not verify with the certificate's key".into());
@@ -120,8 +135,9 @@ fn keyless(
             verifier_der: cert.der(),
         };
         match check_evidence(&candidate.evidence, root, binding) {
-            Ok(Some(signed_at)) => {
-                if let Err(e) = cert.verify_chain(root, &candidate.chain, signed_at) {
+            Ok(Some(time)) => {
+                signed_at = Some(time);
+                if let Err(e) = cert.verify_chain(root, &candidate.chain, time) {
                     failed.push(e);
                 }
             }
@@ -175,6 +191,7 @@ fn keyless(
         workflow_repository: id.workflow_repository.clone(),
         workflow_ref: id.workflow_ref.clone(),
         source_commit: id.source_commit.as_deref().and_then(|s| s.parse().ok()),
+        signed_at: signed_at.map(Timestamp::from_unix),
         ..empty_verdict()
     })
 }

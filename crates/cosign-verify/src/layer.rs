@@ -29,6 +29,11 @@ pub(crate) struct Candidate {
     pub logged_payload: Vec<u8>,
     /// The digest the payload names, or why it names none.
     pub claimed_digest: Result<String, String>,
+    /// The repository the payload names (simple-signing `docker-reference`, in-toto subject
+    /// `name`), when it names one.
+    pub claimed_reference: Option<String>,
+    /// RFC 3161 timestamp tokens (DER) over the signature, from a Sigstore bundle.
+    pub timestamps: Vec<Vec<u8>>,
     /// The raw signature bytes, or why there are none.
     pub signature: Result<Vec<u8>, String>,
     /// The signing certificate: `None` when absent, `Some(Err)` when unparseable.

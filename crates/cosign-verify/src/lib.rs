@@ -86,6 +86,7 @@ mod key;
 mod layer;
 mod oci;
 mod policy;
+mod reference;
 mod referrer;
 mod rekor;
 mod sig_tag;
@@ -105,5 +106,5 @@ pub use policy::{
     IdentityMatcher, KeylessPolicy, Policy, PolicyError, RefPattern, Requirement, SignaturePolicy,
     TrustedRootSource,
 };
-pub use trust_root::{PUBLIC_GOOD_TRUSTED_ROOT, TrustRoot, TrustRootError};
+pub use trust_root::{Authority, LogKey, PUBLIC_GOOD_TRUSTED_ROOT, TrustRoot, TrustRootError, Validity};
 pub use verifier::CosignVerifier;

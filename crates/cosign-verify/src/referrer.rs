@@ -195,6 +195,15 @@ pub(crate) fn candidate(origin: String, bytes: &[u8]) -> Result<Candidate, Strin
         }
         Some(Material::PublicKey(_)) | None => (None, Vec::new()),
     };
+    let timestamps = material
+        .timestamp_verification_data
+        .map(|t| {
+            t.rfc3161_timestamps
+                .into_iter()
+                .map(|t| t.signed_timestamp)
+                .collect()
+        })
+        .unwrap_or_default();
     let evidence = match material.tlog_entries.len() {
         0 => Evidence::None,
         1 => Evidence::TlogEntry(Box::new(
@@ -202,10 +211,16 @@ pub(crate) fn candidate(origin: String, bytes: &[u8]) -> Result<Candidate, Strin
         )),
         n => Evidence::Invalid(format!("bundle has {n} transparency log entries; expected 1")),
     };
+    let (claimed_digest, claimed_reference) = match statement_subject(&envelope.payload) {
+        Ok((digest, name)) => (Ok(digest), name),
+        Err(e) => (Err(e), None),
+    };
     Ok(Candidate {
         origin,
         message: dsse_pae(&envelope.payload_type, &envelope.payload),
-        claimed_digest: statement_digest(&envelope.payload),
+        claimed_digest,
+        claimed_reference,
+        timestamps,
         logged_payload: envelope.payload,
         signature,
         certificate,
@@ -225,11 +240,14 @@ struct Statement {
 
 #[derive(Deserialize)]
 struct Subject {
+    #[serde(default)]
+    name: Option<String>,
     digest: std::collections::BTreeMap<String, String>,
 }
 
-/// Returns the image digest an in-toto statement names, or why it names none.
-fn statement_digest(payload: &[u8]) -> Result<String, String> {
+/// Returns the image digest an in-toto statement names, and its subject name when it has one
+/// (cosign v3 writes none), or why it names no digest.
+fn statement_subject(payload: &[u8]) -> Result<(String, Option<String>), String> {
     let s: Statement = serde_json::from_slice(payload)
         .map_err(|e| format!("DSSE payload is not an in-toto statement: {e}"))?;
     if s.statement_type != IN_TOTO_STATEMENT_V1 {
@@ -254,7 +272,10 @@ fn statement_digest(payload: &[u8]) -> Result<String, String> {
         .digest
         .get("sha256")
         .ok_or("in-toto subject has no sha256 digest")?;
-    Ok(format!("sha256:{hex}"))
+    Ok((
+        format!("sha256:{hex}"),
+        subject.name.clone().filter(|n| !n.is_empty()),
+    ))
 }
 
 #[cfg(test)]
@@ -264,13 +285,21 @@ mod tests {
     #[test]
     fn statements_must_be_cosign_signatures_of_one_subject() {
         let ok = r#"{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://sigstore.dev/cosign/sign/v1","subject":[{"digest":{"sha256":"ab"}}]}"#;
-        assert_eq!(statement_digest(ok.as_bytes()).unwrap(), "sha256:ab");
+        assert_eq!(
+            statement_subject(ok.as_bytes()).unwrap(),
+            ("sha256:ab".to_owned(), None)
+        );
+        let named = ok.replace(r#"[{"digest""#, r#"[{"name":"ghcr.io/o/n","digest""#);
+        assert_eq!(
+            statement_subject(named.as_bytes()).unwrap().1.as_deref(),
+            Some("ghcr.io/o/n")
+        );
         let two = ok.replace(
             r#"[{"digest":{"sha256":"ab"}}]"#,
             r#"[{"digest":{"sha256":"ab"}},{"digest":{"sha256":"cd"}}]"#,
         );
         assert_eq!(
-            statement_digest(two.as_bytes()).unwrap_err(),
+            statement_subject(two.as_bytes()).unwrap_err(),
             "in-toto statement has 2 subjects; expected 1"
         );
         let slsa = ok.replace(
@@ -278,7 +307,7 @@ mod tests {
             "https://slsa.dev/provenance/v1",
         );
         assert!(
-            statement_digest(slsa.as_bytes())
+            statement_subject(slsa.as_bytes())
                 .unwrap_err()
                 .contains("predicate type")
         );

@@ -23,7 +23,7 @@ use sigstore_protobuf_specs::dev::sigstore::rekor::v1::{
     InclusionProof as ProtoInclusionProof, TransparencyLogEntry,
 };
 
-use crate::trust_root::TrustRoot;
+use crate::trust_root::{LogKey, TrustRoot};
 
 /// What a logged entry must describe.
 #[derive(Debug, Clone, Copy)]
@@ -46,12 +46,14 @@ pub(crate) fn verify_cosign_bundle(
 ) -> Result<i64, String> {
     let bundle: CosignBundle =
         serde_json::from_str(json).map_err(|e| format!("Rekor bundle does not parse: {e}"))?;
-    let key = root.rekor_keys.get(&bundle.payload.log_id).ok_or_else(|| {
+    let log = root.rekor_keys.get(&bundle.payload.log_id).ok_or_else(|| {
         format!(
             "Rekor bundle is from log {} which is not in the trust root",
             bundle.payload.log_id
         )
     })?;
+    check_window(&bundle.payload.log_id, log, bundle.payload.integrated_time)?;
+    let key = &log.key;
     let canonical = serde_json_canonicalizer::to_vec(&bundle.payload)
         .map_err(|e| format!("Rekor bundle payload does not canonicalise: {e}"))?;
     let set = BASE64
@@ -80,9 +82,11 @@ pub(crate) fn verify_tlog_entry(
         .as_ref()
         .ok_or("transparency log entry has no log id")?;
     let log_id = hex::encode(&log_id.key_id);
-    let key = root.rekor_keys.get(&log_id).ok_or_else(|| {
+    let log = root.rekor_keys.get(&log_id).ok_or_else(|| {
         format!("transparency log entry is from log {log_id} which is not in the trust root")
     })?;
+    check_window(&log_id, log, entry.integrated_time)?;
+    let key = &log.key;
     let promise = entry
         .inclusion_promise
         .as_ref()
@@ -112,6 +116,18 @@ pub(crate) fn verify_tlog_entry(
         ));
     }
     Ok(entry.integrated_time)
+}
+
+/// Checks that `log` was valid at `time`, the integrated time it attests.
+fn check_window(log_id: &str, log: &LogKey, time: i64) -> Result<(), String> {
+    if log.validity.contains(time) {
+        Ok(())
+    } else {
+        Err(format!(
+            "Rekor log {log_id} is not trusted at the integrated time {time} ({})",
+            log.validity
+        ))
+    }
 }
 
 fn verify_inclusion_proof(

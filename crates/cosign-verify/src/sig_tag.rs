@@ -98,9 +98,15 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
         None => Evidence::None,
         Some(json) => Evidence::CosignBundle(json.clone()),
     };
+    let (claimed_digest, claimed_reference) = match claimed(&payload) {
+        Ok((digest, reference)) => (Ok(digest), Some(reference)),
+        Err(e) => (Err(e), None),
+    };
     Candidate {
         origin,
-        claimed_digest: claimed_digest(&payload),
+        claimed_digest,
+        claimed_reference,
+        timestamps: Vec::new(),
         message: payload.clone(),
         logged_payload: payload,
         signature,
@@ -110,8 +116,9 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
     }
 }
 
-/// Returns the image digest a simple-signing payload names, or why it names none.
-fn claimed_digest(payload: &[u8]) -> Result<String, String> {
+/// Returns the image digest and the docker reference a simple-signing payload names, or why it
+/// names none.
+fn claimed(payload: &[u8]) -> Result<(String, String), String> {
     let ss: SimpleSigning = serde_json::from_slice(payload)
         .map_err(|e| format!("payload is not a simple-signing document: {e}"))?;
     if ss.critical.type_name != SIMPLE_SIGNING_TYPE {
@@ -120,7 +127,10 @@ fn claimed_digest(payload: &[u8]) -> Result<String, String> {
             ss.critical.type_name
         ));
     }
-    Ok(ss.critical.image.docker_manifest_digest)
+    Ok((
+        ss.critical.image.docker_manifest_digest,
+        ss.critical.identity.docker_reference,
+    ))
 }
 
 #[cfg(test)]
@@ -133,15 +143,11 @@ mod tests {
         let p = format!(
             r#"{{"critical":{{"identity":{{"docker-reference":"r/x"}},"image":{{"docker-manifest-digest":"{d}"}},"type":"cosign container image signature"}},"optional":null}}"#
         );
-        assert_eq!(claimed_digest(p.as_bytes()).unwrap(), d);
+        assert_eq!(claimed(p.as_bytes()).unwrap(), (d.to_owned(), "r/x".to_owned()));
         let other = p.replace("cosign container image signature", "something else");
+        assert!(claimed(other.as_bytes()).unwrap_err().contains("payload type"));
         assert!(
-            claimed_digest(other.as_bytes())
-                .unwrap_err()
-                .contains("payload type")
-        );
-        assert!(
-            claimed_digest(b"[]")
+            claimed(b"[]")
                 .unwrap_err()
                 .starts_with("payload is not a simple-signing document")
         );

@@ -22,6 +22,7 @@
 mod artifact;
 mod memory;
 mod pki;
+mod profile;
 mod push;
 
 pub use artifact::{
@@ -29,8 +30,6 @@ pub use artifact::{
     referrers_index, sig_artifact, simple_signing_payload,
 };
 pub use memory::MemoryRegistry;
-pub use pki::{
-    CertificateProfile, ExtensionValue, FakeFulcio, FakeRekor, GITHUB_ISSUER, KeyPair, KeylessSigner,
-    SIGNING_TIME, TestPki,
-};
+pub use pki::{FakeFulcio, FakeRekor, KeyPair, KeylessSigner, SIGNING_TIME, TestPki};
+pub use profile::{CertificateProfile, ExtensionValue, GITHUB_ISSUER};
 pub use push::push_to_registry;

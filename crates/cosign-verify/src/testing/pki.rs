@@ -16,6 +16,7 @@ use tagcore::Digest;
 use x509_cert::der::Encode as _;
 
 use super::artifact::{SigLayer, bundle_json, in_toto_statement, simple_signing_payload};
+use super::profile::{CertificateProfile, ExtensionValue};
 use crate::layer::dsse_pae;
 
 /// The Rekor time every helper signs at (2026-05-28T20:26:40Z); certificates are valid for ten
@@ -206,84 +207,6 @@ impl FakeRekor {
     }
 }
 
-/// One Sigstore certificate extension value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExtensionValue {
-    /// A legacy extension (`.1.1`–`.1.6`): the raw UTF-8 bytes.
-    Raw(String),
-    /// A v2 extension (`.1.8`–`.1.22`): a DER UTF8String.
-    Utf8(String),
-}
-
-/// What a fake Fulcio certificate says: SAN identity and Sigstore extensions.
-#[derive(Debug, Clone)]
-pub struct CertificateProfile {
-    /// The SAN URI, e.g. `https://github.com/o/r/.github/workflows/build.yml@refs/heads/main`.
-    pub identity: String,
-    /// Sigstore extensions by last OID component (`1.3.6.1.4.1.57264.1.<n>`).
-    pub extensions: Vec<(u64, ExtensionValue)>,
-}
-
-/// GitHub Actions' OIDC issuer.
-pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-impl CertificateProfile {
-    /// Returns the profile of a GitHub Actions run of `workflow` (e.g. `build.yml`) in
-    /// `repository` (`owner/name`) on `git_ref` at commit `sha`, with both the legacy
-    /// (`.1.1`–`.1.6`) and the v2 (`.1.8`–`.1.22`) extensions, as Fulcio issues today.
-    pub fn github(repository: &str, workflow: &str, git_ref: &str, sha: &str) -> Self {
-        use ExtensionValue::{Raw, Utf8};
-        let url = format!("https://github.com/{repository}");
-        let workflow_uri = format!("{url}/.github/workflows/{workflow}@{git_ref}");
-        let owner = repository.split('/').next().unwrap_or_default();
-        Self {
-            identity: workflow_uri.clone(),
-            extensions: vec![
-                (1, Raw(GITHUB_ISSUER.into())),
-                (2, Raw("push".into())),
-                (3, Raw(sha.into())),
-                (4, Raw("build".into())),
-                (5, Raw(repository.into())),
-                (6, Raw(git_ref.into())),
-                (8, Utf8(GITHUB_ISSUER.into())),
-                (9, Utf8(workflow_uri.clone())),
-                (10, Utf8(sha.into())),
-                (11, Utf8("github-hosted".into())),
-                (12, Utf8(url.clone())),
-                (13, Utf8(sha.into())),
-                (14, Utf8(git_ref.into())),
-                (15, Utf8("123456".into())),
-                (16, Utf8(format!("https://github.com/{owner}"))),
-                (17, Utf8("7890".into())),
-                (18, Utf8(workflow_uri)),
-                (19, Utf8(sha.into())),
-                (20, Utf8("push".into())),
-                (21, Utf8(format!("{url}/actions/runs/1/attempts/1"))),
-                (22, Utf8("public".into())),
-            ],
-        }
-    }
-
-    /// Returns this profile without the extension `1.3.6.1.4.1.57264.1.<n>`.
-    pub fn without(mut self, n: u64) -> Self {
-        self.extensions.retain(|(k, _)| *k != n);
-        self
-    }
-
-    /// Returns this profile with extension `n` set to `value` (replacing it).
-    pub fn with(mut self, n: u64, value: ExtensionValue) -> Self {
-        self.extensions.retain(|(k, _)| *k != n);
-        self.extensions.push((n, value));
-        self
-    }
-
-    /// Returns this profile with the SAN identity replaced.
-    pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
-        self.identity = identity.into();
-        self
-    }
-}
-
 /// A fake Fulcio certificate authority (a self-signed P-256 root).
 pub struct FakeFulcio {
     key: rcgen::KeyPair,
@@ -348,21 +271,36 @@ impl FakeFulcio {
     }
 
     /// Returns a leaf certificate for `profile` and a fresh key, valid ten minutes around
-    /// [`SIGNING_TIME`], for code signing.
+    /// [`SIGNING_TIME`], for code signing (unless the profile says otherwise).
     pub fn issue(&self, profile: &CertificateProfile) -> KeylessSigner {
         let key = KeyPair::generate();
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
-        params.subject_alt_names = vec![SanType::URI(must(profile.identity.clone().try_into(), "SAN URI"))];
-        params.is_ca = IsCa::ExplicitNoCa;
+        params.subject_alt_names = std::iter::once(&profile.identity)
+            .chain(&profile.extra_sans)
+            .map(|s| san(s))
+            .collect();
+        params.is_ca = if profile.is_ca {
+            IsCa::Ca(BasicConstraints::Unconstrained)
+        } else {
+            IsCa::ExplicitNoCa
+        };
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        params.extended_key_usages = if profile.code_signing {
+            vec![ExtendedKeyUsagePurpose::CodeSigning]
+        } else {
+            vec![ExtendedKeyUsagePurpose::EmailProtection]
+        };
         params.use_authority_key_identifier_extension = true;
         params.not_before = time(SIGNING_TIME - 60);
         params.not_after = time(SIGNING_TIME + 540);
+        let repeated = profile
+            .repeated_extension
+            .and_then(|n| profile.extensions.iter().find(|(k, _)| *k == n));
         params.custom_extensions = profile
             .extensions
             .iter()
+            .chain(repeated)
             .map(|(n, v)| {
                 let content = match v {
                     ExtensionValue::Raw(s) => s.as_bytes().to_vec(),
@@ -384,6 +322,15 @@ impl FakeFulcio {
     }
 }
 
+/// Returns the SAN for `value`: an e-mail address when it has `@` and no `://`, else a URI.
+fn san(value: &str) -> SanType {
+    if !value.contains("://") && value.contains('@') {
+        SanType::Rfc822Name(must(value.to_owned().try_into(), "SAN e-mail"))
+    } else {
+        SanType::URI(must(value.to_owned().try_into(), "SAN URI"))
+    }
+}
+
 /// A key with its Fulcio certificate: what `cosign sign` holds during a keyless signing.
 pub struct KeylessSigner {
     /// The ephemeral key.
@@ -398,11 +345,16 @@ impl KeylessSigner {
     /// Returns a keyless cosign `.sig` layer for `digest`: simple-signing payload, signature,
     /// certificate, and a Rekor bundle from `rekor` logging a `hashedrekord` entry.
     pub fn sign_image(&self, rekor: &FakeRekor, repository: &str, digest: &Digest) -> SigLayer {
+        self.sign_image_at(rekor, repository, digest, SIGNING_TIME)
+    }
+
+    /// Returns [`KeylessSigner::sign_image`]'s layer, logged at `time` (UNIX seconds).
+    pub fn sign_image_at(&self, rekor: &FakeRekor, repository: &str, digest: &Digest, time: i64) -> SigLayer {
         let payload = simple_signing_payload(repository, digest);
         let signature = self.key.sign(&payload);
         let body = FakeRekor::hashedrekord_body(&payload, &signature, &self.certificate_pem);
         SigLayer {
-            bundle: Some(rekor.cosign_bundle(&body, SIGNING_TIME)),
+            bundle: Some(rekor.cosign_bundle(&body, time)),
             signature: BASE64.encode(signature),
             payload,
             certificate_pem: Some(self.certificate_pem.clone()),

@@ -2,6 +2,7 @@
 //! docker-registry on 127.0.0.1, verified through the crate's public API.
 
 mod accepted;
+mod checks;
 mod memory;
 mod public_good;
 mod refused;

@@ -61,9 +61,19 @@ impl Env {
 
     /// Uploads the artifact's blobs, then its manifest (under its tag, or by digest).
     pub(crate) async fn push(&self, artifact: &Artifact) -> Digest {
-        cosign_verify::testing::push_to_registry(self.repo.registry(), self.repo.path(), artifact)
+        self.push_to(&self.repo, artifact).await
+    }
+
+    /// Uploads the artifact to `repo` on this scenario's registry.
+    pub(crate) async fn push_to(&self, repo: &Repository, artifact: &Artifact) -> Digest {
+        cosign_verify::testing::push_to_registry(repo.registry(), repo.path(), artifact)
             .await
             .expect("push")
+    }
+
+    /// Returns another repository on this scenario's registry.
+    pub(crate) fn other_repository(&self, path: &str) -> Repository {
+        Repository::new(self.repo.registry(), path).expect("repository")
     }
 
     /// The cloud-api / chat-api style keyless policy.
@@ -96,33 +106,44 @@ impl Env {
         policy: &SignaturePolicy,
         digest: &Digest,
     ) -> Result<VerifiedSignature, VerifyError> {
+        self.verify_in(&self.repo, policy, digest).await
+    }
+
+    /// [`Env::verify`] in another repository of this scenario's registry.
+    pub(crate) async fn verify_in(
+        &self,
+        repo: &Repository,
+        policy: &SignaturePolicy,
+        digest: &Digest,
+    ) -> Result<VerifiedSignature, VerifyError> {
         let verifier = CosignVerifier::new(&self.registry, policy).expect("valid policy");
-        let result = verifier.verify(&self.repo, digest).await;
+        let result = verifier.verify(repo, digest).await;
         if result.is_err() {
-            self.assert_promote_refused(&verifier, digest).await;
+            self.assert_promote_refused(repo, &verifier, digest).await;
         }
         result
     }
 
-    async fn assert_promote_refused(&self, verifier: &CosignVerifier<&RemoteRegistry>, digest: &Digest) {
+    async fn assert_promote_refused(
+        &self,
+        repo: &Repository,
+        verifier: &CosignVerifier<&RemoteRegistry>,
+        digest: &Digest,
+    ) {
         use tagcore::Registry as _;
         let prod: Tag = "prod".parse().expect("tag");
-        let before = self
-            .registry
-            .resolve_tag(&self.repo, &prod)
-            .await
-            .expect("read prod");
-        let Ok(manifest) = self.registry.fetch_manifest(&self.repo, digest).await else {
+        let before = self.registry.resolve_tag(repo, &prod).await.expect("read prod");
+        let Ok(manifest) = self.registry.fetch_manifest(repo, digest).await else {
             return; // a corrupt or missing image cannot even be staged
         };
         self.registry
-            .put_manifest(&self.repo, &"staging".parse().expect("tag"), &manifest)
+            .put_manifest(repo, &"staging".parse().expect("tag"), &manifest)
             .await
             .expect("stage");
         let spec = PolicySpec {
             unit: "cloud-api".into(),
             images: vec![ImageSpec {
-                repository: self.repo.to_string(),
+                repository: repo.to_string(),
                 verify: true,
             }],
             verify: Some(VerifySpec {
@@ -144,13 +165,9 @@ impl Env {
             .await
             .expect_err("a refused signature must stop the promote");
         assert_eq!(err.kind, OpErrorKind::Verification, "{err}");
-        let after = self
-            .registry
-            .resolve_tag(&self.repo, &prod)
-            .await
-            .expect("read prod");
+        let after = self.registry.resolve_tag(repo, &prod).await.expect("read prod");
         assert_eq!(after, before, "prod must be untouched after a refusal");
-        let stamp = self.registry.list_tags(&self.repo).await.expect("list");
+        let stamp = self.registry.list_tags(repo).await.expect("list");
         assert!(
             !stamp.tags.iter().any(|t| t.tag.as_str().starts_with("prod-")),
             "no stamp may be written after a refusal"
