@@ -12,6 +12,7 @@ use crate::layer::{Candidate, Evidence};
 use crate::policy::{KeylessPolicy, Policy, Requirement};
 use crate::rekor::{self, Binding};
 use crate::trust_root::TrustRoot;
+use crate::tsa;
 
 /// Returns the verdict for `candidate` when it satisfies every constraint of `policy` for
 /// `digest` in `repository`, or one reason per failed constraint.
@@ -88,11 +89,12 @@ fn key_based(
     // evidence is attached it must still verify and describe this signature.
     let binding = Binding {
         payload: &candidate.logged_payload,
+        message: &candidate.message,
         signature,
         verifier_der: key.spki_der(),
     };
-    let signed_at = match check_evidence(&candidate.evidence, root, binding) {
-        Ok(t) => t,
+    let signed_at = match attest(candidate, root, binding) {
+        Ok(attested) => attested.and_then(|a| a.times.first().copied()),
         Err(e) => {
             failed.push(e);
             None
@@ -131,17 +133,23 @@ fn keyless(
         }
         let binding = Binding {
             payload: &candidate.logged_payload,
+            message: &candidate.message,
             signature,
             verifier_der: cert.der(),
         };
-        match check_evidence(&candidate.evidence, root, binding) {
-            Ok(Some(time)) => {
-                signed_at = Some(time);
-                if let Err(e) = cert.verify_chain(root, &candidate.chain, time) {
+        match attest(candidate, root, binding) {
+            Ok(Some(attested)) if attested.logged => {
+                signed_at = attested.times.first().copied();
+                // The certificate must be valid at every attested time (Rekor and TSA).
+                if let Some(e) = attested
+                    .times
+                    .iter()
+                    .find_map(|t| cert.verify_chain(root, &candidate.chain, *t).err())
+                {
                     failed.push(e);
                 }
             }
-            Ok(None) => failed.push("layer has no Rekor entry; the keyless policy requires one".into()),
+            Ok(_) => failed.push("layer has no Rekor entry; the keyless policy requires one".into()),
             Err(e) => failed.push(e),
         }
     }
@@ -196,17 +204,48 @@ fn keyless(
     })
 }
 
-/// Returns the Rekor-attested signing time, `None` when no evidence is attached, or why the
-/// attached evidence is refused.
-fn check_evidence(
-    evidence: &Evidence,
-    root: &TrustRoot,
-    binding: Binding<'_>,
-) -> Result<Option<i64>, String> {
-    match evidence {
-        Evidence::None => Ok(None),
-        Evidence::Invalid(e) => Err(e.clone()),
-        Evidence::CosignBundle(json) => rekor::verify_cosign_bundle(json, root, binding).map(Some),
-        Evidence::TlogEntry(entry) => rekor::verify_tlog_entry(entry, root, binding).map(Some),
+/// The signing times that verified evidence attests.
+struct Attested {
+    /// Whether a transparency-log entry was verified.
+    logged: bool,
+    /// The SET-attested integrated time first, then every RFC 3161 time; never empty.
+    times: Vec<i64>,
+}
+
+/// Returns the attested signing times, `None` when no evidence is attached, or why the attached
+/// evidence is refused. A Rekor v2 entry (no SET) needs an RFC 3161 timestamp, and its log must
+/// be trusted at that time; every attached timestamp must verify.
+fn attest(candidate: &Candidate, root: &TrustRoot, binding: Binding<'_>) -> Result<Option<Attested>, String> {
+    let logged = match &candidate.evidence {
+        Evidence::None => None,
+        Evidence::Invalid(e) => return Err(e.clone()),
+        Evidence::CosignBundle(json) => Some(rekor::verify_cosign_bundle(json, root, binding)?),
+        Evidence::TlogEntry(entry) => Some(rekor::verify_tlog_entry(entry, root, binding)?),
+    };
+    let stamped = candidate
+        .timestamps
+        .iter()
+        .map(|t| tsa::verify(t, binding.signature, root))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(l) = &logged
+        && l.integrated_time.is_none()
+    {
+        if stamped.is_empty() {
+            return Err(
+                "transparency log entry has no inclusion promise (SET) and no RFC 3161 timestamp attests its time"
+                    .into(),
+            );
+        }
+        stamped.iter().try_for_each(|t| l.check_window(*t))?;
     }
+    let times: Vec<i64> = logged
+        .as_ref()
+        .and_then(|l| l.integrated_time)
+        .into_iter()
+        .chain(stamped)
+        .collect();
+    Ok((!times.is_empty()).then_some(Attested {
+        logged: logged.is_some(),
+        times,
+    }))
 }

@@ -81,6 +81,7 @@
 #![warn(missing_docs)]
 
 mod certificate;
+mod checkpoint;
 mod constraint;
 mod key;
 mod layer;
@@ -91,6 +92,7 @@ mod referrer;
 mod rekor;
 mod sig_tag;
 mod trust_root;
+mod tsa;
 mod verifier;
 
 #[cfg(feature = "testing")]

@@ -128,7 +128,7 @@ async fn a_rekor_key_outside_its_window_is_not_trusted() {
     assert_eq!(
         reasons(env.verify(&policy, &digest).await),
         vec![format!(
-            "Rekor log {} is not trusted at the integrated time {SIGNING_TIME} (valid 2030-01-01T00:00:00Z to -)",
+            "Rekor log {} is not trusted at the signing time {SIGNING_TIME} (valid 2030-01-01T00:00:00Z to -)",
             env.pki.rekor.log_id()
         )]
     );
