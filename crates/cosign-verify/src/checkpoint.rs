@@ -153,17 +153,47 @@ mod tests {
             let leaves: Vec<[u8; 32]> = (0..size).map(|i| leaf_hash(&[i as u8])).collect();
             for index in 0..size {
                 let (root, path) = root_and_path(&leaves, index);
-                assert!(verify_inclusion(index as u64, size as u64, leaves[index], &path, &root));
+                assert!(verify_inclusion(
+                    index as u64,
+                    size as u64,
+                    leaves[index],
+                    &path,
+                    &root
+                ));
                 let other = (index + 1) % size;
                 if other != index {
-                    assert!(!verify_inclusion(other as u64, size as u64, leaves[index], &path, &root));
+                    assert!(!verify_inclusion(
+                        other as u64,
+                        size as u64,
+                        leaves[index],
+                        &path,
+                        &root
+                    ));
                 }
-                assert!(!verify_inclusion(index as u64, size as u64, leaves[index], &path, &[0; 32]));
-                assert!(!verify_inclusion(size as u64, size as u64, leaves[index], &path, &root));
+                assert!(!verify_inclusion(
+                    index as u64,
+                    size as u64,
+                    leaves[index],
+                    &path,
+                    &[0; 32]
+                ));
+                assert!(!verify_inclusion(
+                    size as u64,
+                    size as u64,
+                    leaves[index],
+                    &path,
+                    &root
+                ));
                 let mut bad = path.clone();
                 if let Some(first) = bad.first_mut() {
                     first[0] ^= 1;
-                    assert!(!verify_inclusion(index as u64, size as u64, leaves[index], &bad, &root));
+                    assert!(!verify_inclusion(
+                        index as u64,
+                        size as u64,
+                        leaves[index],
+                        &bad,
+                        &root
+                    ));
                 }
             }
         }

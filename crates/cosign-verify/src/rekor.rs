@@ -182,12 +182,20 @@ fn verify_inclusion_proof(
         .ok_or("inclusion proof has no checkpoint")?
         .envelope;
     let checkpoint = checkpoint::verify_note(envelope, log_id, key)?;
-    let size = u64::try_from(proof.tree_size).map_err(|_| "inclusion proof tree size is negative".to_owned())?;
-    let index = u64::try_from(proof.log_index).map_err(|_| "inclusion proof log index is negative".to_owned())?;
+    let size =
+        u64::try_from(proof.tree_size).map_err(|_| "inclusion proof tree size is negative".to_owned())?;
+    let index =
+        u64::try_from(proof.log_index).map_err(|_| "inclusion proof log index is negative".to_owned())?;
     if checkpoint.size != size || checkpoint.root_hash != proof.root_hash {
         return Err("inclusion proof disagrees with its checkpoint (tree size or root hash)".into());
     }
-    if !checkpoint::verify_inclusion(index, size, checkpoint::leaf_hash(body), &proof.hashes, &proof.root_hash) {
+    if !checkpoint::verify_inclusion(
+        index,
+        size,
+        checkpoint::leaf_hash(body),
+        &proof.hashes,
+        &proof.root_hash,
+    ) {
         return Err("inclusion proof does not verify: the entry is not in the checkpointed tree".into());
     }
     Ok(())
@@ -273,11 +281,16 @@ fn b64_at(body: &Value, pointer: &str) -> Result<Vec<u8>, String> {
 }
 
 fn one_signature(body: &Value, pointer: &str) -> Result<(), String> {
-    let count = body.pointer(pointer).and_then(Value::as_array).map_or(0, Vec::len);
+    let count = body
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     if count == 1 {
         Ok(())
     } else {
-        Err(format!("Rekor dsse entry has {count} signatures; expected exactly 1"))
+        Err(format!(
+            "Rekor dsse entry has {count} signatures; expected exactly 1"
+        ))
     }
 }
 

@@ -46,7 +46,10 @@ pub(crate) fn verify(token: &[u8], signature: &[u8], root: &TrustRoot) -> Result
     let mut why = Vec::new();
     for tsa in &root.timestamp_authorities {
         if !tsa.validity.contains(parsed.time) {
-            why.push(format!("{}: not valid at {} ({})", tsa.uri, parsed.time, tsa.validity));
+            why.push(format!(
+                "{}: not valid at {} ({})",
+                tsa.uri, parsed.time, tsa.validity
+            ));
             continue;
         }
         match parsed.verify_with(tsa) {
@@ -75,15 +78,25 @@ impl Parsed {
         let content = match TimeStampResp::from_der(token) {
             Ok(resp) => {
                 use cmpv2::status::PkiStatus;
-                if !matches!(resp.status.status, PkiStatus::Accepted | PkiStatus::GrantedWithMods) {
-                    return Err(format!("RFC 3161 timestamp response status is {:?}", resp.status.status));
+                if !matches!(
+                    resp.status.status,
+                    PkiStatus::Accepted | PkiStatus::GrantedWithMods
+                ) {
+                    return Err(format!(
+                        "RFC 3161 timestamp response status is {:?}",
+                        resp.status.status
+                    ));
                 }
-                resp.time_stamp_token.ok_or("RFC 3161 timestamp response holds no token")?
+                resp.time_stamp_token
+                    .ok_or("RFC 3161 timestamp response holds no token")?
             }
             Err(_) => ContentInfo::from_der(token).map_err(|e| bad("not a TimeStampResp or token", &e))?,
         };
         if content.content_type != oid(ID_SIGNED_DATA) {
-            return Err(format!("RFC 3161 token content type {} is not signed data", content.content_type));
+            return Err(format!(
+                "RFC 3161 token content type {} is not signed data",
+                content.content_type
+            ));
         }
         let signed: SignedData = content
             .content
@@ -142,7 +155,9 @@ impl Parsed {
         if digest.as_bytes() != hash(&self.signer.digest_alg.oid, &self.tst_info_der)? {
             return Err("message-digest attribute does not match the TSTInfo".into());
         }
-        let signed = attrs.to_der().map_err(|e| format!("signed attributes do not encode: {e}"))?;
+        let signed = attrs
+            .to_der()
+            .map_err(|e| format!("signed attributes do not encode: {e}"))?;
         let alg = self
             .signer
             .signature_algorithm
@@ -206,7 +221,10 @@ fn der_contents(der: &[u8]) -> Option<&[u8]> {
     } else {
         let n = usize::from(len_byte & 0x7f);
         let bytes = der.get(2..2 + n)?;
-        (bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)), 2 + n)
+        (
+            bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+            2 + n,
+        )
     };
     der.get(start..start.checked_add(len)?)
 }

@@ -24,6 +24,8 @@ mod memory;
 mod pki;
 mod profile;
 mod push;
+mod rekor2;
+mod tsa;
 
 pub use artifact::{
     Artifact, SigLayer, bundle_artifact, bundle_artifact_for, image_artifact, in_toto_statement,
@@ -33,3 +35,5 @@ pub use memory::MemoryRegistry;
 pub use pki::{FakeFulcio, FakeRekor, KeyPair, KeylessSigner, SIGNING_TIME, TestPki};
 pub use profile::{CertificateProfile, ExtensionValue, GITHUB_ISSUER};
 pub use push::push_to_registry;
+pub use rekor2::FakeRekorV2;
+pub use tsa::FakeTsa;

@@ -17,6 +17,8 @@ use x509_cert::der::Encode as _;
 
 use super::artifact::{SigLayer, bundle_json, in_toto_statement, simple_signing_payload};
 use super::profile::{CertificateProfile, ExtensionValue};
+use super::rekor2::FakeRekorV2;
+use super::tsa::FakeTsa;
 use crate::layer::dsse_pae;
 
 /// The Rekor time every helper signs at (2026-05-28T20:26:40Z); certificates are valid for ten
@@ -29,7 +31,7 @@ fn oid(n: u64) -> Vec<u64> {
 }
 
 /// Panics with `what` when a test-helper step fails; helpers are test code.
-fn must<T, E: std::fmt::Debug>(r: Result<T, E>, what: &str) -> T {
+pub(super) fn must<T, E: std::fmt::Debug>(r: Result<T, E>, what: &str) -> T {
     match r {
         Ok(v) => v,
         Err(e) => panic!("testing helper: {what}: {e:?}"),
@@ -43,7 +45,7 @@ fn pem(label: &str, der: &[u8]) -> String {
     )
 }
 
-fn time(unix: i64) -> time::OffsetDateTime {
+pub(super) fn time(unix: i64) -> time::OffsetDateTime {
     must(time::OffsetDateTime::from_unix_timestamp(unix), "timestamp")
 }
 
@@ -389,13 +391,50 @@ impl KeylessSigner {
     }
 }
 
-/// A complete offline Sigstore: one fake Fulcio CA and one fake Rekor log.
+impl KeylessSigner {
+    /// Returns a Sigstore bundle v0.3 (JSON) for `digest` as cosign v3 makes with Rekor v2: a
+    /// DSSE envelope of an in-toto statement, the certificate, a `hashedrekord` 0.0.2 entry of
+    /// the envelope's PAE in `log`, and a timestamp of the signature from `tsa` at `time`.
+    pub fn sign_bundle_v2(
+        &self,
+        log: &FakeRekorV2,
+        tsa: &FakeTsa,
+        time: i64,
+        repository: &str,
+        digest: &Digest,
+    ) -> Vec<u8> {
+        let statement = in_toto_statement(repository, digest);
+        let payload_type = "application/vnd.in-toto+json";
+        let pae = dsse_pae(payload_type, &statement);
+        let signature = self.key.sign(&pae);
+        let envelope = json!({
+            "payload": BASE64.encode(&statement),
+            "payloadType": payload_type,
+            "signatures": [{"sig": BASE64.encode(&signature)}],
+        });
+        let body = FakeRekorV2::hashedrekord_body(&pae, &signature, &self.certificate_der);
+        let entry = log.entry("hashedrekord", &body);
+        let mut bundle: Value = must(
+            serde_json::from_slice(&bundle_json(&self.certificate_der, entry, envelope)),
+            "bundle JSON",
+        );
+        bundle["verificationMaterial"]["timestampVerificationData"] = json!({"rfc3161Timestamps": [{"signedTimestamp": BASE64.encode(tsa.timestamp(&signature, time))}]});
+        must(serde_json::to_vec(&bundle), "bundle JSON")
+    }
+}
+
+/// A complete offline Sigstore: one fake Fulcio CA, one fake Rekor v1 log, one fake Rekor v2
+/// log and one fake timestamp authority.
 #[derive(Default)]
 pub struct TestPki {
     /// The certificate authority.
     pub fulcio: FakeFulcio,
-    /// The transparency log.
+    /// The Rekor v1 transparency log.
     pub rekor: FakeRekor,
+    /// The Rekor v2 (tile-based) transparency log.
+    pub rekor_v2: FakeRekorV2,
+    /// The RFC 3161 timestamp authority.
+    pub tsa: FakeTsa,
 }
 
 impl TestPki {
@@ -419,6 +458,15 @@ impl TestPki {
                     "validFor": {"start": "2020-01-01T00:00:00Z"},
                 },
                 "logId": {"keyId": BASE64.encode(key_id)},
+            }, {
+                "baseUrl": format!("https://{}", self.rekor_v2.origin()),
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": BASE64.encode(self.rekor_v2.public_key_der()),
+                    "keyDetails": "PKIX_ED25519",
+                    "validFor": {"start": "2020-01-01T00:00:00Z"},
+                },
+                "logId": {"keyId": BASE64.encode(self.rekor_v2.log_id())},
             }],
             "certificateAuthorities": [{
                 "subject": {"organization": "sigstore.dev", "commonName": "fake-fulcio"},
@@ -427,7 +475,12 @@ impl TestPki {
                 "validFor": {"start": "2020-01-01T00:00:00Z"},
             }],
             "ctlogs": [],
-            "timestampAuthorities": [],
+            "timestampAuthorities": [{
+                "subject": {"organization": "sigstore.dev", "commonName": "fake-tsa"},
+                "uri": "https://tsa.invalid",
+                "certChain": {"certificates": self.tsa.chain_der().iter().map(|c| json!({"rawBytes": BASE64.encode(c)})).collect::<Vec<_>>()},
+                "validFor": {"start": "2020-01-01T00:00:00Z"},
+            }],
         });
         must(serde_json::to_vec_pretty(&root), "trusted root JSON")
     }
@@ -445,6 +498,19 @@ impl TestPki {
     /// Returns a keyless `.sig` layer for `digest`, certificate from this CA, logged in this log.
     pub fn sign_keyless(&self, profile: &CertificateProfile, repository: &str, digest: &Digest) -> SigLayer {
         self.issue(profile).sign_image(&self.rekor, repository, digest)
+    }
+
+    /// Returns a keyless Sigstore bundle v0.3 for `digest` as cosign v3 makes with Rekor v2:
+    /// certificate from this CA, a `hashedrekord` 0.0.2 entry in the Rekor v2 log, and an RFC
+    /// 3161 timestamp at [`SIGNING_TIME`] from this TSA.
+    pub fn bundle_keyless_v2(
+        &self,
+        profile: &CertificateProfile,
+        repository: &str,
+        digest: &Digest,
+    ) -> Vec<u8> {
+        self.issue(profile)
+            .sign_bundle_v2(&self.rekor_v2, &self.tsa, SIGNING_TIME, repository, digest)
     }
 
     /// Returns a keyless Sigstore bundle v0.3 for `digest`, certificate from this CA, logged in

@@ -6,4 +6,5 @@ mod checks;
 mod memory;
 mod public_good;
 mod refused;
+mod rekor_v2;
 mod support;

@@ -299,7 +299,9 @@ fn bundle_without_an_inclusion_promise_is_refused() {
     });
     assert_eq!(
         r,
-        vec!["transparency log entry has no inclusion promise (SET) and no RFC 3161 timestamp attests its time"]
+        vec![
+            "transparency log entry has no inclusion promise (SET) and no RFC 3161 timestamp attests its time"
+        ]
     );
 }
 

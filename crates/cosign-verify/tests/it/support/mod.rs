@@ -124,18 +124,19 @@ impl Env {
         result
     }
 
-    async fn assert_promote_refused(
+    /// Stages `digest` in `repo` and promotes it through the engine, verified by `verifier`.
+    pub(crate) async fn promote(
         &self,
         repo: &Repository,
         verifier: &CosignVerifier<&RemoteRegistry>,
         digest: &Digest,
-    ) {
+    ) -> Result<(), tagcore::OpError> {
         use tagcore::Registry as _;
-        let prod: Tag = "prod".parse().expect("tag");
-        let before = self.registry.resolve_tag(repo, &prod).await.expect("read prod");
-        let Ok(manifest) = self.registry.fetch_manifest(repo, digest).await else {
-            return; // a corrupt or missing image cannot even be staged
-        };
+        let manifest = self
+            .registry
+            .fetch_manifest(repo, digest)
+            .await
+            .expect("read image");
         self.registry
             .put_manifest(repo, &"staging".parse().expect("tag"), &manifest)
             .await
@@ -160,19 +161,54 @@ impl Env {
             confirm: None,
         });
         let now = "2026-07-09T10:00:00Z".parse().expect("time");
-        let err = engine
-            .run(&request, now, false)
+        engine.run(&request, now, false).await.map(|_| ())
+    }
+
+    async fn assert_promote_refused(
+        &self,
+        repo: &Repository,
+        verifier: &CosignVerifier<&RemoteRegistry>,
+        digest: &Digest,
+    ) {
+        use tagcore::Registry as _;
+        let prod: Tag = "prod".parse().expect("tag");
+        let before = self.registry.resolve_tag(repo, &prod).await.expect("read prod");
+        let stamps_before = self.stamps(repo).await;
+        if self.registry.fetch_manifest(repo, digest).await.is_err() {
+            return; // a corrupt or missing image cannot even be staged
+        }
+        let err = self
+            .promote(repo, verifier, digest)
             .await
             .expect_err("a refused signature must stop the promote");
         assert_eq!(err.kind, OpErrorKind::Verification, "{err}");
         let after = self.registry.resolve_tag(repo, &prod).await.expect("read prod");
         assert_eq!(after, before, "prod must be untouched after a refusal");
-        let stamp = self.registry.list_tags(repo).await.expect("list");
-        assert!(
-            !stamp.tags.iter().any(|t| t.tag.as_str().starts_with("prod-")),
+        assert_eq!(
+            self.stamps(repo).await,
+            stamps_before,
             "no stamp may be written after a refusal"
         );
     }
+
+    /// Returns the prod stamp tags of `repo`, sorted.
+    async fn stamps(&self, repo: &Repository) -> Vec<String> {
+        use tagcore::Registry as _;
+        let listing = self.registry.list_tags(repo).await.expect("list");
+        let mut stamps: Vec<String> = listing
+            .tags
+            .iter()
+            .map(|t| t.tag.as_str().to_owned())
+            .filter(|t| t.starts_with("prod-"))
+            .collect();
+        stamps.sort();
+        stamps
+    }
+}
+
+/// Returns the digest [`Env::image`] gives the image of `seed`.
+pub(crate) fn image_digest(seed: &str) -> Digest {
+    image_artifact(seed, seed).digest()
 }
 
 /// The profile of cloud-api's build workflow on `git_ref`.
