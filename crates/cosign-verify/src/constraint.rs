@@ -220,7 +220,10 @@ fn attest(candidate: &Candidate, root: &TrustRoot, binding: Binding<'_>) -> Resu
         Evidence::None => None,
         Evidence::Invalid(e) => return Err(e.clone()),
         Evidence::CosignBundle(json) => Some(rekor::verify_cosign_bundle(json, root, binding)?),
-        Evidence::TlogEntry(entry) => Some(rekor::verify_tlog_entry(entry, root, binding)?),
+        Evidence::TlogEntry {
+            entry,
+            proof_required,
+        } => Some(rekor::verify_tlog_entry(entry, *proof_required, root, binding)?),
     };
     let stamped = candidate
         .timestamps

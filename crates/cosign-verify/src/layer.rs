@@ -13,7 +13,12 @@ pub(crate) enum Evidence {
     /// A cosign `dev.sigstore.cosign/bundle` annotation (JSON).
     CosignBundle(String),
     /// The single tlog entry of a Sigstore bundle.
-    TlogEntry(Box<TransparencyLogEntry>),
+    TlogEntry {
+        /// The entry.
+        entry: Box<TransparencyLogEntry>,
+        /// Whether it must carry an inclusion proof (bundles v0.2 and later).
+        proof_required: bool,
+    },
     /// Evidence was attached but is malformed.
     Invalid(String),
 }

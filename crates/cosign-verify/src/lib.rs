@@ -80,6 +80,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod blob;
+mod bundle;
 mod certificate;
 mod checkpoint;
 mod constraint;

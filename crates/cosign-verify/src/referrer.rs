@@ -6,17 +6,16 @@
 //! sigstore 0.15 keeps them crate-private.
 
 use serde::Deserialize;
-use sigstore::bundle::Bundle;
 use sigstore_protobuf_specs::dev::sigstore::bundle::v1::bundle::Content;
-use sigstore_protobuf_specs::dev::sigstore::bundle::v1::verification_material::Content as Material;
+use sigstore_protobuf_specs::io::intoto::Envelope;
 use tagcore::{Digest, Registry, Repository, Tag, VerifyError};
 
-use crate::certificate::SigningCertificate;
-use crate::layer::{Candidate, Evidence, Examined, Unreadable, dsse_pae};
+use crate::bundle;
+use crate::layer::{Candidate, Examined, Unreadable, dsse_pae};
 use crate::oci::{self, Descriptor};
 
 /// The DSSE payload type of in-toto statements.
-const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub(crate) const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The in-toto statement type.
 const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 /// The predicate type cosign uses for image signatures in bundles.
@@ -151,15 +150,15 @@ async fn read_one<R: Registry>(
 
 /// Returns the candidate in the bundle JSON `bytes`, or why there is none.
 pub(crate) fn candidate(origin: String, bytes: &[u8]) -> Result<Candidate, String> {
-    let bundle: Bundle = serde_json::from_slice(bytes).map_err(|e| format!("bundle does not parse: {e}"))?;
-    if bundle.media_type != oci::BUNDLE_V03_MEDIA_TYPE {
+    let parsed = bundle::parse(bytes)?;
+    if parsed.bundle.media_type != oci::BUNDLE_V03_MEDIA_TYPE {
         return Err(format!(
             "bundle media type {:?} is not {}",
-            bundle.media_type,
+            parsed.bundle.media_type,
             oci::BUNDLE_V03_MEDIA_TYPE
         ));
     }
-    let envelope = match bundle.content {
+    let envelope = match parsed.bundle.content {
         Some(Content::DsseEnvelope(e)) => e,
         Some(Content::MessageSignature(_)) => {
             return Err(
@@ -174,43 +173,8 @@ pub(crate) fn candidate(origin: String, bytes: &[u8]) -> Result<Candidate, Strin
             envelope.payload_type
         ));
     }
-    let signature = match envelope.signatures.as_slice() {
-        [one] => Ok(one.sig.clone()),
-        many => Err(format!(
-            "DSSE envelope has {} signatures; expected exactly 1",
-            many.len()
-        )),
-    };
-    let material = bundle
-        .verification_material
-        .ok_or("bundle has no verification material")?;
-    let (certificate, chain) = match material.content {
-        Some(Material::Certificate(c)) => (Some(SigningCertificate::from_der(&c.raw_bytes)), Vec::new()),
-        Some(Material::X509CertificateChain(c)) => {
-            let mut ders = c.certificates.into_iter().map(|c| c.raw_bytes);
-            match ders.next() {
-                Some(leaf) => (Some(SigningCertificate::from_der(&leaf)), ders.collect()),
-                None => (Some(Err("bundle certificate chain is empty".into())), Vec::new()),
-            }
-        }
-        Some(Material::PublicKey(_)) | None => (None, Vec::new()),
-    };
-    let timestamps = material
-        .timestamp_verification_data
-        .map(|t| {
-            t.rfc3161_timestamps
-                .into_iter()
-                .map(|t| t.signed_timestamp)
-                .collect()
-        })
-        .unwrap_or_default();
-    let evidence = match material.tlog_entries.len() {
-        0 => Evidence::None,
-        1 => Evidence::TlogEntry(Box::new(
-            material.tlog_entries.into_iter().next().ok_or("unreachable")?,
-        )),
-        n => Evidence::Invalid(format!("bundle has {n} transparency log entries; expected 1")),
-    };
+    let signature = dsse_signature(&envelope);
+    let parts = bundle::parts(parsed.bundle.verification_material, parsed.proof_required)?;
     let (claimed_digest, claimed_reference) = match statement_subject(&envelope.payload) {
         Ok((digest, name)) => (Ok(digest), name),
         Err(e) => (Err(e), None),
@@ -220,13 +184,24 @@ pub(crate) fn candidate(origin: String, bytes: &[u8]) -> Result<Candidate, Strin
         message: dsse_pae(&envelope.payload_type, &envelope.payload),
         claimed_digest,
         claimed_reference,
-        timestamps,
+        timestamps: parts.timestamps,
         logged_payload: envelope.payload,
         signature,
-        certificate,
-        chain,
-        evidence,
+        certificate: parts.certificate,
+        chain: parts.chain,
+        evidence: parts.evidence,
     })
+}
+
+/// Returns the single signature of a DSSE envelope, or why there is not exactly one.
+pub(crate) fn dsse_signature(envelope: &Envelope) -> Result<Vec<u8>, String> {
+    match envelope.signatures.as_slice() {
+        [one] => Ok(one.sig.clone()),
+        many => Err(format!(
+            "DSSE envelope has {} signatures; expected exactly 1",
+            many.len()
+        )),
+    }
 }
 
 #[derive(Deserialize)]

@@ -111,9 +111,16 @@ pub(crate) fn verify_cosign_bundle(
 /// v1), and that its body describes `binding` with the kind and version the entry claims.
 pub(crate) fn verify_tlog_entry(
     entry: &TransparencyLogEntry,
+    proof_required: bool,
     root: &TrustRoot,
     binding: Binding<'_>,
 ) -> Result<Logged, String> {
+    if entry.log_index < 0 {
+        return Err(format!(
+            "transparency log entry has a negative log index {}",
+            entry.log_index
+        ));
+    }
     let log_id_bytes = &entry
         .log_id
         .as_ref()
@@ -123,11 +130,13 @@ pub(crate) fn verify_tlog_entry(
     let log = root.rekor_keys.get(&log_id).ok_or_else(|| {
         format!("transparency log entry is from log {log_id} which is not in the trust root")
     })?;
-    let proof = entry
-        .inclusion_proof
-        .as_ref()
-        .ok_or("transparency log entry has no inclusion proof")?;
-    verify_inclusion_proof(proof, &entry.canonicalized_body, log_id_bytes, &log.key)?;
+    match &entry.inclusion_proof {
+        Some(proof) => verify_inclusion_proof(proof, &entry.canonicalized_body, log_id_bytes, &log.key)?,
+        None if proof_required || entry.inclusion_promise.is_none() => {
+            return Err("transparency log entry has no inclusion proof".into());
+        }
+        None => {}
+    }
     let mut logged = Logged {
         integrated_time: None,
         log_id: log_id.clone(),
@@ -236,6 +245,7 @@ fn check_body(body: &[u8], binding: Binding<'_>) -> Result<(&'static str, &'stat
     let (kind, version, fields) = match (kind, api) {
         ("hashedrekord", "0.0.1") => ("hashedrekord", "0.0.1", v1_fields(&body, "hashedrekord")?),
         ("dsse", "0.0.1") => ("dsse", "0.0.1", v1_fields(&body, "dsse")?),
+        ("intoto", "0.0.2") => ("intoto", "0.0.2", intoto_fields(&body)?),
         ("hashedrekord", "0.0.2") => ("hashedrekord", "0.0.2", v2_fields(&body, "hashedrekord")?),
         ("dsse", "0.0.2") => ("dsse", "0.0.2", v2_fields(&body, "dsse")?),
         (kind, api) => {
@@ -318,12 +328,51 @@ fn v1_fields(body: &Value, kind: &str) -> Result<EntryFields, String> {
     }
     let hash = hex::decode(str_at(body, hash)?).map_err(|e| format!("Rekor entry hash is not hex: {e}"))?;
     let pem = b64_at(body, verifier)?;
-    let (_, verifier_der) =
-        x509_cert::der::pem::decode_vec(&pem).map_err(|e| format!("Rekor entry verifier is not PEM: {e}"))?;
+    let verifier_der = pem_der(&pem)?;
     Ok(EntryFields {
         hash,
         hashed: Hashed::Payload,
         signature: str_at(body, sig)?.to_owned(),
+        verifier_der,
+    })
+}
+
+/// Returns the DER of the single PEM block in `pem`, accepting any base64 line length (some
+/// clients write the whole block on one line).
+fn pem_der(pem: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(pem).map_err(|_| "Rekor entry verifier is not PEM text".to_owned())?;
+    let body: String = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("-----"))
+        .collect();
+    let framed = text.trim_start().starts_with("-----BEGIN ") && text.trim_end().ends_with("-----");
+    if !framed {
+        return Err("Rekor entry verifier is not PEM".into());
+    }
+    BASE64
+        .decode(body.as_bytes())
+        .map_err(|e| format!("Rekor entry verifier is not PEM: {e}"))
+}
+
+/// Reads a Rekor v1 `intoto` 0.0.2 body: hex payload hash, doubly base64-encoded signature,
+/// PEM verifier.
+fn intoto_fields(body: &Value) -> Result<EntryFields, String> {
+    one_signature(body, "/spec/content/envelope/signatures")?;
+    let alg = str_at(body, "/spec/content/payloadHash/algorithm")?;
+    if alg != "sha256" {
+        return Err(format!("Rekor entry hash algorithm {alg:?} is not sha256"));
+    }
+    let hash = hex::decode(str_at(body, "/spec/content/payloadHash/value")?)
+        .map_err(|e| format!("Rekor entry hash is not hex: {e}"))?;
+    let signature = String::from_utf8(b64_at(body, "/spec/content/envelope/signatures/0/sig")?)
+        .map_err(|_| "Rekor intoto entry signature is not base64 text".to_owned())?;
+    let pem = b64_at(body, "/spec/content/envelope/signatures/0/publicKey")?;
+    let verifier_der = pem_der(&pem)?;
+    Ok(EntryFields {
+        hash,
+        hashed: Hashed::Payload,
+        signature,
         verifier_der,
     })
 }

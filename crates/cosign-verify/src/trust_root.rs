@@ -142,9 +142,9 @@ impl TrustRoot {
         }
         Ok(Self {
             certificate_authorities: authorities(&root.certificate_authorities)?,
-            rekor_keys: logs(&root.tlogs)?,
+            rekor_keys: logs(&root.tlogs, false)?,
             timestamp_authorities: authorities(&root.timestamp_authorities)?,
-            ctlogs: logs(&root.ctlogs)?,
+            ctlogs: logs(&root.ctlogs, true)?,
         })
     }
 
@@ -180,7 +180,12 @@ fn authorities(list: &[CertificateAuthority]) -> Result<Vec<Authority>, TrustRoo
         .collect()
 }
 
-fn logs(list: &[TransparencyLogInstance]) -> Result<BTreeMap<String, LogKey>, TrustRootError> {
+/// Returns the usable logs of `list` by hex log id; with `skip_unusable`, a key that cannot be
+/// read (e.g. a PKCS#1 RSA CT log key) is left out instead of refusing the whole root.
+fn logs(
+    list: &[TransparencyLogInstance],
+    skip_unusable: bool,
+) -> Result<BTreeMap<String, LogKey>, TrustRootError> {
     let mut out = BTreeMap::new();
     for log in list {
         let log_id = log
@@ -196,10 +201,11 @@ fn logs(list: &[TransparencyLogInstance]) -> Result<BTreeMap<String, LogKey>, Tr
                     log_id: log_id.clone(),
                     reason: "no public key bytes".into(),
                 })?;
-        let key = PublicKey::from_spki_der(der).map_err(|reason| TrustRootError::RekorKey {
-            log_id: log_id.clone(),
-            reason,
-        })?;
+        let key = match PublicKey::from_spki_der(der) {
+            Ok(key) => key,
+            Err(_) if skip_unusable => continue,
+            Err(reason) => return Err(TrustRootError::RekorKey { log_id, reason }),
+        };
         let validity = Validity::from_range(public_key.and_then(|k| k.valid_for.as_ref()));
         out.insert(
             log_id,

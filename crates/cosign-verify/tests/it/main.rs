@@ -3,6 +3,7 @@
 
 mod accepted;
 mod checks;
+mod conformance;
 mod memory;
 mod public_good;
 mod refused;
