@@ -148,6 +148,12 @@ fn keyless(
                 {
                     failed.push(e);
                 }
+                if policy.verify_sct
+                    && !root.ctlogs.is_empty()
+                    && let Err(e) = check_sct(cert, &candidate.chain, root)
+                {
+                    failed.push(e);
+                }
             }
             Ok(_) => failed.push("layer has no Rekor entry; the keyless policy requires one".into()),
             Err(e) => failed.push(e),
@@ -202,6 +208,19 @@ fn keyless(
         signed_at: signed_at.map(Timestamp::from_unix),
         ..empty_verdict()
     })
+}
+
+/// Checks the certificate's embedded SCT; its issuer is looked up among the trust root's CA
+/// certificates and the offered chain.
+fn check_sct(cert: &SigningCertificate, chain: &[Vec<u8>], root: &TrustRoot) -> Result<(), String> {
+    let issuers: Vec<&[u8]> = root
+        .certificate_authorities
+        .iter()
+        .flat_map(|a| &a.chain)
+        .chain(chain)
+        .map(Vec::as_slice)
+        .collect();
+    crate::sct::verify(cert.der(), &issuers, root)
 }
 
 /// The signing times that verified evidence attests.

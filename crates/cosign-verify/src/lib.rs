@@ -92,6 +92,7 @@ mod policy;
 mod reference;
 mod referrer;
 mod rekor;
+mod sct;
 mod sig_tag;
 mod trust_root;
 mod tsa;

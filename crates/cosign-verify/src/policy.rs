@@ -46,6 +46,10 @@ pub struct SignaturePolicy {
     /// accepted for the repository being verified, e.g. the origin of a mirror. A payload's
     /// `docker-reference` must name the repository being verified or one of these.
     pub allowed_references: Vec<String>,
+    /// Skips the check of the certificate's embedded SCT (cosign's `--insecure-ignore-sct`).
+    /// By default a keyless certificate must carry an SCT from a CT log of the trust root
+    /// whenever the trust root lists CT logs; private Sigstore instances without CT list none.
+    pub insecure_ignore_sct: bool,
 }
 
 /// Why a signature policy cannot be used.
@@ -184,6 +188,8 @@ pub struct KeylessPolicy {
     pub workflow_repository: Option<String>,
     /// The allowed workflow refs; empty means any.
     pub workflow_refs: Vec<RefPattern>,
+    /// Whether the certificate's SCT is checked (when the trust root lists CT logs).
+    pub verify_sct: bool,
 }
 
 /// What a compiled policy requires.
@@ -216,6 +222,7 @@ impl SignaturePolicy {
             ("identity_regex", self.identity_regex.is_some()),
             ("workflow_repository", self.workflow_repository.is_some()),
             ("workflow_refs", !self.workflow_refs.is_empty()),
+            ("insecure_ignore_sct", self.insecure_ignore_sct),
         ];
         let trust_root = match &self.trusted_root {
             TrustedRootSource::PublicGood => TrustRoot::public_good()?,
@@ -284,6 +291,7 @@ impl SignaturePolicy {
             identity,
             workflow_repository,
             workflow_refs,
+            verify_sct: !self.insecure_ignore_sct,
         })
     }
 }

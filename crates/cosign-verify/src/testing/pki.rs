@@ -15,11 +15,12 @@ use sigstore::rekor::models::checkpoint::{Checkpoint, CheckpointSignature, Signe
 use tagcore::Digest;
 use x509_cert::der::Encode as _;
 
-use super::artifact::{SigLayer, bundle_json, in_toto_statement, simple_signing_payload};
+use super::artifact::{SigLayer, simple_signing_payload};
+use super::ctlog::FakeCtLog;
 use super::profile::{CertificateProfile, ExtensionValue};
 use super::rekor2::FakeRekorV2;
+pub use super::signer::KeylessSigner;
 use super::tsa::FakeTsa;
-use crate::layer::dsse_pae;
 
 /// The Rekor time every helper signs at (2026-05-28T20:26:40Z); certificates are valid for ten
 /// minutes around it, as Fulcio's are.
@@ -275,6 +276,12 @@ impl FakeFulcio {
     /// Returns a leaf certificate for `profile` and a fresh key, valid ten minutes around
     /// [`SIGNING_TIME`], for code signing (unless the profile says otherwise).
     pub fn issue(&self, profile: &CertificateProfile) -> KeylessSigner {
+        self.issue_with_sct(profile, None)
+    }
+
+    /// Returns [`FakeFulcio::issue`]'s certificate with an SCT from `ct` embedded, as Fulcio's
+    /// certificates carry (none when `ct` is `None`).
+    pub fn issue_with_sct(&self, profile: &CertificateProfile, ct: Option<&FakeCtLog>) -> KeylessSigner {
         let key = KeyPair::generate();
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -314,8 +321,18 @@ impl FakeFulcio {
                 CustomExtension::from_oid_content(&oid(*n), content)
             })
             .collect();
+        // A fixed serial, so that the precertificate and the certificate share their TBS.
+        params.serial_number = Some(rcgen::SerialNumber::from(
+            Sha256::digest(key.public_key_der())[..16].to_vec(),
+        ));
         let issuer = Issuer::from_params(&self.params, &self.key);
-        let cert = must(params.signed_by(&key.inner, &issuer), "leaf certificate");
+        let mut cert = must(params.signed_by(&key.inner, &issuer), "leaf certificate");
+        if let Some(ct) = ct {
+            params
+                .custom_extensions
+                .push(ct.sct_extension(cert.der(), &self.cert.der()[..]));
+            cert = must(params.signed_by(&key.inner, &issuer), "leaf certificate with SCT");
+        }
         KeylessSigner {
             key,
             certificate_der: cert.der().to_vec(),
@@ -333,96 +350,6 @@ fn san(value: &str) -> SanType {
     }
 }
 
-/// A key with its Fulcio certificate: what `cosign sign` holds during a keyless signing.
-pub struct KeylessSigner {
-    /// The ephemeral key.
-    pub key: KeyPair,
-    /// The certificate, DER.
-    pub certificate_der: Vec<u8>,
-    /// The certificate, PEM.
-    pub certificate_pem: String,
-}
-
-impl KeylessSigner {
-    /// Returns a keyless cosign `.sig` layer for `digest`: simple-signing payload, signature,
-    /// certificate, and a Rekor bundle from `rekor` logging a `hashedrekord` entry.
-    pub fn sign_image(&self, rekor: &FakeRekor, repository: &str, digest: &Digest) -> SigLayer {
-        self.sign_image_at(rekor, repository, digest, SIGNING_TIME)
-    }
-
-    /// Returns [`KeylessSigner::sign_image`]'s layer, logged at `time` (UNIX seconds).
-    pub fn sign_image_at(&self, rekor: &FakeRekor, repository: &str, digest: &Digest, time: i64) -> SigLayer {
-        let payload = simple_signing_payload(repository, digest);
-        let signature = self.key.sign(&payload);
-        let body = FakeRekor::hashedrekord_body(&payload, &signature, &self.certificate_pem);
-        SigLayer {
-            bundle: Some(rekor.cosign_bundle(&body, time)),
-            signature: BASE64.encode(signature),
-            payload,
-            certificate_pem: Some(self.certificate_pem.clone()),
-            chain_pem: None,
-        }
-    }
-
-    /// Returns a Sigstore bundle v0.3 (JSON) for `digest`, as cosign's new bundle format makes:
-    /// a DSSE envelope of an in-toto statement, the certificate, and a `dsse` tlog entry.
-    pub fn sign_bundle(&self, rekor: &FakeRekor, repository: &str, digest: &Digest) -> Vec<u8> {
-        let statement = in_toto_statement(repository, digest);
-        let payload_type = "application/vnd.in-toto+json";
-        let signature = self.key.sign(&dsse_pae(payload_type, &statement));
-        let envelope = json!({
-            "payload": BASE64.encode(&statement),
-            "payloadType": payload_type,
-            "signatures": [{"sig": BASE64.encode(&signature)}],
-        });
-        let envelope_bytes = must(serde_json_canonicalizer::to_vec(&envelope), "canonical JSON");
-        let body = json!({
-            "apiVersion": "0.0.1",
-            "kind": "dsse",
-            "spec": {
-                "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&envelope_bytes))},
-                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&statement))},
-                "signatures": [{"signature": BASE64.encode(&signature), "verifier": BASE64.encode(&self.certificate_pem)}],
-            },
-        });
-        let body = must(serde_json_canonicalizer::to_vec(&body), "canonical JSON");
-        let entry = rekor.tlog_entry("dsse", &body, SIGNING_TIME);
-        bundle_json(&self.certificate_der, entry, envelope)
-    }
-}
-
-impl KeylessSigner {
-    /// Returns a Sigstore bundle v0.3 (JSON) for `digest` as cosign v3 makes with Rekor v2: a
-    /// DSSE envelope of an in-toto statement, the certificate, a `hashedrekord` 0.0.2 entry of
-    /// the envelope's PAE in `log`, and a timestamp of the signature from `tsa` at `time`.
-    pub fn sign_bundle_v2(
-        &self,
-        log: &FakeRekorV2,
-        tsa: &FakeTsa,
-        time: i64,
-        repository: &str,
-        digest: &Digest,
-    ) -> Vec<u8> {
-        let statement = in_toto_statement(repository, digest);
-        let payload_type = "application/vnd.in-toto+json";
-        let pae = dsse_pae(payload_type, &statement);
-        let signature = self.key.sign(&pae);
-        let envelope = json!({
-            "payload": BASE64.encode(&statement),
-            "payloadType": payload_type,
-            "signatures": [{"sig": BASE64.encode(&signature)}],
-        });
-        let body = FakeRekorV2::hashedrekord_body(&pae, &signature, &self.certificate_der);
-        let entry = log.entry("hashedrekord", &body);
-        let mut bundle: Value = must(
-            serde_json::from_slice(&bundle_json(&self.certificate_der, entry, envelope)),
-            "bundle JSON",
-        );
-        bundle["verificationMaterial"]["timestampVerificationData"] = json!({"rfc3161Timestamps": [{"signedTimestamp": BASE64.encode(tsa.timestamp(&signature, time))}]});
-        must(serde_json::to_vec(&bundle), "bundle JSON")
-    }
-}
-
 /// A complete offline Sigstore: one fake Fulcio CA, one fake Rekor v1 log, one fake Rekor v2
 /// log and one fake timestamp authority.
 #[derive(Default)]
@@ -435,6 +362,8 @@ pub struct TestPki {
     pub rekor_v2: FakeRekorV2,
     /// The RFC 3161 timestamp authority.
     pub tsa: FakeTsa,
+    /// The certificate-transparency log (listed only by [`TestPki::trusted_root_json_with_ct`]).
+    pub ct: FakeCtLog,
 }
 
 impl TestPki {
@@ -493,6 +422,20 @@ impl TestPki {
     /// Returns a signer whose certificate this CA issued for `profile`.
     pub fn issue(&self, profile: &CertificateProfile) -> KeylessSigner {
         self.fulcio.issue(profile)
+    }
+
+    /// Returns a signer whose certificate this CA issued for `profile`, with an embedded SCT
+    /// from this PKI's CT log.
+    pub fn issue_with_sct(&self, profile: &CertificateProfile) -> KeylessSigner {
+        self.fulcio.issue_with_sct(profile, Some(&self.ct))
+    }
+
+    /// Returns [`TestPki::trusted_root_json`] with this PKI's CT log listed, so that
+    /// certificates must carry its SCT.
+    pub fn trusted_root_json_with_ct(&self) -> Vec<u8> {
+        let mut root: Value = must(serde_json::from_slice(&self.trusted_root_json()), "trusted root");
+        root["ctlogs"] = json!([self.ct.trust_root_entry()]);
+        must(serde_json::to_vec_pretty(&root), "trusted root JSON")
     }
 
     /// Returns a keyless `.sig` layer for `digest`, certificate from this CA, logged in this log.

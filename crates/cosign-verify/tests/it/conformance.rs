@@ -12,10 +12,7 @@ const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 /// Cases whose outcome differs from the suite's expectation, and why. The test fails when an
 /// exception starts matching the suite (so the list cannot go stale).
-const EXCEPTIONS: &[(&str, &str)] = &[(
-    "invalid-ct-key_fail",
-    "the certificate's SCT is not verified against the trust root's CT logs yet",
-)];
+const EXCEPTIONS: &[(&str, &str)] = &[];
 
 fn cases() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conformance/bundle-verify")

@@ -8,4 +8,5 @@ mod memory;
 mod public_good;
 mod refused;
 mod rekor_v2;
+mod sct;
 mod support;
