@@ -1,7 +1,7 @@
 //! Sigstore bundles (v0.1–v0.3), parsed with sigstore's protobuf `Bundle` type, and their
 //! verification material turned into the parts of a [`Candidate`](crate::layer::Candidate).
 
-use sigstore::bundle::Bundle;
+use sigstore_protobuf_specs::dev::sigstore::bundle::v1::Bundle;
 use sigstore_protobuf_specs::dev::sigstore::bundle::v1::VerificationMaterial;
 use sigstore_protobuf_specs::dev::sigstore::bundle::v1::verification_material::Content as Material;
 use x509_cert::der::Decode as _;

@@ -20,15 +20,34 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
-use sigstore::cosign::bundle::Bundle as CosignBundle;
 use sigstore_protobuf_specs::dev::sigstore::rekor::v1::{
     InclusionProof as ProtoInclusionProof, TransparencyLogEntry,
 };
 
 use crate::checkpoint;
 use crate::trust_root::{TrustRoot, Validity};
+
+/// cosign's `dev.sigstore.cosign/bundle` annotation: a Rekor v1 entry and its SET.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CosignBundle {
+    signed_entry_timestamp: String,
+    payload: SetPayload,
+}
+
+/// The Rekor v1 entry a SET signs (canonical JSON of these four fields).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetPayload {
+    body: String,
+    integrated_time: i64,
+    log_index: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+}
 
 /// What a logged entry must describe.
 #[derive(Debug, Clone, Copy)]

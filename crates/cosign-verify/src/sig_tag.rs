@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use sigstore::cosign::payload::simple_signing::SimpleSigning;
+use serde::Deserialize;
 use tagcore::{Digest, Registry, Repository, Tag, VerifyError};
 
 use crate::certificate::SigningCertificate;
@@ -114,6 +114,32 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
         chain,
         evidence,
     }
+}
+
+/// cosign's simple-signing payload (the fields checked; others are ignored).
+#[derive(Deserialize)]
+struct SimpleSigning {
+    critical: Critical,
+}
+
+#[derive(Deserialize)]
+struct Critical {
+    identity: Identity,
+    image: Image,
+    #[serde(rename = "type")]
+    type_name: String,
+}
+
+#[derive(Deserialize)]
+struct Identity {
+    #[serde(rename = "docker-reference")]
+    docker_reference: String,
+}
+
+#[derive(Deserialize)]
+struct Image {
+    #[serde(rename = "docker-manifest-digest")]
+    docker_manifest_digest: String,
 }
 
 /// Returns the image digest and the docker reference a simple-signing payload names, or why it

@@ -11,7 +11,6 @@ use rcgen::{
 };
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use sigstore::rekor::models::checkpoint::{Checkpoint, CheckpointSignature, SignedCheckpoint};
 use tagcore::Digest;
 use x509_cert::der::Encode as _;
 
@@ -176,22 +175,11 @@ impl FakeRekor {
         let mut leaf = vec![0u8];
         leaf.extend_from_slice(body);
         let root: [u8; 32] = Sha256::digest(&leaf).into();
-        let note = Checkpoint {
-            origin: "fake-rekor - 1".into(),
-            size: 1,
-            hash: root,
-            other_content: Vec::new(),
-        };
-        let marshalled = format!("{}\n{}\n{}\n", note.origin, note.size, BASE64.encode(root));
+        let text = format!("fake-rekor - 1\n1\n{}\n", BASE64.encode(root));
         let key_id = Sha256::digest(self.key.public_key_der());
-        let checkpoint = SignedCheckpoint {
-            note,
-            signatures: vec![CheckpointSignature {
-                key_fingerprint: [key_id[0], key_id[1], key_id[2], key_id[3]],
-                raw: self.key.sign(marshalled.as_bytes()),
-                name: "fake-rekor".into(),
-            }],
-        };
+        let mut signature = key_id[..4].to_vec();
+        signature.extend(self.key.sign(text.as_bytes()));
+        let checkpoint = format!("{text}\n\u{2014} fake-rekor {}\n", BASE64.encode(signature));
         json!({
             "logIndex": index.to_string(),
             "logId": {"keyId": BASE64.encode(key_id)},
@@ -203,7 +191,7 @@ impl FakeRekor {
                 "rootHash": BASE64.encode(root),
                 "treeSize": "1",
                 "hashes": [],
-                "checkpoint": {"envelope": must(serde_json::to_value(&checkpoint), "checkpoint")},
+                "checkpoint": {"envelope": checkpoint},
             },
             "canonicalizedBody": BASE64.encode(body),
         })
