@@ -112,4 +112,24 @@ impl FakeRekorV2 {
         });
         must(serde_json_canonicalizer::to_vec(&body), "canonical JSON")
     }
+
+    /// Returns the canonical `dsse` 0.0.2 body logging `payload`'s hash, `signature` and the
+    /// certificate `certificate_der`.
+    pub fn dsse_body(payload: &[u8], signature: &[u8], certificate_der: &[u8]) -> Vec<u8> {
+        let body = json!({
+            "apiVersion": "0.0.2",
+            "kind": "dsse",
+            "spec": {"dsseV002": {
+                "payloadHash": {"algorithm": "SHA2_256", "digest": BASE64.encode(Sha256::digest(payload))},
+                "signatures": [{
+                    "content": BASE64.encode(signature),
+                    "verifier": {
+                        "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                        "x509Certificate": {"rawBytes": BASE64.encode(certificate_der)},
+                    },
+                }],
+            }},
+        });
+        must(serde_json_canonicalizer::to_vec(&body), "canonical JSON")
+    }
 }

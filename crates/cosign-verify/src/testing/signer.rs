@@ -83,6 +83,31 @@ impl KeylessSigner {
         repository: &str,
         digest: &Digest,
     ) -> Vec<u8> {
+        self.bundle_v2(log, tsa, time, repository, digest, false)
+    }
+
+    /// Returns [`KeylessSigner::sign_bundle_v2`]'s bundle with a `dsse` 0.0.2 entry (the
+    /// payload hash) instead of a `hashedrekord` one.
+    pub fn sign_bundle_v2_dsse(
+        &self,
+        log: &FakeRekorV2,
+        tsa: &FakeTsa,
+        time: i64,
+        repository: &str,
+        digest: &Digest,
+    ) -> Vec<u8> {
+        self.bundle_v2(log, tsa, time, repository, digest, true)
+    }
+
+    fn bundle_v2(
+        &self,
+        log: &FakeRekorV2,
+        tsa: &FakeTsa,
+        time: i64,
+        repository: &str,
+        digest: &Digest,
+        dsse_entry: bool,
+    ) -> Vec<u8> {
         let statement = in_toto_statement(repository, digest);
         let payload_type = "application/vnd.in-toto+json";
         let pae = dsse_pae(payload_type, &statement);
@@ -92,8 +117,15 @@ impl KeylessSigner {
             "payloadType": payload_type,
             "signatures": [{"sig": BASE64.encode(&signature)}],
         });
-        let body = FakeRekorV2::hashedrekord_body(&pae, &signature, &self.certificate_der);
-        let entry = log.entry("hashedrekord", &body);
+        let entry = if dsse_entry {
+            log.entry(
+                "dsse",
+                &FakeRekorV2::dsse_body(&statement, &signature, &self.certificate_der),
+            )
+        } else {
+            let body = FakeRekorV2::hashedrekord_body(&pae, &signature, &self.certificate_der);
+            log.entry("hashedrekord", &body)
+        };
         let mut bundle: Value = must(
             serde_json::from_slice(&bundle_json(&self.certificate_der, entry, envelope)),
             "bundle JSON",

@@ -81,90 +81,23 @@ impl FakeTsa {
 
     /// Returns a granted `TimeStampResp` (DER) over `signature` at `unix` seconds.
     pub fn timestamp(&self, signature: &[u8], unix: i64) -> Vec<u8> {
-        let oid = ObjectIdentifier::new_unwrap;
-        let sha256 = AlgorithmIdentifierOwned {
-            oid: oid(SHA256),
-            parameters: None,
-        };
-        let gen_time = must(
-            GeneralizedTime::from_unix_duration(Duration::from_secs(must(u64::try_from(unix), "time"))),
-            "time",
-        );
-        let info = TstInfo {
-            version: TspVersion::V1,
-            policy: oid("1.3.6.1.4.1.57264.2"),
-            message_imprint: MessageImprint {
-                hash_algorithm: cms::cert::x509::spki::AlgorithmIdentifier {
-                    oid: oid(SHA256),
-                    parameters: None,
-                },
-                hashed_message: must(OctetString::new(Sha256::digest(signature).to_vec()), "imprint"),
-            },
-            serial_number: must(Int::new(&[1]), "serial"),
-            gen_time,
-            accuracy: None,
-            ordering: false,
-            nonce: None,
-            tsa: None,
-            extensions: None,
-        };
-        let info_der = must(info.to_der(), "TSTInfo");
-        let attribute = |id: &str, value: Any| Attribute {
-            oid: oid(id),
-            values: must(SetOfVec::try_from(vec![value]), "attribute"),
-        };
-        let attrs = must(
-            SetOfVec::try_from(vec![
-                attribute(
-                    CONTENT_TYPE,
-                    must(Any::encode_from(&oid(TST_INFO)), "content type"),
-                ),
-                attribute(
-                    MESSAGE_DIGEST,
-                    must(
-                        Any::encode_from(&must(
-                            OctetString::new(Sha256::digest(&info_der).to_vec()),
-                            "digest",
-                        )),
-                        "digest",
-                    ),
-                ),
-            ]),
-            "attributes",
-        );
-        let signature = must(
-            self.leaf_key.sign(&must(attrs.to_der(), "attributes")),
-            "TSA signature",
-        );
-        let leaf = must(Cert02::from_der(&self.leaf_der), "TSA leaf");
-        let signer = SignerInfo {
-            version: CmsVersion::V1,
-            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-                issuer: leaf.tbs_certificate.issuer.clone(),
-                serial_number: leaf.tbs_certificate.serial_number.clone(),
-            }),
-            digest_alg: sha256.clone(),
-            signed_attrs: Some(attrs),
-            signature_algorithm: AlgorithmIdentifierOwned {
-                oid: oid(ECDSA_SHA256),
-                parameters: None,
-            },
-            signature: must(OctetString::new(signature), "signature"),
-            unsigned_attrs: None,
-        };
+        let info_der = must(tst_info(signature, unix).to_der(), "TSTInfo");
         let signed = SignedData {
             version: CmsVersion::V3,
-            digest_algorithms: must(SetOfVec::try_from(vec![sha256]), "digest algorithms"),
+            digest_algorithms: must(SetOfVec::try_from(vec![sha256()]), "digest algorithms"),
             encap_content_info: EncapsulatedContentInfo {
                 econtent_type: oid(TST_INFO),
                 econtent: Some(must(
-                    Any::encode_from(&must(OctetString::new(info_der), "content")),
+                    Any::encode_from(&must(OctetString::new(info_der.clone()), "content")),
                     "content",
                 )),
             },
             certificates: None,
             crls: None,
-            signer_infos: SignerInfos(must(SetOfVec::try_from(vec![signer]), "signers")),
+            signer_infos: SignerInfos(must(
+                SetOfVec::try_from(vec![self.signer_info(&info_der)]),
+                "signers",
+            )),
         };
         let token = ContentInfo {
             content_type: oid(SIGNED_DATA),
@@ -179,5 +112,82 @@ impl FakeTsa {
             time_stamp_token: Some(token),
         };
         must(resp.to_der(), "TimeStampResp")
+    }
+
+    /// Returns the signer info signing the content-type and message-digest attributes of
+    /// `info_der` with the leaf key.
+    fn signer_info(&self, info_der: &[u8]) -> SignerInfo {
+        let attribute = |id: &str, value: Any| Attribute {
+            oid: oid(id),
+            values: must(SetOfVec::try_from(vec![value]), "attribute"),
+        };
+        let digest = must(OctetString::new(Sha256::digest(info_der).to_vec()), "digest");
+        let attrs = must(
+            SetOfVec::try_from(vec![
+                attribute(
+                    CONTENT_TYPE,
+                    must(Any::encode_from(&oid(TST_INFO)), "content type"),
+                ),
+                attribute(MESSAGE_DIGEST, must(Any::encode_from(&digest), "digest")),
+            ]),
+            "attributes",
+        );
+        let signature = must(
+            self.leaf_key.sign(&must(attrs.to_der(), "attributes")),
+            "TSA signature",
+        );
+        let leaf = must(Cert02::from_der(&self.leaf_der), "TSA leaf");
+        SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: leaf.tbs_certificate.issuer.clone(),
+                serial_number: leaf.tbs_certificate.serial_number.clone(),
+            }),
+            digest_alg: sha256(),
+            signed_attrs: Some(attrs),
+            signature_algorithm: AlgorithmIdentifierOwned {
+                oid: oid(ECDSA_SHA256),
+                parameters: None,
+            },
+            signature: must(OctetString::new(signature), "signature"),
+            unsigned_attrs: None,
+        }
+    }
+}
+
+fn oid(text: &str) -> ObjectIdentifier {
+    ObjectIdentifier::new_unwrap(text)
+}
+
+fn sha256() -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: oid(SHA256),
+        parameters: None,
+    }
+}
+
+/// Returns the `TSTInfo` of a timestamp over `signature` at `unix` seconds.
+fn tst_info(signature: &[u8], unix: i64) -> TstInfo {
+    let gen_time = must(
+        GeneralizedTime::from_unix_duration(Duration::from_secs(must(u64::try_from(unix), "time"))),
+        "time",
+    );
+    TstInfo {
+        version: TspVersion::V1,
+        policy: oid("1.3.6.1.4.1.57264.2"),
+        message_imprint: MessageImprint {
+            hash_algorithm: cms::cert::x509::spki::AlgorithmIdentifier {
+                oid: oid(SHA256),
+                parameters: None,
+            },
+            hashed_message: must(OctetString::new(Sha256::digest(signature).to_vec()), "imprint"),
+        },
+        serial_number: must(Int::new(&[1]), "serial"),
+        gen_time,
+        accuracy: None,
+        ordering: false,
+        nonce: None,
+        tsa: None,
+        extensions: None,
     }
 }

@@ -228,3 +228,45 @@ async fn a_rekor_v2_entry_for_another_signature_is_refused() {
         vec!["Rekor entry records another signature than this layer's"]
     );
 }
+
+#[tokio::test]
+async fn a_rekor_v2_dsse_entry_is_accepted_and_bound_to_its_payload() {
+    let env = Env::new();
+    let (image, digest) = env.image("v1").await;
+    let signer = env.pki.issue(&build_on("refs/heads/main"));
+    let bundle = signer.sign_bundle_v2_dsse(
+        &env.pki.rekor_v2,
+        &env.pki.tsa,
+        SIGNING_TIME,
+        &env.reference(),
+        &digest,
+    );
+    attach(&env, &image, &bundle).await;
+    let v = env
+        .verify(&env.keyless_policy(), &digest)
+        .await
+        .expect("accepted");
+    assert_eq!(v.signed_at, Some(Timestamp::from_unix(SIGNING_TIME)));
+    // The entry of this signing, under the envelope of another statement signed by the same key.
+    let (other_image, other) = env.image("v2").await;
+    let entry: Value =
+        serde_json::from_slice::<Value>(&bundle).expect("json")["verificationMaterial"]["tlogEntries"][0]
+            .clone();
+    let other_bundle = signer.sign_bundle_v2_dsse(
+        &env.pki.rekor_v2,
+        &env.pki.tsa,
+        SIGNING_TIME,
+        &env.reference(),
+        &other,
+    );
+    let swapped = edited(&other_bundle, |b| {
+        b["verificationMaterial"]["tlogEntries"][0] = entry;
+    });
+    attach(&env, &other_image, &swapped).await;
+    let r = reasons(env.verify(&env.keyless_policy(), &other).await);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0].starts_with("Rekor entry is for another payload (sha256:"),
+        "{r:?}"
+    );
+}
