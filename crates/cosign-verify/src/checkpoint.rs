@@ -148,6 +148,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn notes_need_the_trusted_key_id_and_signature_and_never_panic() {
+        let log = crate::testing::FakeRekorV2::new();
+        let key = crate::key::PublicKey::from_spki_der(&log.public_key_der()).unwrap();
+        let note = log.checkpoint(3, &[7; 32]);
+        let checkpoint = verify_note(&note, &log.log_id(), &key).unwrap();
+        assert_eq!((checkpoint.size, checkpoint.root_hash), (3, vec![7; 32]));
+        assert_eq!(checkpoint.origin, log.origin());
+        let mut other_id = log.log_id();
+        other_id[0] ^= 1;
+        assert_eq!(
+            verify_note(&note, &other_id, &key).unwrap_err(),
+            "checkpoint carries no signature by the trusted log key"
+        );
+        let forged = note.replacen("\n3\n", "\n4\n", 1);
+        assert_eq!(
+            verify_note(&forged, &log.log_id(), &key).unwrap_err(),
+            "checkpoint signature does not verify with the trusted log key"
+        );
+        // Only the final newline may go; any shorter prefix loses signature bytes or more.
+        for i in 0..note.trim_end().len() {
+            if note.is_char_boundary(i) {
+                assert!(verify_note(&note[..i], &log.log_id(), &key).is_err());
+            }
+        }
+        assert!(verify_note("", &[], &key).is_err());
+    }
+
+    #[test]
     fn every_leaf_of_every_small_tree_is_proven_and_nothing_else() {
         for size in 1..=9usize {
             let leaves: Vec<[u8; 32]> = (0..size).map(|i| leaf_hash(&[i as u8])).collect();

@@ -166,7 +166,10 @@ impl Parsed {
         let leaf = tsa.chain.first().ok_or("authority has no certificate")?;
         verify_signature(leaf, &alg, &signed, self.signer.signature.as_bytes())?;
         let anchor = [tsa.anchor()];
-        let inters: Vec<&[u8]> = tsa.chain[1..tsa.chain.len().saturating_sub(1)]
+        let inters: Vec<&[u8]> = tsa
+            .chain
+            .get(1..tsa.chain.len().saturating_sub(1))
+            .unwrap_or_default()
             .iter()
             .map(Vec::as_slice)
             .collect();
@@ -241,6 +244,44 @@ mod tests {
         assert_eq!(der_contents(&long).map(<[u8]>::len), Some(128));
         assert_eq!(der_contents(&[0x30, 0x05, 1]), None);
         assert_eq!(der_contents(&[0x30]), None);
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_token_verifies_and_no_corruption_of_it_panics() {
+        let tsa = crate::testing::FakeTsa::new();
+        let token = tsa.timestamp(b"sig", 1_780_000_000);
+        let root = root_with(&tsa);
+        assert_eq!(verify(&token, b"sig", &root), Ok(1_780_000_000));
+        for i in 0..token.len() {
+            for flip in [0x01, 0x80, 0xff] {
+                let mut bad = token.clone();
+                bad[i] ^= flip;
+                let _ = verify(&bad, b"sig", &root);
+            }
+            assert!(verify(&token[..i], b"sig", &root).is_err());
+        }
+        // A one-certificate authority (no chain to check) still needs the signature.
+        let mut single = root_with(&tsa);
+        single.timestamp_authorities[0].chain.truncate(1);
+        assert!(verify(&token, b"sig", &single).is_ok());
+        single.timestamp_authorities[0].chain.clear();
+        assert!(verify(&token, b"sig", &single).is_err());
+    }
+
+    #[cfg(feature = "testing")]
+    fn root_with(tsa: &crate::testing::FakeTsa) -> TrustRoot {
+        TrustRoot {
+            timestamp_authorities: vec![Authority {
+                uri: "https://tsa.invalid".into(),
+                chain: tsa.chain_der(),
+                validity: crate::trust_root::Validity {
+                    start: Some(0),
+                    end: None,
+                },
+            }],
+            ..TrustRoot::default()
+        }
     }
 
     #[test]
