@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn notes_need_the_trusted_key_id_and_signature_and_never_panic() {
         let log = crate::testing::FakeRekorV2::new();
-        let key = crate::key::PublicKey::from_spki_der(&log.public_key_der()).unwrap();
+        let key = PublicKey::from_spki_der(&log.public_key_der()).unwrap();
         let note = log.checkpoint(3, &[7; 32]);
         let checkpoint = verify_note(&note, &log.log_id(), &key).unwrap();
         assert_eq!((checkpoint.size, checkpoint.root_hash), (3, vec![7; 32]));
