@@ -97,51 +97,69 @@ impl SigningCertificate {
         &self.der
     }
 
-    /// Checks that the certificate chains to a trusted Fulcio root, is valid for code signing
-    /// at `signed_at` (UNIX seconds, from a verified Rekor entry), possibly through
-    /// `intermediates` (DER, e.g. from the `dev.sigstore.cosign/chain` annotation; untrusted).
+    /// Checks that the certificate chains to a Fulcio CA of `root` whose window contains
+    /// `signed_at` (UNIX seconds, from a verified Rekor entry or timestamp), possibly through
+    /// `intermediates` (DER, e.g. from the `dev.sigstore.cosign/chain` annotation; untrusted),
+    /// and is valid for code signing, as an end entity, at that time.
     pub fn verify_chain(
         &self,
         root: &TrustRoot,
         intermediates: &[Vec<u8>],
         signed_at: i64,
     ) -> Result<(), String> {
-        if root.fulcio_roots.is_empty() {
+        if root.certificate_authorities.is_empty() {
             return Err("the trust root has no Fulcio certificate authority".into());
         }
-        let time = u64::try_from(signed_at).map_err(|_| format!("signing time {signed_at} is negative"))?;
-        let anchor_ders: Vec<CertificateDer<'_>> = root
-            .fulcio_roots
+        let valid: Vec<_> = root.fulcio_at(signed_at).collect();
+        if valid.is_empty() {
+            return Err(format!(
+                "no Fulcio certificate authority of the trust root is valid at the signing time {signed_at}"
+            ));
+        }
+        let anchors: Vec<&[u8]> = valid.iter().map(|a| a.anchor()).collect();
+        let inters: Vec<&[u8]> = valid
             .iter()
-            .map(|d| CertificateDer::from(d.as_slice()))
-            .collect();
-        let anchors = anchor_ders
-            .iter()
-            .filter_map(|d| webpki::anchor_from_trusted_cert(d).ok())
-            .collect::<Vec<_>>();
-        let inters: Vec<CertificateDer<'_>> = root
-            .fulcio_intermediates
-            .iter()
+            .flat_map(|a| &a.chain[..a.chain.len().saturating_sub(1)])
             .chain(intermediates)
-            .map(|d| CertificateDer::from(d.as_slice()))
+            .map(Vec::as_slice)
             .collect();
-        let leaf_der = CertificateDer::from(self.der.as_slice());
-        let leaf = webpki::EndEntityCert::try_from(&leaf_der)
-            .map_err(|e| format!("certificate is unusable: {e}"))?;
-        leaf.verify_for_usage(
-            webpki::ALL_VERIFICATION_ALGS,
-            &anchors,
-            &inters,
-            UnixTime::since_unix_epoch(Duration::from_secs(time)),
-            webpki::KeyUsage::required(EKU_CODE_SIGNING),
-            None,
-            None,
-        )
-        .map(|_| ())
-        .map_err(|e| {
-            format!("certificate does not chain to a trusted Fulcio CA at the Rekor time {signed_at}: {e:?}")
+        verify_for(&self.der, &anchors, &inters, signed_at, EKU_CODE_SIGNING).map_err(|e| {
+            format!("certificate does not chain to a trusted Fulcio CA at the signing time {signed_at}: {e}")
         })
     }
+}
+
+/// Verifies the end-entity certificate `leaf` (DER) up to one of `anchors` through
+/// `intermediates`, valid at `time` (UNIX seconds) for the extended key usage `eku` (DER OID
+/// value); the error is webpki's, in its Debug form.
+pub(crate) fn verify_for(
+    leaf: &[u8],
+    anchors: &[&[u8]],
+    intermediates: &[&[u8]],
+    time: i64,
+    eku: &'static [u8],
+) -> Result<(), String> {
+    let time = u64::try_from(time).map_err(|_| format!("time {time} is negative"))?;
+    let anchor_ders: Vec<CertificateDer<'_>> = anchors.iter().map(|d| CertificateDer::from(*d)).collect();
+    let anchors = anchor_ders
+        .iter()
+        .filter_map(|d| webpki::anchor_from_trusted_cert(d).ok())
+        .collect::<Vec<_>>();
+    let inters: Vec<CertificateDer<'_>> = intermediates.iter().map(|d| CertificateDer::from(*d)).collect();
+    let leaf_der = CertificateDer::from(leaf);
+    let leaf =
+        webpki::EndEntityCert::try_from(&leaf_der).map_err(|e| format!("certificate is unusable: {e:?}"))?;
+    leaf.verify_for_usage(
+        webpki::ALL_VERIFICATION_ALGS,
+        &anchors,
+        &inters,
+        UnixTime::since_unix_epoch(Duration::from_secs(time)),
+        webpki::KeyUsage::required(eku),
+        None,
+        None,
+    )
+    .map(|_| ())
+    .map_err(|e| format!("{e:?}"))
 }
 
 fn read_identity(tbs: &x509_cert::TbsCertificate) -> Result<CertificateIdentity, String> {

@@ -4,7 +4,7 @@
 //! different constraints (FACTS.md, gap 2). Here a candidate is accepted only when *every*
 //! constraint holds for it, and when it is not, *every* failed constraint is reported.
 
-use tagcore::{Digest, VerifiedSignature};
+use tagcore::{Digest, Repository, Timestamp, VerifiedSignature};
 
 use crate::certificate::SigningCertificate;
 use crate::key::PublicKey;
@@ -12,11 +12,13 @@ use crate::layer::{Candidate, Evidence};
 use crate::policy::{KeylessPolicy, Policy, Requirement};
 use crate::rekor::{self, Binding};
 use crate::trust_root::TrustRoot;
+use crate::tsa;
 
 /// Returns the verdict for `candidate` when it satisfies every constraint of `policy` for
-/// `digest`, or one reason per failed constraint.
+/// `digest` in `repository`, or one reason per failed constraint.
 pub(crate) fn evaluate(
     candidate: &Candidate,
+    repository: &Repository,
     digest: &Digest,
     policy: &Policy,
 ) -> Result<VerifiedSignature, Vec<String>> {
@@ -25,6 +27,13 @@ pub(crate) fn evaluate(
         Ok(claimed) if claimed == digest.as_str() => {}
         Ok(claimed) => failed.push(format!("payload is a signature for {claimed}, not {digest}")),
         Err(e) => failed.push(e.clone()),
+    }
+    if let Err(e) = crate::reference::check(
+        candidate.claimed_reference.as_deref(),
+        repository,
+        &policy.allowed_references,
+    ) {
+        failed.push(e);
     }
     let signature = match &candidate.signature {
         Ok(s) => Some(s.as_slice()),
@@ -57,6 +66,7 @@ fn empty_verdict() -> VerifiedSignature {
         workflow_repository: None,
         workflow_ref: None,
         source_commit: None,
+        signed_at: None,
     }
 }
 
@@ -79,14 +89,20 @@ fn key_based(
     // evidence is attached it must still verify and describe this signature.
     let binding = Binding {
         payload: &candidate.logged_payload,
+        message: &candidate.message,
         signature,
         verifier_der: key.spki_der(),
     };
-    if let Err(e) = check_evidence(&candidate.evidence, root, binding) {
-        failed.push(e);
-    }
+    let signed_at = match attest(candidate, root, binding) {
+        Ok(attested) => attested.and_then(|a| a.times.first().copied()),
+        Err(e) => {
+            failed.push(e);
+            None
+        }
+    };
     Some(VerifiedSignature {
         key: Some(key.fingerprint()),
+        signed_at: signed_at.map(Timestamp::from_unix),
         ..empty_verdict()
     })
 }
@@ -110,22 +126,36 @@ fn keyless(
         Some(Ok(c)) => c,
     };
     // The signature must be made by the certificate's key (FACTS.md, gap 1).
+    let mut signed_at = None;
     if let Some(signature) = signature {
         if !cert.public_key.verifies(signature, &candidate.message) {
             failed.push("signature does not verify with the certificate's key".into());
         }
         let binding = Binding {
             payload: &candidate.logged_payload,
+            message: &candidate.message,
             signature,
             verifier_der: cert.der(),
         };
-        match check_evidence(&candidate.evidence, root, binding) {
-            Ok(Some(signed_at)) => {
-                if let Err(e) = cert.verify_chain(root, &candidate.chain, signed_at) {
+        match attest(candidate, root, binding) {
+            Ok(Some(attested)) if attested.logged => {
+                signed_at = attested.times.first().copied();
+                // The certificate must be valid at every attested time (Rekor and TSA).
+                if let Some(e) = attested
+                    .times
+                    .iter()
+                    .find_map(|t| cert.verify_chain(root, &candidate.chain, *t).err())
+                {
+                    failed.push(e);
+                }
+                if policy.verify_sct
+                    && !root.ctlogs.is_empty()
+                    && let Err(e) = check_sct(cert, &candidate.chain, root)
+                {
                     failed.push(e);
                 }
             }
-            Ok(None) => failed.push("layer has no Rekor entry; the keyless policy requires one".into()),
+            Ok(_) => failed.push("layer has no Rekor entry; the keyless policy requires one".into()),
             Err(e) => failed.push(e),
         }
     }
@@ -175,21 +205,69 @@ fn keyless(
         workflow_repository: id.workflow_repository.clone(),
         workflow_ref: id.workflow_ref.clone(),
         source_commit: id.source_commit.as_deref().and_then(|s| s.parse().ok()),
+        signed_at: signed_at.map(Timestamp::from_unix),
         ..empty_verdict()
     })
 }
 
-/// Returns the Rekor-attested signing time, `None` when no evidence is attached, or why the
-/// attached evidence is refused.
-fn check_evidence(
-    evidence: &Evidence,
-    root: &TrustRoot,
-    binding: Binding<'_>,
-) -> Result<Option<i64>, String> {
-    match evidence {
-        Evidence::None => Ok(None),
-        Evidence::Invalid(e) => Err(e.clone()),
-        Evidence::CosignBundle(json) => rekor::verify_cosign_bundle(json, root, binding).map(Some),
-        Evidence::TlogEntry(entry) => rekor::verify_tlog_entry(entry, root, binding).map(Some),
+/// Checks the certificate's embedded SCT; its issuer is looked up among the trust root's CA
+/// certificates and the offered chain.
+fn check_sct(cert: &SigningCertificate, chain: &[Vec<u8>], root: &TrustRoot) -> Result<(), String> {
+    let issuers: Vec<&[u8]> = root
+        .certificate_authorities
+        .iter()
+        .flat_map(|a| &a.chain)
+        .chain(chain)
+        .map(Vec::as_slice)
+        .collect();
+    crate::sct::verify(cert.der(), &issuers, root)
+}
+
+/// The signing times that verified evidence attests.
+struct Attested {
+    /// Whether a transparency-log entry was verified.
+    logged: bool,
+    /// The SET-attested integrated time first, then every RFC 3161 time; never empty.
+    times: Vec<i64>,
+}
+
+/// Returns the attested signing times, `None` when no evidence is attached, or why the attached
+/// evidence is refused. A Rekor v2 entry (no SET) needs an RFC 3161 timestamp, and its log must
+/// be trusted at that time; every attached timestamp must verify.
+fn attest(candidate: &Candidate, root: &TrustRoot, binding: Binding<'_>) -> Result<Option<Attested>, String> {
+    let logged = match &candidate.evidence {
+        Evidence::None => None,
+        Evidence::Invalid(e) => return Err(e.clone()),
+        Evidence::CosignBundle(json) => Some(rekor::verify_cosign_bundle(json, root, binding)?),
+        Evidence::TlogEntry {
+            entry,
+            proof_required,
+        } => Some(rekor::verify_tlog_entry(entry, *proof_required, root, binding)?),
+    };
+    let stamped = candidate
+        .timestamps
+        .iter()
+        .map(|t| tsa::verify(t, binding.signature, root))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(l) = &logged
+        && l.integrated_time.is_none()
+    {
+        if stamped.is_empty() {
+            return Err(
+                "transparency log entry has no inclusion promise (SET) and no RFC 3161 timestamp attests its time"
+                    .into(),
+            );
+        }
+        stamped.iter().try_for_each(|t| l.check_window(*t))?;
     }
+    let times: Vec<i64> = logged
+        .as_ref()
+        .and_then(|l| l.integrated_time)
+        .into_iter()
+        .chain(stamped)
+        .collect();
+    Ok((!times.is_empty()).then_some(Attested {
+        logged: logged.is_some(),
+        times,
+    }))
 }

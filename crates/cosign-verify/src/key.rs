@@ -40,11 +40,6 @@ impl PublicKey {
         format!("sha256:{}", hex::encode(Sha256::digest(&self.spki_der)))
     }
 
-    /// Returns sigstore's view of the key.
-    pub(crate) fn inner(&self) -> &CosignVerificationKey {
-        &self.key
-    }
-
     /// Returns whether `signature` (raw bytes, DER for ECDSA) over `message` verifies.
     pub fn verifies(&self, signature: &[u8], message: &[u8]) -> bool {
         self.key

@@ -13,7 +13,12 @@ pub(crate) enum Evidence {
     /// A cosign `dev.sigstore.cosign/bundle` annotation (JSON).
     CosignBundle(String),
     /// The single tlog entry of a Sigstore bundle.
-    TlogEntry(Box<TransparencyLogEntry>),
+    TlogEntry {
+        /// The entry.
+        entry: Box<TransparencyLogEntry>,
+        /// Whether it must carry an inclusion proof (bundles v0.2 and later).
+        proof_required: bool,
+    },
     /// Evidence was attached but is malformed.
     Invalid(String),
 }
@@ -29,6 +34,11 @@ pub(crate) struct Candidate {
     pub logged_payload: Vec<u8>,
     /// The digest the payload names, or why it names none.
     pub claimed_digest: Result<String, String>,
+    /// The repository the payload names (simple-signing `docker-reference`, in-toto subject
+    /// `name`), when it names one.
+    pub claimed_reference: Option<String>,
+    /// RFC 3161 timestamp tokens (DER) over the signature, from a Sigstore bundle.
+    pub timestamps: Vec<Vec<u8>>,
     /// The raw signature bytes, or why there are none.
     pub signature: Result<Vec<u8>, String>,
     /// The signing certificate: `None` when absent, `Some(Err)` when unparseable.

@@ -29,35 +29,53 @@
 //! Signatures are read through the generic `tagcore::Registry` port (so an OCI-layout directory
 //! works offline and registry credentials are shared): the layers of the `sha256-<hex>.sig`
 //! manifest (cosign's simple-signing layout) and the Sigstore bundles v0.3 attached as OCI
-//! referrers (referrers API, else the `sha256-<hex>` tag fallback index). Each candidate is
-//! checked against *every* constraint, and accepted only if all hold:
+//! referrers (referrers API, else the `sha256-<hex>` tag fallback index; at most 64 of either).
+//! Each candidate is checked against *every* constraint, and accepted only if all hold:
 //!
 //! 1. the payload names the digest being verified (simple-signing `docker-manifest-digest`, or
-//!    the single subject of the in-toto statement, predicate `https://sigstore.dev/cosign/sign/v1`);
-//! 2. keyless: the signature verifies with the certificate's own key; the Rekor entry (cosign
-//!    bundle annotation, or the bundle's tlog entry) is signed by a trusted Rekor key (SET) and
-//!    records this payload hash, this signature and this certificate; the certificate chains to
-//!    a trusted Fulcio CA and is valid for code signing at the Rekor time; issuer (`.1.8`, else
-//!    legacy `.1.1`), identity (exact, or a regex always anchored as `^(?:…)$`), workflow
-//!    repository (legacy `.1.5` or v2 `.1.12`) and ref (legacy `.1.6` or v2 `.1.14`) match;
-//!    legacy and v2 values must agree when both are present;
+//!    the single subject of the in-toto statement, predicate `https://sigstore.dev/cosign/sign/v1`),
+//!    and the repository being verified or one of the policy's `allowed_references`
+//!    (simple-signing `docker-reference`, or the subject `name` when the statement has one:
+//!    cosign v3 writes none), with Docker Hub names normalised;
+//! 2. keyless: the signature verifies with the certificate's own key; the transparency-log
+//!    entry records this payload hash, this signature and this certificate, and is attested by a
+//!    trusted log: a Rekor v1 SET (cosign bundle annotation or bundle tlog entry), or a Rekor v2
+//!    inclusion proof against a checkpoint signed by the log's key together with an RFC 3161
+//!    timestamp from a trusted timestamp authority; bundle tlog entries need an inclusion proof
+//!    (bundles v0.2 and later); every attached timestamp must verify; the certificate chains to
+//!    a trusted Fulcio CA and is valid for code signing, as an end entity, at *every* attested
+//!    time (Rekor integrated time and timestamp times); every CA, log and TSA is trusted only
+//!    inside its `validFor` window at that time; the embedded SCT verifies against a CT log of
+//!    the trust root when it lists any (switch: `insecure_ignore_sct`); issuer (`.1.8`, else
+//!    legacy `.1.1`), identity (exact, or a regex that must compile on its own and is always
+//!    anchored as `^(?:…)$`), workflow repository (legacy `.1.5` or v2 `.1.12`) and ref (legacy
+//!    `.1.6` or v2 `.1.14`) match; legacy and v2 values must agree when both are present; one
+//!    SAN only, no repeated Sigstore extension;
 //! 3. key-based: the signature verifies with the policy's PEM key; a Rekor entry, when attached,
 //!    must verify and describe the signature (none is required, for air-gapped signing).
 //!
+//! An accepted signature reports its signing time (`VerifiedSignature::signed_at`: the Rekor
+//! integrated time, else the earliest RFC 3161 time) and the certificate's source commit.
 //! Any unreadable artifact, unknown media type, missing or malformed field is a refusal reason,
 //! never an acceptance. The refusal lists every reason of every candidate.
 //!
+//! [`Policy::verify_bundle`] applies the same constraints to a Sigstore bundle over an
+//! arbitrary artifact (`cosign verify-blob --bundle`); the public conformance suite
+//! `sigstore/sigstore-conformance` runs through it (`tests/data/conformance/README.md`).
+//!
 //! # What sigstore 0.15 provides, and what is written here
 //!
-//! sigstore provides the trust-root JSON parsing (`SigstoreTrustRoot::from_trusted_root_json_unchecked`),
-//! signature verification (`CosignVerificationKey`), the cosign Rekor bundle format
-//! (`cosign::bundle::Bundle`), the simple-signing payload type, the Sigstore bundle protobuf type
-//! and the Rekor inclusion-proof and checkpoint models. Its layer constructors, certificate pool,
-//! `CertificateSignature` constructors, `Bundle::new_verified` and in-toto types are
-//! crate-private, and its registry client cannot be swapped, so this crate adds: reading both
-//! layouts through `tagcore::Registry` (the `sig_tag` and `referrer` modules); the Fulcio
-//! chain check with `rustls-webpki`; the Sigstore OID reader (legacy and v2) with `x509-cert`;
-//! the binding of the Rekor entry body to the layer; and the all-constraints-per-layer rule.
+//! sigstore provides signature verification (`CosignVerificationKey`), the cosign Rekor bundle
+//! format (`cosign::bundle::Bundle`), the simple-signing payload type and the protobuf types of
+//! bundles and trust roots. Its layer constructors, certificate pool, `CertificateSignature`
+//! constructors, `Bundle::new_verified` and in-toto types are crate-private, it knows nothing of
+//! Rekor v2, RFC 3161 or SCTs, and its registry client cannot be swapped, so this crate adds:
+//! reading both layouts through `tagcore::Registry` (the `sig_tag` and `referrer` modules); the
+//! trust root with validity windows; the Fulcio chain check with `rustls-webpki`; the Sigstore
+//! OID reader (legacy and v2) with `x509-cert`; the binding of the Rekor entry body (v1 and v2
+//! kinds) to the layer; signed-note checkpoints and RFC 9162 inclusion proofs; RFC 3161
+//! timestamps with RustCrypto's `cms` and `x509-tsp`; SCTs; and the all-constraints-per-layer
+//! rule.
 //!
 //! # The pinned public-good trust root
 //!
@@ -65,31 +83,34 @@
 //! in the PyPI wheel `sigstore==4.5.1` (wheel sha256
 //! `02e000197b34980f1d382741d6f83c2fecbcef7debf7304f36a5253f3c892cd9`), at
 //! `sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json` (file sha256
-//! `6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66`). To refresh it:
-//! `pip download --no-deps sigstore==<version>`, unzip, copy that file over ours, check its
-//! `tlogs`/`certificateAuthorities` diff, run the tests, and update the hashes above. Users who
-//! need a newer root without a new release pass their own file (`TrustedRootSource::Json`,
-//! cosign's `--trusted-root` format). Only Rekor v1 entries with a SET are accepted; entries of
-//! the 2025 Rekor v2 log (no SET, timestamp-authority time) are refused.
+//! `6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66`). `scripts/refresh-trust-root`
+//! fetches, checks and replaces it (`trust/README.md`). Users who need a newer root without a new
+//! release pass their own file (`TrustedRootSource::Json`, cosign's `--trusted-root` format).
 //!
 //! # Testing helpers
 //!
-//! With the `testing` feature, the `testing` module offers an offline fake Fulcio CA and Rekor log, cosign
-//! key pairs, signature artifacts in cosign's exact formats, a matching `trusted_root.json`, and
-//! an in-memory `tagcore::Registry`.
+//! With the `testing` feature, the `testing` module offers an offline fake Fulcio CA, Rekor v1
+//! and v2 logs, a CT log and a timestamp authority, cosign key pairs, signature artifacts in
+//! cosign's exact formats, a matching `trusted_root.json`, and an in-memory `tagcore::Registry`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod blob;
+mod bundle;
 mod certificate;
+mod checkpoint;
 mod constraint;
 mod key;
 mod layer;
 mod oci;
 mod policy;
+mod reference;
 mod referrer;
 mod rekor;
+mod sct;
 mod sig_tag;
 mod trust_root;
+mod tsa;
 mod verifier;
 
 #[cfg(feature = "testing")]
@@ -105,5 +126,5 @@ pub use policy::{
     IdentityMatcher, KeylessPolicy, Policy, PolicyError, RefPattern, Requirement, SignaturePolicy,
     TrustedRootSource,
 };
-pub use trust_root::{PUBLIC_GOOD_TRUSTED_ROOT, TrustRoot, TrustRootError};
+pub use trust_root::{Authority, LogKey, PUBLIC_GOOD_TRUSTED_ROOT, TrustRoot, TrustRootError, Validity};
 pub use verifier::CosignVerifier;

@@ -42,6 +42,14 @@ pub struct SignaturePolicy {
     pub key_pem: Option<String>,
     /// The trust root for keyless signatures and Rekor bundles.
     pub trusted_root: TrustedRootSource,
+    /// Other repositories (`host/path`, Docker Hub names normalised) whose signatures are
+    /// accepted for the repository being verified, e.g. the origin of a mirror. A payload's
+    /// `docker-reference` must name the repository being verified or one of these.
+    pub allowed_references: Vec<String>,
+    /// Skips the check of the certificate's embedded SCT (cosign's `--insecure-ignore-sct`).
+    /// By default a keyless certificate must carry an SCT from a CT log of the trust root
+    /// whenever the trust root lists CT logs; private Sigstore instances without CT list none.
+    pub insecure_ignore_sct: bool,
 }
 
 /// Why a signature policy cannot be used.
@@ -81,6 +89,14 @@ pub enum PolicyError {
     /// The PEM key cannot be read.
     #[error("public key is not a supported PEM public key: {0}")]
     Key(String),
+    /// An allowed reference is not a repository name.
+    #[error("`allowed_references` entry {input:?} is invalid: {reason}")]
+    Reference {
+        /// The configured entry.
+        input: String,
+        /// Why it is not a repository.
+        reason: String,
+    },
     /// The trust root cannot be read.
     #[error(transparent)]
     TrustRoot(#[from] TrustRootError),
@@ -172,6 +188,8 @@ pub struct KeylessPolicy {
     pub workflow_repository: Option<String>,
     /// The allowed workflow refs; empty means any.
     pub workflow_refs: Vec<RefPattern>,
+    /// Whether the certificate's SCT is checked (when the trust root lists CT logs).
+    pub verify_sct: bool,
 }
 
 /// What a compiled policy requires.
@@ -190,6 +208,8 @@ pub struct Policy {
     pub requirement: Requirement,
     /// The trusted Fulcio CAs and Rekor keys.
     pub trust_root: TrustRoot,
+    /// Repositories besides the verified one that payloads may name.
+    pub allowed_references: Vec<tagcore::Repository>,
 }
 
 impl SignaturePolicy {
@@ -202,6 +222,7 @@ impl SignaturePolicy {
             ("identity_regex", self.identity_regex.is_some()),
             ("workflow_repository", self.workflow_repository.is_some()),
             ("workflow_refs", !self.workflow_refs.is_empty()),
+            ("insecure_ignore_sct", self.insecure_ignore_sct),
         ];
         let trust_root = match &self.trusted_root {
             TrustedRootSource::PublicGood => TrustRoot::public_good()?,
@@ -215,9 +236,15 @@ impl SignaturePolicy {
         } else {
             Requirement::Keyless(self.compile_keyless()?)
         };
+        let allowed_references = self
+            .allowed_references
+            .iter()
+            .map(|r| crate::reference::parse_repository(r))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Policy {
             requirement,
             trust_root,
+            allowed_references,
         })
     }
 
@@ -233,13 +260,19 @@ impl SignaturePolicy {
             (Some(exact), None) => IdentityMatcher::Exact(non_empty(exact, "identity")?),
             (None, Some(pattern)) => {
                 let source = non_empty(pattern, "identity_regex")?;
-                let regex = regex::RegexBuilder::new(&format!("^(?:{source})$"))
-                    .size_limit(1 << 20)
-                    .build()
-                    .map_err(|source| PolicyError::Regex {
-                        pattern: pattern.clone(),
-                        source,
-                    })?;
+                let build = |text: &str| {
+                    regex::RegexBuilder::new(text)
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|source| PolicyError::Regex {
+                            pattern: pattern.clone(),
+                            source,
+                        })
+                };
+                // The pattern must compile on its own: `x)|(.*` does not, yet wrapped as
+                // `^(?:x)|(.*)$` it would, and would match anything.
+                build(&source)?;
+                let regex = build(&format!("^(?:{source})$"))?;
                 IdentityMatcher::Regex { source, regex }
             }
         };
@@ -258,6 +291,7 @@ impl SignaturePolicy {
             identity,
             workflow_repository,
             workflow_refs,
+            verify_sct: !self.insecure_ignore_sct,
         })
     }
 }
@@ -313,6 +347,46 @@ mod tests {
         assert!(k.identity.matches("a"));
         assert!(!k.identity.matches("xa"));
         assert!(!k.identity.matches("bx"));
+    }
+
+    #[test]
+    fn a_pattern_that_closes_the_anchor_group_is_refused() {
+        for escape in ["x)|(.*", ".*)|(?:", "a)"] {
+            let err = SignaturePolicy {
+                identity_regex: Some(escape.into()),
+                ..keyless()
+            }
+            .compile()
+            .unwrap_err();
+            assert!(matches!(err, PolicyError::Regex { .. }), "{escape}: {err}");
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("`identity_regex` {escape:?} is invalid"))
+            );
+        }
+    }
+
+    #[test]
+    fn allowed_references_are_normalised_and_checked() {
+        let policy = SignaturePolicy {
+            allowed_references: vec!["index.docker.io/nearai/cloud-api".into(), "ubuntu".into()],
+            ..keyless()
+        }
+        .compile()
+        .unwrap();
+        let names: Vec<String> = policy
+            .allowed_references
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["docker.io/nearai/cloud-api", "docker.io/library/ubuntu"]);
+        let err = SignaturePolicy {
+            allowed_references: vec!["Not A Repo".into()],
+            ..keyless()
+        }
+        .compile()
+        .unwrap_err();
+        assert!(matches!(err, PolicyError::Reference { .. }), "{err}");
     }
 
     #[test]

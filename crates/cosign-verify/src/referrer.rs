@@ -6,17 +6,16 @@
 //! sigstore 0.15 keeps them crate-private.
 
 use serde::Deserialize;
-use sigstore::bundle::Bundle;
 use sigstore_protobuf_specs::dev::sigstore::bundle::v1::bundle::Content;
-use sigstore_protobuf_specs::dev::sigstore::bundle::v1::verification_material::Content as Material;
+use sigstore_protobuf_specs::io::intoto::Envelope;
 use tagcore::{Digest, Registry, Repository, Tag, VerifyError};
 
-use crate::certificate::SigningCertificate;
-use crate::layer::{Candidate, Evidence, Examined, Unreadable, dsse_pae};
+use crate::bundle;
+use crate::layer::{Candidate, Examined, Unreadable, dsse_pae};
 use crate::oci::{self, Descriptor};
 
 /// The DSSE payload type of in-toto statements.
-const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
+pub(crate) const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// The in-toto statement type.
 const IN_TOTO_STATEMENT_V1: &str = "https://in-toto.io/Statement/v1";
 /// The predicate type cosign uses for image signatures in bundles.
@@ -151,15 +150,15 @@ async fn read_one<R: Registry>(
 
 /// Returns the candidate in the bundle JSON `bytes`, or why there is none.
 pub(crate) fn candidate(origin: String, bytes: &[u8]) -> Result<Candidate, String> {
-    let bundle: Bundle = serde_json::from_slice(bytes).map_err(|e| format!("bundle does not parse: {e}"))?;
-    if bundle.media_type != oci::BUNDLE_V03_MEDIA_TYPE {
+    let parsed = bundle::parse(bytes)?;
+    if parsed.bundle.media_type != oci::BUNDLE_V03_MEDIA_TYPE {
         return Err(format!(
             "bundle media type {:?} is not {}",
-            bundle.media_type,
+            parsed.bundle.media_type,
             oci::BUNDLE_V03_MEDIA_TYPE
         ));
     }
-    let envelope = match bundle.content {
+    let envelope = match parsed.bundle.content {
         Some(Content::DsseEnvelope(e)) => e,
         Some(Content::MessageSignature(_)) => {
             return Err(
@@ -174,44 +173,35 @@ pub(crate) fn candidate(origin: String, bytes: &[u8]) -> Result<Candidate, Strin
             envelope.payload_type
         ));
     }
-    let signature = match envelope.signatures.as_slice() {
+    let signature = dsse_signature(&envelope);
+    let parts = bundle::parts(parsed.bundle.verification_material, parsed.proof_required)?;
+    let (claimed_digest, claimed_reference) = match statement_subject(&envelope.payload) {
+        Ok((digest, name)) => (Ok(digest), name),
+        Err(e) => (Err(e), None),
+    };
+    Ok(Candidate {
+        origin,
+        message: dsse_pae(&envelope.payload_type, &envelope.payload),
+        claimed_digest,
+        claimed_reference,
+        timestamps: parts.timestamps,
+        logged_payload: envelope.payload,
+        signature,
+        certificate: parts.certificate,
+        chain: parts.chain,
+        evidence: parts.evidence,
+    })
+}
+
+/// Returns the single signature of a DSSE envelope, or why there is not exactly one.
+pub(crate) fn dsse_signature(envelope: &Envelope) -> Result<Vec<u8>, String> {
+    match envelope.signatures.as_slice() {
         [one] => Ok(one.sig.clone()),
         many => Err(format!(
             "DSSE envelope has {} signatures; expected exactly 1",
             many.len()
         )),
-    };
-    let material = bundle
-        .verification_material
-        .ok_or("bundle has no verification material")?;
-    let (certificate, chain) = match material.content {
-        Some(Material::Certificate(c)) => (Some(SigningCertificate::from_der(&c.raw_bytes)), Vec::new()),
-        Some(Material::X509CertificateChain(c)) => {
-            let mut ders = c.certificates.into_iter().map(|c| c.raw_bytes);
-            match ders.next() {
-                Some(leaf) => (Some(SigningCertificate::from_der(&leaf)), ders.collect()),
-                None => (Some(Err("bundle certificate chain is empty".into())), Vec::new()),
-            }
-        }
-        Some(Material::PublicKey(_)) | None => (None, Vec::new()),
-    };
-    let evidence = match material.tlog_entries.len() {
-        0 => Evidence::None,
-        1 => Evidence::TlogEntry(Box::new(
-            material.tlog_entries.into_iter().next().ok_or("unreachable")?,
-        )),
-        n => Evidence::Invalid(format!("bundle has {n} transparency log entries; expected 1")),
-    };
-    Ok(Candidate {
-        origin,
-        message: dsse_pae(&envelope.payload_type, &envelope.payload),
-        claimed_digest: statement_digest(&envelope.payload),
-        logged_payload: envelope.payload,
-        signature,
-        certificate,
-        chain,
-        evidence,
-    })
+    }
 }
 
 #[derive(Deserialize)]
@@ -225,11 +215,14 @@ struct Statement {
 
 #[derive(Deserialize)]
 struct Subject {
+    #[serde(default)]
+    name: Option<String>,
     digest: std::collections::BTreeMap<String, String>,
 }
 
-/// Returns the image digest an in-toto statement names, or why it names none.
-fn statement_digest(payload: &[u8]) -> Result<String, String> {
+/// Returns the image digest an in-toto statement names, and its subject name when it has one
+/// (cosign v3 writes none), or why it names no digest.
+fn statement_subject(payload: &[u8]) -> Result<(String, Option<String>), String> {
     let s: Statement = serde_json::from_slice(payload)
         .map_err(|e| format!("DSSE payload is not an in-toto statement: {e}"))?;
     if s.statement_type != IN_TOTO_STATEMENT_V1 {
@@ -254,7 +247,10 @@ fn statement_digest(payload: &[u8]) -> Result<String, String> {
         .digest
         .get("sha256")
         .ok_or("in-toto subject has no sha256 digest")?;
-    Ok(format!("sha256:{hex}"))
+    Ok((
+        format!("sha256:{hex}"),
+        subject.name.clone().filter(|n| !n.is_empty()),
+    ))
 }
 
 #[cfg(test)]
@@ -264,13 +260,21 @@ mod tests {
     #[test]
     fn statements_must_be_cosign_signatures_of_one_subject() {
         let ok = r#"{"_type":"https://in-toto.io/Statement/v1","predicateType":"https://sigstore.dev/cosign/sign/v1","subject":[{"digest":{"sha256":"ab"}}]}"#;
-        assert_eq!(statement_digest(ok.as_bytes()).unwrap(), "sha256:ab");
+        assert_eq!(
+            statement_subject(ok.as_bytes()).unwrap(),
+            ("sha256:ab".to_owned(), None)
+        );
+        let named = ok.replace(r#"[{"digest""#, r#"[{"name":"ghcr.io/o/n","digest""#);
+        assert_eq!(
+            statement_subject(named.as_bytes()).unwrap().1.as_deref(),
+            Some("ghcr.io/o/n")
+        );
         let two = ok.replace(
             r#"[{"digest":{"sha256":"ab"}}]"#,
             r#"[{"digest":{"sha256":"ab"}},{"digest":{"sha256":"cd"}}]"#,
         );
         assert_eq!(
-            statement_digest(two.as_bytes()).unwrap_err(),
+            statement_subject(two.as_bytes()).unwrap_err(),
             "in-toto statement has 2 subjects; expected 1"
         );
         let slsa = ok.replace(
@@ -278,7 +282,7 @@ mod tests {
             "https://slsa.dev/provenance/v1",
         );
         assert!(
-            statement_digest(slsa.as_bytes())
+            statement_subject(slsa.as_bytes())
                 .unwrap_err()
                 .contains("predicate type")
         );

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use sigstore::cosign::payload::simple_signing::SimpleSigning;
+use serde::Deserialize;
 use tagcore::{Digest, Registry, Repository, Tag, VerifyError};
 
 use crate::certificate::SigningCertificate;
@@ -98,9 +98,15 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
         None => Evidence::None,
         Some(json) => Evidence::CosignBundle(json.clone()),
     };
+    let (claimed_digest, claimed_reference) = match claimed(&payload) {
+        Ok((digest, reference)) => (Ok(digest), Some(reference)),
+        Err(e) => (Err(e), None),
+    };
     Candidate {
         origin,
-        claimed_digest: claimed_digest(&payload),
+        claimed_digest,
+        claimed_reference,
+        timestamps: Vec::new(),
         message: payload.clone(),
         logged_payload: payload,
         signature,
@@ -110,8 +116,35 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
     }
 }
 
-/// Returns the image digest a simple-signing payload names, or why it names none.
-fn claimed_digest(payload: &[u8]) -> Result<String, String> {
+/// cosign's simple-signing payload (the fields checked; others are ignored).
+#[derive(Deserialize)]
+struct SimpleSigning {
+    critical: Critical,
+}
+
+#[derive(Deserialize)]
+struct Critical {
+    identity: Identity,
+    image: Image,
+    #[serde(rename = "type")]
+    type_name: String,
+}
+
+#[derive(Deserialize)]
+struct Identity {
+    #[serde(rename = "docker-reference")]
+    docker_reference: String,
+}
+
+#[derive(Deserialize)]
+struct Image {
+    #[serde(rename = "docker-manifest-digest")]
+    docker_manifest_digest: String,
+}
+
+/// Returns the image digest and the docker reference a simple-signing payload names, or why it
+/// names none.
+fn claimed(payload: &[u8]) -> Result<(String, String), String> {
     let ss: SimpleSigning = serde_json::from_slice(payload)
         .map_err(|e| format!("payload is not a simple-signing document: {e}"))?;
     if ss.critical.type_name != SIMPLE_SIGNING_TYPE {
@@ -120,7 +153,10 @@ fn claimed_digest(payload: &[u8]) -> Result<String, String> {
             ss.critical.type_name
         ));
     }
-    Ok(ss.critical.image.docker_manifest_digest)
+    Ok((
+        ss.critical.image.docker_manifest_digest,
+        ss.critical.identity.docker_reference,
+    ))
 }
 
 #[cfg(test)]
@@ -133,15 +169,11 @@ mod tests {
         let p = format!(
             r#"{{"critical":{{"identity":{{"docker-reference":"r/x"}},"image":{{"docker-manifest-digest":"{d}"}},"type":"cosign container image signature"}},"optional":null}}"#
         );
-        assert_eq!(claimed_digest(p.as_bytes()).unwrap(), d);
+        assert_eq!(claimed(p.as_bytes()).unwrap(), (d.to_owned(), "r/x".to_owned()));
         let other = p.replace("cosign container image signature", "something else");
+        assert!(claimed(other.as_bytes()).unwrap_err().contains("payload type"));
         assert!(
-            claimed_digest(other.as_bytes())
-                .unwrap_err()
-                .contains("payload type")
-        );
-        assert!(
-            claimed_digest(b"[]")
+            claimed(b"[]")
                 .unwrap_err()
                 .starts_with("payload is not a simple-signing document")
         );

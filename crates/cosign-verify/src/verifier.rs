@@ -71,12 +71,12 @@ impl Policy {
         // The `.sig` layers first: when one is accepted, the referrers are not even listed.
         let sig_layers = sig_tag::read(registry, repository, digest).await?;
         examined_any |= !sig_layers.is_empty();
-        if let Some(verdict) = self.first_accepted(&sig_layers, digest, &mut reasons) {
+        if let Some(verdict) = self.first_accepted(&sig_layers, repository, digest, &mut reasons) {
             return Ok(verdict);
         }
         let bundles = referrer::read(registry, repository, digest).await?;
         examined_any |= !bundles.is_empty();
-        if let Some(verdict) = self.first_accepted(&bundles, digest, &mut reasons) {
+        if let Some(verdict) = self.first_accepted(&bundles, repository, digest, &mut reasons) {
             return Ok(verdict);
         }
         if !examined_any {
@@ -93,13 +93,14 @@ impl Policy {
     fn first_accepted(
         &self,
         examined: &[Examined],
+        repository: &Repository,
         digest: &Digest,
         reasons: &mut Vec<String>,
     ) -> Option<VerifiedSignature> {
         for item in examined {
             match item {
                 Err(u) => reasons.push(format!("{}: {}", u.origin, u.reason)),
-                Ok(candidate) => match constraint::evaluate(candidate, digest, self) {
+                Ok(candidate) => match constraint::evaluate(candidate, repository, digest, self) {
                     Ok(verdict) => return Some(verdict),
                     Err(failed) => {
                         reasons.extend(failed.into_iter().map(|f| format!("{}: {f}", candidate.origin)))

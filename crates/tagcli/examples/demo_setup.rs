@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let digest = layout.put_manifest_by_digest(&repo, &image.manifest).await?;
         let profile = CertificateProfile::github("nearai/cloud-api", "build.yml", "refs/heads/main", commit);
-        let layer = pki.sign_keyless(&profile, "docker.io/nearai/cloud-api", &digest);
+        let layer = pki.sign_keyless(&profile, &repo.to_string(), &digest);
         let sig = sig_artifact(&digest, &[layer]);
         for blob in &sig.blobs {
             layout.put_blob(&repo, blob).await?;

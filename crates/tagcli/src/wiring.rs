@@ -115,6 +115,7 @@ pub(crate) fn verifier(cfg: &UnitConfig, registry: AnyRegistry) -> Result<AnyVer
         workflow_refs: v.workflow_refs.clone(),
         key_pem,
         trusted_root,
+        ..SignaturePolicy::default()
     };
     let verifier = CosignVerifier::new(registry, &policy).map_err(|e| format!("verify: {e}"))?;
     Ok(AnyVerifier::Cosign(Box::new(verifier)))

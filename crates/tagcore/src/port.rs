@@ -235,6 +235,11 @@ pub struct VerifiedSignature {
     pub workflow_ref: Option<String>,
     /// The source commit from the certificate, when it carries one (SPEC §5, first source).
     pub source_commit: Option<CommitSha>,
+    /// When the signature was made, as attested by a verified transparency-log entry (its
+    /// integrated time) or RFC 3161 timestamp; `None` when nothing attests it (key-based
+    /// signatures made without a log).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<Timestamp>,
 }
 
 /// Checks that a digest carries a signature satisfying the configured policy. Fails closed.

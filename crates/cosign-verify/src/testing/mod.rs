@@ -20,17 +20,23 @@
 //! ```
 
 mod artifact;
+mod ctlog;
 mod memory;
 mod pki;
+mod profile;
 mod push;
+mod rekor2;
+mod signer;
+mod tsa;
 
 pub use artifact::{
     Artifact, SigLayer, bundle_artifact, bundle_artifact_for, image_artifact, in_toto_statement,
     referrers_index, sig_artifact, simple_signing_payload,
 };
+pub use ctlog::FakeCtLog;
 pub use memory::MemoryRegistry;
-pub use pki::{
-    CertificateProfile, ExtensionValue, FakeFulcio, FakeRekor, GITHUB_ISSUER, KeyPair, KeylessSigner,
-    SIGNING_TIME, TestPki,
-};
+pub use pki::{FakeFulcio, FakeRekor, KeyPair, KeylessSigner, SIGNING_TIME, TestPki};
+pub use profile::{CertificateProfile, ExtensionValue, GITHUB_ISSUER};
 pub use push::push_to_registry;
+pub use rekor2::FakeRekorV2;
+pub use tsa::FakeTsa;

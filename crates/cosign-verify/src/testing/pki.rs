@@ -11,12 +11,15 @@ use rcgen::{
 };
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use sigstore::rekor::models::checkpoint::{Checkpoint, CheckpointSignature, SignedCheckpoint};
 use tagcore::Digest;
 use x509_cert::der::Encode as _;
 
-use super::artifact::{SigLayer, bundle_json, in_toto_statement, simple_signing_payload};
-use crate::layer::dsse_pae;
+use super::artifact::{SigLayer, simple_signing_payload};
+use super::ctlog::FakeCtLog;
+use super::profile::{CertificateProfile, ExtensionValue};
+use super::rekor2::FakeRekorV2;
+pub use super::signer::KeylessSigner;
+use super::tsa::FakeTsa;
 
 /// The Rekor time every helper signs at (2026-05-28T20:26:40Z); certificates are valid for ten
 /// minutes around it, as Fulcio's are.
@@ -28,7 +31,7 @@ fn oid(n: u64) -> Vec<u64> {
 }
 
 /// Panics with `what` when a test-helper step fails; helpers are test code.
-fn must<T, E: std::fmt::Debug>(r: Result<T, E>, what: &str) -> T {
+pub(super) fn must<T, E: std::fmt::Debug>(r: Result<T, E>, what: &str) -> T {
     match r {
         Ok(v) => v,
         Err(e) => panic!("testing helper: {what}: {e:?}"),
@@ -42,7 +45,7 @@ fn pem(label: &str, der: &[u8]) -> String {
     )
 }
 
-fn time(unix: i64) -> time::OffsetDateTime {
+pub(super) fn time(unix: i64) -> time::OffsetDateTime {
     must(time::OffsetDateTime::from_unix_timestamp(unix), "timestamp")
 }
 
@@ -172,22 +175,11 @@ impl FakeRekor {
         let mut leaf = vec![0u8];
         leaf.extend_from_slice(body);
         let root: [u8; 32] = Sha256::digest(&leaf).into();
-        let note = Checkpoint {
-            origin: "fake-rekor - 1".into(),
-            size: 1,
-            hash: root,
-            other_content: Vec::new(),
-        };
-        let marshalled = format!("{}\n{}\n{}\n", note.origin, note.size, BASE64.encode(root));
+        let text = format!("fake-rekor - 1\n1\n{}\n", BASE64.encode(root));
         let key_id = Sha256::digest(self.key.public_key_der());
-        let checkpoint = SignedCheckpoint {
-            note,
-            signatures: vec![CheckpointSignature {
-                key_fingerprint: [key_id[0], key_id[1], key_id[2], key_id[3]],
-                raw: self.key.sign(marshalled.as_bytes()),
-                name: "fake-rekor".into(),
-            }],
-        };
+        let mut signature = key_id[..4].to_vec();
+        signature.extend(self.key.sign(text.as_bytes()));
+        let checkpoint = format!("{text}\n\u{2014} fake-rekor {}\n", BASE64.encode(signature));
         json!({
             "logIndex": index.to_string(),
             "logId": {"keyId": BASE64.encode(key_id)},
@@ -199,88 +191,10 @@ impl FakeRekor {
                 "rootHash": BASE64.encode(root),
                 "treeSize": "1",
                 "hashes": [],
-                "checkpoint": {"envelope": must(serde_json::to_value(&checkpoint), "checkpoint")},
+                "checkpoint": {"envelope": checkpoint},
             },
             "canonicalizedBody": BASE64.encode(body),
         })
-    }
-}
-
-/// One Sigstore certificate extension value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExtensionValue {
-    /// A legacy extension (`.1.1`–`.1.6`): the raw UTF-8 bytes.
-    Raw(String),
-    /// A v2 extension (`.1.8`–`.1.22`): a DER UTF8String.
-    Utf8(String),
-}
-
-/// What a fake Fulcio certificate says: SAN identity and Sigstore extensions.
-#[derive(Debug, Clone)]
-pub struct CertificateProfile {
-    /// The SAN URI, e.g. `https://github.com/o/r/.github/workflows/build.yml@refs/heads/main`.
-    pub identity: String,
-    /// Sigstore extensions by last OID component (`1.3.6.1.4.1.57264.1.<n>`).
-    pub extensions: Vec<(u64, ExtensionValue)>,
-}
-
-/// GitHub Actions' OIDC issuer.
-pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
-
-impl CertificateProfile {
-    /// Returns the profile of a GitHub Actions run of `workflow` (e.g. `build.yml`) in
-    /// `repository` (`owner/name`) on `git_ref` at commit `sha`, with both the legacy
-    /// (`.1.1`–`.1.6`) and the v2 (`.1.8`–`.1.22`) extensions, as Fulcio issues today.
-    pub fn github(repository: &str, workflow: &str, git_ref: &str, sha: &str) -> Self {
-        use ExtensionValue::{Raw, Utf8};
-        let url = format!("https://github.com/{repository}");
-        let workflow_uri = format!("{url}/.github/workflows/{workflow}@{git_ref}");
-        let owner = repository.split('/').next().unwrap_or_default();
-        Self {
-            identity: workflow_uri.clone(),
-            extensions: vec![
-                (1, Raw(GITHUB_ISSUER.into())),
-                (2, Raw("push".into())),
-                (3, Raw(sha.into())),
-                (4, Raw("build".into())),
-                (5, Raw(repository.into())),
-                (6, Raw(git_ref.into())),
-                (8, Utf8(GITHUB_ISSUER.into())),
-                (9, Utf8(workflow_uri.clone())),
-                (10, Utf8(sha.into())),
-                (11, Utf8("github-hosted".into())),
-                (12, Utf8(url.clone())),
-                (13, Utf8(sha.into())),
-                (14, Utf8(git_ref.into())),
-                (15, Utf8("123456".into())),
-                (16, Utf8(format!("https://github.com/{owner}"))),
-                (17, Utf8("7890".into())),
-                (18, Utf8(workflow_uri)),
-                (19, Utf8(sha.into())),
-                (20, Utf8("push".into())),
-                (21, Utf8(format!("{url}/actions/runs/1/attempts/1"))),
-                (22, Utf8("public".into())),
-            ],
-        }
-    }
-
-    /// Returns this profile without the extension `1.3.6.1.4.1.57264.1.<n>`.
-    pub fn without(mut self, n: u64) -> Self {
-        self.extensions.retain(|(k, _)| *k != n);
-        self
-    }
-
-    /// Returns this profile with extension `n` set to `value` (replacing it).
-    pub fn with(mut self, n: u64, value: ExtensionValue) -> Self {
-        self.extensions.retain(|(k, _)| *k != n);
-        self.extensions.push((n, value));
-        self
-    }
-
-    /// Returns this profile with the SAN identity replaced.
-    pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
-        self.identity = identity.into();
-        self
     }
 }
 
@@ -348,21 +262,42 @@ impl FakeFulcio {
     }
 
     /// Returns a leaf certificate for `profile` and a fresh key, valid ten minutes around
-    /// [`SIGNING_TIME`], for code signing.
+    /// [`SIGNING_TIME`], for code signing (unless the profile says otherwise).
     pub fn issue(&self, profile: &CertificateProfile) -> KeylessSigner {
+        self.issue_with_sct(profile, None)
+    }
+
+    /// Returns [`FakeFulcio::issue`]'s certificate with an SCT from `ct` embedded, as Fulcio's
+    /// certificates carry (none when `ct` is `None`).
+    pub fn issue_with_sct(&self, profile: &CertificateProfile, ct: Option<&FakeCtLog>) -> KeylessSigner {
         let key = KeyPair::generate();
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
-        params.subject_alt_names = vec![SanType::URI(must(profile.identity.clone().try_into(), "SAN URI"))];
-        params.is_ca = IsCa::ExplicitNoCa;
+        params.subject_alt_names = std::iter::once(&profile.identity)
+            .chain(&profile.extra_sans)
+            .map(|s| san(s))
+            .collect();
+        params.is_ca = if profile.is_ca {
+            IsCa::Ca(BasicConstraints::Unconstrained)
+        } else {
+            IsCa::ExplicitNoCa
+        };
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::CodeSigning];
+        params.extended_key_usages = if profile.code_signing {
+            vec![ExtendedKeyUsagePurpose::CodeSigning]
+        } else {
+            vec![ExtendedKeyUsagePurpose::EmailProtection]
+        };
         params.use_authority_key_identifier_extension = true;
         params.not_before = time(SIGNING_TIME - 60);
         params.not_after = time(SIGNING_TIME + 540);
+        let repeated = profile
+            .repeated_extension
+            .and_then(|n| profile.extensions.iter().find(|(k, _)| *k == n));
         params.custom_extensions = profile
             .extensions
             .iter()
+            .chain(repeated)
             .map(|(n, v)| {
                 let content = match v {
                     ExtensionValue::Raw(s) => s.as_bytes().to_vec(),
@@ -374,8 +309,18 @@ impl FakeFulcio {
                 CustomExtension::from_oid_content(&oid(*n), content)
             })
             .collect();
+        // A fixed serial, so that the precertificate and the certificate share their TBS.
+        params.serial_number = Some(rcgen::SerialNumber::from(
+            Sha256::digest(key.public_key_der())[..16].to_vec(),
+        ));
         let issuer = Issuer::from_params(&self.params, &self.key);
-        let cert = must(params.signed_by(&key.inner, &issuer), "leaf certificate");
+        let mut cert = must(params.signed_by(&key.inner, &issuer), "leaf certificate");
+        if let Some(ct) = ct {
+            params
+                .custom_extensions
+                .push(ct.sct_extension(cert.der(), &self.cert.der()[..]));
+            cert = must(params.signed_by(&key.inner, &issuer), "leaf certificate with SCT");
+        }
         KeylessSigner {
             key,
             certificate_der: cert.der().to_vec(),
@@ -384,66 +329,29 @@ impl FakeFulcio {
     }
 }
 
-/// A key with its Fulcio certificate: what `cosign sign` holds during a keyless signing.
-pub struct KeylessSigner {
-    /// The ephemeral key.
-    pub key: KeyPair,
-    /// The certificate, DER.
-    pub certificate_der: Vec<u8>,
-    /// The certificate, PEM.
-    pub certificate_pem: String,
-}
-
-impl KeylessSigner {
-    /// Returns a keyless cosign `.sig` layer for `digest`: simple-signing payload, signature,
-    /// certificate, and a Rekor bundle from `rekor` logging a `hashedrekord` entry.
-    pub fn sign_image(&self, rekor: &FakeRekor, repository: &str, digest: &Digest) -> SigLayer {
-        let payload = simple_signing_payload(repository, digest);
-        let signature = self.key.sign(&payload);
-        let body = FakeRekor::hashedrekord_body(&payload, &signature, &self.certificate_pem);
-        SigLayer {
-            bundle: Some(rekor.cosign_bundle(&body, SIGNING_TIME)),
-            signature: BASE64.encode(signature),
-            payload,
-            certificate_pem: Some(self.certificate_pem.clone()),
-            chain_pem: None,
-        }
-    }
-
-    /// Returns a Sigstore bundle v0.3 (JSON) for `digest`, as cosign's new bundle format makes:
-    /// a DSSE envelope of an in-toto statement, the certificate, and a `dsse` tlog entry.
-    pub fn sign_bundle(&self, rekor: &FakeRekor, repository: &str, digest: &Digest) -> Vec<u8> {
-        let statement = in_toto_statement(repository, digest);
-        let payload_type = "application/vnd.in-toto+json";
-        let signature = self.key.sign(&dsse_pae(payload_type, &statement));
-        let envelope = json!({
-            "payload": BASE64.encode(&statement),
-            "payloadType": payload_type,
-            "signatures": [{"sig": BASE64.encode(&signature)}],
-        });
-        let envelope_bytes = must(serde_json_canonicalizer::to_vec(&envelope), "canonical JSON");
-        let body = json!({
-            "apiVersion": "0.0.1",
-            "kind": "dsse",
-            "spec": {
-                "envelopeHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&envelope_bytes))},
-                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&statement))},
-                "signatures": [{"signature": BASE64.encode(&signature), "verifier": BASE64.encode(&self.certificate_pem)}],
-            },
-        });
-        let body = must(serde_json_canonicalizer::to_vec(&body), "canonical JSON");
-        let entry = rekor.tlog_entry("dsse", &body, SIGNING_TIME);
-        bundle_json(&self.certificate_der, entry, envelope)
+/// Returns the SAN for `value`: an e-mail address when it has `@` and no `://`, else a URI.
+fn san(value: &str) -> SanType {
+    if !value.contains("://") && value.contains('@') {
+        SanType::Rfc822Name(must(value.to_owned().try_into(), "SAN e-mail"))
+    } else {
+        SanType::URI(must(value.to_owned().try_into(), "SAN URI"))
     }
 }
 
-/// A complete offline Sigstore: one fake Fulcio CA and one fake Rekor log.
+/// A complete offline Sigstore: one fake Fulcio CA, one fake Rekor v1 log, one fake Rekor v2
+/// log and one fake timestamp authority.
 #[derive(Default)]
 pub struct TestPki {
     /// The certificate authority.
     pub fulcio: FakeFulcio,
-    /// The transparency log.
+    /// The Rekor v1 transparency log.
     pub rekor: FakeRekor,
+    /// The Rekor v2 (tile-based) transparency log.
+    pub rekor_v2: FakeRekorV2,
+    /// The RFC 3161 timestamp authority.
+    pub tsa: FakeTsa,
+    /// The certificate-transparency log (listed only by [`TestPki::trusted_root_json_with_ct`]).
+    pub ct: FakeCtLog,
 }
 
 impl TestPki {
@@ -467,6 +375,15 @@ impl TestPki {
                     "validFor": {"start": "2020-01-01T00:00:00Z"},
                 },
                 "logId": {"keyId": BASE64.encode(key_id)},
+            }, {
+                "baseUrl": format!("https://{}", self.rekor_v2.origin()),
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": BASE64.encode(self.rekor_v2.public_key_der()),
+                    "keyDetails": "PKIX_ED25519",
+                    "validFor": {"start": "2020-01-01T00:00:00Z"},
+                },
+                "logId": {"keyId": BASE64.encode(self.rekor_v2.log_id())},
             }],
             "certificateAuthorities": [{
                 "subject": {"organization": "sigstore.dev", "commonName": "fake-fulcio"},
@@ -475,7 +392,12 @@ impl TestPki {
                 "validFor": {"start": "2020-01-01T00:00:00Z"},
             }],
             "ctlogs": [],
-            "timestampAuthorities": [],
+            "timestampAuthorities": [{
+                "subject": {"organization": "sigstore.dev", "commonName": "fake-tsa"},
+                "uri": "https://tsa.invalid",
+                "certChain": {"certificates": self.tsa.chain_der().iter().map(|c| json!({"rawBytes": BASE64.encode(c)})).collect::<Vec<_>>()},
+                "validFor": {"start": "2020-01-01T00:00:00Z"},
+            }],
         });
         must(serde_json::to_vec_pretty(&root), "trusted root JSON")
     }
@@ -490,9 +412,36 @@ impl TestPki {
         self.fulcio.issue(profile)
     }
 
+    /// Returns a signer whose certificate this CA issued for `profile`, with an embedded SCT
+    /// from this PKI's CT log.
+    pub fn issue_with_sct(&self, profile: &CertificateProfile) -> KeylessSigner {
+        self.fulcio.issue_with_sct(profile, Some(&self.ct))
+    }
+
+    /// Returns [`TestPki::trusted_root_json`] with this PKI's CT log listed, so that
+    /// certificates must carry its SCT.
+    pub fn trusted_root_json_with_ct(&self) -> Vec<u8> {
+        let mut root: Value = must(serde_json::from_slice(&self.trusted_root_json()), "trusted root");
+        root["ctlogs"] = json!([self.ct.trust_root_entry()]);
+        must(serde_json::to_vec_pretty(&root), "trusted root JSON")
+    }
+
     /// Returns a keyless `.sig` layer for `digest`, certificate from this CA, logged in this log.
     pub fn sign_keyless(&self, profile: &CertificateProfile, repository: &str, digest: &Digest) -> SigLayer {
         self.issue(profile).sign_image(&self.rekor, repository, digest)
+    }
+
+    /// Returns a keyless Sigstore bundle v0.3 for `digest` as cosign v3 makes with Rekor v2:
+    /// certificate from this CA, a `hashedrekord` 0.0.2 entry in the Rekor v2 log, and an RFC
+    /// 3161 timestamp at [`SIGNING_TIME`] from this TSA.
+    pub fn bundle_keyless_v2(
+        &self,
+        profile: &CertificateProfile,
+        repository: &str,
+        digest: &Digest,
+    ) -> Vec<u8> {
+        self.issue(profile)
+            .sign_bundle_v2(&self.rekor_v2, &self.tsa, SIGNING_TIME, repository, digest)
     }
 
     /// Returns a keyless Sigstore bundle v0.3 for `digest`, certificate from this CA, logged in

@@ -2,7 +2,11 @@
 //! docker-registry on 127.0.0.1, verified through the crate's public API.
 
 mod accepted;
+mod checks;
+mod conformance;
 mod memory;
 mod public_good;
 mod refused;
+mod rekor_v2;
+mod sct;
 mod support;

@@ -167,10 +167,17 @@ async fn tampered_payload_is_refused() {
     layer.payload = simple_signing_payload("127.0.0.1:1/evil/elsewhere", &digest);
     env.push(&sig_artifact(&digest, &[layer.clone()])).await;
     let r = reasons(env.verify(&env.keyless_policy(), &digest).await);
-    assert_eq!(r.len(), 2, "{r:?}");
-    assert_eq!(r[0], WRONG_CERT_KEY);
+    assert_eq!(r.len(), 3, "{r:?}");
+    assert_eq!(
+        r[0],
+        format!(
+            "payload is a signature for the repository 127.0.0.1:1/evil/elsewhere, not {0} (allowed references: {0})",
+            env.repo
+        )
+    );
+    assert_eq!(r[1], WRONG_CERT_KEY);
     assert!(
-        r[1].starts_with("Rekor entry is for another payload (sha256:"),
+        r[2].starts_with("Rekor entry is for another payload (sha256:"),
         "{r:?}"
     );
 }
@@ -232,7 +239,7 @@ async fn certificate_from_an_untrusted_ca_is_refused() {
     assert_eq!(
         r,
         vec![format!(
-            "certificate does not chain to a trusted Fulcio CA at the Rekor time {SIGNING_TIME}: InvalidSignatureForPublicKey"
+            "certificate does not chain to a trusted Fulcio CA at the signing time {SIGNING_TIME}: InvalidSignatureForPublicKey"
         )]
     );
 }
@@ -444,7 +451,7 @@ async fn chain_annotation_supplies_an_intermediate_but_never_a_root() {
     assert_eq!(
         r,
         vec![format!(
-            "certificate does not chain to a trusted Fulcio CA at the Rekor time {SIGNING_TIME}: UnknownIssuer"
+            "certificate does not chain to a trusted Fulcio CA at the signing time {SIGNING_TIME}: UnknownIssuer"
         )]
     );
 

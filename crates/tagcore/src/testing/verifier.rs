@@ -32,6 +32,7 @@ impl MemoryVerifier {
             workflow_repository: Some(repository.to_owned()),
             workflow_ref: Some(git_ref.to_owned()),
             source_commit: commit.and_then(|c| c.parse::<CommitSha>().ok()),
+            signed_at: None,
         };
         self.lock_signed().insert(digest.clone(), Ok(v));
     }

@@ -61,9 +61,19 @@ impl Env {
 
     /// Uploads the artifact's blobs, then its manifest (under its tag, or by digest).
     pub(crate) async fn push(&self, artifact: &Artifact) -> Digest {
-        cosign_verify::testing::push_to_registry(self.repo.registry(), self.repo.path(), artifact)
+        self.push_to(&self.repo, artifact).await
+    }
+
+    /// Uploads the artifact to `repo` on this scenario's registry.
+    pub(crate) async fn push_to(&self, repo: &Repository, artifact: &Artifact) -> Digest {
+        cosign_verify::testing::push_to_registry(repo.registry(), repo.path(), artifact)
             .await
             .expect("push")
+    }
+
+    /// Returns another repository on this scenario's registry.
+    pub(crate) fn other_repository(&self, path: &str) -> Repository {
+        Repository::new(self.repo.registry(), path).expect("repository")
     }
 
     /// The cloud-api / chat-api style keyless policy.
@@ -96,33 +106,45 @@ impl Env {
         policy: &SignaturePolicy,
         digest: &Digest,
     ) -> Result<VerifiedSignature, VerifyError> {
+        self.verify_in(&self.repo, policy, digest).await
+    }
+
+    /// [`Env::verify`] in another repository of this scenario's registry.
+    pub(crate) async fn verify_in(
+        &self,
+        repo: &Repository,
+        policy: &SignaturePolicy,
+        digest: &Digest,
+    ) -> Result<VerifiedSignature, VerifyError> {
         let verifier = CosignVerifier::new(&self.registry, policy).expect("valid policy");
-        let result = verifier.verify(&self.repo, digest).await;
+        let result = verifier.verify(repo, digest).await;
         if result.is_err() {
-            self.assert_promote_refused(&verifier, digest).await;
+            self.assert_promote_refused(repo, &verifier, digest).await;
         }
         result
     }
 
-    async fn assert_promote_refused(&self, verifier: &CosignVerifier<&RemoteRegistry>, digest: &Digest) {
+    /// Stages `digest` in `repo` and promotes it through the engine, verified by `verifier`.
+    pub(crate) async fn promote(
+        &self,
+        repo: &Repository,
+        verifier: &CosignVerifier<&RemoteRegistry>,
+        digest: &Digest,
+    ) -> Result<(), tagcore::OpError> {
         use tagcore::Registry as _;
-        let prod: Tag = "prod".parse().expect("tag");
-        let before = self
+        let manifest = self
             .registry
-            .resolve_tag(&self.repo, &prod)
+            .fetch_manifest(repo, digest)
             .await
-            .expect("read prod");
-        let Ok(manifest) = self.registry.fetch_manifest(&self.repo, digest).await else {
-            return; // a corrupt or missing image cannot even be staged
-        };
+            .expect("read image");
         self.registry
-            .put_manifest(&self.repo, &"staging".parse().expect("tag"), &manifest)
+            .put_manifest(repo, &"staging".parse().expect("tag"), &manifest)
             .await
             .expect("stage");
         let spec = PolicySpec {
             unit: "cloud-api".into(),
             images: vec![ImageSpec {
-                repository: self.repo.to_string(),
+                repository: repo.to_string(),
                 verify: true,
                 ..Default::default()
             }],
@@ -140,23 +162,54 @@ impl Env {
             confirm: None,
         });
         let now = "2026-07-09T10:00:00Z".parse().expect("time");
-        let err = engine
-            .run(&request, now, false)
+        engine.run(&request, now, false).await.map(|_| ())
+    }
+
+    async fn assert_promote_refused(
+        &self,
+        repo: &Repository,
+        verifier: &CosignVerifier<&RemoteRegistry>,
+        digest: &Digest,
+    ) {
+        use tagcore::Registry as _;
+        let prod: Tag = "prod".parse().expect("tag");
+        let before = self.registry.resolve_tag(repo, &prod).await.expect("read prod");
+        let stamps_before = self.stamps(repo).await;
+        if self.registry.fetch_manifest(repo, digest).await.is_err() {
+            return; // a corrupt or missing image cannot even be staged
+        }
+        let err = self
+            .promote(repo, verifier, digest)
             .await
             .expect_err("a refused signature must stop the promote");
         assert_eq!(err.kind, OpErrorKind::Verification, "{err}");
-        let after = self
-            .registry
-            .resolve_tag(&self.repo, &prod)
-            .await
-            .expect("read prod");
+        let after = self.registry.resolve_tag(repo, &prod).await.expect("read prod");
         assert_eq!(after, before, "prod must be untouched after a refusal");
-        let stamp = self.registry.list_tags(&self.repo).await.expect("list");
-        assert!(
-            !stamp.tags.iter().any(|t| t.tag.as_str().starts_with("prod-")),
+        assert_eq!(
+            self.stamps(repo).await,
+            stamps_before,
             "no stamp may be written after a refusal"
         );
     }
+
+    /// Returns the prod stamp tags of `repo`, sorted.
+    async fn stamps(&self, repo: &Repository) -> Vec<String> {
+        use tagcore::Registry as _;
+        let listing = self.registry.list_tags(repo).await.expect("list");
+        let mut stamps: Vec<String> = listing
+            .tags
+            .iter()
+            .map(|t| t.tag.as_str().to_owned())
+            .filter(|t| t.starts_with("prod-"))
+            .collect();
+        stamps.sort();
+        stamps
+    }
+}
+
+/// Returns the digest [`Env::image`] gives the image of `seed`.
+pub(crate) fn image_digest(seed: &str) -> Digest {
+    image_artifact(seed, seed).digest()
 }
 
 /// The profile of cloud-api's build workflow on `git_ref`.
