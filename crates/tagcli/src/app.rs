@@ -70,11 +70,20 @@ pub(crate) fn request(
         Command::Promote {
             source,
             confirm,
+            expect_digest,
             write,
         } => (
             Request::Promote(PromoteRequest {
                 source: PromoteSource::parse(source.as_deref(), policy)?,
                 confirm: confirm.clone(),
+                expect_digest: expect_digest
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|e: tagcore::DigestError| tagcore::InputError {
+                        input: "--expect-digest".into(),
+                        message: e.to_string(),
+                    })?,
             }),
             write.dry_run,
         ),

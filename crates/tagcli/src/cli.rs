@@ -66,6 +66,10 @@ pub(crate) enum Command {
         /// The confirm string the policy asks for.
         #[arg(long)]
         confirm: Option<String>,
+        /// Refuse (before any write) unless the source resolves to this digest: promote exactly
+        /// what a dry run planned and someone approved.
+        #[arg(long, value_name = "DIGEST")]
+        expect_digest: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
     },
