@@ -71,7 +71,14 @@ fn run(cli: &Cli) -> u8 {
     };
     let cfg = match config::load(&cli.config, cli.unit.as_deref(), &config::process_env) {
         Ok(c) => c,
-        Err(e) => return usage(&mut stderr, e.to_string()),
+        Err(e) => {
+            if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+                // On the policy file's line in the workflow run and the pull request.
+                let a = output::file_annotation("error", &e.file, e.line, &e.to_string());
+                let _ = stderr.write_all(a.as_bytes());
+            }
+            return usage(&mut stderr, e.to_string());
+        }
     };
     let registry = match wiring::registry(&cfg) {
         Ok(r) => r,

@@ -520,7 +520,11 @@ fn expect_digest_promotes_exactly_the_planned_digest_or_nothing() {
         format!("source resolved to {d2}, but --expect-digest asked for {d1}; nothing was written")
     );
     assert_eq!(w.reg.writes(), 0);
-    assert_eq!(w.ver.asked(), [d1.clone()], "refused before verifying the other digest");
+    assert_eq!(
+        w.ver.asked(),
+        std::slice::from_ref(&d1),
+        "refused before verifying the other digest"
+    );
     // The digest that staging holds now is promoted when it is the one asked for.
     let out = w.run(&approved(&d2), "2026-06-24T11:00:00Z").unwrap();
     assert_eq!(out.result, RunResult::Done);
