@@ -18,7 +18,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,
     /// Fix the clock (RFC 3339, UTC), for reproducible runs and tests.
-    #[arg(long, global = true, value_name = "RFC3339")]
+    #[arg(long, global = true, env = "TAGCLI_NOW", value_name = "RFC3339")]
     pub(crate) now: Option<String>,
     /// What to do.
     #[command(subcommand)]

@@ -7,3 +7,4 @@ mod compose_manager;
 mod hub;
 mod support;
 mod usage;
+mod workflows;
