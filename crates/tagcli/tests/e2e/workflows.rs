@@ -340,3 +340,113 @@ fn cloud_api_promote_rollback_and_retag_as_the_example_workflows_run_them() {
         ]
     );
 }
+
+#[test]
+fn chat_api_promote_and_rollback_of_versions_as_the_example_workflows_run_them() {
+    let w = World::new("chat-api.toml");
+    let image = "private-chat";
+    let mut versions = Vec::new();
+    for v in ["0.2.12", "0.2.13"] {
+        let d = w.push_image(image, v);
+        w.sign(
+            image,
+            &d,
+            "nearai/chat-api",
+            "build.yml",
+            &format!("refs/tags/v{v}"),
+            SHA1,
+        );
+        w.set_tag(image, v, &d);
+        versions.push(d);
+    }
+    let o = |s: &Step, k: &str| s.outputs.get(k).cloned().unwrap_or_default();
+    for (tag, now) in [
+        ("v0.2.12", "2026-07-08T10:00:00Z"),
+        ("v0.2.13", "2026-07-09T10:00:00Z"),
+    ] {
+        let inputs = [("inputs.tag", tag), ("inputs.confirm", "promote")];
+        let s = run(&w, "chat-api/promote.yml", "promote", &inputs, now);
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        assert_eq!(o(&s, "result"), "done");
+        assert_eq!(o(&s, "stamped_tag"), "", "chat-api writes no prod stamp");
+    }
+    assert_eq!(w.tag(image, "prod"), Some(versions[1].clone()));
+    let inputs = [("inputs.tag", "staging"), ("inputs.confirm", "promote")];
+    let s = run(
+        &w,
+        "chat-api/promote.yml",
+        "promote",
+        &inputs,
+        "2026-07-09T11:00:00Z",
+    );
+    assert_eq!(s.code, 2, "not a version: {}", s.stderr);
+    assert_eq!(o(&s, "result"), "refused");
+    let inputs = [("inputs.target_tag", "0.2.12"), ("inputs.confirm", "ROLLBACK")];
+    let s = run(
+        &w,
+        "chat-api/rollback.yml",
+        "rollback",
+        &inputs,
+        "2026-07-09T12:00:00Z",
+    );
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    assert_eq!((o(&s, "result"), o(&s, "moved")), ("done".into(), "true".into()));
+    assert_eq!(o(&s, "digest_private_chat"), versions[0].as_str());
+    assert_eq!(w.tag(image, "prod"), Some(versions[0].clone()));
+}
+
+#[test]
+fn compose_manager_promote_and_rollback_as_the_example_workflows_run_them() {
+    let w = World::new("compose-manager.toml");
+    let o = |s: &Step, k: &str| s.outputs.get(k).cloned().unwrap_or_default();
+    let mut builds = Vec::new();
+    for (seed, sha, now) in [
+        ("1", SHA1, "2026-07-08T10:00:00Z"),
+        ("2", SHA2, "2026-07-09T10:00:00Z"),
+    ] {
+        let mut digests = Vec::new();
+        for name in ["compose-manager", "compose-manager-launcher"] {
+            let d = w.push_image(name, &format!("{name} {seed}"));
+            w.sign(
+                name,
+                &d,
+                "nearai/compose-manager",
+                "build.yml",
+                "refs/heads/master",
+                sha,
+            );
+            w.set_tag(name, "staging", &d);
+            digests.push(d);
+        }
+        let s = run(
+            &w,
+            "compose-manager/promote.yml",
+            "promote",
+            &[("inputs.confirm", "promote")],
+            now,
+        );
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        assert_eq!(o(&s, "digest_compose_manager"), digests[0].as_str());
+        assert_eq!(o(&s, "digest_compose_manager_launcher"), digests[1].as_str());
+        builds.push(digests);
+    }
+    let inputs = [("inputs.target_tag", ""), ("inputs.confirm", "ROLLBACK")];
+    let s = run(
+        &w,
+        "compose-manager/rollback.yml",
+        "rollback",
+        &inputs,
+        "2026-07-09T12:00:00Z",
+    );
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    assert_eq!(o(&s, "target_tag"), "prod-20260708-dac1007");
+    for (i, name) in ["compose-manager", "compose-manager-launcher"].iter().enumerate() {
+        assert_eq!(w.tag(name, "prod").as_ref(), Some(&builds[0][i]), "{name}");
+        assert_eq!(w.tag(name, "latest").as_ref(), Some(&builds[0][i]), "{name}");
+        assert_eq!(
+            w.tag(name, &o(&s, "audit_tag")).as_ref(),
+            Some(&builds[0][i]),
+            "{name}"
+        );
+    }
+}
