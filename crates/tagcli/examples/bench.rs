@@ -192,6 +192,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let req = Request::Promote(PromoteRequest {
             source: PromoteSource::Staging,
             confirm: None,
+            expect_digest: None,
         });
         let t = Instant::now();
         engine.run(&req, now, false).await?;

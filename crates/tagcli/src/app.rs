@@ -72,12 +72,19 @@ pub(crate) fn request(
         Command::Promote {
             source,
             confirm,
+            expect_digest,
             write,
             ..
         } => (
             Request::Promote(PromoteRequest {
                 source: PromoteSource::parse(source.as_deref(), policy)?,
                 confirm: confirm.clone(),
+                expect_digest: expect_digest.as_deref().map(str::parse).transpose().map_err(
+                    |e: tagcore::DigestError| tagcore::InputError {
+                        input: "--expect-digest".into(),
+                        message: e.to_string(),
+                    },
+                )?,
             }),
             write.dry_run,
         ),
@@ -166,6 +173,12 @@ fn refused(sink: &mut Sink<'_>, name: &str, unit: &str, e: &OpError) -> u8 {
         }
     }
     sink.annotate("error", text.trim_end());
+    if let Err(err) = Sink::append(sink.github_output.as_deref(), &output::refused_outputs()) {
+        let _ = writeln!(
+            sink.err,
+            "warning: cannot write the GitHub Actions outputs: {err}"
+        );
+    }
     exit::of_error(e.kind)
 }
 
@@ -213,14 +226,11 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         {
             sink.annotate("error", e);
         }
-        if !dry_run {
-            let written = Sink::append(sink.github_output.as_deref(), &output::github_outputs(&outcome))
-                .and_then(|()| {
-                    Sink::append(sink.github_summary.as_deref(), &output::github_summary(&outcome))
-                });
-            if let Err(e) = written {
-                let _ = writeln!(sink.err, "warning: cannot write the GitHub Actions outputs: {e}");
-            }
+        // A dry run writes them too: a workflow plans, waits for approval, then acts on the plan.
+        let written = Sink::append(sink.github_output.as_deref(), &output::github_outputs(&outcome))
+            .and_then(|()| Sink::append(sink.github_summary.as_deref(), &output::github_summary(&outcome)));
+        if let Err(e) = written {
+            let _ = writeln!(sink.err, "warning: cannot write the GitHub Actions outputs: {e}");
         }
         return exit::of_result(&outcome.result);
     }

@@ -59,6 +59,35 @@ impl World {
         d
     }
 
+    /// Runs `command` as in a GitHub workflow; returns (exit code, GITHUB_OUTPUT, step summary).
+    fn run_in_actions(&self, command: &Command, now: &str) -> (u8, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let (gh, summary) = (dir.path().join("out"), dir.path().join("summary"));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let mut sink = Sink {
+            out: &mut out,
+            err: &mut err,
+            format: OutputFormat::Text,
+            github_output: Some(gh.clone()),
+            github_summary: Some(summary.clone()),
+            annotations: true,
+            progress: false,
+        };
+        self.reg.set_clock(t(now));
+        let code = block_on(app::run(
+            command,
+            &self.policy,
+            (&self.reg, &self.ver, &self.audit),
+            t(now),
+            &mut sink,
+        ));
+        (
+            code,
+            std::fs::read_to_string(gh).unwrap_or_default(),
+            std::fs::read_to_string(summary).unwrap_or_default(),
+        )
+    }
+
     /// Runs `command`; returns (exit code, stdout, stderr, GITHUB_OUTPUT contents).
     fn run(&self, command: &Command, format: OutputFormat, now: &str) -> (u8, String, String, String) {
         let dir = tempfile::tempdir().unwrap();
@@ -95,6 +124,7 @@ fn promote(dry_run: bool) -> Command {
     Command::Promote {
         source: None,
         confirm: None,
+        expect_digest: None,
         write: WriteFlags { dry_run },
         deploy: DispatchFlag { on: true },
     }
@@ -139,6 +169,7 @@ fn exit_codes_1_2_3() {
     let bad = Command::Promote {
         source: Some("sha256:ABC".into()),
         confirm: None,
+        expect_digest: None,
         write: WriteFlags { dry_run: false },
         deploy: DispatchFlag { on: true },
     };
@@ -193,7 +224,75 @@ fn dry_run_text_lists_every_read_and_the_writes_it_would_make() {
     w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
     let (code, out, _, gh) = w.run(&promote(true), OutputFormat::Text, "2026-07-06T10:00:00Z");
     assert_eq!(code, 0);
-    assert!(gh.is_empty(), "a dry run writes no GitHub outputs");
+    assert!(
+        gh.contains("result=planned\n"),
+        "a dry run writes its outputs: {gh}"
+    );
     assert_eq!(w.reg.writes(), 0);
     insta::assert_snapshot!("promote_dry_run_text", out);
+}
+
+fn promote_expecting(digest: &str) -> Command {
+    Command::Promote {
+        source: None,
+        confirm: None,
+        expect_digest: Some(digest.into()),
+        deploy: DispatchFlag { on: true },
+        write: WriteFlags { dry_run: false },
+    }
+}
+
+#[test]
+fn plan_then_promote_exactly_the_planned_digest_through_the_outputs() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    // The plan job: a dry run's outputs, with no stamp (none holds the digest yet).
+    let (code, plan, summary) = w.run_in_actions(&promote(true), "2026-07-06T10:00:00Z");
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("promote_dry_run_github_output", plan);
+    insta::assert_snapshot!("promote_dry_run_github_summary", summary);
+    let planned = plan
+        .lines()
+        .find_map(|l| l.strip_prefix("digest="))
+        .unwrap()
+        .to_owned();
+    assert_eq!(planned, d.to_string());
+    // A build moves staging before the approval: the approved promotion refuses, writes nothing.
+    let other = w.build("two");
+    w.reg
+        .set_tag(&w.repo, "staging", &other, t("2026-07-06T10:30:00Z"));
+    let (code, gh, _) = w.run_in_actions(&promote_expecting(&planned), "2026-07-06T11:00:00Z");
+    assert_eq!(code, 1);
+    assert_eq!(gh, "result=refused\nmoved=false\n");
+    assert_eq!(w.reg.writes(), 0);
+    // Staging back on the planned digest: promoted, and the outputs say what moved.
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T11:30:00Z"));
+    let writes = w.reg.writes();
+    let (code, gh, summary) = w.run_in_actions(&promote_expecting(&planned), "2026-07-06T12:00:00Z");
+    assert_eq!(code, 0, "{gh}");
+    assert!(w.reg.writes() > writes);
+    insta::assert_snapshot!("promote_done_github_output", gh);
+    insta::assert_snapshot!("promote_done_github_summary", summary);
+    // A re-run (it finishes the release): no channel moves, the stamp still holds the digest.
+    let (code, gh, _) = w.run_in_actions(&promote_expecting(&planned), "2026-07-06T13:00:00Z");
+    assert_eq!(code, 0);
+    assert!(gh.contains("\nmoved=false\n"), "{gh}");
+    assert!(gh.contains("\nstamped_tag=prod-20260706-a2fad42\n"), "{gh}");
+}
+
+#[test]
+fn a_bad_expect_digest_is_an_input_error_naming_the_flag() {
+    let w = world();
+    let (code, out, err, gh) = w.run(
+        &promote_expecting("sha256:ABC"),
+        OutputFormat::Text,
+        "2026-07-06T10:00:00Z",
+    );
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("promote: refused (input), nothing changed: --expect-digest: "),
+        "{err}"
+    );
+    assert_eq!(gh, "result=refused\nmoved=false\n");
 }

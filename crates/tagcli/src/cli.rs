@@ -18,7 +18,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
     pub(crate) output: OutputFormat,
     /// Fix the clock (RFC 3339, UTC), for reproducible runs and tests.
-    #[arg(long, global = true, value_name = "RFC3339")]
+    #[arg(long, global = true, env = "TAGCLI_NOW", value_name = "RFC3339")]
     pub(crate) now: Option<String>,
     /// What to do.
     #[command(subcommand)]
@@ -94,6 +94,10 @@ pub(crate) enum Command {
         /// The confirm string the policy asks for.
         #[arg(long)]
         confirm: Option<String>,
+        /// Refuse (before any write) unless the source resolves to this digest: promote exactly
+        /// what a dry run planned and someone approved.
+        #[arg(long, value_name = "DIGEST")]
+        expect_digest: Option<String>,
         #[command(flatten)]
         write: WriteFlags,
         #[command(flatten)]

@@ -4,6 +4,10 @@ use std::fmt::Write as _;
 
 use registry_hub::sanitize::printable;
 use serde_json::{Value, json};
+
+mod actions;
+
+pub(crate) use actions::{annotation, file_annotation, github_outputs, github_summary, refused_outputs};
 use tagcore::engine::{HistoryReport, StatusReport, VerifyReport};
 use tagcore::history::EventKind;
 use tagcore::outcome::{Outcome, RunResult, TagStatus};
@@ -365,77 +369,4 @@ pub(crate) fn verify_text(r: &VerifyReport) -> String {
         "commit", r.source_commit.sha, r.source_commit.source
     );
     s
-}
-
-/// Returns the `GITHUB_OUTPUT` lines of an outcome.
-pub(crate) fn github_outputs(o: &Outcome) -> String {
-    let p = &o.plan;
-    let primary = p.images.first();
-    let rollback = p.operation == tagcore::OperationKind::Rollback;
-    let pairs = [
-        ("digest", primary.map(|i| i.digest.to_string())),
-        (
-            "previous_digest",
-            primary
-                .and_then(|i| i.previous_digest.as_ref())
-                .map(ToString::to_string),
-        ),
-        (
-            "stamped_tag",
-            p.stamp.as_ref().filter(|_| !rollback).map(ToString::to_string),
-        ),
-        ("target_tag", p.target.as_ref().map(ToString::to_string)),
-        (
-            "audit_tag",
-            p.stamp.as_ref().filter(|_| rollback).map(ToString::to_string),
-        ),
-        ("short_sha", p.source_commit.as_ref().map(|c| c.sha7().to_owned())),
-    ];
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}\n", v.as_deref().unwrap_or("")))
-        .collect()
-}
-
-/// Returns the markdown step summary of an outcome.
-pub(crate) fn github_summary(o: &Outcome) -> String {
-    let p = &o.plan;
-    let mut s = format!(
-        "### tagcli {} `{}`: {}\n\n| image | tag | from | to | status |\n|---|---|---|---|---|\n",
-        p.operation,
-        p.unit,
-        result_name(&o.result)
-    );
-    for t in &o.tags {
-        let _ = writeln!(
-            s,
-            "| `{}` | `{}` | {} | `{}` | {} |",
-            t.repository,
-            t.tag,
-            t.from
-                .as_ref()
-                .map_or_else(|| "(absent)".to_owned(), |d| format!("`{}`", short(d))),
-            short(&t.to),
-            serde_json::to_value(t.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(c) = &p.source_commit {
-        let _ = writeln!(s, "\nSource commit: `{}` ({})", c.sha, c.source);
-    }
-    for w in &o.warnings {
-        let _ = writeln!(s, "\n> ⚠️ {w}");
-    }
-    s
-}
-
-/// Returns a GitHub Actions annotation line, with the message escaped as the runner expects.
-pub(crate) fn annotation(level: &str, message: &str) -> String {
-    let escaped = message
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A");
-    format!("::{level}::{escaped}\n")
 }

@@ -323,6 +323,9 @@ pub struct PromoteRequest {
     pub source: PromoteSource,
     /// The confirm string given.
     pub confirm: Option<String>,
+    /// The digest the source must resolve to (`--expect-digest`): a plan that was approved is
+    /// promoted exactly, or not at all.
+    pub expect_digest: Option<Digest>,
 }
 
 /// A rollback.

@@ -58,17 +58,11 @@ impl ConfigError {
     /// Returns the GitHub Actions `::error` command that marks the field in the file, with
     /// the message and property values escaped as the workflow-command syntax requires.
     pub(crate) fn annotation(&self) -> String {
-        let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
-        let property = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
-        let mut props = format!("file={}", property(&self.file.display().to_string()));
-        if let Some((line, col)) = self.at {
-            props.push_str(&format!(",line={line},col={col}"));
-        }
         let message = match &self.field {
             Some(f) => format!("{f}: {}", self.message),
             None => self.message.clone(),
         };
-        format!("::error {props},title=tagcli policy::{}\n", data(&message))
+        crate::output::file_annotation("error", &self.file, self.at, &message)
     }
 }
 

@@ -371,13 +371,17 @@ fn github_actions_outputs_summary_and_annotations() {
     assert_eq!(
         outputs,
         format!(
-            "digest={d1}\nprevious_digest=\nstamped_tag=prod-20260709-dac1007\ntarget_tag=staging\naudit_tag=\nshort_sha=dac1007\n"
+            "result=done\nmoved=true\ndigest={d1}\nprevious_digest=\nstamped_tag=prod-20260709-dac1007\ntarget_tag=staging\naudit_tag=\nshort_sha=dac1007\nrelease_url=https://github.example/release\ndigest_cloud_api={d1}\n"
         )
     );
+    let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(
-        std::fs::read_to_string(&summary)
-            .unwrap()
-            .starts_with("### tagcli promote `cloud-api`: done")
+        summary.starts_with("### tagcli promote `cloud-api`: done"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("\nRelease: [prod-20260709-dac1007](https://github.example/release)\n"),
+        "{summary}"
     );
     // A refusal is an ::error:: annotation on stderr; stdout stays clean.
     let r = w.tagcli_env(

@@ -1,6 +1,7 @@
 //! End-to-end: the `tagcli` binary against a real `docker-registry` (Bearer-token auth) on
 //! 127.0.0.1 and GitHub's API on wiremock, one suite per fixture policy.
 
+mod action;
 mod chat_api;
 mod cloud_api;
 mod compose_manager;
@@ -10,3 +11,4 @@ mod hostile;
 mod hub;
 mod support;
 mod usage;
+mod workflows;

@@ -59,3 +59,32 @@ fn usage_and_configuration_errors_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("p.toml:6:20: tags.publish_aliases[0]: "), "{err}");
 }
+
+#[test]
+fn a_policy_error_is_an_annotation_on_its_file_and_line_in_github_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("tagcli.toml");
+    std::fs::write(
+        &policy,
+        "[[image]]\nname = \"a\"\nverify = false\n\n[tags]\nprod_stamp = \"prod-{date}\"\n",
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("tagcli")
+        .unwrap()
+        .arg("--config")
+        .arg(&policy)
+        .arg("status")
+        .env_clear()
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = policy.display();
+    assert!(
+        err.starts_with(&format!(
+            "::error file={file},line=6,col=14,title=tagcli policy::tags.prod_stamp: template \"prod-{{date}}\" must contain {{sha7}}\n"
+        )),
+        "{err}"
+    );
+}

@@ -60,6 +60,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             aliases.push(alias_now);
             inventories.push(inventory);
         }
+        if let Some(expected) = &req.expect_digest
+            && images[0].digest != *expected
+        {
+            return Err(OpError::new(
+                OpErrorKind::Refused,
+                format!(
+                    "source resolved to {}, but --expect-digest asked for {expected}; nothing was written",
+                    images[0].digest
+                ),
+            ));
+        }
         // 2. Verify every image before anything is written.
         for (image, plan) in policy.images_for(OperationKind::Promote).zip(&mut images) {
             plan.verification = self.verify(image, &plan.digest).await?;

@@ -134,6 +134,7 @@ fn promote_version(v: &str) -> Request {
     Request::Promote(PromoteRequest {
         source: PromoteSource::Version(v.parse().unwrap()),
         confirm: None,
+        expect_digest: None,
     })
 }
 

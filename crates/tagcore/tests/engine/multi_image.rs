@@ -33,6 +33,7 @@ fn confirmed(source: PromoteSource) -> tagcore::Request {
     tagcore::Request::Promote(tagcore::request::PromoteRequest {
         source,
         confirm: Some("promote".into()),
+        expect_digest: None,
     })
 }
 

@@ -371,6 +371,7 @@ fn chat_api_promotes_a_version_without_stamps_and_with_confirm() {
     let req = tagcore::Request::Promote(tagcore::request::PromoteRequest {
         source: PromoteSource::parse(Some("v0.2.13"), &w.policy).unwrap(),
         confirm: Some("Promote".into()),
+        expect_digest: None,
     });
     let err = w.run(&req, "2026-06-24T10:00:00Z").unwrap_err();
     assert_eq!(err.kind, OpErrorKind::Input);
@@ -381,6 +382,7 @@ fn chat_api_promotes_a_version_without_stamps_and_with_confirm() {
     let req = tagcore::Request::Promote(tagcore::request::PromoteRequest {
         source: PromoteSource::parse(Some("v0.2.13"), &w.policy).unwrap(),
         confirm: Some("promote".into()),
+        expect_digest: None,
     });
     let out = w.run(&req, "2026-06-24T10:00:00Z").unwrap();
     assert_eq!(out.plan.stamp, None);
@@ -496,4 +498,41 @@ fn promote_reads_only_the_newest_release_tags_on_a_names_only_registry() {
         "staging, prod, newest stamp, 2 re-reads, 2 read-backs: {:?}",
         w.reg.calls()
     );
+}
+
+#[test]
+fn expect_digest_promotes_exactly_the_planned_digest_or_nothing() {
+    // Plan (dry run), approval, then a build moves staging before the promotion runs.
+    let w = World::cloud();
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    let d2 = w.signed_image(0, "d2", SHA_B);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    let planned = w.dry_run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    assert_eq!(planned.plan.images[0].digest, d1);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d2, t("2026-06-24T10:30:00Z"));
+    let approved = |digest: &tagcore::Digest| {
+        tagcore::Request::Promote(tagcore::request::PromoteRequest {
+            source: PromoteSource::Staging,
+            confirm: None,
+            expect_digest: Some(digest.clone()),
+        })
+    };
+    let err = w.run(&approved(&d1), "2026-06-24T11:00:00Z").unwrap_err();
+    assert_eq!(err.kind, OpErrorKind::Refused);
+    assert_eq!(
+        err.message,
+        format!("source resolved to {d2}, but --expect-digest asked for {d1}; nothing was written")
+    );
+    assert_eq!(w.reg.writes(), 0);
+    assert_eq!(
+        w.ver.asked(),
+        std::slice::from_ref(&d1),
+        "refused before verifying the other digest"
+    );
+    // The digest that staging holds now is promoted when it is the one asked for.
+    let out = w.run(&approved(&d2), "2026-06-24T11:00:00Z").unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(d2));
 }

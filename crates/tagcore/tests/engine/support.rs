@@ -91,6 +91,7 @@ pub(crate) fn promote(source: PromoteSource) -> Request {
     Request::Promote(PromoteRequest {
         source,
         confirm: None,
+        expect_digest: None,
     })
 }
 

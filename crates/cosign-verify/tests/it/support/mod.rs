@@ -160,6 +160,7 @@ impl Env {
         let request = Request::Promote(PromoteRequest {
             source: PromoteSource::Staging,
             confirm: None,
+            expect_digest: None,
         });
         let now = "2026-07-09T10:00:00Z".parse().expect("time");
         engine.run(&request, now, false).await.map(|_| ())
