@@ -9,6 +9,9 @@
 //! with a [`TestCa`]: a CA plus a CA:FALSE server certificate for `IP:127.0.0.1`) and
 //! [`RegistryServer::start_token`] (Bearer tokens from a [`TokenServer`] written in Rust, which
 //! records the `service` and `scope`s each client asked for).
+//!
+//! [`FaultProxy`] sits in front of a registry to add latency, count and log requests, and break
+//! exactly one request with a [`Fault`] (500, 429, reset, stall, wrong digest, truncated body).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,9 +21,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod proxy;
 mod tls;
 mod token;
 
+pub use proxy::{Fault, FaultProxy, LoggedRequest};
 pub use tls::TestCa;
 pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenRequest, TokenServer};
 
