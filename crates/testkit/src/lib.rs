@@ -198,6 +198,11 @@ impl RegistryServer {
         &self.addr
     }
 
+    /// Returns the registry's filesystem storage root (`docker/registry/v2/…` lies below it).
+    pub fn storage_dir(&self) -> PathBuf {
+        self._dir.path().join("storage")
+    }
+
     /// Returns `http://127.0.0.1:PORT` or `https://…` when TLS is on.
     pub fn base_url(&self) -> String {
         format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)

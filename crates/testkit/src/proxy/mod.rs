@@ -281,6 +281,8 @@ async fn accept_loop(listener: TcpListener, upstream: String, shared: Shared) {
 /// upstream closes it.
 async fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
     tokio::time::sleep(shared.one_way() * 2).await;
+    // Without Nagle's algorithm: a head and a body written apart must not wait for an ACK.
+    client.set_nodelay(true)?;
     let mut client = Conn::new(client);
     let mut up: Option<Conn> = None;
     while let Some(req) = client.read_head(false).await? {
@@ -320,10 +322,15 @@ async fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::R
         }
         let mut conn = match up.take() {
             Some(c) => c,
-            None => Conn::new(TcpStream::connect(upstream).await?),
+            None => {
+                let stream = TcpStream::connect(upstream).await?;
+                stream.set_nodelay(true)?;
+                Conn::new(stream)
+            }
         };
-        conn.stream.write_all(&req.raw).await?;
-        conn.stream.write_all(&body).await?;
+        conn.stream
+            .write_all(&[req.raw.as_slice(), &body].concat())
+            .await?;
         let resp = conn
             .read_head(true)
             .await?
@@ -335,7 +342,8 @@ async fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::R
             resp.framing()
         };
         let resp_body = conn.read_body(framing).await?;
-        if !resp.closes() && framing != Framing::UntilClose {
+        let closes = resp.closes() || framing == Framing::UntilClose;
+        if !closes {
             up = Some(conn);
         }
         tokio::time::sleep(shared.one_way()).await;
@@ -363,13 +371,13 @@ async fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::R
         }
         // Logged before the answer leaves, so a client that has its answer sees it logged.
         shared.set_status(n, status);
-        if fault == Some(Fault::WrongDigest) {
-            client.stream.write_all(&wrong_digest(&resp)).await?;
+        let head = if fault == Some(Fault::WrongDigest) {
+            wrong_digest(&resp)
         } else {
-            client.stream.write_all(&resp.raw).await?;
-        }
-        client.stream.write_all(&resp_body).await?;
-        if resp.closes() || framing == Framing::UntilClose {
+            resp.raw
+        };
+        client.stream.write_all(&[head, resp_body].concat()).await?;
+        if closes {
             return Ok(());
         }
     }
