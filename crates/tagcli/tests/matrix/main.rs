@@ -15,8 +15,11 @@
 //!
 //! Each operation prints its rows as `MATRIX-ROW|op|fault|cases|violations|known` and a markdown
 //! table; `scripts/fault-matrix` runs the full matrix and prints the combined table.
+//!
+//! The `race` module holds the concurrent-promotes test on the same registry and proxy.
 
 mod check;
+mod race;
 mod world;
 
 use testkit::Fault;

@@ -196,6 +196,11 @@ impl World {
         })
     }
 
+    /// Returns the signing key.
+    pub(crate) fn key(&self) -> &KeyPair {
+        &self.key
+    }
+
     /// Runs `case` at `now` through the proxy with `audit`.
     pub(crate) fn run(&self, case: &Case, now: &str, audit: &MemoryAudit) -> Result<Outcome, OpError> {
         let engine = Engine::new(&case.policy, &self.client, &self.verifier, audit);
@@ -284,7 +289,9 @@ impl World {
         }
     }
 
-    fn spec(&self, name: &str) -> PolicySpec {
+    /// Returns the matrix's policy for the repository `name`: prod alias `latest`, required
+    /// audit tag and release, key-based verification.
+    pub(crate) fn spec(&self, name: &str) -> PolicySpec {
         let mut s = PolicySpec {
             unit: "matrix".into(),
             images: vec![ImageSpec {
@@ -305,7 +312,7 @@ impl World {
 }
 
 /// Returns the engine's client, through the proxy, with a short timeout and fast retries.
-fn engine_client() -> RemoteRegistry {
+pub(crate) fn engine_client() -> RemoteRegistry {
     RemoteRegistry::new(OciConfig {
         request_timeout: CLIENT_TIMEOUT,
         connect_timeout: CLIENT_TIMEOUT,
@@ -316,7 +323,7 @@ fn engine_client() -> RemoteRegistry {
 }
 
 /// Returns the key-based signature policy of `key`.
-fn signature_policy(key: &KeyPair) -> SignaturePolicy {
+pub(crate) fn signature_policy(key: &KeyPair) -> SignaturePolicy {
     SignaturePolicy {
         key_pem: Some(key.public_key_pem()),
         ..SignaturePolicy::default()
