@@ -193,7 +193,10 @@ impl HubClient {
         let lifetime = jwt_lifetime(jwt).unwrap_or(Duration::from_secs(300));
         let token = Secret::new(jwt);
         if let Ok(mut t) = self.inner.token.lock() {
-            *t = Some((token.clone(), Instant::now() + lifetime));
+            *t = Some((
+                token.clone(),
+                Instant::now() + lifetime.min(Duration::from_secs(86_400)),
+            ));
         }
         Ok(Some(token))
     }

@@ -98,7 +98,9 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     if let Some(v) = headers.get("x-retry-after").and_then(|v| v.to_str().ok())
         && let Ok(unix) = v.trim().parse::<u64>()
     {
-        let at = UNIX_EPOCH + Duration::from_secs(unix);
+        let Some(at) = UNIX_EPOCH.checked_add(Duration::from_secs(unix)) else {
+            return Some(Duration::MAX);
+        };
         return Some(at.duration_since(now).unwrap_or(Duration::ZERO));
     }
     None
@@ -159,7 +161,7 @@ pub(crate) async fn retrying(
                 let transient = (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
                     && error_map::tls_refusal(&e).is_none();
                 let wait = policy.backoff(attempt);
-                if last || !transient || waited + wait > policy.max_total_wait {
+                if last || !transient || waited.saturating_add(wait) > policy.max_total_wait {
                     let mut err = error_map::from_transport(e, what);
                     if attempt > 1 {
                         err.message.push_str(&format!(" (after {attempt} attempts)"));
@@ -182,7 +184,7 @@ pub(crate) async fn retrying(
                 let asked = retry_after(resp.headers(), SystemTime::now());
                 let wait =
                     asked.map_or_else(|| policy.backoff(attempt), |a| a.max(policy.backoff(attempt) / 4));
-                if waited + wait > policy.max_total_wait {
+                if waited.saturating_add(wait) > policy.max_total_wait {
                     return Ok(resp);
                 }
                 drop(resp);
