@@ -8,8 +8,8 @@
 //! and never be accepted for another digest.
 
 use cosign_verify::testing::{
-    CertificateProfile, MemoryRegistry, SigLayer, TestPki, bundle_artifact_for, image_artifact, referrers_index,
-    sig_artifact,
+    CertificateProfile, MemoryRegistry, SigLayer, TestPki, bundle_artifact_for, image_artifact,
+    referrers_index, sig_artifact,
 };
 use cosign_verify::{Policy, PublicKey, SignaturePolicy, SigningCertificate, TrustRoot, TrustedRootSource};
 use proptest::prelude::*;
@@ -93,7 +93,9 @@ fn fixture() -> Fixture {
     );
     let policy = SignaturePolicy {
         issuer: Some(cosign_verify::testing::GITHUB_ISSUER.into()),
-        identity_regex: Some(r"https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/heads/main".into()),
+        identity_regex: Some(
+            r"https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/heads/main".into(),
+        ),
         workflow_repository: Some("nearai/cloud-api".into()),
         trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
         ..SignaturePolicy::default()
@@ -187,7 +189,7 @@ proptest! {
     /// A whole `.sig` manifest (and one blob) of arbitrary or mutated bytes.
     #[test]
     fn sig_manifests_never_panic(
-        manifest in hostile(sig_artifact(&FIXTURE.digest, &[FIXTURE.layer.clone()]).manifest.bytes),
+        manifest in hostile(sig_artifact(&FIXTURE.digest, std::slice::from_ref(&FIXTURE.layer)).manifest.bytes),
         blob in hostile(FIXTURE.layer.payload.clone()),
     ) {
         let f = &*FIXTURE;
@@ -235,7 +237,8 @@ proptest! {
     }
 }
 
-static FIXTURE_ROOT: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| FIXTURE._pki.trusted_root_json());
+static FIXTURE_ROOT: std::sync::LazyLock<Vec<u8>> =
+    std::sync::LazyLock::new(|| FIXTURE._pki.trusted_root_json());
 static KEY: std::sync::LazyLock<cosign_verify::testing::KeyPair> =
     std::sync::LazyLock::new(cosign_verify::testing::KeyPair::generate);
 static KEY_PEM: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| KEY.public_key_pem());
@@ -256,7 +259,10 @@ fn base64_lines(der: &[u8]) -> String {
 #[test]
 fn the_unmutated_inputs_are_accepted() {
     let f = &*FIXTURE;
-    assert!(f.verify(&[sig_artifact(&f.digest, &[f.layer.clone()])]).unwrap());
+    assert!(
+        f.verify(&[sig_artifact(&f.digest, std::slice::from_ref(&f.layer))])
+            .unwrap()
+    );
     let referrer = bundle_artifact_for(&f.digest, OCI_MANIFEST, f.image.bytes.len() as u64, &f.bundle);
     let index = referrers_index(&f.digest, &[&referrer]);
     assert!(f.verify(&[referrer, index]).unwrap());

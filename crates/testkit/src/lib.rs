@@ -254,6 +254,23 @@ impl Drop for RegistryServer {
     }
 }
 
+/// Returns the configuration of the workspace's property tests of untrusted-input parsers:
+/// `PROPTEST_CASES` cases (256 when unset, as in CI; run with `PROPTEST_CASES=10000` locally),
+/// a fixed seed unless `PROPTEST_RNG_SEED` is set, and no failure-persistence files.
+pub fn prop_config() -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config {
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    };
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 256;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(11);
+    }
+    config
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,21 +319,4 @@ mod tests {
             "{out}"
         );
     }
-}
-
-/// Returns the configuration of the workspace's property tests of untrusted-input parsers:
-/// `PROPTEST_CASES` cases (256 when unset, as in CI; run with `PROPTEST_CASES=10000` locally),
-/// a fixed seed unless `PROPTEST_RNG_SEED` is set, and no failure-persistence files.
-pub fn prop_config() -> proptest::test_runner::Config {
-    let mut config = proptest::test_runner::Config {
-        failure_persistence: None,
-        ..proptest::test_runner::Config::default()
-    };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 256;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = proptest::test_runner::RngSeed::Fixed(11);
-    }
-    config
 }
