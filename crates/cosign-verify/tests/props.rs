@@ -3,7 +3,7 @@
 //!
 //! Arbitrary and mutated (bytes flipped, inserted, cut) versions of valid inputs:
 //! `.sig` layers (payload, signature, certificate, chain, Rekor bundle annotations), whole
-//! `.sig` manifests, Sigstore bundles attached as referrers, certificates (their GitHub
+//! `.sig` manifests, Sigstore bundles attached as referrers and their referrers index, certificates (their GitHub
 //! extensions), trust roots and public keys. Each must be refused with a reason, never panic,
 //! and never be accepted for another digest.
 
@@ -217,6 +217,17 @@ proptest! {
         );
     }
 
+    /// The referrers index (the `sha256-<hex>` tag fallback) of arbitrary or mutated bytes,
+    /// listing a valid bundle.
+    #[test]
+    fn referrers_indexes_never_panic(index in hostile(valid_index().manifest.bytes)) {
+        let f = &*FIXTURE;
+        let referrer = bundle_artifact_for(&f.digest, OCI_MANIFEST, f.image.bytes.len() as u64, &f.bundle);
+        let mut fallback = valid_index();
+        fallback.manifest = Manifest::new(fallback.manifest.media_type.clone(), index);
+        f.verify(&[referrer, fallback])?;
+    }
+
     /// Certificates (DER and PEM), their GitHub extensions included.
     #[test]
     fn certificates_never_panic(der in hostile(FIXTURE.cert_der.clone())) {
@@ -329,4 +340,11 @@ fn only_checkpoint_signer_name_changed(a: Option<&serde_json::Value>, b: Option<
         && diff[0].starts_with(&format!("{PATH}:"))
         && split(&x).is_some()
         && split(&x) == split(&y)
+}
+
+/// Returns the valid referrers index of the fixture's bundle.
+fn valid_index() -> cosign_verify::testing::Artifact {
+    let f = &*FIXTURE;
+    let referrer = bundle_artifact_for(&f.digest, OCI_MANIFEST, f.image.bytes.len() as u64, &f.bundle);
+    referrers_index(&f.digest, &[&referrer])
 }
