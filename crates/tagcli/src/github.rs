@@ -452,7 +452,7 @@ mod tests {
         assert!(e.message.ends_with("Bearer *** ::stop-commands::x"), "{e}");
     }
 
-    fn dispatch_request(target: usize, payload: Option<&[(&str, &str)]>) -> DispatchRequest {
+    pub(super) fn dispatch_request(target: usize, payload: Option<&[(&str, &str)]>) -> DispatchRequest {
         DispatchRequest {
             target,
             name: "t".into(),
@@ -545,5 +545,161 @@ mod tests {
         );
         let e = gh.dispatch(&dispatch_request(5, None)).await.unwrap_err();
         assert!(e.message.contains("not configured"), "{e}");
+    }
+}
+
+/// GitHub's answers are untrusted input (issue 11, point 3): a server on 127.0.0.1 answering
+/// every request with an arbitrary status, headers and body (bytes, or JSON shaped like
+/// releases and errors) never makes the release or dispatch step panic, and no error carries
+/// the token. `PROPTEST_CASES=10000` locally; 256 by default.
+#[cfg(test)]
+mod prop_github {
+    use std::sync::{Arc, Mutex};
+
+    use proptest::prelude::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    const TOKEN: &str = "ghs_prop_secret_token";
+
+    /// Returns the server's address; it answers every request with the current `answer`.
+    fn serve(rt: &tokio::runtime::Runtime, answer: Arc<Mutex<Vec<u8>>>) -> String {
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        rt.spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let bytes = answer.lock().unwrap().clone();
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    // The head, then whatever body came with it (requests here are small).
+                    while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => seen.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = s.write_all(&bytes).await;
+                    let _ = s.shutdown().await;
+                });
+            }
+        });
+        addr
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            "\\PC{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 20, 5, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("id".to_owned()),
+                            Just("html_url".to_owned()),
+                            Just("message".to_owned()),
+                            Just("errors".to_owned()),
+                            Just("tag_name".to_owned()),
+                            "\\PC{0,6}",
+                        ],
+                        inner,
+                    ),
+                    0..5,
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn answer() -> impl Strategy<Value = Vec<u8>> {
+        let status = prop_oneof![
+            Just(200u16),
+            Just(201),
+            Just(204),
+            Just(404),
+            Just(422),
+            Just(500),
+            100u16..600
+        ];
+        let body = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..200),
+            json().prop_map(|v| v.to_string().into_bytes()),
+        ];
+        let content_type = prop_oneof![Just("application/json"), Just("text/html"), Just("")];
+        (status, body, content_type, any::<bool>()).prop_map(|(status, body, ct, honest)| {
+            let mut head = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+            if !ct.is_empty() {
+                head.push_str(&format!("Content-Type: {ct}\r\n"));
+            }
+            if honest {
+                head.push_str(&format!("Content-Length: {}\r\n", body.len()));
+            }
+            head.push_str("\r\n");
+            let mut out = head.into_bytes();
+            out.extend_from_slice(&body);
+            out
+        })
+    }
+
+    #[test]
+    fn arbitrary_github_answers_never_panic_nor_leak_the_token() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let current = Arc::new(Mutex::new(Vec::new()));
+        let url = format!("http://{}", serve(&rt, Arc::clone(&current)));
+        let release = ReleaseSettings {
+            repository: "nearai/cloud-api".into(),
+            token: Some(Secret::new(TOKEN)),
+            api_url: url.clone(),
+        };
+        let dispatch = |target| DispatchSettings {
+            target,
+            token: Some(Secret::new(TOKEN)),
+            api_url: url.clone(),
+        };
+        let workflow = GitHub::new(
+            Some(release),
+            vec![dispatch(DispatchTarget::Workflow {
+                repository: "nearai/ops".into(),
+                file: "deploy.yml".into(),
+                git_ref: "main".into(),
+            })],
+        )
+        .unwrap();
+        let request = ReleaseRequest {
+            tag: "prod-20260709-a2fad42".into(),
+            title: "Production Release".into(),
+            notes: "notes".into(),
+            make_latest: true,
+            target_commitish: None,
+        };
+        let deploy = tests::dispatch_request(0, None);
+        let mut runner = proptest::test_runner::TestRunner::new(testkit::prop_config());
+        let result = runner.run(&answer(), |bytes| {
+            *current.lock().unwrap() = bytes;
+            let (release, sent) = rt.block_on(async {
+                (
+                    workflow.publish_release(&request).await,
+                    workflow.dispatch(&deploy).await,
+                )
+            });
+            for e in [release.err(), sent.err()].into_iter().flatten() {
+                prop_assert!(!e.to_string().contains(TOKEN), "{}", e);
+                prop_assert!(!e.to_string().trim().is_empty());
+            }
+            Ok(())
+        });
+        result.unwrap();
     }
 }

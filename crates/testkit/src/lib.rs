@@ -9,6 +9,9 @@
 //! with a [`TestCa`]: a CA plus a CA:FALSE server certificate for `IP:127.0.0.1`) and
 //! [`RegistryServer::start_token`] (Bearer tokens from a [`TokenServer`] written in Rust, which
 //! records the `service` and `scope`s each client asked for).
+//!
+//! [`FaultProxy`] sits in front of a registry to add latency, count and log requests, and break
+//! exactly one request with a [`Fault`] (500, 429, reset, stall, wrong digest, truncated body).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,9 +21,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod proxy;
 mod tls;
 mod token;
 
+pub use proxy::{Fault, FaultProxy, LoggedRequest};
 pub use tls::TestCa;
 pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenRequest, TokenServer};
 
@@ -193,6 +198,11 @@ impl RegistryServer {
         &self.addr
     }
 
+    /// Returns the registry's filesystem storage root (`docker/registry/v2/…` lies below it).
+    pub fn storage_dir(&self) -> PathBuf {
+        self._dir.path().join("storage")
+    }
+
     /// Returns `http://127.0.0.1:PORT` or `https://…` when TLS is on.
     pub fn base_url(&self) -> String {
         format!("{}://{}", if self.tls { "https" } else { "http" }, self.addr)
@@ -242,6 +252,23 @@ impl Drop for RegistryServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Returns the configuration of the workspace's property tests of untrusted-input parsers:
+/// `PROPTEST_CASES` cases (256 when unset, as in CI; run with `PROPTEST_CASES=10000` locally),
+/// a fixed seed unless `PROPTEST_RNG_SEED` is set, and no failure-persistence files.
+pub fn prop_config() -> proptest::test_runner::Config {
+    let mut config = proptest::test_runner::Config {
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    };
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 256;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(11);
+    }
+    config
 }
 
 #[cfg(test)]

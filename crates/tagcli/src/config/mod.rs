@@ -313,4 +313,6 @@ pub(crate) fn process_env(name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod prop;
+#[cfg(test)]
 mod tests;
