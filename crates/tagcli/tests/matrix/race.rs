@@ -68,7 +68,8 @@ fn round(w: &World, n: usize) -> Vec<String> {
         .iter()
         .map(|d| {
             let client = engine_client();
-            let verifier = CosignVerifier::new(client.clone(), &signature_policy(w.key())).expect("policy");
+            let verifier = CosignVerifier::new(client.clone(), &signature_policy(w.key(), &w.proxy_addr()))
+                .expect("policy");
             let request = Request::Promote(PromoteRequest {
                 source: PromoteSource::Digest(d.clone()),
                 confirm: None,
@@ -114,7 +115,6 @@ fn round(w: &World, n: usize) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs the engine's concurrency guard"]
 fn concurrent_promotes_agree_at_rest_and_losers_name_the_winner() {
     let rounds = if std::env::var("TAGCLI_RACE").is_ok_and(|v| v == "full") {
         30

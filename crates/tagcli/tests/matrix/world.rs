@@ -96,8 +96,8 @@ impl World {
         .expect("client");
         let key = KeyPair::generate();
         let client = engine_client();
-        let verifier =
-            CosignVerifier::new(client.clone(), &signature_policy(&key)).expect("signature policy");
+        let verifier = CosignVerifier::new(client.clone(), &signature_policy(&key, &proxy.addr()))
+            .expect("signature policy");
         Self {
             rt,
             registry,
@@ -112,6 +112,11 @@ impl World {
     }
 
     /// Returns the repository `name` as the engine sees it (through the proxy).
+    /// Returns the proxy's address, the host every case's repository is reached at.
+    pub(crate) fn proxy_addr(&self) -> String {
+        self.proxy.addr()
+    }
+
     pub(crate) fn proxied(&self, name: &str) -> Repository {
         Repository::new(&self.proxy.addr(), &format!("team/{name}")).expect("valid")
     }
@@ -324,10 +329,16 @@ pub(crate) fn engine_client() -> RemoteRegistry {
     .expect("client")
 }
 
-/// Returns the key-based signature policy of `key`.
-pub(crate) fn signature_policy(key: &KeyPair) -> SignaturePolicy {
+/// Returns the key-based signature policy of `key`. Each case's repository is a copy of its
+/// operation's template, whose signatures name the template: the templates are allowed as
+/// mirrors (`host` is the proxy's address).
+pub(crate) fn signature_policy(key: &KeyPair, host: &str) -> SignaturePolicy {
     SignaturePolicy {
         key_pem: Some(key.public_key_pem()),
+        allowed_references: [Op::Promote, Op::Rollback, Op::Publish]
+            .iter()
+            .map(|op| format!("{host}/team/{}-template", op.name()))
+            .collect(),
         ..SignaturePolicy::default()
     }
 }

@@ -100,7 +100,7 @@ impl Run {
     fn superseded(&mut self, channel: &Tag, repo: &Repository, to: Option<Digest>) {
         if self.failure.is_none() {
             self.failure = Some(format!(
-                "another run moved {channel} of {repo} to {}; this run stopped and does not undo it",
+                "another run moved {channel} to {} ({repo}); this run stopped and does not undo it",
                 show(to.as_ref())
             ));
         }
@@ -281,31 +281,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     ) -> Result<TagStatus, WriteFailure> {
         let tag = &step.tag;
         self.count();
-        let put = match self.registry.put_manifest(repo, tag, manifest).await {
-            Ok(put) => put,
-            Err(e) => {
-                // The write may have been applied with its answer lost: the registry's state,
-                // not the lost answer, says whether the tag moved.
-                self.count();
-                let applied =
-                    matches!(self.registry.resolve_tag(repo, tag).await, Ok(Some(d)) if d == step.new);
-                if !applied {
-                    return Err(WriteFailure::plain(format!("writing {repo}:{tag} failed: {e}")));
-                }
-                step.new.clone()
-            }
-        };
-        if put != step.new {
-            return Err(WriteFailure::plain(format!(
+        // An answer that is lost, or that names another digest, does not say what the registry
+        // stored: its state, read again, does.
+        let answer = self.registry.put_manifest(repo, tag, manifest).await;
+        if matches!(&answer, Ok(put) if *put == step.new) {
+            return Ok(created_or_moved(step));
+        }
+        self.count();
+        let applied = matches!(self.registry.resolve_tag(repo, tag).await, Ok(Some(d)) if d == step.new);
+        match answer {
+            _ if applied => Ok(created_or_moved(step)),
+            Ok(put) => Err(WriteFailure::plain(format!(
                 "writing {repo}:{tag}: the registry reports digest {put}, expected {}; the tag may now point at {put}",
                 step.new
-            )));
+            ))),
+            Err(e) => Err(WriteFailure::plain(format!("writing {repo}:{tag} failed: {e}"))),
         }
-        Ok(if step.expected.is_none() {
-            TagStatus::Created
-        } else {
-            TagStatus::Moved
-        })
     }
 
     /// Reads back every tag this run wrote, even after a failure, so that the report says only
@@ -434,6 +425,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             });
         }
         out
+    }
+}
+
+/// Returns the status of a write that took effect.
+fn created_or_moved(step: &WriteStep) -> TagStatus {
+    if step.expected.is_none() {
+        TagStatus::Created
+    } else {
+        TagStatus::Moved
     }
 }
 

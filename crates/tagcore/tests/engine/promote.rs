@@ -281,7 +281,7 @@ fn prod_moved_by_someone_else_aborts_the_move() {
     assert_eq!(
         msg,
         &format!(
-            "another run moved prod of docker.io/nearai/cloud-api to {intruder}; this run stopped and does not undo it"
+            "another run moved prod to {intruder} (docker.io/nearai/cloud-api); this run stopped and does not undo it"
         )
     );
     assert_eq!(out.superseded_by, Some(intruder.clone()));
