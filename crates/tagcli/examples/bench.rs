@@ -193,6 +193,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             source: PromoteSource::Staging,
             confirm: None,
             expect_digest: None,
+            allow_older: false,
         });
         let t = Instant::now();
         engine.run(&req, now, false).await?;

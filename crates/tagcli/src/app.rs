@@ -73,6 +73,7 @@ pub(crate) fn request(
             source,
             confirm,
             expect_digest,
+            allow_older,
             write,
             ..
         } => (
@@ -85,6 +86,7 @@ pub(crate) fn request(
                         message: e.to_string(),
                     },
                 )?,
+                allow_older: *allow_older,
             }),
             write.dry_run,
         ),

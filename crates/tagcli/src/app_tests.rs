@@ -125,6 +125,7 @@ fn promote(dry_run: bool) -> Command {
         source: None,
         confirm: None,
         expect_digest: None,
+        allow_older: false,
         write: WriteFlags { dry_run },
         deploy: DispatchFlag { on: true },
     }
@@ -170,6 +171,7 @@ fn exit_codes_1_2_3() {
         source: Some("sha256:ABC".into()),
         confirm: None,
         expect_digest: None,
+        allow_older: false,
         write: WriteFlags { dry_run: false },
         deploy: DispatchFlag { on: true },
     };
@@ -237,6 +239,7 @@ fn promote_expecting(digest: &str) -> Command {
         source: None,
         confirm: None,
         expect_digest: Some(digest.into()),
+        allow_older: false,
         deploy: DispatchFlag { on: true },
         write: WriteFlags { dry_run: false },
     }

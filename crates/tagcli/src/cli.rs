@@ -98,6 +98,17 @@ pub(crate) enum Command {
         /// what a dry run planned and someone approved.
         #[arg(long, value_name = "DIGEST")]
         expect_digest: Option<String>,
+        /// Promote even a digest signed before the one in prod (a deliberate downgrade);
+        /// `--allow-older=false` keeps the guard (for workflow booleans).
+        #[arg(
+            long,
+            value_name = "BOOL",
+            num_args = 0..=1,
+            require_equals = true,
+            default_missing_value = "true",
+            default_value = "false"
+        )]
+        allow_older: bool,
         #[command(flatten)]
         write: WriteFlags,
         #[command(flatten)]

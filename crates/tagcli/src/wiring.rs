@@ -115,7 +115,8 @@ pub(crate) fn verifier(cfg: &UnitConfig, registry: AnyRegistry) -> Result<AnyVer
         workflow_refs: v.workflow_refs.clone(),
         key_pem,
         trusted_root,
-        ..SignaturePolicy::default()
+        allowed_references: v.allowed_references.clone(),
+        insecure_ignore_sct: v.insecure_ignore_sct,
     };
     let verifier = CosignVerifier::new(registry, &policy).map_err(|e| format!("verify: {e}"))?;
     Ok(AnyVerifier::Cosign(Box::new(verifier)))

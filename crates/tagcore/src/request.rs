@@ -326,6 +326,8 @@ pub struct PromoteRequest {
     /// The digest the source must resolve to (`--expect-digest`): a plan that was approved is
     /// promoted exactly, or not at all.
     pub expect_digest: Option<Digest>,
+    /// Promote even a digest signed before the one in prod (`--allow-older`).
+    pub allow_older: bool,
 }
 
 /// A rollback.

@@ -151,3 +151,31 @@ fn a_failed_prod_redeploy_is_exit_3_and_the_rerun_sends_it() {
     assert_eq!(sent, 1);
     assert_eq!(w.tag(IMAGE, "prod"), Some(d1));
 }
+
+#[test]
+fn a_downgrade_is_refused_without_allow_older_and_prod_stays() {
+    // Real keyless signatures logged 5 minutes apart; staging is re-pointed at the older build.
+    let w = World::new("cloud-api.toml");
+    let older = w.push_image(IMAGE, "older");
+    w.sign_cloud_at(IMAGE, &older, SHA, 0);
+    let newer = w.push_image(IMAGE, "newer");
+    w.sign_cloud_at(IMAGE, &newer, "851f2cc0b7d64e2a9c1f3e5d7b9a0c2e4f6a8b1d", 300);
+    assert_eq!(
+        w.tagcli(&["--now", "2026-07-08T10:00:00Z", "promote", newer.as_str()])
+            .code,
+        0
+    );
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "promote", older.as_str()]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("is a downgrade; pass --allow-older"), "{r:?}");
+    assert_eq!(w.tag(IMAGE, "prod"), Some(newer));
+    let r = w.tagcli(&[
+        "--now",
+        "2026-07-09T10:05:00Z",
+        "promote",
+        older.as_str(),
+        "--allow-older",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(w.tag(IMAGE, "prod"), Some(older));
+}

@@ -224,6 +224,20 @@ impl World {
         });
     }
 
+    /// Signs `digest` keylessly as cloud-api's main build workflow at commit `sha`, logged at
+    /// `offset` seconds after the test PKI's signing time (its certificates last 10 minutes).
+    pub(crate) fn sign_cloud_at(&self, name: &str, digest: &Digest, sha: &str, offset: i64) {
+        let repo = self.repo(name);
+        let profile = CertificateProfile::github("nearai/cloud-api", "build.yml", "refs/heads/main", sha);
+        let time = cosign_verify::testing::SIGNING_TIME + offset;
+        let layer =
+            self.pki
+                .fulcio
+                .issue(&profile)
+                .sign_image_at(&self.pki.rekor, &repo.to_string(), digest, time);
+        self.push_signature(&repo, digest, layer);
+    }
+
     /// Attaches a key-based `.sig` signature of `digest`, made with `key`.
     pub(crate) fn sign_with_key(&self, name: &str, digest: &Digest, key: &cosign_verify::testing::KeyPair) {
         let repo = self.repo(name);

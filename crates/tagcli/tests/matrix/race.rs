@@ -74,6 +74,7 @@ fn round(w: &World, n: usize) -> Vec<String> {
                 source: PromoteSource::Digest(d.clone()),
                 confirm: None,
                 expect_digest: None,
+                allow_older: false,
             });
             (client, verifier, MemoryAudit::new(), request)
         })

@@ -262,6 +262,7 @@ impl World {
                     source: PromoteSource::Staging,
                     confirm: None,
                     expect_digest: None,
+                    allow_older: false,
                 });
                 (req, vec![p0, new])
             }

@@ -1,6 +1,7 @@
 //! The drive loop: resolve and verify everything, plan, then write with compare-and-swap, then
 //! read back. Generic over the ports; `now` is an argument, never read from a clock.
 
+mod downgrade;
 mod execute;
 mod promote;
 mod prune;

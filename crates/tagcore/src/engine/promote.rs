@@ -75,6 +75,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         for (image, plan) in policy.images_for(OperationKind::Promote).zip(&mut images) {
             plan.verification = self.verify(image, &plan.digest).await?;
         }
+        warnings.extend(self.check_downgrade(&images, &current, req.allow_older).await?);
         // 3. The source commit, from the primary image (SPEC §5).
         let primary = images[0].clone();
         let cert_commit = primary

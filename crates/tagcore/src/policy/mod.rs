@@ -108,6 +108,8 @@ pub struct PromotePolicy {
     pub confirm: Option<String>,
     /// What to do when the digest is already in prod.
     pub already_in_prod: AlreadyInProd,
+    /// Whether the images of one promotion may come from different commits.
+    pub allow_mixed_commits: bool,
 }
 
 /// Rollback rules.
@@ -300,6 +302,7 @@ impl Policy {
             sources: spec.promote.sources.clone(),
             confirm: non_empty(&spec.promote.confirm),
             already_in_prod: spec.promote.already_in_prod,
+            allow_mixed_commits: spec.promote.allow_mixed_commits,
         };
 
         let r = &spec.rollback;

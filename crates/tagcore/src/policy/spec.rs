@@ -149,6 +149,8 @@ pub struct PromoteSpec {
     pub confirm: String,
     /// What to do when the digest is already in prod.
     pub already_in_prod: AlreadyInProd,
+    /// Whether the images of one promotion may carry certificates naming different commits.
+    pub allow_mixed_commits: bool,
 }
 
 impl Default for PromoteSpec {
@@ -157,6 +159,7 @@ impl Default for PromoteSpec {
             sources: vec![SourceMode::Staging, SourceMode::Digest],
             confirm: String::new(),
             already_in_prod: AlreadyInProd::Skip,
+            allow_mixed_commits: false,
         }
     }
 }
@@ -206,6 +209,11 @@ pub struct VerifySpec {
     pub key: Option<String>,
     /// A `trusted_root.json`; default is the pinned public-good root.
     pub trusted_root: Option<String>,
+    /// Other repositories whose signatures count for this unit's images (mirrors): a
+    /// signature's payload must name the repository being verified or one of these.
+    pub allowed_references: Vec<String>,
+    /// Accept keyless certificates without a verified SCT (cosign's `--insecure-ignore-sct`).
+    pub insecure_ignore_sct: bool,
 }
 
 /// Release settings (the audit release of each prod move).

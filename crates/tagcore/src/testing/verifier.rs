@@ -37,6 +37,14 @@ impl MemoryVerifier {
         self.lock_signed().insert(digest.clone(), Ok(v));
     }
 
+    /// Sets the signing time (the log's or the timestamp authority's) of `digest`'s accepted
+    /// signature, signed before with [`Self::sign`].
+    pub fn signed_at(&self, digest: &Digest, at: crate::Timestamp) {
+        if let Some(Ok(v)) = self.lock_signed().get_mut(digest) {
+            v.signed_at = Some(at);
+        }
+    }
+
     /// Makes `digest` carry a signature that the policy refuses, for `reason`.
     pub fn refuse(&self, digest: &Digest, reason: &str) {
         self.lock_signed().insert(digest.clone(), Err(reason.to_owned()));

@@ -135,6 +135,7 @@ fn promote_version(v: &str) -> Request {
         source: PromoteSource::Version(v.parse().unwrap()),
         confirm: None,
         expect_digest: None,
+        allow_older: false,
     })
 }
 

@@ -4,6 +4,7 @@
 mod concurrency;
 mod correctness;
 mod dispatch;
+mod downgrade;
 mod execution;
 mod history;
 mod invariants;

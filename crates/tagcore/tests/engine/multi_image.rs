@@ -34,6 +34,7 @@ fn confirmed(source: PromoteSource) -> tagcore::Request {
         source,
         confirm: Some("promote".into()),
         expect_digest: None,
+        allow_older: false,
     })
 }
 

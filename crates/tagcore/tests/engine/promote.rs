@@ -372,6 +372,7 @@ fn chat_api_promotes_a_version_without_stamps_and_with_confirm() {
         source: PromoteSource::parse(Some("v0.2.13"), &w.policy).unwrap(),
         confirm: Some("Promote".into()),
         expect_digest: None,
+        allow_older: false,
     });
     let err = w.run(&req, "2026-06-24T10:00:00Z").unwrap_err();
     assert_eq!(err.kind, OpErrorKind::Input);
@@ -383,6 +384,7 @@ fn chat_api_promotes_a_version_without_stamps_and_with_confirm() {
         source: PromoteSource::parse(Some("v0.2.13"), &w.policy).unwrap(),
         confirm: Some("promote".into()),
         expect_digest: None,
+        allow_older: false,
     });
     let out = w.run(&req, "2026-06-24T10:00:00Z").unwrap();
     assert_eq!(out.plan.stamp, None);
@@ -517,6 +519,7 @@ fn expect_digest_promotes_exactly_the_planned_digest_or_nothing() {
             source: PromoteSource::Staging,
             confirm: None,
             expect_digest: Some(digest.clone()),
+            allow_older: false,
         })
     };
     let err = w.run(&approved(&d1), "2026-06-24T11:00:00Z").unwrap_err();

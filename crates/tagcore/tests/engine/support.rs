@@ -92,6 +92,7 @@ pub(crate) fn promote(source: PromoteSource) -> Request {
         source,
         confirm: None,
         expect_digest: None,
+        allow_older: false,
     })
 }
 

@@ -161,6 +161,7 @@ impl Env {
             source: PromoteSource::Staging,
             confirm: None,
             expect_digest: None,
+            allow_older: false,
         });
         let now = "2026-07-09T10:00:00Z".parse().expect("time");
         engine.run(&request, now, false).await.map(|_| ())
