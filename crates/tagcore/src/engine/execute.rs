@@ -220,8 +220,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         channel: Option<&Tag>,
     ) -> Result<TagStatus, WriteFailure> {
         let tag = &step.tag;
-        self.count();
-        let now = self.registry.resolve_tag(repo, tag).await.map_err(|e| {
+        let expected = |d: &Option<Digest>| *d == step.expected || d.as_ref() == Some(&step.new);
+        let now = self.confirmed_read(repo, tag, expected).await.map_err(|e| {
             WriteFailure::plain(format!("re-reading {repo}:{tag} before writing it failed: {e}"))
         })?;
         if now.as_ref() == Some(&step.new) {
@@ -256,13 +256,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         step: &WriteStep,
         manifest: &Manifest,
     ) -> Result<TagStatus, WriteFailure> {
-        self.count();
-        let at = self.registry.resolve_tag(repo, channel).await.map_err(|e| {
-            WriteFailure::plain(format!(
-                "re-reading {repo}:{channel} before moving its alias {} failed: {e}",
-                step.tag
-            ))
-        })?;
+        let at = self
+            .confirmed_read(repo, channel, |d| d.as_ref() == Some(&step.new))
+            .await
+            .map_err(|e| {
+                WriteFailure::plain(format!(
+                    "re-reading {repo}:{channel} before moving its alias {} failed: {e}",
+                    step.tag
+                ))
+            })?;
         if at.as_ref() != Some(&step.new) {
             return Err(WriteFailure {
                 message: String::new(),
@@ -270,6 +272,24 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             });
         }
         self.put(repo, step, manifest).await
+    }
+
+    /// Returns where `tag` points, read again when the first read is not what `expected`
+    /// accepts: a surprise (another writer) is believed only when a second read confirms it,
+    /// so that one wrong answer neither stops a run nor hides a write.
+    async fn confirmed_read(
+        &self,
+        repo: &Repository,
+        tag: &Tag,
+        expected: impl Fn(&Option<Digest>) -> bool,
+    ) -> Result<Option<Digest>, crate::RegistryError> {
+        self.count();
+        let first = self.registry.resolve_tag(repo, tag).await?;
+        if expected(&first) {
+            return Ok(first);
+        }
+        self.count();
+        self.registry.resolve_tag(repo, tag).await
     }
 
     /// PUTs the manifest under the step's tag and checks the digest the registry reports.
@@ -316,6 +336,14 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut ok = true;
         for (i, read) in written.into_iter().zip(reads) {
             let t = &run.tags[i];
+            // A surprise is believed only when a second read confirms it.
+            let read = match read {
+                Ok(d) if d.as_ref() != Some(&t.to) => {
+                    self.count();
+                    self.registry.resolve_tag(&t.repository, &t.tag).await
+                }
+                other => other,
+            };
             match read {
                 Ok(Some(d)) if d == t.to => {}
                 Ok(other) => {
