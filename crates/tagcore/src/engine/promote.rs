@@ -4,7 +4,7 @@ use super::read::{Depth, Inventory};
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::EventKind;
 use crate::plan::{ImagePlan, Plan, RequestBudget};
-use crate::policy::{AlreadyInProd, StepMode};
+use crate::policy::{AlreadyInProd, StepMode, UnitImage};
 use crate::release::{NotesInput, render_notes};
 use crate::request::{PromoteRequest, PromoteSource, check_confirm};
 use crate::template::TemplateValues;
@@ -28,53 +28,27 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         let tags = &policy.tags;
         let mut warnings = Vec::new();
+        // 1. Resolve every image's source digest once and verify it, with its current prod,
+        //    aliases and release tags: independent reads, all in flight at once.
+        let unit: Vec<&UnitImage> = policy.images_for(OperationKind::Promote).collect();
+        let states = futures_util::future::try_join_all(unit.iter().enumerate().map(|(k, image)| {
+            // `--expect-digest` names the primary's digest: checked before it is verified.
+            let expect = req.expect_digest.as_ref().filter(|_| k == 0);
+            self.read_for_promote(image, &req.source, expect)
+        }))
+        .await?;
         let mut images = Vec::new();
-        let mut manifests = Vec::new();
         let mut aliases = Vec::new();
         let mut current = Vec::new();
         let mut inventories = Vec::new();
-        // 1. Resolve every image's source digest once, and its current prod and aliases.
-        for image in policy.images_for(OperationKind::Promote) {
-            let repo = &image.repository;
-            let digest = match &req.source {
-                PromoteSource::Staging => self.require(repo, &tags.staging, "staging tag").await?,
-                PromoteSource::Tag(t) => self.require(repo, t, "source tag").await?,
-                PromoteSource::Version(t) => self.require(repo, t, "version tag").await?,
-                PromoteSource::Digest(d) => d.clone(),
-            };
-            let previous = self.resolve(repo, &tags.prod).await?;
-            let mut alias_now = Vec::new();
-            for a in &tags.prod_aliases {
-                alias_now.push(self.resolve(repo, a).await?);
-            }
-            let inventory = self.inventory(repo, Depth::Newest).await?;
-            warnings.extend(inventory.warnings.iter().cloned());
-            manifests.push(Some(self.manifest(repo, &digest).await?));
-            images.push(ImagePlan {
-                repository: repo.clone(),
-                digest,
-                previous_digest: previous.clone(),
-                verification: None,
-            });
-            current.push(previous);
-            aliases.push(alias_now);
-            inventories.push(inventory);
+        for st in states {
+            warnings.extend(st.inventory.warnings.iter().cloned());
+            current.push(st.image.previous_digest.clone());
+            images.push(st.image);
+            aliases.push(st.aliases);
+            inventories.push(st.inventory);
         }
-        if let Some(expected) = &req.expect_digest
-            && images[0].digest != *expected
-        {
-            return Err(OpError::new(
-                OpErrorKind::Refused,
-                format!(
-                    "source resolved to {}, but --expect-digest asked for {expected}; nothing was written",
-                    images[0].digest
-                ),
-            ));
-        }
-        // 2. Verify every image before anything is written.
-        for (image, plan) in policy.images_for(OperationKind::Promote).zip(&mut images) {
-            plan.verification = self.verify(image, &plan.digest).await?;
-        }
+        // 2. Every image is verified (above); no downgrade.
         warnings.extend(self.check_downgrade(&images, &current, req.allow_older).await?);
         // 3. The source commit, from the primary image (SPEC §5).
         let primary = images[0].clone();
@@ -234,6 +208,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 commit: commit.full_commit(),
             },
         );
+        let manifests = self.manifests_for(&images, &steps).await?;
         Ok(Prepared {
             plan: Plan {
                 operation: OperationKind::Promote,
@@ -286,4 +261,56 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         Ok(())
     }
+
+    /// Reads one image for promote: its source digest (once), then at once its verification,
+    /// its prod and aliases, and its newest release tags.
+    async fn read_for_promote(
+        &self,
+        image: &UnitImage,
+        source: &PromoteSource,
+        expect: Option<&crate::Digest>,
+    ) -> Result<PromoteRead, OpError> {
+        let tags = &self.policy.tags;
+        let repo = &image.repository;
+        let digest = match source {
+            PromoteSource::Staging => self.require(repo, &tags.staging, "staging tag").await?,
+            PromoteSource::Tag(t) => self.require(repo, t, "source tag").await?,
+            PromoteSource::Version(t) => self.require(repo, t, "version tag").await?,
+            PromoteSource::Digest(d) => d.clone(),
+        };
+        if let Some(expected) = expect.filter(|e| **e != digest) {
+            return Err(OpError::new(
+                OpErrorKind::Refused,
+                format!(
+                    "source resolved to {digest}, but --expect-digest asked for {expected}; nothing was written"
+                ),
+            ));
+        }
+        let aliases =
+            futures_util::future::try_join_all(tags.prod_aliases.iter().map(|a| self.resolve(repo, a)));
+        let (verification, previous, aliases, inventory) = futures_util::future::try_join4(
+            self.verify(image, &digest),
+            self.resolve(repo, &tags.prod),
+            aliases,
+            self.inventory(repo, Depth::Newest),
+        )
+        .await?;
+        Ok(PromoteRead {
+            image: ImagePlan {
+                repository: repo.clone(),
+                digest,
+                previous_digest: previous,
+                verification,
+            },
+            aliases,
+            inventory,
+        })
+    }
+}
+
+/// What promote reads of one image before planning.
+struct PromoteRead {
+    image: ImagePlan,
+    aliases: Vec<Option<crate::Digest>>,
+    inventory: Inventory,
 }

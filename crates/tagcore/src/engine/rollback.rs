@@ -101,13 +101,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             }
         };
         let mut images = Vec::new();
-        let mut manifests = Vec::new();
         let prod_now: Vec<Option<crate::Digest>> = current.iter().cloned().map(Some).collect();
         for (image, cur) in policy.images_for(OperationKind::Rollback).zip(&prod_now) {
             let digest = self
                 .require(&image.repository, &target, "rollback target")
                 .await?;
-            manifests.push(Some(self.manifest(&image.repository, &digest).await?));
             images.push(ImagePlan {
                 repository: image.repository.clone(),
                 digest,
@@ -228,6 +226,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 commit: commit.full_commit(),
             },
         );
+        let manifests = self.manifests_for(&images, &steps).await?;
         Ok(Prepared {
             plan: Plan {
                 operation: OperationKind::Rollback,

@@ -169,3 +169,29 @@ fn a_put_whose_answer_was_lost_counts_as_written() {
         ]
     );
 }
+
+/// A re-run of a completed promote reads no manifest: every tag already holds its digest, so
+/// there are no bytes to copy (only the verification's own reads remain).
+#[test]
+fn a_completed_promote_rerun_fetches_no_manifest() {
+    let w = World::cloud();
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    w.reg.clear_calls();
+    let out = w.run(&promote_staging(), "2026-06-24T10:30:00Z").unwrap();
+    assert_eq!(out.result, RunResult::Done, "the release is edited");
+    let fetches = w
+        .reg
+        .calls()
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                tagcore::testing::Call::Fetch(_) | tagcore::testing::Call::Put(_)
+            )
+        })
+        .count();
+    assert_eq!(fetches, 0, "{:?}", w.reg.calls());
+}
