@@ -195,3 +195,27 @@ fn a_completed_promote_rerun_fetches_no_manifest() {
         .count();
     assert_eq!(fetches, 0, "{:?}", w.reg.calls());
 }
+
+/// A retag whose target moved after the plan read it is a compare-and-swap failure naming both
+/// digests, not "another run moved the channel" (retag moves no channel).
+#[test]
+fn a_retag_target_moved_meanwhile_is_a_compare_and_swap_failure() {
+    let w = World::cloud();
+    let d = w.reg.add_image(&w.repo(0), "x");
+    let other = w.reg.add_image(&w.repo(0), "y");
+    w.reg.set_tag(&w.repo(0), "dev", &d, t("2026-06-24T09:00:00Z"));
+    let req =
+        tagcore::Request::Retag(tagcore::request::RetagRequest::parse("dev", "qa", None, &w.policy).unwrap());
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let prepared = block_on(engine.prepare(&req, t("2026-06-24T10:00:00Z"))).unwrap();
+    w.reg.set_tag(&w.repo(0), "qa", &other, t("2026-06-24T10:00:01Z"));
+    let out = block_on(engine.execute(prepared));
+    assert_eq!(out.superseded_by, None);
+    assert_eq!(
+        out.result,
+        RunResult::FailedBeforeWrite(format!(
+            "docker.io/nearai/cloud-api:qa moved from (absent) to {other} since it was read: someone else moved it; \
+             not overwriting (compare-and-swap)"
+        ))
+    );
+}
