@@ -321,7 +321,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
 
     /// Reads back every tag this run wrote, even after a failure, so that the report says only
     /// what holds: a tag found at another digest is not reported as written (on the channel, it
-    /// means another run moved it). Returns whether every written tag read back as written.
+    /// means another run moved it). Returns whether every written tag read back as written (the
+    /// deploy then follows the channel, even if a later step failed).
     async fn read_back(&self, channel: Option<&Tag>, run: &mut Run) -> bool {
         let written: Vec<usize> = (0..run.tags.len())
             .filter(|&i| run.tags[i].status.wrote())
@@ -367,7 +368,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 }
             }
         }
-        ok && run.failure.is_none()
+        ok
     }
 
     /// Creates or edits the release, unless the run failed before it.

@@ -219,3 +219,52 @@ fn a_retag_target_moved_meanwhile_is_a_compare_and_swap_failure() {
         ))
     );
 }
+
+/// Prod moved and read back, then the alias write failed: the run is partial, and the deploy
+/// still follows prod (the fleet must run what prod holds).
+#[test]
+fn the_deploy_follows_prod_even_when_an_alias_write_failed() {
+    let mut s = cloud_spec();
+    s.tags.publish_aliases.clear();
+    s.tags.prod_aliases = vec!["latest".into()];
+    s.dispatch = vec![tagcore::policy::DispatchSpec {
+        target: "deploy".into(),
+        after: vec!["promote".into()],
+        ..Default::default()
+    }];
+    let w = World::new(s);
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    w.reg.inject(tagcore::testing::Fault::PutTag(
+        "latest".into(),
+        tagcore::RegistryErrorKind::Transient,
+    ));
+    let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    assert!(matches!(out.result, RunResult::Partial(_)), "{:?}", out.result);
+    assert_eq!(w.tag(0, "prod"), Some(d1));
+    assert_eq!(out.dispatches[0].status, SideStatus::Sent);
+    let release = out.release.unwrap();
+    assert_eq!(
+        release.status,
+        SideStatus::Skipped,
+        "no release for a run that failed"
+    );
+}
+
+/// A release that fails is reported with its reason on the outcome (JSON shows it).
+#[test]
+fn a_failed_release_carries_its_reason() {
+    let w = World::cloud();
+    let d1 = w.signed_image(0, "d1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
+    w.audit.fail_releases(1);
+    let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    let release = out.release.unwrap();
+    assert_eq!(release.status, SideStatus::Failed);
+    assert_eq!(
+        release.error.as_deref(),
+        Some("release prod-20260624-a2fad42 failed: release service unavailable (injected)")
+    );
+}
