@@ -280,6 +280,9 @@ fn cloud_api_promote_rollback_and_retag_as_the_example_workflows_run_them() {
         gh.iter().find(|(m, _, _)| m == "POST").unwrap().2["make_latest"],
         "false"
     );
+    // The prod redeploy targets a workflow that declares no inputs: the body is the ref alone.
+    let redeploy = gh.iter().find(|(_, p, _)| p.ends_with("/dispatches")).unwrap();
+    assert_eq!(redeploy.2, serde_json::json!({"ref": "main"}));
 
     // A confirm string built to break out of a shell is one argument that does not match.
     let hostile = [
@@ -338,6 +341,129 @@ fn cloud_api_promote_rollback_and_retag_as_the_example_workflows_run_them() {
             "qa",
             "staging"
         ]
+    );
+}
+
+#[test]
+fn cloud_api_build_publishes_to_staging_and_sends_the_staging_deploy() {
+    let w = World::new("cloud-api.toml");
+    let d = build(&w, "one", SHA2);
+    let o = |s: &Step, k: &str| s.outputs.get(k).cloned().unwrap_or_default();
+    let values = [
+        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
+        ("inputs.force_staging == true", "false"),
+    ];
+    // Tuesday: frozen, nothing moves, no deploy.
+    let frozen = run(
+        &w,
+        "cloud-api/build.yml",
+        "publish",
+        &values,
+        "2026-07-07T12:00:00Z",
+    );
+    assert_eq!(frozen.code, 0, "{}", frozen.stderr);
+    assert_eq!(o(&frozen, "moved"), "false");
+    assert_eq!(w.tag(IMAGE, "staging"), None);
+    // Thursday: staging, its stamp (the commit is GITHUB_SHA) and `latest` move; the staging
+    // deploy goes to the playbooks with no payload.
+    let published = run(
+        &w,
+        "cloud-api/build.yml",
+        "publish",
+        &values,
+        "2026-07-09T12:00:00Z",
+    );
+    assert_eq!(published.code, 0, "{}", published.stderr);
+    assert_eq!(o(&published, "result"), "done");
+    assert_eq!(o(&published, "moved"), "true");
+    assert_eq!(w.tag(IMAGE, "staging"), Some(d.clone()));
+    assert_eq!(w.tag(IMAGE, "staging-20260709-851f2cc"), Some(d.clone()));
+    assert_eq!(w.tag(IMAGE, "latest"), Some(d));
+    let dispatches: Vec<_> = w
+        .github_requests()
+        .into_iter()
+        .filter(|(_, p, _)| p.ends_with("/dispatches"))
+        .collect();
+    assert_eq!(dispatches.len(), 1, "{dispatches:?}");
+    assert_eq!(dispatches[0].1, "/repos/nearai/cvm-ansible-playbooks/dispatches");
+    assert_eq!(
+        dispatches[0].2,
+        serde_json::json!({"event_type": "deploy-cloud-api-stg"})
+    );
+}
+
+#[test]
+fn chat_api_build_deploys_staging_on_push_only() {
+    let w = World::new("chat-api.toml");
+    let d = w.push_image("private-chat", "main-build");
+    let staging_deploys = |w: &World| {
+        w.github_requests()
+            .into_iter()
+            .filter(|(_, p, b)| p.ends_with("/dispatches") && b["event_type"] == "deploy-chat-api-stg")
+            .count()
+    };
+    let manual = [
+        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
+        ("github.event_name == 'push'", "false"),
+    ];
+    let r = run(
+        &w,
+        "chat-api/build.yml",
+        "publish",
+        &manual,
+        "2026-07-09T12:00:00Z",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        w.tag("private-chat", "latest"),
+        Some(d.clone()),
+        "`latest` still follows main builds"
+    );
+    assert_eq!(staging_deploys(&w), 0, "a manual run on main does not deploy");
+    let push = [
+        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
+        ("github.event_name == 'push'", "true"),
+    ];
+    let r = run(&w, "chat-api/build.yml", "publish", &push, "2026-07-09T12:05:00Z");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(staging_deploys(&w), 1, "a push deploys staging");
+}
+
+#[test]
+fn compose_manager_build_publishes_three_images_and_stamps_two() {
+    let w = World::new("compose-manager.toml");
+    let cm = w.push_image("compose-manager", "cm");
+    let launcher = w.push_image("compose-manager-launcher", "launcher");
+    let dashboard = w.push_image("compose-manager-dashboard", "dashboard");
+    let values = [
+        ("needs.reproducible-docker-image.outputs.digest", cm.as_str()),
+        ("needs.launcher-image.outputs.digest", launcher.as_str()),
+        ("needs.dashboard-image.outputs.digest", dashboard.as_str()),
+    ];
+    let r = run(
+        &w,
+        "compose-manager/build.yml",
+        "publish",
+        &values,
+        "2026-07-09T12:00:00Z",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (name, d) in [
+        ("compose-manager", &cm),
+        ("compose-manager-launcher", &launcher),
+        ("compose-manager-dashboard", &dashboard),
+    ] {
+        assert_eq!(w.tag(name, "staging"), Some(d.clone()), "{name}");
+    }
+    assert_eq!(w.tag("compose-manager", "staging-20260709-851f2cc"), Some(cm));
+    assert_eq!(
+        w.tag("compose-manager-launcher", "staging-20260709-851f2cc"),
+        Some(launcher)
+    );
+    assert_eq!(
+        w.tag("compose-manager-dashboard", "staging-20260709-851f2cc"),
+        None,
+        "the dashboard gets no stamp"
     );
 }
 
