@@ -108,3 +108,21 @@ fn images_from_different_commits_are_refused_unless_allowed() {
         RunResult::Done
     );
 }
+
+#[test]
+fn a_build_signed_at_the_same_time_as_prod_is_no_downgrade() {
+    let w = World::cloud();
+    let a = w.signed_image(0, "a", SHA_A);
+    let b = w.signed_image(0, "b", SHA_B);
+    for d in [&a, &b] {
+        w.ver.signed_at(d, t("2026-06-20T09:00:00Z"));
+    }
+    w.reg
+        .set_tag(&w.repo(0), "staging", &a, t("2026-06-20T09:30:00Z"));
+    w.run(&promote_staging(), "2026-06-20T10:00:00Z").unwrap();
+    w.reg
+        .set_tag(&w.repo(0), "staging", &b, t("2026-06-21T09:00:00Z"));
+    let out = w.run(&promote_staging(), "2026-06-21T10:00:00Z").unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(b));
+}
