@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::history::{KnownTag, TagRole, Timeline, classify};
-use crate::policy::{Glob, TagPolicy};
+use crate::policy::{Glob, PolicyError, RetentionSpec, TagPolicy};
 use crate::{Digest, Tag, Timestamp};
 
 /// The `[retention]` policy: what may be deleted, and what is always kept.
@@ -85,6 +85,29 @@ fn protected(tags: &TagPolicy, k: &KnownTag, window: &BTreeSet<&Tag>) -> Option<
 }
 
 impl RetentionPolicy {
+    /// Returns the validated `[retention]` section, or the first problem, naming its field.
+    pub fn from_spec(spec: &RetentionSpec) -> Result<Self, PolicyError> {
+        let err = |field: String, message: String| PolicyError { field, message };
+        if spec.keep_releases == 0 {
+            return Err(err(
+                "retention.keep_releases".into(),
+                "must be at least 1: the rollback window holds prod's own release and the ones before it"
+                    .into(),
+            ));
+        }
+        let prunable = spec
+            .prunable
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Glob::parse(g).map_err(|m| err(format!("retention.prunable[{i}]"), m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            keep_releases: spec.keep_releases,
+            keep_days: spec.keep_days,
+            prunable,
+        })
+    }
+
     /// Returns the prune plan for `known` (every tag of one repository) at `now`.
     pub fn plan(&self, tags: &TagPolicy, known: &[KnownTag], now: Timestamp, mode: DeleteMode) -> PrunePlan {
         let timeline = Timeline::build(tags, known);
