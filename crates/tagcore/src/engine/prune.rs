@@ -86,8 +86,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             });
         }
         if req.apply {
+            if let Some(img) = images
+                .iter()
+                .find(|i| i.mode.is_none() && !i.plan.delete.is_empty())
+            {
+                return Err(OpError::new(
+                    OpErrorKind::Refused,
+                    format!(
+                        "{} cannot delete tags (the registry refuses deletes); nothing was deleted",
+                        img.repository
+                    ),
+                ));
+            }
+            let mut any_deleted = false;
             for img in &mut images {
-                self.delete_planned(img).await?;
+                self.delete_planned(img, any_deleted).await?;
+                any_deleted |= !img.deleted.is_empty();
             }
         }
         Ok(PruneReport {
@@ -97,20 +111,23 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         })
     }
 
-    async fn delete_planned(&self, img: &mut ImagePrune) -> Result<(), OpError> {
-        if img.mode.is_none() && !img.plan.delete.is_empty() {
-            return Err(OpError::new(
-                OpErrorKind::Refused,
-                format!(
-                    "{} cannot delete tags (the registry refuses deletes); nothing was deleted",
-                    img.repository
-                ),
-            ));
-        }
+    /// Deletes the planned tags of `img`, oldest first. A registry that turns out to disallow
+    /// deletes stops the run: a refusal when nothing was deleted yet, else a recorded failure.
+    async fn delete_planned(&self, img: &mut ImagePrune, any_deleted: bool) -> Result<(), OpError> {
         for v in &img.plan.delete {
             self.count();
             match self.registry.delete_tag(&img.repository, &v.tag, &v.digest).await {
                 Ok(()) => img.deleted.push(v.tag.clone()),
+                Err(e) if e.kind == crate::RegistryErrorKind::Unsupported => {
+                    if !any_deleted && img.deleted.is_empty() {
+                        return Err(OpError::new(
+                            OpErrorKind::Refused,
+                            format!("{}; nothing was deleted", e.message),
+                        ));
+                    }
+                    img.failed.push((v.tag.clone(), e.to_string()));
+                    break;
+                }
                 Err(e) => img.failed.push((v.tag.clone(), e.to_string())),
             }
         }
