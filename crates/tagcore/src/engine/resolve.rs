@@ -7,7 +7,9 @@ use serde::Serialize;
 use super::{Engine, OpError, OpErrorKind};
 use crate::policy::Policy;
 use crate::template::TemplateValues;
-use crate::{AuditSink, Digest, InputError, Registry, Repository, Tag, VerifiedSignature, Verifier};
+use crate::{
+    AuditSink, Digest, InputError, OperationKind, Registry, Repository, Tag, VerifiedSignature, Verifier,
+};
 
 /// What to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,13 +131,23 @@ impl ResolveReport {
 }
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
-    /// Resolves the channel (or the named release) of every image once and, when asked,
+    /// Resolves the channel (or the named release) of every image that gets it (staging: the
+    /// images publish moves; otherwise those promote moves) once and, when asked,
     /// verifies each digest. A refused image keeps its digest but gets no reference; a missing
     /// tag on any image is an error naming it.
     pub async fn resolve_unit(&self, req: &ResolveRequest) -> Result<ResolveReport, OpError> {
         let tag = req.at.clone().unwrap_or_else(|| req.channel.clone());
+        let t = &self.policy.tags;
+        // Staging and its aliases are moved by publish; prod, its aliases and releases by
+        // promote and rollback: an image that never gets the tag is not resolved.
+        let op = if req.at.is_none() && (req.channel == t.staging || t.publish_aliases.contains(&req.channel))
+        {
+            OperationKind::Publish
+        } else {
+            OperationKind::Promote
+        };
         let mut images = Vec::new();
-        for image in &self.policy.images {
+        for image in self.policy.images_for(op) {
             let repo = &image.repository;
             let digest = self.require(repo, &tag, "tag").await.map_err(|e| OpError {
                 message: format!("{repo}:{tag} does not exist"),
