@@ -79,3 +79,7 @@ pub(super) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         _ => exit::OK,
     }
 }
+
+#[cfg(test)]
+#[path = "deploy_tests.rs"]
+mod tests;
