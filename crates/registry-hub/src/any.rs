@@ -123,6 +123,25 @@ impl Registry for AnyRegistry {
             Self::Layout(r) => r.image_revision(repository, digest).await,
         }
     }
+
+    fn delete_mode(&self) -> Option<tagcore::retention::DeleteMode> {
+        match self {
+            Self::Remote(r) => r.delete_mode(),
+            Self::Layout(r) => r.delete_mode(),
+        }
+    }
+
+    async fn delete_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        match self {
+            Self::Remote(r) => r.delete_tag(repository, tag, digest).await,
+            Self::Layout(r) => r.delete_tag(repository, tag, digest).await,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -118,6 +118,8 @@ pub(crate) enum Access {
     Pull,
     /// `pull,push`: manifest writes only.
     Push,
+    /// `delete`: manifest deletes (prune) only.
+    Delete,
 }
 
 impl Access {
@@ -126,6 +128,7 @@ impl Access {
         match self {
             Self::Pull => format!("repository:{path}:pull"),
             Self::Push => format!("repository:{path}:pull,push"),
+            Self::Delete => format!("repository:{path}:delete"),
         }
     }
 }
@@ -307,6 +310,7 @@ mod tests {
     fn scopes_are_least_privilege() {
         assert_eq!(Access::Pull.scope("a/b"), "repository:a/b:pull");
         assert_eq!(Access::Push.scope("a/b"), "repository:a/b:pull,push");
+        assert_eq!(Access::Delete.scope("a/b"), "repository:a/b:delete");
     }
 
     #[test]

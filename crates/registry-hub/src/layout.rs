@@ -205,6 +205,40 @@ impl LayoutRegistry {
         Ok(digest)
     }
 
+    /// Removes `tag` from `index.json` under the repository's lock (the manifest and its blobs
+    /// stay). A tag already gone counts as deleted; a tag moved to another digest since the plan
+    /// read it is refused with `Conflict`.
+    pub async fn delete_tag_if(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        let what = format!("delete tag {repository}:{tag} in layout");
+        let _lock = self.lock(repository).await?;
+        let Some(mut index) = self.read_index(repository)? else {
+            return Ok(());
+        };
+        match tag_digest(&index, tag, &what)? {
+            None => return Ok(()),
+            Some(now) if &now != digest => {
+                return Err(RegistryError::new(
+                    RegistryErrorKind::Conflict,
+                    format!("{what}: it moved to {now} since it was read at {digest}; not deleted"),
+                ));
+            }
+            Some(_) => {}
+        }
+        if let Some(list) = index.get_mut("manifests").and_then(Value::as_array_mut) {
+            list.retain(|e| ref_name(e) != Some(tag.as_str()));
+        }
+        let bytes = serde_json::to_vec_pretty(&index).map_err(|e| error_map::invalid(&what, e))?;
+        write_atomic(&self.repository_dir(repository).join("index.json"), &bytes)
+            .map_err(|e| error_map::from_io(e, &what))?;
+        self.observe(repository, tag, None);
+        Ok(())
+    }
+
     fn observe(&self, repository: &Repository, tag: &Tag, digest: Option<Digest>) {
         if let Ok(mut seen) = self.observed.lock() {
             seen.insert((repository.to_string(), tag.to_string()), digest);
@@ -402,6 +436,19 @@ impl Registry for LayoutRegistry {
         digest: &Digest,
     ) -> Result<Option<String>, RegistryError> {
         manifest::image_revision(self, repository, digest).await
+    }
+
+    fn delete_mode(&self) -> Option<tagcore::retention::DeleteMode> {
+        Some(tagcore::retention::DeleteMode::ByTag)
+    }
+
+    async fn delete_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        self.delete_tag_if(repository, tag, digest).await
     }
 }
 

@@ -74,6 +74,7 @@ mod any;
 mod auth;
 mod client;
 mod credentials;
+mod delete;
 mod error_map;
 mod http;
 mod hub;

@@ -3,6 +3,7 @@
 use serde_json::Value;
 use tagcore::{Digest, Manifest, Registry, RegistryError, Repository};
 
+use crate::client::read_capped;
 use crate::error_map;
 
 /// The OCI image manifest media type.
@@ -166,6 +167,24 @@ pub(crate) fn link_next(link: &str) -> Option<String> {
         });
         is_next.then(|| target.to_owned())
     })
+}
+
+/// Returns the body (at most `max` bytes), refusing it unless its sha256 is `digest`.
+pub(crate) async fn read_digest(
+    resp: reqwest::Response,
+    max: u64,
+    digest: &Digest,
+    what: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let bytes = read_capped(resp, max, what).await?;
+    let actual = Digest::of(&bytes);
+    if &actual != digest {
+        return Err(error_map::invalid(
+            what,
+            format!("the bytes received hash to {actual}"),
+        ));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

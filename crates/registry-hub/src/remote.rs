@@ -11,7 +11,7 @@ use crate::auth::Access;
 use crate::client::{OciConfig, Req, Transport, read_capped, unexpected};
 use crate::error_map;
 use crate::hub::HubClient;
-use crate::manifest::{self, MANIFEST_ACCEPT, OCI_INDEX, content_media_type, media_type_of};
+use crate::manifest::{self, MANIFEST_ACCEPT, OCI_INDEX, content_media_type, media_type_of, read_digest};
 use crate::retry::RateLimit;
 
 /// A registry reached over the OCI distribution API (Docker Hub, GHCR, distribution, zot…).
@@ -77,6 +77,11 @@ impl RemoteRegistry {
     /// that carried any.
     pub fn last_rate_limit(&self) -> Option<RateLimit> {
         self.inner.transport.last_rate_limit()
+    }
+
+    /// Returns whether the Hub API serves `repository`'s listings (and deletes).
+    pub(crate) fn hub_serves(&self, repository: &Repository) -> bool {
+        self.inner.hub.is_some() && repository.registry() == self.inner.hub_host
     }
 
     /// Returns the Hub API client, when configured.
@@ -473,22 +478,17 @@ impl Registry for RemoteRegistry {
     ) -> Result<Option<String>, RegistryError> {
         manifest::image_revision(self, repository, digest).await
     }
-}
 
-/// Returns the body (at most `max` bytes), refusing it unless its sha256 is `digest`.
-async fn read_digest(
-    resp: Response,
-    max: u64,
-    digest: &Digest,
-    what: &str,
-) -> Result<Vec<u8>, RegistryError> {
-    let bytes = read_capped(resp, max, what).await?;
-    let actual = Digest::of(&bytes);
-    if &actual != digest {
-        return Err(error_map::invalid(
-            what,
-            format!("the bytes received hash to {actual}"),
-        ));
+    fn delete_mode(&self) -> Option<tagcore::retention::DeleteMode> {
+        Some(self.deletes_by())
     }
-    Ok(bytes)
+
+    async fn delete_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        self.remove_tag(repository, tag, digest).await
+    }
 }

@@ -32,6 +32,10 @@ identity_regex = 'https://github\.com/nearai/cloud-api/\.github/workflows/build\
 workflow_repository = "nearai/cloud-api"
 workflow_refs = ["refs/heads/main"]
 trusted_root = "trusted_root.json"
+
+[retention]
+keep_releases = 2
+keep_days = 1
 "#;
 
 #[tokio::main(flavor = "current_thread")]

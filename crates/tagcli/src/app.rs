@@ -12,6 +12,8 @@ use crate::config::Needs;
 use crate::exit;
 use crate::output;
 
+mod deploy;
+
 /// Where results go: stdout, stderr, and the GitHub Actions files when set.
 pub(crate) struct Sink<'a> {
     /// Standard output.
@@ -31,20 +33,20 @@ pub(crate) struct Sink<'a> {
 }
 
 impl Sink<'_> {
-    fn print(&mut self, text: &str, json: &serde_json::Value) {
+    pub(crate) fn print(&mut self, text: &str, json: &serde_json::Value) {
         let _ = match self.format {
             OutputFormat::Text => self.out.write_all(text.as_bytes()),
             OutputFormat::Json => writeln!(self.out, "{json}"),
         };
     }
 
-    fn annotate(&mut self, level: &str, message: &str) {
+    pub(crate) fn annotate(&mut self, level: &str, message: &str) {
         if self.annotations {
             let _ = self.err.write_all(output::annotation(level, message).as_bytes());
         }
     }
 
-    fn append(path: Option<&std::path::Path>, text: &str) -> std::io::Result<()> {
+    pub(crate) fn append(path: Option<&std::path::Path>, text: &str) -> std::io::Result<()> {
         if let Some(p) = path {
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
             f.write_all(text.as_bytes())?;
@@ -125,6 +127,8 @@ pub(crate) fn command_name(command: &Command) -> &'static str {
         Command::Status => "status",
         Command::History => "history",
         Command::Verify { .. } => "verify",
+        Command::Resolve { .. } => "resolve",
+        Command::Prune { .. } => "prune",
         Command::Policy { .. } => "policy",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
@@ -149,7 +153,12 @@ pub(crate) fn needs(command: &Command) -> Needs {
         Command::Promote { write, .. } => (OperationKind::Promote, write.dry_run),
         Command::Rollback { write, .. } => (OperationKind::Rollback, write.dry_run),
         Command::Policy { .. } | Command::Completions { .. } | Command::Man => return Needs::default(),
-        Command::Retag { .. } | Command::Status | Command::History | Command::Verify { .. } => {
+        Command::Retag { .. }
+        | Command::Status
+        | Command::History
+        | Command::Verify { .. }
+        | Command::Resolve { .. }
+        | Command::Prune { .. } => {
             return Needs::registry_only();
         }
     };
@@ -163,7 +172,7 @@ pub(crate) fn needs(command: &Command) -> Needs {
     }
 }
 
-fn refused(sink: &mut Sink<'_>, name: &str, unit: &str, e: &OpError) -> u8 {
+pub(crate) fn refused(sink: &mut Sink<'_>, name: &str, unit: &str, e: &OpError) -> u8 {
     let text = output::error_text(name, e);
     match sink.format {
         OutputFormat::Text => {
@@ -237,6 +246,9 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         return exit::of_result(&outcome.result);
     }
     let result = match command {
+        Command::Resolve { .. } | Command::Prune { .. } => {
+            return deploy::run(command, policy, &engine, now, sink).await;
+        }
         Command::Status => engine.status().await.map(|r| {
             (
                 output::status_text(&r),
@@ -328,6 +340,8 @@ mod needs_tests {
             &["promote", "--dry-run"],
             &["rollback", "--dry-run"],
             &["publish", "--digest", "d", "--commit", "c", "--dry-run"],
+            &["resolve", "prod", "--verified"],
+            &["prune", "--apply"],
         ] {
             assert_eq!(of(args), registry, "{args:?}");
         }

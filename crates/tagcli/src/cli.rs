@@ -150,6 +150,24 @@ pub(crate) enum Command {
         #[arg(long)]
         image: Option<String>,
     },
+    /// Print the digest-pinned reference (`repo@sha256:…`) of every image on a channel, for
+    /// deployers; `--verified` verifies each under the policy first.
+    Resolve {
+        /// The channel (`prod`, `staging`, an alias).
+        channel: String,
+        /// Verify each digest under the policy; a refused image gets no reference (exit 1).
+        #[arg(long)]
+        verified: bool,
+        /// A named release instead of where the channel points now: a prod stamp or a version.
+        #[arg(long, value_name = "STAMP|VERSION")]
+        at: Option<String>,
+    },
+    /// Delete old tags the `[retention]` policy marks prunable; a dry run unless `--apply`.
+    Prune {
+        /// Delete (without it, only print what would be deleted and why the rest is kept).
+        #[arg(long)]
+        apply: bool,
+    },
     /// Work with the policy file.
     Policy {
         /// What to do with it.

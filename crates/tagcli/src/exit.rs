@@ -32,3 +32,20 @@ pub(crate) fn of_error(k: OpErrorKind) -> u8 {
         | OpErrorKind::Registry(_) => REFUSED,
     }
 }
+
+/// Returns the exit code of `resolve`: refused when any image got no reference.
+pub(crate) fn of_resolve(r: &tagcore::engine::ResolveReport) -> u8 {
+    if r.complete() { OK } else { REFUSED }
+}
+
+/// Returns the exit code of `prune`: partial when a deletion failed after others succeeded,
+/// refused when deletions failed and none succeeded.
+pub(crate) fn of_prune(r: &tagcore::engine::PruneReport) -> u8 {
+    let failed = r.images.iter().any(|i| !i.failed.is_empty());
+    let deleted = r.images.iter().any(|i| !i.deleted.is_empty());
+    match (failed, deleted) {
+        (false, _) => OK,
+        (true, true) => PARTIAL,
+        (true, false) => REFUSED,
+    }
+}

@@ -6,8 +6,10 @@ use registry_hub::sanitize::printable;
 use serde_json::{Value, json};
 
 mod actions;
+mod deploy;
 
 pub(crate) use actions::{annotation, file_annotation, github_outputs, github_summary, refused_outputs};
+pub(crate) use deploy::{prune_json, prune_outputs, prune_text, resolve_json, resolve_outputs, resolve_text};
 use tagcore::engine::{HistoryReport, StatusReport, VerifyReport};
 use tagcore::history::EventKind;
 use tagcore::outcome::{Outcome, RunResult, TagStatus};

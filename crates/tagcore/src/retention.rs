@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::history::{KnownTag, TagRole, Timeline, classify};
-use crate::policy::{Glob, TagPolicy};
+use crate::policy::{Glob, PolicyError, RetentionSpec, TagPolicy};
 use crate::{Digest, Tag, Timestamp};
 
 /// The `[retention]` policy: what may be deleted, and what is always kept.
@@ -67,8 +67,14 @@ fn age_of(tags: &TagPolicy, k: &KnownTag) -> Option<Timestamp> {
         .map(|d| Timestamp::from_unix(d.unix() + 86_399))
 }
 
-/// Returns why `k` must be kept regardless of its age, if it must.
-fn protected(tags: &TagPolicy, k: &KnownTag, window: &BTreeSet<&Tag>) -> Option<String> {
+/// Returns why `k` must be kept regardless of its age, if it must. `prod` is the prod
+/// channel's digest, when it exists.
+fn protected(
+    tags: &TagPolicy,
+    k: &KnownTag,
+    window: &BTreeSet<&Tag>,
+    prod: Option<&Digest>,
+) -> Option<String> {
     let name = k.tag.as_str();
     if crate::is_signature_artifact(name) {
         return Some("signature or attestation artifact".into());
@@ -81,10 +87,41 @@ fn protected(tags: &TagPolicy, k: &KnownTag, window: &BTreeSet<&Tag>) -> Option<
     if window.contains(&k.tag) {
         return Some("inside the rollback window".into());
     }
+    // After a rollback, the release prod runs may be older than the window's events.
+    let release = matches!(
+        classify(tags, name),
+        TagRole::ProdStamp { .. } | TagRole::Version { .. }
+    );
+    if release && prod == Some(&k.digest) {
+        return Some("names the release prod runs".into());
+    }
     None
 }
 
 impl RetentionPolicy {
+    /// Returns the validated `[retention]` section, or the first problem, naming its field.
+    pub fn from_spec(spec: &RetentionSpec) -> Result<Self, PolicyError> {
+        let err = |field: String, message: String| PolicyError { field, message };
+        if spec.keep_releases == 0 {
+            return Err(err(
+                "retention.keep_releases".into(),
+                "must be at least 1: the rollback window holds prod's own release and the ones before it"
+                    .into(),
+            ));
+        }
+        let prunable = spec
+            .prunable
+            .iter()
+            .enumerate()
+            .map(|(i, g)| Glob::parse(g).map_err(|m| err(format!("retention.prunable[{i}]"), m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            keep_releases: spec.keep_releases,
+            keep_days: spec.keep_days,
+            prunable,
+        })
+    }
+
     /// Returns the prune plan for `known` (every tag of one repository) at `now`.
     pub fn plan(&self, tags: &TagPolicy, known: &[KnownTag], now: Timestamp, mode: DeleteMode) -> PrunePlan {
         let timeline = Timeline::build(tags, known);
@@ -96,10 +133,11 @@ impl RetentionPolicy {
             .map(|e| &e.tag)
             .collect();
         let cutoff = now.unix() - i64::from(self.keep_days) * 86_400;
+        let prod = known.iter().find(|k| k.tag == tags.prod).map(|k| &k.digest);
         let mut keep = Vec::new();
         let mut candidates = Vec::new();
         for k in known {
-            let reason = protected(tags, k, &window).or_else(|| {
+            let reason = protected(tags, k, &window, prod).or_else(|| {
                 if !self.prunable.iter().any(|g| g.matches(k.tag.as_str())) {
                     return Some("not prunable".into());
                 }
@@ -233,6 +271,31 @@ mod tests {
         assert_eq!(why("pr-18"), "age unknown");
         assert_eq!(why("dev"), "not prunable");
         assert_eq!(plan.delete.len() + plan.keep.len(), known.len());
+    }
+
+    #[test]
+    fn after_a_rollback_the_stamp_of_the_release_prod_runs_is_kept_outside_the_window() {
+        let p = policy();
+        let known = [
+            k("prod", 1, None),
+            k("prod-20260601-1111111", 1, Some("2026-06-01T10:00:00Z")),
+            k("prod-20260602-2222222", 2, Some("2026-06-02T10:00:00Z")),
+            k(
+                "prod-rollback-20260603-101010-from-20260601-1111111",
+                1,
+                Some("2026-06-03T10:10:10Z"),
+            ),
+        ];
+        let now = "2026-07-01T00:00:00Z".parse().unwrap();
+        let plan = retention(1, 0).plan(&p.tags, &known, now, DeleteMode::ByTag);
+        let deleted: Vec<_> = plan.delete.iter().map(|v| v.tag.as_str()).collect();
+        assert_eq!(deleted, ["prod-20260602-2222222"]);
+        let stamp = plan
+            .keep
+            .iter()
+            .find(|v| v.tag.as_str() == "prod-20260601-1111111")
+            .unwrap();
+        assert_eq!(stamp.reason, "names the release prod runs");
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub struct RegistryConfig {
     pub http_extra: String,
     /// A top-level `auth:` block, complete with its `auth:` line.
     pub auth: String,
+    /// Turns manifest deletes off (`storage.delete.enabled: false`); they are on by default.
+    pub deletes_disabled: bool,
 }
 
 impl RegistryServer {
@@ -109,9 +111,10 @@ impl RegistryServer {
         std::fs::create_dir_all(&storage).expect("storage dir");
         let yml = format!(
             "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  \
-             filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: \
+             filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: {}\nhttp:\n  addr: \
              127.0.0.1:0\n{}\n{}\n",
             storage.display(),
+            !config.deletes_disabled,
             config.http_extra,
             config.auth
         );

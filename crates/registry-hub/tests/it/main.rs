@@ -2,6 +2,7 @@
 //! Bearer tokens), the Hub API on wiremock, fault injection, secrets, and the OCI layout.
 
 mod bounds;
+mod delete;
 mod faults;
 mod helpers;
 mod hostile;

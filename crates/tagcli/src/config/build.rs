@@ -378,6 +378,7 @@ fn policy_spec(
         verify: raw.verify.clone(),
         release: ReleaseSpec { mode: release },
         dispatch,
+        retention: raw.retention.clone(),
     }
 }
 

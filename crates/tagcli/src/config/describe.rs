@@ -57,6 +57,11 @@ pub(crate) fn describe(cfg: &UnitConfig) -> Value {
             }),
             SignatureMethod::Key { .. } => json!({ "key": "(configured)", "trusted_root": s.trusted_root }),
         }),
+        "retention": {
+            "keep_releases": p.retention.keep_releases,
+            "keep_days": p.retention.keep_days,
+            "prunable": strings(&p.retention.prunable),
+        },
         "release": cfg.release.as_ref().map(|rel| json!({
             "mode": p.release,
             "github_repository": rel.repository,

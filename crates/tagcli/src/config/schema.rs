@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use tagcore::policy::{PromoteSpec, RollbackSpec, StepMode, TagsSpec, VerifySpec};
+use tagcore::policy::{PromoteSpec, RetentionSpec, RollbackSpec, StepMode, TagsSpec, VerifySpec};
 
 /// `[registry]`: where the images live and how to log in.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -194,6 +194,9 @@ pub(super) struct RawUnit {
     /// Deploy dispatch targets.
     #[serde(default)]
     pub(super) dispatch: Vec<RawDispatch>,
+    /// What `prune` may delete, and the rollback window it always keeps.
+    #[serde(default)]
+    pub(super) retention: RetentionSpec,
 }
 
 /// A policy file: one unit at the top level, or several under `[units.<name>]` (then the

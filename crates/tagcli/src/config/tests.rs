@@ -353,3 +353,36 @@ fn policy_check_prints_the_resolved_unit_without_secrets() {
     assert!(!text.contains("secret-"), "{text}");
     insta::assert_snapshot!("policy_check_cloud_api", text);
 }
+
+#[test]
+fn retention_is_read_with_defaults_and_its_errors_name_line_and_field() {
+    let text = format!("{BASE}[retention]\nkeep_releases = 4\nprunable = [\"pr-*\"]\n");
+    let unit = parse(Path::new("p.toml"), &text, None, &env, &all()).unwrap();
+    assert_eq!(unit.policy.retention.keep_releases, 4);
+    assert_eq!(unit.policy.retention.keep_days, 30);
+    assert_eq!(unit.policy.retention.prunable.len(), 1);
+    let e = base_err("[retention]\nkeep_days = 7\nprunable = [\"pr-*\", \"sha-?\"]\n");
+    assert_eq!(
+        e.to_string(),
+        "p.toml:8:21: retention.prunable[1]: pattern \"sha-?\" contains '?'; expected [A-Za-z0-9._/-] and '*'"
+    );
+    let e = base_err("[retention]\n\nkeep_releases = 0\n");
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(8), Some("retention.keep_releases")),
+        "{e}"
+    );
+    let e = base_err("[retention]\nkeep_days = -1\n");
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(7), Some("retention.keep_days")),
+        "{e}"
+    );
+    let e = base_err("[retention]\nprunable = [\"${PATTERN}\"]\n");
+    assert_eq!(
+        (e.line(), e.field.as_deref()),
+        (Some(7), Some("retention.prunable[0]")),
+        "{e}"
+    );
+    assert!(e.message.contains("write this value literally"), "{e}");
+}

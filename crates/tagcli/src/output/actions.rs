@@ -31,6 +31,12 @@ pub(crate) fn digest_key(repository_path: &str) -> String {
     format!("digest_{name}")
 }
 
+/// Returns the output key of an image's pinned reference (`resolve`): `ref_` and the image's
+/// name, spelt as in [`digest_key`].
+pub(crate) fn ref_key(repository_path: &str) -> String {
+    format!("ref_{}", &digest_key(repository_path)["digest_".len()..])
+}
+
 /// Returns the stamp that holds the primary image's digest after the run: a stamp written or
 /// found in place, never one that failed, was not attempted, or is only planned.
 fn stamp_holding_digest(o: &Outcome) -> Option<String> {
@@ -52,7 +58,7 @@ fn stamp_holding_digest(o: &Outcome) -> Option<String> {
 
 /// Returns one `key=value` line; a value holding a line break (which could start another key)
 /// is written empty.
-fn line(key: &str, value: Option<&str>) -> String {
+pub(super) fn line(key: &str, value: Option<&str>) -> String {
     let value = value.filter(|v| !v.contains(['\n', '\r'])).unwrap_or("");
     format!("{key}={value}\n")
 }

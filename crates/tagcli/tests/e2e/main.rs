@@ -6,6 +6,7 @@ mod chat_api;
 mod cloud_api;
 mod compose_manager;
 mod correctness;
+mod deploy;
 mod gaps;
 mod hostile;
 mod hub;

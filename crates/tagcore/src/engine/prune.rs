@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Engine, OpError, OpErrorKind};
 use crate::retention::{DeleteMode, PrunePlan, RetentionPolicy};
-use crate::{AuditSink, Registry, Repository, Tag, TagListing, Timestamp, Verifier};
+use crate::{AuditSink, Digest, Registry, Repository, Tag, TagListing, Timestamp, Verifier};
 
 /// What `prune` is asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +86,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             });
         }
         if req.apply {
+            if let Some(img) = images
+                .iter()
+                .find(|i| i.mode.is_none() && !i.plan.delete.is_empty())
+            {
+                return Err(OpError::new(
+                    OpErrorKind::Refused,
+                    format!(
+                        "{} cannot delete tags (the registry refuses deletes); nothing was deleted",
+                        img.repository
+                    ),
+                ));
+            }
+            let mut any_deleted = false;
             for img in &mut images {
-                self.delete_planned(img).await?;
+                self.delete_planned(img, any_deleted).await?;
+                any_deleted |= !img.deleted.is_empty();
             }
         }
         Ok(PruneReport {
@@ -97,20 +111,56 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         })
     }
 
-    async fn delete_planned(&self, img: &mut ImagePrune) -> Result<(), OpError> {
-        if img.mode.is_none() && !img.plan.delete.is_empty() {
-            return Err(OpError::new(
-                OpErrorKind::Refused,
-                format!(
-                    "{} cannot delete tags (the registry refuses deletes); nothing was deleted",
-                    img.repository
-                ),
-            ));
+    /// Returns the channels and aliases of `img` with their digests read now, on a registry that
+    /// deletes by digest (empty otherwise): a channel moved onto a planned digest since the
+    /// listing (a rollback racing the prune) keeps that manifest.
+    async fn channels_now(&self, img: &ImagePrune) -> Result<Vec<(Tag, Digest)>, OpError> {
+        if img.mode != Some(DeleteMode::ByDigest) || img.plan.delete.is_empty() {
+            return Ok(Vec::new());
         }
+        let t = &self.policy.tags;
+        let mut out = Vec::new();
+        let channels = [&t.prod, &t.staging]
+            .into_iter()
+            .chain(&t.prod_aliases)
+            .chain(&t.publish_aliases);
+        for channel in channels {
+            self.count();
+            if let Some(d) = self.registry.resolve_tag(&img.repository, channel).await? {
+                out.push((channel.clone(), d));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes the planned tags of `img`, oldest first. A registry that turns out to disallow
+    /// deletes stops the run: a refusal when nothing was deleted yet, else a recorded failure.
+    async fn delete_planned(&self, img: &mut ImagePrune, any_deleted: bool) -> Result<(), OpError> {
+        let moved_here = self.channels_now(img).await?;
         for v in &img.plan.delete {
+            if let Some(channel) = moved_here.iter().find(|(_, d)| d == &v.digest).map(|(c, _)| c) {
+                img.failed.push((
+                    v.tag.clone(),
+                    format!(
+                        "{channel} moved to {} since the plan; deleting that manifest would take it along, not deleted",
+                        v.digest
+                    ),
+                ));
+                continue;
+            }
             self.count();
             match self.registry.delete_tag(&img.repository, &v.tag, &v.digest).await {
                 Ok(()) => img.deleted.push(v.tag.clone()),
+                Err(e) if e.kind == crate::RegistryErrorKind::Unsupported => {
+                    if !any_deleted && img.deleted.is_empty() {
+                        return Err(OpError::new(
+                            OpErrorKind::Refused,
+                            format!("{}; nothing was deleted", e.message),
+                        ));
+                    }
+                    img.failed.push((v.tag.clone(), e.to_string()));
+                    break;
+                }
                 Err(e) => img.failed.push((v.tag.clone(), e.to_string())),
             }
         }

@@ -5,7 +5,11 @@
 use serde::Serialize;
 
 use super::{Engine, OpError, OpErrorKind};
-use crate::{AuditSink, Digest, Registry, Repository, Tag, VerifiedSignature, Verifier};
+use crate::policy::Policy;
+use crate::template::TemplateValues;
+use crate::{
+    AuditSink, Digest, InputError, OperationKind, Registry, Repository, Tag, VerifiedSignature, Verifier,
+};
 
 /// What to resolve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +21,78 @@ pub struct ResolveRequest {
     pub at: Option<Tag>,
     /// Whether each digest must pass the signature policy.
     pub verified: bool,
+}
+
+impl ResolveRequest {
+    /// Returns the request for `channel` (a channel or alias of `policy`), optionally `at` a
+    /// named release (a prod stamp, an audit tag, or a version such as `v0.2.13`).
+    pub fn parse(
+        channel: &str,
+        at: Option<&str>,
+        verified: bool,
+        policy: &Policy,
+    ) -> Result<Self, InputError> {
+        let bad = |input: &str, message: String| InputError {
+            input: input.to_owned(),
+            message,
+        };
+        let t = &policy.tags;
+        let channels: Vec<&Tag> = [&t.prod, &t.staging]
+            .into_iter()
+            .chain(&t.prod_aliases)
+            .chain(&t.publish_aliases)
+            .collect();
+        let Some(channel) = channels.iter().find(|c| c.as_str() == channel) else {
+            let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+            return Err(bad(
+                "channel",
+                format!(
+                    "{channel:?} is not a channel of unit {}; expected one of {}",
+                    policy.unit,
+                    names.join(", ")
+                ),
+            ));
+        };
+        let at = at.map(|a| release_tag(a, policy)).transpose()?;
+        Ok(Self {
+            channel: (*channel).clone(),
+            at,
+            verified,
+        })
+    }
+}
+
+/// Returns the tag of the release `input` names: a prod stamp or audit tag as written, or a
+/// version (one leading `v` dropped) through the version template.
+fn release_tag(input: &str, policy: &Policy) -> Result<Tag, InputError> {
+    let t = &policy.tags;
+    let named = t.prod_stamp.as_ref().is_some_and(|s| s.matches(input).is_some())
+        || t.rollback_audit.matches(input).is_some();
+    if named && let Ok(tag) = input.parse::<Tag>() {
+        return Ok(tag);
+    }
+    let version = input.strip_prefix('v').unwrap_or(input);
+    if version.starts_with(|c: char| c.is_ascii_digit()) {
+        let values = TemplateValues {
+            version: Some(version),
+            ..TemplateValues::default()
+        };
+        if let Ok(tag) = t.version.render(&values)
+            && t.version.matches(tag.as_str()).is_some()
+        {
+            return Ok(tag);
+        }
+    }
+    let stamp = t
+        .prod_stamp
+        .as_ref()
+        .map_or_else(String::new, |s| format!("a prod stamp ({s}), "));
+    Err(InputError {
+        input: "--at".into(),
+        message: format!(
+            "{input:?} is not a release; expected {stamp}a rollback audit tag or a version (v0.2.13)"
+        ),
+    })
 }
 
 /// One image, resolved.
@@ -55,13 +131,23 @@ impl ResolveReport {
 }
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
-    /// Resolves the channel (or the named release) of every image once and, when asked,
+    /// Resolves the channel (or the named release) of every image that gets it (staging: the
+    /// images publish moves; otherwise those promote moves) once and, when asked,
     /// verifies each digest. A refused image keeps its digest but gets no reference; a missing
     /// tag on any image is an error naming it.
     pub async fn resolve_unit(&self, req: &ResolveRequest) -> Result<ResolveReport, OpError> {
         let tag = req.at.clone().unwrap_or_else(|| req.channel.clone());
+        let t = &self.policy.tags;
+        // Staging and its aliases are moved by publish; prod, its aliases and releases by
+        // promote and rollback: an image that never gets the tag is not resolved.
+        let op = if req.at.is_none() && (req.channel == t.staging || t.publish_aliases.contains(&req.channel))
+        {
+            OperationKind::Publish
+        } else {
+            OperationKind::Promote
+        };
         let mut images = Vec::new();
-        for image in &self.policy.images {
+        for image in self.policy.images_for(op) {
             let repo = &image.repository;
             let digest = self.require(repo, &tag, "tag").await.map_err(|e| OpError {
                 message: format!("{repo}:{tag} does not exist"),

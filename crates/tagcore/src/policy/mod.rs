@@ -14,8 +14,8 @@ pub use dispatch::{DispatchTarget, DispatchValues, PayloadTemplate, requests as 
 pub use pattern::Glob;
 pub use signature::{IdentityMatcher, SignatureMethod, SignaturePolicy};
 pub use spec::{
-    AlreadyInProd, DispatchSpec, ImageSpec, PolicySpec, PromoteSpec, PublishSpec, ReleaseSpec, RollbackSpec,
-    SourceMode, StepMode, TagsSpec, TargetMode, VerifySpec,
+    AlreadyInProd, DispatchSpec, ImageSpec, PolicySpec, PromoteSpec, PublishSpec, ReleaseSpec, RetentionSpec,
+    RollbackSpec, SourceMode, StepMode, TagsSpec, TargetMode, VerifySpec,
 };
 
 use crate::template::{Placeholder, TagTemplate};
@@ -146,6 +146,8 @@ pub struct Policy {
     pub release: StepMode,
     /// Dispatch targets, in file order.
     pub dispatch: Vec<DispatchTarget>,
+    /// What `prune` may delete.
+    pub retention: crate::retention::RetentionPolicy,
 }
 
 fn parse_tag(field: &str, s: &str) -> Result<Tag, PolicyError> {
@@ -345,6 +347,7 @@ impl Policy {
         }
 
         let dispatch = dispatch::targets(&spec.dispatch)?;
+        let retention = crate::retention::RetentionPolicy::from_spec(&spec.retention)?;
         let unit = if spec.unit.is_empty() {
             "default".to_owned()
         } else {
@@ -360,6 +363,7 @@ impl Policy {
             signature,
             release: spec.release.mode,
             dispatch,
+            retention,
         })
     }
 

@@ -263,6 +263,30 @@ impl Default for DispatchSpec {
     }
 }
 
+/// Retention as written (`docs/policy.md`, `[retention]`): what `prune` may delete.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSpec {
+    /// The newest releases (promotions and rollbacks) whose tags are always kept: the rollback
+    /// window. At least 1.
+    pub keep_releases: usize,
+    /// Tags younger than this many days are kept; a tag of unknown age is kept unless this is 0.
+    pub keep_days: u32,
+    /// Only tags matching one of these globs (`*` matches any run) are ever deleted.
+    pub prunable: Vec<String>,
+}
+
+impl Default for RetentionSpec {
+    fn default() -> Self {
+        Self {
+            keep_releases: 10,
+            keep_days: 30,
+            prunable: vec!["staging-*".into(), "pr-*".into(), "sha-*".into()],
+        }
+    }
+}
+
 /// A whole policy as written, before validation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -286,4 +310,6 @@ pub struct PolicySpec {
     pub release: ReleaseSpec,
     /// Dispatch targets.
     pub dispatch: Vec<DispatchSpec>,
+    /// Retention (what `prune` may delete).
+    pub retention: RetentionSpec,
 }

@@ -122,3 +122,26 @@ fn checks_per_image_operations() {
     s.images[0].operations = Some(vec!["publish".into()]);
     assert_eq!(field_of(&s), "images[0].operations");
 }
+
+#[test]
+fn retention_defaults_to_ten_releases_thirty_days_and_the_build_tag_patterns() {
+    let p = Policy::from_spec(&spec()).unwrap();
+    assert_eq!(p.retention.keep_releases, 10);
+    assert_eq!(p.retention.keep_days, 30);
+    let globs: Vec<_> = p.retention.prunable.iter().map(Glob::as_str).collect();
+    assert_eq!(globs, ["staging-*", "pr-*", "sha-*"]);
+}
+
+#[test]
+fn refuses_an_empty_rollback_window_and_bad_prunable_patterns() {
+    let mut s = spec();
+    s.retention.keep_releases = 0;
+    let e = Policy::from_spec(&s).unwrap_err();
+    assert_eq!(e.field, "retention.keep_releases");
+    assert!(e.message.contains("at least 1"), "{e}");
+    let mut s = spec();
+    s.retention.prunable = vec!["pr-*".into(), "sha-[0-9]".into()];
+    let e = Policy::from_spec(&s).unwrap_err();
+    assert_eq!(e.field, "retention.prunable[1]");
+    assert!(e.message.contains("'['"), "{e}");
+}

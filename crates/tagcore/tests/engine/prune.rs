@@ -124,3 +124,39 @@ fn deleting_by_digest_keeps_a_tag_that_shares_a_kept_digest() {
     );
     assert_eq!(w.tag(0, &stamps[35].0), Some(stamps[35].1.clone()));
 }
+
+#[test]
+fn a_channel_moved_onto_a_planned_digest_keeps_that_manifest_on_a_delete_by_digest_registry() {
+    let w = World::cloud();
+    let stamps = forty_releases(&w);
+    w.reg.delete_by_digest(true);
+    w.reg.clear_calls();
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    // The listing is call 1 (digests come with it); a rollback to the oldest release lands
+    // right after it, before the prune re-reads the channels.
+    w.reg.hook(tagcore::testing::Hook::MoveTagBeforeCall {
+        call: 2,
+        repository: w.repo(0),
+        tag: "prod".into(),
+        digest: stamps[0].1.clone(),
+    });
+    let report = block_on(engine.prune(
+        &PruneRequest {
+            retention: retention(),
+            apply: true,
+        },
+        t("2026-03-31T00:00:00Z"),
+    ))
+    .unwrap();
+    let img = &report.images[0];
+    assert!(img.plan.delete.iter().any(|v| v.tag.as_str() == stamps[0].0));
+    let (_, why) = img
+        .failed
+        .iter()
+        .find(|(t, _)| t.as_str() == stamps[0].0)
+        .unwrap();
+    assert!(why.contains("prod moved to"), "{why}");
+    assert_eq!(img.failed.len(), 1, "{:?}", img.failed);
+    assert_eq!(w.tag(0, "prod"), Some(stamps[0].1.clone()));
+    assert_eq!(img.deleted.len(), img.plan.delete.len() - 1);
+}

@@ -84,3 +84,22 @@ fn at_names_a_release_and_a_missing_tag_is_an_error() {
     let err = block_on(engine.resolve_unit(&request(false, None))).unwrap_err();
     assert_eq!(err.message, "docker.io/nearai/cloud-api:prod does not exist");
 }
+
+#[test]
+fn parse_accepts_channels_and_releases_and_names_the_bad_input() {
+    let w = two_images();
+    let p = &w.policy;
+    let r = ResolveRequest::parse("prod", Some("prod-20260624-abcdef1"), true, p).unwrap();
+    assert_eq!(
+        (r.channel.as_str(), r.at.unwrap().as_str()),
+        ("prod", "prod-20260624-abcdef1")
+    );
+    let r = ResolveRequest::parse("staging", Some("v0.2.13"), false, p).unwrap();
+    assert_eq!(r.at.unwrap().as_str(), "0.2.13");
+    let e = ResolveRequest::parse("latest-build", None, false, p).unwrap_err();
+    assert_eq!(e.input, "channel");
+    assert!(e.message.contains("expected one of prod, staging"), "{e:?}");
+    let e = ResolveRequest::parse("prod", Some("pr-17"), false, p).unwrap_err();
+    assert_eq!(e.input, "--at");
+    assert!(e.message.contains("a version (v0.2.13)"), "{e:?}");
+}
