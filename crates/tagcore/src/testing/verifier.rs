@@ -45,6 +45,15 @@ impl MemoryVerifier {
         }
     }
 
+    /// Makes the verifier answer for `digest` with the signature accepted for `other` (a
+    /// verifier that names the wrong digest: the engine must refuse it).
+    pub fn misattribute(&self, digest: &Digest, other: &Digest) {
+        let answer = self.lock_signed().get(other).cloned();
+        if let Some(a) = answer {
+            self.lock_signed().insert(digest.clone(), a);
+        }
+    }
+
     /// Makes `digest` carry a signature that the policy refuses, for `reason`.
     pub fn refuse(&self, digest: &Digest, reason: &str) {
         self.lock_signed().insert(digest.clone(), Err(reason.to_owned()));

@@ -6,6 +6,7 @@ mod correctness;
 mod dispatch;
 mod downgrade;
 mod execution;
+mod guards;
 mod history;
 mod invariants;
 mod model;
