@@ -328,3 +328,29 @@ fn recording_an_unrecorded_prod_says_so() {
         out.warnings
     );
 }
+
+#[test]
+fn status_prefers_a_staging_stamp_over_the_prod_stamp_for_the_commit() {
+    let w = World::cloud();
+    let d = w.signed_image(0, "d", SHA_A);
+    w.reg.set_tag(
+        &w.repo(0),
+        "staging-20260623-851f2cc",
+        &d,
+        t("2026-06-23T09:00:00Z"),
+    );
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d, t("2026-06-24T09:00:00Z"));
+    w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let r = block_on(engine.status()).unwrap();
+    let prod = r.images[0]
+        .channels
+        .iter()
+        .find(|c| c.tag.as_str() == "prod")
+        .unwrap();
+    assert_eq!(
+        prod.source_commit.clone().unwrap().source,
+        tagcore::source::CommitSource::StagingStamp("staging-20260623-851f2cc".parse().unwrap())
+    );
+}
