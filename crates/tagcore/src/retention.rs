@@ -319,4 +319,73 @@ mod tests {
         let by_tag = retention(0, 0).plan(&p.tags, &known, now, DeleteMode::ByTag);
         assert_eq!(by_tag.delete.len(), 2);
     }
+
+    fn everything_prunable(keep_days: u32) -> RetentionPolicy {
+        RetentionPolicy {
+            keep_releases: 1,
+            keep_days,
+            prunable: vec![Glob::parse("*").unwrap()],
+        }
+    }
+
+    fn deleted(plan: &PrunePlan) -> Vec<&str> {
+        plan.delete.iter().map(|v| v.tag.as_str()).collect()
+    }
+
+    #[test]
+    fn aliases_are_kept_even_when_a_pattern_matches_them() {
+        let mut s = PolicySpec {
+            unit: "u".into(),
+            ..PolicySpec::default()
+        };
+        s.images = vec![crate::policy::ImageSpec {
+            repository: "docker.io/o/u".into(),
+            verify: false,
+            ..Default::default()
+        }];
+        s.tags.publish_aliases = vec!["latest".into()];
+        s.tags.prod_aliases = vec!["stable".into()];
+        let p = Policy::from_spec(&s).unwrap();
+        let known = [
+            k("latest", 1, Some("2020-01-01T00:00:00Z")),
+            k("stable", 2, Some("2020-01-01T00:00:00Z")),
+        ];
+        let now = "2026-07-01T00:00:00Z".parse().unwrap();
+        let plan = everything_prunable(0).plan(&p.tags, &known, now, DeleteMode::ByTag);
+        assert!(plan.delete.is_empty(), "{plan:?}");
+        assert!(plan.keep.iter().all(|v| v.reason == "an alias"), "{plan:?}");
+    }
+
+    #[test]
+    fn without_push_times_the_day_in_the_name_is_the_age_up_to_its_last_second() {
+        let p = policy();
+        let known = [
+            k("staging-20260620-1111111", 1, None),
+            k("staging-20260623-2222222", 2, None),
+            k("prod-rollback-20260620-100000-from-x", 3, None),
+            k("prod-rollback-20260623-100000-from-x", 4, None),
+        ];
+        // Cutoff: 2026-06-23T00:00:00Z. A name dated the 23rd may be from its last second.
+        let now = "2026-06-30T00:00:00Z".parse().unwrap();
+        let plan = everything_prunable(7).plan(&p.tags, &known, now, DeleteMode::ByTag);
+        let mut gone = deleted(&plan);
+        gone.sort_unstable();
+        assert_eq!(
+            gone,
+            ["prod-rollback-20260620-100000-from-x", "staging-20260620-1111111"]
+        );
+    }
+
+    #[test]
+    fn a_tag_exactly_at_the_cutoff_is_old_enough_and_unknown_ages_go_when_no_age_is_kept() {
+        let p = policy();
+        let known = [k("pr-1", 1, Some("2026-06-23T00:00:00Z")), k("pr-2", 2, None)];
+        let now = "2026-06-30T00:00:00Z".parse().unwrap();
+        let plan = everything_prunable(7).plan(&p.tags, &known, now, DeleteMode::ByTag);
+        assert_eq!(deleted(&plan), ["pr-1"], "{plan:?}");
+        let plan = everything_prunable(0).plan(&p.tags, &known, now, DeleteMode::ByTag);
+        let mut gone = deleted(&plan);
+        gone.sort_unstable();
+        assert_eq!(gone, ["pr-1", "pr-2"]);
+    }
 }
