@@ -82,6 +82,9 @@ struct State {
     push_times: bool,
     listing_digests: bool,
     delete_by_digest: bool,
+    /// `Some(n)`: the registry says it deletes, but refuses (unsupported) after `n` deletions.
+    deletes_allowed: Option<usize>,
+    cannot_delete: bool,
 }
 
 /// A registry in memory: manifests by digest, tags with push times, every call recorded.
@@ -269,10 +272,24 @@ impl MemoryRegistry {
     pub fn delete_by_digest(&self, yes: bool) {
         self.lock().delete_by_digest = yes;
     }
+
+    /// Makes every deletion after the first `n` answer "unsupported" (a registry that has
+    /// deletes disabled behind an API that looks able to delete).
+    pub fn refuse_deletes_after(&self, n: usize) {
+        self.lock().deletes_allowed = Some(n);
+    }
+
+    /// Makes the registry say it cannot delete at all.
+    pub fn cannot_delete(&self) {
+        self.lock().cannot_delete = true;
+    }
 }
 
 impl Registry for MemoryRegistry {
     fn delete_mode(&self) -> Option<crate::retention::DeleteMode> {
+        if self.lock().cannot_delete {
+            return None;
+        }
         Some(if self.lock().delete_by_digest {
             crate::retention::DeleteMode::ByDigest
         } else {
@@ -288,6 +305,15 @@ impl Registry for MemoryRegistry {
     ) -> Result<(), RegistryError> {
         self.enter(Call::Delete(format!("{repository}:{tag}")))?;
         let mut s = self.lock();
+        if let Some(n) = s.deletes_allowed {
+            if n == 0 {
+                return Err(RegistryError::new(
+                    RegistryErrorKind::Unsupported,
+                    "the registry disallows deletes",
+                ));
+            }
+            s.deletes_allowed = Some(n - 1);
+        }
         let by_digest = s.delete_by_digest;
         let repo = s.repos.entry(repository.clone()).or_default();
         if by_digest {

@@ -160,3 +160,53 @@ fn a_channel_moved_onto_a_planned_digest_keeps_that_manifest_on_a_delete_by_dige
     assert_eq!(w.tag(0, "prod"), Some(stamps[0].1.clone()));
     assert_eq!(img.deleted.len(), img.plan.delete.len() - 1);
 }
+
+fn apply() -> PruneRequest {
+    PruneRequest {
+        retention: retention(),
+        apply: true,
+    }
+}
+
+#[test]
+fn a_registry_that_cannot_delete_is_refused_before_any_deletion() {
+    let w = World::cloud();
+    forty_releases(&w);
+    w.reg.cannot_delete();
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let err = block_on(engine.prune(&apply(), t("2026-03-31T00:00:00Z"))).unwrap_err();
+    assert_eq!(err.kind, tagcore::OpErrorKind::Refused);
+    assert!(err.message.contains("cannot delete tags"), "{}", err.message);
+    assert_eq!(w.reg.tags(&w.repo(0)).len(), 241);
+}
+
+#[test]
+fn deletes_disabled_at_the_first_deletion_is_a_refusal_with_nothing_deleted() {
+    let w = World::cloud();
+    forty_releases(&w);
+    w.reg.refuse_deletes_after(0);
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let err = block_on(engine.prune(&apply(), t("2026-03-31T00:00:00Z"))).unwrap_err();
+    assert_eq!(err.kind, tagcore::OpErrorKind::Refused);
+    assert_eq!(err.message, "the registry disallows deletes; nothing was deleted");
+    assert_eq!(w.reg.tags(&w.repo(0)).len(), 241);
+}
+
+#[test]
+fn deletes_refused_after_some_succeeded_are_reported_per_tag() {
+    let w = World::cloud();
+    forty_releases(&w);
+    w.reg.refuse_deletes_after(5);
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    let report = block_on(engine.prune(&apply(), t("2026-03-31T00:00:00Z"))).unwrap();
+    let img = &report.images[0];
+    assert_eq!(img.deleted.len(), 5);
+    // It stops at the first refusal: the rest are neither deleted nor tried.
+    assert_eq!(img.failed.len(), 1);
+    assert!(
+        img.failed[0].1.contains("the registry disallows deletes"),
+        "{:?}",
+        img.failed
+    );
+    assert_eq!(w.reg.tags(&w.repo(0)).len(), 236);
+}
