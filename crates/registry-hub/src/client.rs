@@ -15,7 +15,7 @@ use tagcore::{RegistryError, RegistryErrorKind, Repository};
 use crate::auth::{Access, HostAuth, TokenCache, host_auth_from_challenges, parse_www_authenticate};
 use crate::credentials::{CredentialStore, Credentials, Secret};
 use crate::error_map;
-pub(crate) use crate::http::{Redirects, build_http, read_capped};
+pub(crate) use crate::http::{build_client_pair, read_capped};
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
 /// Which registries are reached over plain HTTP.
@@ -115,17 +115,12 @@ pub(crate) struct Req<'a> {
 
 impl Transport {
     pub(crate) fn new(config: OciConfig) -> Result<Self, RegistryError> {
-        let build = |redirects| {
-            build_http(
-                &config.user_agent,
-                config.request_timeout,
-                config.connect_timeout,
-                config.ca_bundle.as_ref(),
-                redirects,
-            )
-        };
-        let http = build(Redirects::Shared)?;
-        let http_secret = build(Redirects::SameOrigin)?;
+        let (http, http_secret) = build_client_pair(
+            &config.user_agent,
+            config.request_timeout,
+            config.connect_timeout,
+            config.ca_bundle.as_ref(),
+        )?;
         Ok(Self {
             http,
             http_secret,

@@ -51,6 +51,19 @@ pub(crate) enum Redirects {
 }
 
 /// Returns a `reqwest` client with the TLS, timeout and redirect settings shared by all clients.
+/// Returns the two clients every adapter holds: one whose redirects may go to another origin
+/// (plain reads), and one that follows redirects only to the same origin (requests whose body
+/// carries a secret: token exchanges, Hub logins).
+pub(crate) fn build_client_pair(
+    user_agent: &str,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    ca_bundle: Option<&PathBuf>,
+) -> Result<(reqwest::Client, reqwest::Client), RegistryError> {
+    let build = |redirects| build_http(user_agent, request_timeout, connect_timeout, ca_bundle, redirects);
+    Ok((build(Redirects::Shared)?, build(Redirects::SameOrigin)?))
+}
+
 pub(crate) fn build_http(
     user_agent: &str,
     request_timeout: Duration,

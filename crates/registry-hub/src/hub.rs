@@ -16,7 +16,7 @@ use reqwest::{Method, Response};
 use serde_json::Value;
 use tagcore::{RegistryError, Repository, Tag, TagListing};
 
-use crate::client::{Redirects, build_http, read_capped, sensitive};
+use crate::client::{build_client_pair, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
 use crate::hub_page::{jwt_lifetime, parse_page};
@@ -136,17 +136,12 @@ impl HubClient {
                 format!("{e} (plain HTTP only on loopback or with allow_insecure)"),
             )
         })?;
-        let build = |redirects| {
-            build_http(
-                &config.user_agent,
-                config.request_timeout,
-                config.connect_timeout,
-                config.ca_bundle.as_ref(),
-                redirects,
-            )
-        };
-        let http = build(Redirects::Shared)?;
-        let http_secret = build(Redirects::SameOrigin)?;
+        let (http, http_secret) = build_client_pair(
+            &config.user_agent,
+            config.request_timeout,
+            config.connect_timeout,
+            config.ca_bundle.as_ref(),
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
