@@ -1,7 +1,7 @@
 //! The constraints, evaluated all together on one candidate at a time.
 //!
 //! This replaces sigstore's `verify_constraints`, which accepts different layers satisfying
-//! different constraints (FACTS.md, gap 2). Here a candidate is accepted only when *every*
+//! different constraints (docs/behaviour.md#signature-verification). Here a candidate is accepted only when *every*
 //! constraint holds for it, and when it is not, *every* failed constraint is reported.
 
 use tagcore::{Digest, Repository, Timestamp, VerifiedSignature};
@@ -125,7 +125,7 @@ fn keyless(
         }
         Some(Ok(c)) => c,
     };
-    // The signature must be made by the certificate's key (FACTS.md, gap 1).
+    // The signature must be made by the certificate's key (docs/behaviour.md#signature-verification).
     let mut signed_at = None;
     if let Some(signature) = signature {
         if !cert.public_key.verifies(signature, &candidate.message) {

@@ -1,5 +1,5 @@
 //! cosign-verify checks that an image digest carries a cosign signature satisfying a policy,
-//! and implements `tagcore::Verifier` with it (SPEC §6).
+//! and implements `tagcore::Verifier` with it (docs/behaviour.md#signature-verification).
 //!
 //! # Use
 //!

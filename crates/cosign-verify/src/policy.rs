@@ -1,6 +1,6 @@
 //! The signature policy: plain configuration data, and its validated, compiled form.
 //!
-//! [`SignaturePolicy`] is what a configuration file holds (SPEC §10 `[verify]`). It is compiled
+//! [`SignaturePolicy`] is what a configuration file holds (docs/policy.md, `[verify]`). It is compiled
 //! once into a [`Policy`] by [`SignaturePolicy::compile`], which refuses every ambiguous or
 //! incomplete configuration before any registry is contacted.
 

@@ -3,7 +3,7 @@
 //! verified.
 //!
 //! sigstore 0.15 verifies a cosign bundle's SET only inside its private layer constructor, never
-//! checks that the logged entry describes the layer (FACTS.md, gap 1), and knows nothing of
+//! checks that the logged entry describes the layer (docs/behaviour.md#signature-verification), and knows nothing of
 //! Rekor v2. This module uses sigstore's public pieces — the `cosign::bundle::Bundle` format, the
 //! protobuf `TransparencyLogEntry` and `CosignVerificationKey` — to verify the SET against a
 //! trusted Rekor key, verifies inclusion proofs itself (`checkpoint`), and then checks the entry

@@ -1,4 +1,4 @@
-//! Parsers of untrusted input never panic (issue 11, point 3): property tests on the stable
+//! Parsers of untrusted input never panic: property tests on the stable
 //! toolchain. `PROPTEST_CASES=10000` locally; 256 cases with a fixed seed by default (CI).
 //!
 //! Arbitrary and mutated (bytes flipped, inserted, cut) versions of valid inputs:

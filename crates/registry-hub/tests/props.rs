@@ -1,4 +1,4 @@
-//! Parsers of untrusted input never panic (issue 11, point 3): property tests on the stable
+//! Parsers of untrusted input never panic: property tests on the stable
 //! toolchain. `PROPTEST_CASES=10000` locally; 256 cases with a fixed seed by default (CI).
 //!
 //! - `WWW-Authenticate` values and manifest bytes, parsed directly;
@@ -275,7 +275,7 @@ fn a_hostile_hub_api_never_makes_the_client_panic() {
     result.unwrap();
 }
 
-/// The panics these properties found (the overflow of issue 11, point 5), as fixed examples.
+/// The panics these properties found (overflowing waits), as fixed examples.
 #[test]
 fn the_minimal_inputs_found_stay_fixed() {
     use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! Exit codes, decided in one place (SPEC §10).
+//! Exit codes, decided in one place (docs/behaviour.md#interfaces).
 
 use tagcore::OpErrorKind;
 use tagcore::outcome::RunResult;

@@ -1,4 +1,4 @@
-//! The prod timeline (SPEC §4): classify tags, order events, and find "previous".
+//! The prod timeline (docs/behaviour.md#history): classify tags, order events, and find "previous".
 
 use serde::Serialize;
 
@@ -478,25 +478,22 @@ fn replay(events: &[Event], order: &[usize]) -> Replay {
     Replay { stack, undone, valid }
 }
 
+/// Returns every order of `range`, in lexicographic order of positions.
 fn permutations(range: std::ops::Range<usize>) -> Vec<Vec<usize>> {
-    let items: Vec<usize> = range.collect();
-    let mut out = Vec::new();
-    permute(&items, &mut Vec::new(), &mut vec![false; items.len()], &mut out);
-    out
-}
-
-fn permute(items: &[usize], cur: &mut Vec<usize>, used: &mut [bool], out: &mut Vec<Vec<usize>>) {
-    if cur.len() == items.len() {
-        out.push(cur.clone());
-        return;
-    }
-    for i in 0..items.len() {
-        if !used[i] {
-            used[i] = true;
-            cur.push(items[i]);
-            permute(items, cur, used, out);
-            cur.pop();
-            used[i] = false;
+    fn of(items: &[usize]) -> Vec<Vec<usize>> {
+        if items.len() <= 1 {
+            return vec![items.to_vec()];
         }
+        (0..items.len())
+            .flat_map(|i| {
+                let mut rest = items.to_vec();
+                let first = rest.remove(i);
+                of(&rest).into_iter().map(move |mut p| {
+                    p.insert(0, first);
+                    p
+                })
+            })
+            .collect()
     }
+    of(&range.collect::<Vec<_>>())
 }

@@ -7,7 +7,7 @@
 //!
 //! # The drive loop
 //!
-//! Every mutating operation goes through the same steps, in this order (SPEC §3, §8):
+//! Every mutating operation goes through the same steps, in this order (docs/behaviour.md#operations; ARCHITECTURE.md, safety invariants):
 //!
 //! 1. **Validate** — raw inputs become [`Request`]s ([`request`]): digests, tags, versions,
 //!    confirm strings and protected names are checked before any request is sent.

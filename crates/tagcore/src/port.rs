@@ -233,7 +233,7 @@ pub struct VerifiedSignature {
     pub workflow_repository: Option<String>,
     /// The GitHub workflow ref from the certificate, e.g. `refs/heads/main`.
     pub workflow_ref: Option<String>,
-    /// The source commit from the certificate, when it carries one (SPEC §5, first source).
+    /// The source commit from the certificate, when it carries one (docs/behaviour.md#source-commit, first source).
     pub source_commit: Option<CommitSha>,
     /// When the signature was made, as attested by a verified transparency-log entry (its
     /// integrated time) or RFC 3161 timestamp; `None` when nothing attests it (key-based
@@ -259,7 +259,7 @@ pub struct ReleaseRequest {
     pub tag: String,
     /// The title, `Production Release <tag>` or `Production Rollback <tag>`.
     pub title: String,
-    /// Markdown notes (SPEC §7).
+    /// Markdown notes (docs/behaviour.md#audit-trail).
     pub notes: String,
     /// Whether this release becomes GitHub's "Latest"; always sent explicitly.
     pub make_latest: bool,

@@ -1,4 +1,4 @@
-//! Release notes of the audit trail (SPEC §7), rendered as markdown.
+//! Release notes of the audit trail (docs/behaviour.md#audit-trail), rendered as markdown.
 
 use std::fmt::Write as _;
 

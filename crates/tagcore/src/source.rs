@@ -1,4 +1,4 @@
-//! Source-commit recovery (SPEC §5), as a pure function over what the adapters reported.
+//! Source-commit recovery (docs/behaviour.md#source-commit), as a pure function over what the adapters reported.
 
 use std::fmt;
 
@@ -76,7 +76,7 @@ pub struct CommitEvidence<'a> {
     pub staging_stamps: Vec<(&'a Tag, &'a str, Option<Timestamp>)>,
 }
 
-/// Returns the source commit of `digest` from `evidence`, trying the sources of SPEC §5 in order.
+/// Returns the source commit of `digest` from `evidence`, trying the sources of docs/behaviour.md#source-commit in order.
 pub fn resolve_source_commit(digest: &Digest, evidence: &CommitEvidence<'_>) -> SourceCommit {
     if let Some(c) = evidence.certificate {
         return SourceCommit {

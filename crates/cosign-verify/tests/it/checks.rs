@@ -1,4 +1,4 @@
-//! The checks added after the review of issue 12: repository binding, trust-root windows,
+//! The checks added after a review against cosign: repository binding, trust-root windows,
 //! certificate shape, and the bounds on what is examined. Each refusal is also driven through
 //! the engine (see `Env::verify`): prod stays untouched.
 

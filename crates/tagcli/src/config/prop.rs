@@ -1,4 +1,4 @@
-//! The policy file is untrusted input (issue 11, point 3): arbitrary text, and the fixture
+//! The policy file is untrusted input: arbitrary text, and the fixture
 //! policies with bytes flipped, inserted or cut, never make the loader panic; every refusal
 //! names the file and says what is wrong. `PROPTEST_CASES=10000` locally; 256 by default.
 

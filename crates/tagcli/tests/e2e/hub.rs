@@ -32,7 +32,7 @@ fn listing(w: &World, results: serde_json::Value, next: Option<String>) {
     );
 }
 
-/// SPEC §9: `prod-20260624-970361d`@D1 pushed 10:05Z, `prod-20260624-851f2cc`@D2 pushed 14:53Z,
+/// docs/behaviour.md#regression-cases: `prod-20260624-970361d`@D1 pushed 10:05Z, `prod-20260624-851f2cc`@D2 pushed 14:53Z,
 /// `prod-20260625-a2fad42`@D3 = prod → the automatic rollback targets `prod-20260624-851f2cc`.
 fn same_day_world(hub: bool) -> (World, [tagcore::Digest; 3]) {
     let w = if hub {

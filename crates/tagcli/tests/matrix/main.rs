@@ -1,4 +1,4 @@
-//! The fault matrix on the real registry (issue 11, point 2).
+//! The fault matrix on the real registry.
 //!
 //! For each of promote, rollback and publish: one clean run through testkit's fault proxy
 //! counts its requests n; then, for every fault kind and every k in 1..=n (`TAGCLI_MATRIX=full`;

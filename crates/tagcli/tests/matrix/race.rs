@@ -1,4 +1,4 @@
-//! Concurrent promotes on the real registry through the latency proxy (issue 11, "Must show").
+//! Concurrent promotes on the real registry through the latency proxy.
 //!
 //! Each round: a fresh unit (a new repository, no prod yet) holding three signed images; three
 //! promotes, one per digest, start together through a proxy adding 25 ms each way. At rest:

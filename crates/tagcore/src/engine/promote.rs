@@ -50,7 +50,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         // 2. Every image is verified (above); no downgrade.
         warnings.extend(self.check_downgrade(&images, &current, req.allow_older).await?);
-        // 3. The source commit, from the primary image (SPEC §5).
+        // 3. The source commit, from the primary image (docs/behaviour.md#source-commit).
         let primary = images[0].clone();
         let cert_commit = primary
             .verification

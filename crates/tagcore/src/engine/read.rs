@@ -279,7 +279,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .await
     }
 
-    /// Returns the source commit of `digest` in the order of SPEC §5: the certificate's commit,
+    /// Returns the source commit of `digest` in the order of docs/behaviour.md#source-commit: the certificate's commit,
     /// the image's revision annotation (read only when the certificate named none), the oldest
     /// staging stamp at the digest, the digest itself.
     pub(super) async fn source_commit(

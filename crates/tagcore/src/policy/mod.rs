@@ -60,7 +60,7 @@ impl UnitImage {
     }
 }
 
-/// The tag vocabulary of SPEC §2, validated.
+/// The tag vocabulary of docs/behaviour.md#tag-vocabulary, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TagPolicy {
     /// The staging channel.

@@ -80,7 +80,7 @@ pub enum SignatureMethod {
     },
 }
 
-/// The signature policy of SPEC §6.
+/// The signature policy of docs/behaviour.md#signature-verification.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignaturePolicy {
     /// Keyless or key-based.

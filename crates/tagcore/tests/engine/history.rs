@@ -25,7 +25,7 @@ fn policy() -> Policy {
 
 #[test]
 fn same_day_stamps_are_ordered_by_push_time_not_name() {
-    // §9: the sha is random, so name order would pick 970361d.
+    // Regression case (docs/behaviour.md#regression-cases): the sha is random, so name order would pick 970361d.
     let p = policy();
     let tags = [
         known("prod-20260624-970361d", d(1), Some("2026-06-24T10:05:00Z")),
@@ -190,7 +190,7 @@ fn rollbacks_mark_what_they_rolled_back() {
 
 #[test]
 fn automatic_rollback_refuses_an_incomplete_listing() {
-    // §9: Hub pagination whose `next` never ends → bounded, reported, never silent.
+    // Regression case (docs/behaviour.md#regression-cases): Hub pagination whose `next` never ends → bounded, reported, never silent.
     let w = World::cloud();
     let p1 = w.signed_image(0, "p1", SHA_A);
     let p2 = w.signed_image(0, "p2", SHA_B);

@@ -1,4 +1,4 @@
-//! SPEC §8 invariants as properties: parsers, stamps never re-pointed, prod only verified,
+//! The safety invariants (ARCHITECTURE.md) as properties: parsers, stamps never re-pointed, prod only verified,
 //! convergence after any single injected failure.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
-//! Scenario tests of the tagcore engine over the in-memory ports: every SPEC §9 case that does
-//! not need a real registry, plus the safety invariants of SPEC §8.
+//! Scenario tests of the tagcore engine over the in-memory ports: every regression case of
+//! docs/behaviour.md#regression-cases that needs no real registry, plus the safety invariants.
 
 mod concurrency;
 mod correctness;

@@ -40,7 +40,7 @@ fn confirmed(source: PromoteSource) -> tagcore::Request {
 
 #[test]
 fn launcher_without_staging_stamp_gets_the_primary_stamp_and_rolls_back_with_it() {
-    // §9: primary has a staging stamp, launcher has none → both get the primary's prod stamp
+    // Regression case (docs/behaviour.md#regression-cases): primary has a staging stamp, launcher has none → both get the primary's prod stamp
     // name, with a warning; a later rollback to that stamp finds both images.
     let w = World::new(compose_spec());
     let m1 = w.signed_image(0, "m1", SHA_A);

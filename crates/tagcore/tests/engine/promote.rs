@@ -33,7 +33,7 @@ fn promotes_staging_stamp_first_then_prod_with_a_release() {
 
 #[test]
 fn resolves_the_source_once_even_if_staging_moves_during_the_run() {
-    // §9: `:staging`=D1 at resolve, moved to D2 by a build before the copy.
+    // Regression case (docs/behaviour.md#regression-cases): `:staging`=D1 at resolve, moved to D2 by a build before the copy.
     let w = World::cloud();
     let d1 = w.signed_image(0, "d1", SHA_A);
     let d2 = w.signed_image(0, "d2", SHA_B);
@@ -90,7 +90,7 @@ fn bad_digest_inputs_are_refused_with_their_reason() {
 
 #[test]
 fn refuses_an_unverified_digest_and_writes_nothing() {
-    // §9: signed by a pull-request build → refused (cosign-verify gives the reason).
+    // Regression case (docs/behaviour.md#regression-cases): signed by a pull-request build → refused (cosign-verify gives the reason).
     let w = World::cloud();
     let d = w.reg.add_image(&w.repo(0), "pr");
     w.ver.refuse(&d, "identity …@refs/pull/12/merge is not allowed: ref refs/pull/12/merge matches none of refs/heads/main");
@@ -105,7 +105,7 @@ fn refuses_an_unverified_digest_and_writes_nothing() {
 
 #[test]
 fn skips_a_duplicate_promotion_writing_nothing() {
-    // §9: prod already D7, `:staging` still D7 → policy `skip` writes nothing.
+    // Regression case (docs/behaviour.md#regression-cases): prod already D7, `:staging` still D7 → policy `skip` writes nothing.
     let w = World::cloud();
     let d7 = w.signed_image(0, "d7", SHA_A);
     w.reg
@@ -195,7 +195,7 @@ fn two_digest_promotions_on_one_day_get_two_stamps() {
 
 #[test]
 fn rerun_same_day_edits_the_release_and_keeps_latest() {
-    // §9: re-running a promotion the same day edits the release, creates no second one, and
+    // Regression case (docs/behaviour.md#regression-cases): re-running a promotion the same day edits the release, creates no second one, and
     // does not change which release is Latest.
     let w = World::cloud();
     let d1 = w.signed_image(0, "d1", SHA_A);
@@ -212,7 +212,7 @@ fn rerun_same_day_edits_the_release_and_keeps_latest() {
 
 #[test]
 fn release_down_after_prod_moved_is_partial_and_a_rerun_completes_it() {
-    // §9: exit 3, says prod moved; a re-run completes the release with the same stamp.
+    // Regression case (docs/behaviour.md#regression-cases): exit 3, says prod moved; a re-run completes the release with the same stamp.
     let w = World::cloud();
     let d1 = w.signed_image(0, "d1", SHA_A);
     w.reg
@@ -261,7 +261,7 @@ fn a_stamp_at_another_digest_is_a_conflict_before_any_write() {
 
 #[test]
 fn prod_moved_by_someone_else_aborts_the_move() {
-    // §8.4: compare-and-swap right before moving prod.
+    // Safety invariant 4 (ARCHITECTURE.md): compare-and-swap right before moving prod.
     let w = World::cloud();
     let d0 = w.signed_image(0, "d0", SHA_B);
     let d1 = w.signed_image(0, "d1", SHA_A);

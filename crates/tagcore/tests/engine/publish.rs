@@ -47,7 +47,7 @@ fn publish_stamps_then_moves_staging_and_aliases_and_dispatches() {
 
 #[test]
 fn freeze_window_tuesday_frozen_forced_moves_thursday_free() {
-    // §9: a main build on Tuesday 12:00Z does not move staging; forced, it does; Thursday
+    // Regression case (docs/behaviour.md#regression-cases): a main build on Tuesday 12:00Z does not move staging; forced, it does; Thursday
     // 00:00Z is not frozen.
     let w = World::new(cloud_publish_spec());
     let d1 = w.reg.add_image(&w.repo(0), "tue");

@@ -42,7 +42,7 @@ fn automatic_rollback_goes_to_the_previous_release_with_an_audit_tag() {
 
 #[test]
 fn a_second_rollback_goes_further_back_never_forward() {
-    // §4: P1, P2, P3, rollback to P2 → the next automatic rollback goes to P1.
+    // docs/behaviour.md#history: P1, P2, P3, rollback to P2 → the next automatic rollback goes to P1.
     let (w, p) = three_releases();
     w.run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
         .unwrap();
@@ -151,7 +151,7 @@ fn refuses_an_unverified_target() {
 
 #[test]
 fn best_effort_audit_failure_still_moves_prod_with_a_warning() {
-    // §9: audit tag write fails in rollback, policy best-effort.
+    // Regression case (docs/behaviour.md#regression-cases): audit tag write fails in rollback, policy best-effort.
     let (w, p) = three_releases();
     w.reg.inject(Fault::PutTag(
         "prod-rollback-20260709-100000-from-20260622-851f2cc".into(),
@@ -173,7 +173,7 @@ fn best_effort_audit_failure_still_moves_prod_with_a_warning() {
 
 #[test]
 fn required_audit_failure_stops_everything() {
-    // §9: under `required`, the audit tag (written first) failing stops everything.
+    // Regression case (docs/behaviour.md#regression-cases): under `required`, the audit tag (written first) failing stops everything.
     let mut spec = cloud_spec();
     spec.rollback.audit_tag = StepMode::Required;
     let w = World::new(spec);
