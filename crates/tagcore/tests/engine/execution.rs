@@ -6,6 +6,19 @@ use tagcore::testing::{Hook, block_on};
 
 use crate::support::*;
 
+fn is_put(c: &tagcore::testing::Call) -> bool {
+    matches!(c, tagcore::testing::Call::Put(_))
+}
+
+/// A cloud-api world whose staging holds a build signed at commit A (the probe of a run).
+fn staged_cloud() -> World {
+    let w = World::cloud();
+    let d = w.signed_image(0, "d1", SHA_A);
+    w.reg
+        .set_tag(&w.repo(0), "staging", &d, t("2026-06-24T09:00:00Z"));
+    w
+}
+
 fn with_dispatch(op: &str) -> World {
     let mut s = cloud_spec();
     s.dispatch = vec![tagcore::policy::DispatchSpec {
@@ -80,21 +93,17 @@ fn read_back_catches_a_tag_moved_after_its_put() {
         .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
     // Find the call index of the first read-back from an undisturbed dry run's budget: prepare
     // reads, then per write a re-read and a PUT, then the read-backs.
-    let probe = World::cloud();
-    let pd = probe.signed_image(0, "d1", SHA_A);
-    probe
-        .reg
-        .set_tag(&probe.repo(0), "staging", &pd, t("2026-06-24T09:00:00Z"));
-    probe.reg.clear_calls();
-    probe.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
-    let calls = probe.reg.calls();
-    let last_put = calls
-        .iter()
-        .rposition(|c| matches!(c, tagcore::testing::Call::Put(_)))
-        .unwrap();
+    let last_put = *call_indexes(
+        &staged_cloud(),
+        &promote_staging(),
+        "2026-06-24T10:00:00Z",
+        is_put,
+    )
+    .last()
+    .unwrap();
     w.reg.clear_calls();
     w.reg.hook(Hook::MoveTagBeforeCall {
-        call: last_put + 2,
+        call: last_put + 1,
         repository: w.repo(0),
         tag: "prod-20260624-a2fad42".into(),
         digest: intruder.clone(),
@@ -144,21 +153,14 @@ fn a_put_whose_answer_was_lost_counts_as_written() {
     let d1 = w.signed_image(0, "d1", SHA_A);
     w.reg
         .set_tag(&w.repo(0), "staging", &d1, t("2026-06-24T09:00:00Z"));
-    let probe = World::cloud();
-    let pd = probe.signed_image(0, "d1", SHA_A);
-    probe
-        .reg
-        .set_tag(&probe.repo(0), "staging", &pd, t("2026-06-24T09:00:00Z"));
-    probe.reg.clear_calls();
-    probe.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
-    let first_put = probe
-        .reg
-        .calls()
-        .iter()
-        .position(|c| matches!(c, tagcore::testing::Call::Put(_)))
-        .unwrap();
+    let first_put = call_indexes(
+        &staged_cloud(),
+        &promote_staging(),
+        "2026-06-24T10:00:00Z",
+        is_put,
+    )[0];
     w.reg.clear_calls();
-    w.reg.inject(tagcore::testing::Fault::AppliedLost(first_put + 1));
+    w.reg.inject(tagcore::testing::Fault::AppliedLost(first_put));
     let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
     assert_eq!(out.result, RunResult::Done);
     assert_eq!(

@@ -115,3 +115,18 @@ pub(crate) const SHA_C: &str = "970361d000000000000000000000000000000003";
 pub(crate) fn statuses(out: &Outcome) -> Vec<(&str, tagcore::outcome::TagStatus)> {
     out.tags.iter().map(|c| (c.tag.as_str(), c.status)).collect()
 }
+
+/// Returns the 1-based index of every call that `pick` accepts, in order, in a run of `request`
+/// at `now` on `probe`: a world set up like the one under test, to aim a hook or a fault at a
+/// call of the real run.
+pub(crate) fn call_indexes(
+    probe: &World,
+    request: &Request,
+    now: &str,
+    pick: impl Fn(&tagcore::testing::Call) -> bool,
+) -> Vec<usize> {
+    probe.reg.clear_calls();
+    probe.run(request, now).unwrap();
+    let calls = probe.reg.calls();
+    (1..=calls.len()).filter(|&i| pick(&calls[i - 1])).collect()
+}
