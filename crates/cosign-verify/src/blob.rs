@@ -10,10 +10,10 @@ use tagcore::{Digest, Repository, VerifiedSignature};
 use crate::bundle;
 use crate::constraint;
 use crate::layer::{Candidate, dsse_pae};
-use crate::policy::Policy;
+use crate::policy::VerificationPolicy;
 use crate::referrer::{IN_TOTO_PAYLOAD_TYPE, dsse_signature};
 
-impl Policy {
+impl VerificationPolicy {
     /// Returns what the Sigstore bundle `bundle` (JSON, v0.1–v0.3) proves about `artifact`, once
     /// every constraint of this policy holds, or every reason why not.
     ///

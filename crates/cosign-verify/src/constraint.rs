@@ -6,10 +6,12 @@
 
 use tagcore::{Digest, Repository, Timestamp, VerifiedSignature};
 
-use crate::certificate::SigningCertificate;
+use crate::certificate::{CertificateIdentity, SigningCertificate};
 use crate::key::PublicKey;
 use crate::layer::{Candidate, Evidence};
-use crate::policy::{KeylessPolicy, Policy, Requirement};
+use tagcore::policy::{IdentityMatcher, KeylessPolicy};
+
+use crate::policy::{Requirement, VerificationPolicy};
 use crate::rekor::{self, Binding};
 use crate::trust_root::TrustRoot;
 use crate::tsa;
@@ -20,7 +22,7 @@ pub(crate) fn evaluate(
     candidate: &Candidate,
     repository: &Repository,
     digest: &Digest,
-    policy: &Policy,
+    policy: &VerificationPolicy,
 ) -> Result<VerifiedSignature, Vec<String>> {
     let mut failed = Vec::new();
     match &candidate.claimed_digest {
@@ -125,41 +127,80 @@ fn keyless(
         }
         Some(Ok(c)) => c,
     };
+    let signed_at = signature.and_then(|s| certified_signature(candidate, s, cert, policy, root, failed));
+    let id = &cert.identity;
+    check_identity(id, policy, failed);
+    Some(VerifiedSignature {
+        identity: Some(id.identity.clone()),
+        issuer: id.issuer.clone(),
+        workflow_repository: id.workflow_repository.clone(),
+        workflow_ref: id.workflow_ref.clone(),
+        source_commit: id.source_commit.as_deref().and_then(|s| s.parse().ok()),
+        signed_at: signed_at.map(Timestamp::from_unix),
+        ..empty_verdict()
+    })
+}
+
+/// Checks that `signature` is made by the certificate's key, logged, and that the certificate
+/// chains to a trusted CA at every attested time (and carries a valid SCT when required);
+/// returns the first attested signing time.
+fn certified_signature(
+    candidate: &Candidate,
+    signature: &[u8],
+    cert: &SigningCertificate,
+    policy: &KeylessPolicy,
+    root: &TrustRoot,
+    failed: &mut Vec<String>,
+) -> Option<i64> {
     // The signature must be made by the certificate's key (docs/behaviour.md#signature-verification).
-    let mut signed_at = None;
-    if let Some(signature) = signature {
-        if !cert.public_key.verifies(signature, &candidate.message) {
-            failed.push("signature does not verify with the certificate's key".into());
-        }
-        let binding = Binding {
-            payload: &candidate.logged_payload,
-            message: &candidate.message,
-            signature,
-            verifier_der: cert.der(),
-        };
-        match attest(candidate, root, binding) {
-            Ok(Some(attested)) if attested.logged => {
-                signed_at = attested.times.first().copied();
-                // The certificate must be valid at every attested time (Rekor and TSA).
-                if let Some(e) = attested
-                    .times
-                    .iter()
-                    .find_map(|t| cert.verify_chain(root, &candidate.chain, *t).err())
-                {
-                    failed.push(e);
-                }
-                if policy.verify_sct
-                    && !root.ctlogs.is_empty()
-                    && let Err(e) = check_sct(cert, &candidate.chain, root)
-                {
-                    failed.push(e);
-                }
+    if !cert.public_key.verifies(signature, &candidate.message) {
+        failed.push("signature does not verify with the certificate's key".into());
+    }
+    let binding = Binding {
+        payload: &candidate.logged_payload,
+        message: &candidate.message,
+        signature,
+        verifier_der: cert.der(),
+    };
+    match attest(candidate, root, binding) {
+        Ok(Some(attested)) if attested.logged => {
+            // The certificate must be valid at every attested time (Rekor and TSA).
+            if let Some(e) = attested
+                .times
+                .iter()
+                .find_map(|t| cert.verify_chain(root, &candidate.chain, *t).err())
+            {
+                failed.push(e);
             }
-            Ok(_) => failed.push("layer has no Rekor entry; the keyless policy requires one".into()),
-            Err(e) => failed.push(e),
+            if policy.verify_sct
+                && !root.ctlogs.is_empty()
+                && let Err(e) = check_sct(cert, &candidate.chain, root)
+            {
+                failed.push(e);
+            }
+            attested.times.first().copied()
+        }
+        Ok(_) => {
+            failed.push("layer has no Rekor entry; the keyless policy requires one".into());
+            None
+        }
+        Err(e) => {
+            failed.push(e);
+            None
         }
     }
-    let id = &cert.identity;
+}
+
+/// Returns how a refusal names the identity the policy wants: quoted, or the anchored regex.
+fn wanted_identity(identity: &IdentityMatcher) -> String {
+    match identity {
+        IdentityMatcher::Exact(e) => format!("{e:?}"),
+        IdentityMatcher::Regex(r) => format!("regex {}", r.as_str()),
+    }
+}
+
+/// Checks the certificate's issuer, identity, workflow repository and ref against the policy.
+fn check_identity(id: &CertificateIdentity, policy: &KeylessPolicy, failed: &mut Vec<String>) {
     match &id.issuer {
         Some(issuer) if *issuer == policy.issuer => {}
         Some(issuer) => failed.push(format!(
@@ -174,7 +215,8 @@ fn keyless(
     if !policy.identity.matches(&id.identity) {
         failed.push(format!(
             "certificate identity {:?} does not match {}",
-            id.identity, policy.identity
+            id.identity,
+            wanted_identity(&policy.identity)
         ));
     }
     if let Some(wanted) = &policy.workflow_repository {
@@ -199,15 +241,6 @@ fn keyless(
             None => failed.push(format!("certificate names no workflow ref (allowed: {allowed})")),
         }
     }
-    Some(VerifiedSignature {
-        identity: Some(id.identity.clone()),
-        issuer: id.issuer.clone(),
-        workflow_repository: id.workflow_repository.clone(),
-        workflow_ref: id.workflow_ref.clone(),
-        source_commit: id.source_commit.as_deref().and_then(|s| s.parse().ok()),
-        signed_at: signed_at.map(Timestamp::from_unix),
-        ..empty_verdict()
-    })
 }
 
 /// Checks the certificate's embedded SCT; its issuer is looked up among the trust root's CA

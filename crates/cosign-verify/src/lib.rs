@@ -5,18 +5,21 @@
 //!
 //! ```no_run
 //! # async fn demo<R: tagcore::Registry>(registry: R, repo: tagcore::Repository, digest: tagcore::Digest) {
-//! use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+//! use cosign_verify::{CosignVerifier, Material};
 //! use tagcore::Verifier as _;
+//! use tagcore::policy::{SignaturePolicy, VerifySpec};
 //!
-//! let policy = SignaturePolicy {
+//! // The `[verify]` section of docs/policy.md, validated by tagcore (one set of rules).
+//! let policy = SignaturePolicy::from_spec(&VerifySpec {
 //!     issuer: Some("https://token.actions.githubusercontent.com".into()),
 //!     identity_regex: Some(r"https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/heads/main".into()),
 //!     workflow_repository: Some("nearai/cloud-api".into()),
 //!     workflow_refs: vec!["refs/heads/main".into()],
-//!     trusted_root: TrustedRootSource::PublicGood,
-//!     ..SignaturePolicy::default()
-//! };
-//! let verifier = CosignVerifier::new(registry, &policy).expect("valid policy");
+//!     ..VerifySpec::default()
+//! })
+//! .expect("valid policy");
+//! // The material it names: no key file, the pinned public-good trust root.
+//! let verifier = CosignVerifier::new(registry, &policy, Material::default()).expect("trust root");
 //! match verifier.verify(&repo, &digest).await {
 //!     Ok(v) => { /* v.identity, v.source_commit, v.layer … */ }
 //!     Err(e) => { /* Refused { reasons } lists every reason; Unavailable: could not read */ }
@@ -59,7 +62,7 @@
 //! Any unreadable artifact, unknown media type, missing or malformed field is a refusal reason,
 //! never an acceptance. The refusal lists every reason of every candidate.
 //!
-//! [`Policy::verify_bundle`] applies the same constraints to a Sigstore bundle over an
+//! [`VerificationPolicy::verify_bundle`] applies the same constraints to a Sigstore bundle over an
 //! arbitrary artifact (`cosign verify-blob --bundle`); the public conformance suite
 //! `sigstore/sigstore-conformance` runs through it (`tests/data/conformance/README.md`).
 //!
@@ -122,9 +125,6 @@ pub use oci::{
     BUNDLE_ANNOTATION, BUNDLE_V03_MEDIA_TYPE, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING_MEDIA_TYPE,
 };
-pub use policy::{
-    IdentityMatcher, KeylessPolicy, Policy, PolicyError, RefPattern, Requirement, SignaturePolicy,
-    TrustedRootSource,
-};
+pub use policy::{Material, MaterialError, Requirement, TrustedRootSource, VerificationPolicy};
 pub use trust_root::{Authority, LogKey, PUBLIC_GOOD_TRUSTED_ROOT, TrustRoot, TrustRootError, Validity};
 pub use verifier::CosignVerifier;

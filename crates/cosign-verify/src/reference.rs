@@ -10,8 +10,6 @@ use std::str::FromStr as _;
 
 use tagcore::Repository;
 
-use crate::policy::PolicyError;
-
 /// Returns the repository of `reference` (`host/path`, `host/path:tag` or `host/path@digest`),
 /// normalised, or why it is not one.
 pub(crate) fn repository_of(reference: &str) -> Result<Repository, String> {
@@ -26,20 +24,6 @@ pub(crate) fn repository_of(reference: &str) -> Result<Repository, String> {
         format!("{head}/{last}")
     };
     Repository::from_str(&name).map_err(|e| e.to_string())
-}
-
-/// Returns the normalised repository for a policy's `allowed_references` entry.
-pub(crate) fn parse_repository(entry: &str) -> Result<Repository, PolicyError> {
-    if entry.contains('@') || entry.rsplit('/').next().is_some_and(|l| l.contains(':')) {
-        return Err(PolicyError::Reference {
-            input: entry.to_owned(),
-            reason: "expected a repository without tag or digest, e.g. ghcr.io/owner/name".into(),
-        });
-    }
-    Repository::from_str(entry).map_err(|e| PolicyError::Reference {
-        input: entry.to_owned(),
-        reason: e.to_string(),
-    })
 }
 
 /// Checks that the payload's `named` reference is `verified` or one of `allowed`; `None` (a
@@ -118,13 +102,5 @@ mod tests {
             .is_ok()
         );
         assert!(check(Some("Not/Valid!"), &verified, &[]).is_err());
-    }
-
-    #[test]
-    fn allowed_entries_must_be_bare_repositories() {
-        assert!(parse_repository("ghcr.io/o/n").is_ok());
-        assert!(parse_repository("ghcr.io/o/n:tag").is_err());
-        assert!(parse_repository("ghcr.io/o/n@sha256:00").is_err());
-        assert!(parse_repository("localhost:5000/o/n").is_ok());
     }
 }

@@ -4,31 +4,38 @@ use tagcore::{Digest, Registry, Repository, VerifiedSignature, Verifier, VerifyE
 
 use crate::constraint;
 use crate::layer::Examined;
-use crate::policy::{Policy, PolicyError, SignaturePolicy};
+use crate::policy::{Material, MaterialError, VerificationPolicy};
 use crate::{referrer, sig_tag};
 
 /// Verifies cosign signatures of digests stored in any `tagcore::Registry` (HTTP registry,
 /// OCI-layout directory, in-memory fake). Fails closed.
 ///
-/// See [`Policy::verify`] for what is read and checked; the first candidate satisfying every
+/// See [`VerificationPolicy::verify`] for what is read and checked; the first candidate satisfying every
 /// constraint is the verdict, and when none does the refusal lists every reason of every
 /// candidate. To verify through a registry the verifier does not own, call
-/// [`Policy::verify`] directly.
+/// [`VerificationPolicy::verify`] directly.
 #[derive(Debug)]
 pub struct CosignVerifier<R> {
     registry: R,
-    policy: Policy,
+    policy: VerificationPolicy,
 }
 
 impl<R: Registry> CosignVerifier<R> {
     /// Returns a verifier reading signatures through `registry` and applying `policy`, or why
     /// the policy cannot be used.
-    pub fn new(registry: R, policy: &SignaturePolicy) -> Result<Self, PolicyError> {
-        Ok(Self::with_policy(registry, policy.compile()?))
+    pub fn new(
+        registry: R,
+        policy: &tagcore::policy::SignaturePolicy,
+        material: Material,
+    ) -> Result<Self, MaterialError> {
+        Ok(Self::with_policy(
+            registry,
+            VerificationPolicy::new(policy, material)?,
+        ))
     }
 
     /// Returns a verifier applying an already compiled `policy`.
-    pub fn with_policy(registry: R, policy: Policy) -> Self {
+    pub fn with_policy(registry: R, policy: VerificationPolicy) -> Self {
         Self { registry, policy }
     }
 
@@ -38,7 +45,7 @@ impl<R: Registry> CosignVerifier<R> {
     }
 
     /// Returns the compiled policy.
-    pub fn policy(&self) -> &Policy {
+    pub fn policy(&self) -> &VerificationPolicy {
         &self.policy
     }
 }
@@ -53,7 +60,7 @@ impl<R: Registry> Verifier for CosignVerifier<R> {
     }
 }
 
-impl Policy {
+impl VerificationPolicy {
     /// Returns the first signature of `digest` in `repository`, read through `registry`, that
     /// satisfies every constraint of this policy, or every reason why none does.
     ///

@@ -7,12 +7,14 @@
 //! extensions), trust roots and public keys. Each must be refused with a reason, never panic,
 //! and never be accepted for another digest.
 
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{
     CertificateProfile, MemoryRegistry, SigLayer, TestPki, bundle_artifact_for, image_artifact,
     referrers_index, sig_artifact,
 };
-use cosign_verify::{Policy, PublicKey, SignaturePolicy, SigningCertificate, TrustRoot, TrustedRootSource};
+use cosign_verify::{PublicKey, SigningCertificate, TrustRoot, TrustedRootSource, VerificationPolicy};
 use proptest::prelude::*;
+use tagcore::policy::VerifySpec;
 use tagcore::{Digest, Manifest, Repository, VerifyError};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -72,7 +74,7 @@ fn text(bytes: Vec<u8>) -> String {
 
 struct Fixture {
     _pki: TestPki,
-    policy: Policy,
+    policy: VerificationPolicy,
     repo: Repository,
     image: Manifest,
     digest: Digest,
@@ -91,14 +93,16 @@ fn fixture() -> Fixture {
         "refs/heads/main",
         "a2fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49",
     );
-    let policy = SignaturePolicy {
-        issuer: Some(cosign_verify::testing::GITHUB_ISSUER.into()),
-        identity_regex: Some(
-            r"https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/heads/main".into(),
-        ),
-        workflow_repository: Some("nearai/cloud-api".into()),
+    let policy = TestPolicy {
+        spec: VerifySpec {
+            issuer: Some(cosign_verify::testing::GITHUB_ISSUER.into()),
+            identity_regex: Some(
+                r"https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/heads/main".into(),
+            ),
+            workflow_repository: Some("nearai/cloud-api".into()),
+            ..VerifySpec::default()
+        },
         trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
-        ..SignaturePolicy::default()
     }
     .compile()
     .expect("policy");

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{CertificateProfile, TestPki, image_artifact, sig_artifact};
-use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use cosign_verify::{CosignVerifier, TrustedRootSource};
 use registry_hub::{AnyRegistry, OciConfig, RemoteRegistry};
 use tagcore::policy::{ImageSpec, Policy, PolicySpec, VerifySpec};
 use tagcore::request::{
@@ -106,17 +107,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Default::default()
     };
     let policy = Policy::from_spec(&spec)?;
-    let verifier = CosignVerifier::new(
+    let verifier = CosignVerifier::with_policy(
         registry.clone(),
-        &SignaturePolicy {
-            issuer: Some("https://token.actions.githubusercontent.com".into()),
-            identity: Some(
-                "https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main".into(),
-            ),
+        TestPolicy {
+            spec: VerifySpec {
+                issuer: Some("https://token.actions.githubusercontent.com".into()),
+                identity: Some(
+                    "https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main".into(),
+                ),
+                ..VerifySpec::default()
+            },
             trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
-            ..Default::default()
-        },
-    )?;
+        }
+        .compile()?,
+    );
     let engine = Engine::new(&policy, &registry, &verifier, &NoAudit);
     let mut rows = Vec::new();
     registry

@@ -86,10 +86,7 @@ fn run(cli: &Cli) -> u8 {
         Ok(r) => r,
         Err(e) => return usage(&mut stderr, e),
     };
-    let verifier = match wiring::verifier(&cfg, registry.clone()) {
-        Ok(v) => v,
-        Err(e) => return usage(&mut stderr, e),
-    };
+    let verifier = wiring::verifier(&cfg, registry.clone());
     let audit = match github::GitHub::new(cfg.release.clone(), cfg.dispatch.clone()) {
         Ok(a) => a,
         Err(e) => return usage(&mut stderr, e),

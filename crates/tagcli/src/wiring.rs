@@ -1,6 +1,6 @@
 //! Builds the adapters from the configuration: the registry, the verifier, the audit sink.
 
-use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use cosign_verify::CosignVerifier;
 use registry_hub::{
     AnyRegistry, CredentialStore, Credentials, DockerConfig, HubClient, HubConfig, LayoutRegistry, OciConfig,
     PlainHttp, RemoteRegistry,
@@ -87,37 +87,11 @@ impl Verifier for AnyVerifier {
     }
 }
 
-/// Returns the verifier for the unit, reading key and trust-root files relative to the policy.
-pub(crate) fn verifier(cfg: &UnitConfig, registry: AnyRegistry) -> Result<AnyVerifier, String> {
-    let Some(v) = &cfg.verify else {
-        return Ok(AnyVerifier::Off);
-    };
-    let read = |what: &str, path: &str| {
-        let p = cfg.base_dir.join(path);
-        std::fs::read(&p).map_err(|e| format!("verify.{what}: cannot read {}: {e}", p.display()))
-    };
-    let key_pem = match &v.key {
-        Some(k) if k.trim_start().starts_with("-----BEGIN") => Some(k.clone()),
-        Some(k) => {
-            Some(String::from_utf8(read("key", k)?).map_err(|_| format!("verify.key: {k} is not PEM text"))?)
-        }
-        None => None,
-    };
-    let trusted_root = match &v.trusted_root {
-        Some(path) => TrustedRootSource::Json(read("trusted_root", path)?),
-        None => TrustedRootSource::PublicGood,
-    };
-    let policy = SignaturePolicy {
-        issuer: v.issuer.clone(),
-        identity: v.identity.clone(),
-        identity_regex: v.identity_regex.clone(),
-        workflow_repository: v.workflow_repository.clone(),
-        workflow_refs: v.workflow_refs.clone(),
-        key_pem,
-        trusted_root,
-        allowed_references: v.allowed_references.clone(),
-        insecure_ignore_sct: v.insecure_ignore_sct,
-    };
-    let verifier = CosignVerifier::new(registry, &policy).map_err(|e| format!("verify: {e}"))?;
-    Ok(AnyVerifier::Cosign(Box::new(verifier)))
+/// Returns the verifier for the unit (its policy's key and trust root were read with the
+/// policy file).
+pub(crate) fn verifier(cfg: &UnitConfig, registry: AnyRegistry) -> AnyVerifier {
+    match &cfg.verification {
+        Some(policy) => AnyVerifier::Cosign(Box::new(CosignVerifier::with_policy(registry, policy.clone()))),
+        None => AnyVerifier::Off,
+    }
 }

@@ -23,6 +23,7 @@ mod artifact;
 mod ctlog;
 mod memory;
 mod pki;
+mod policy;
 mod profile;
 mod push;
 mod rekor2;
@@ -36,6 +37,7 @@ pub use artifact::{
 pub use ctlog::FakeCtLog;
 pub use memory::MemoryRegistry;
 pub use pki::{FakeFulcio, FakeRekor, KeyPair, KeylessSigner, SIGNING_TIME, TestPki};
+pub use policy::TestPolicy;
 pub use profile::{CertificateProfile, ExtensionValue, GITHUB_ISSUER};
 pub use push::push_to_registry;
 pub use rekor2::FakeRekorV2;

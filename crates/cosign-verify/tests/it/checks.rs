@@ -2,12 +2,13 @@
 //! certificate shape, and the bounds on what is examined. Each refusal is also driven through
 //! the engine (see `Env::verify`): prod stays untouched.
 
-use cosign_verify::SignaturePolicy;
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{
     CertificateProfile, SIGNING_TIME, bundle_artifact, bundle_artifact_for, referrers_index, sig_artifact,
 };
 use serde_json::Value;
 use tagcore::Timestamp;
+use tagcore::policy::VerifySpec;
 
 use crate::support::{Env, build_on, reasons};
 
@@ -35,9 +36,13 @@ async fn an_image_and_its_signature_copied_into_another_repository_are_refused_t
         )]
     );
     // A mirror lists its origin.
-    let mirror = SignaturePolicy {
-        allowed_references: vec![env.reference()],
-        ..env.keyless_policy()
+    let base = env.keyless_policy();
+    let mirror = TestPolicy {
+        spec: VerifySpec {
+            allowed_references: vec![env.reference()],
+            ..base.spec
+        },
+        ..base
     };
     let v = env
         .verify_in(&copy, &mirror, &digest)
@@ -85,10 +90,10 @@ async fn the_signing_time_is_reported() {
 }
 
 /// Returns the test trust root with `patch` applied.
-fn patched_root(env: &Env, patch: impl FnOnce(&mut Value)) -> SignaturePolicy {
+fn patched_root(env: &Env, patch: impl FnOnce(&mut Value)) -> TestPolicy {
     let mut root: Value = serde_json::from_slice(&env.pki.trusted_root_json()).expect("json");
     patch(&mut root);
-    SignaturePolicy {
+    TestPolicy {
         trusted_root: cosign_verify::TrustedRootSource::Json(serde_json::to_vec(&root).expect("json")),
         ..env.keyless_policy()
     }
@@ -207,17 +212,22 @@ async fn an_email_identity_is_accepted() {
     let profile = CertificateProfile::email("alice@example.com", google);
     let layer = env.pki.sign_keyless(&profile, &env.reference(), &digest);
     env.push(&sig_artifact(&digest, &[layer])).await;
-    let policy = SignaturePolicy {
-        issuer: Some(google.into()),
-        identity: Some("alice@example.com".into()),
+    let policy = TestPolicy {
+        spec: VerifySpec {
+            issuer: Some(google.into()),
+            identity: Some("alice@example.com".into()),
+            ..VerifySpec::default()
+        },
         trusted_root: env.trusted_root.clone(),
-        ..SignaturePolicy::default()
     };
     let v = env.verify(&policy, &digest).await.expect("accepted");
     assert_eq!(v.identity.as_deref(), Some("alice@example.com"));
     assert_eq!(v.issuer.as_deref(), Some(google));
-    let bob = SignaturePolicy {
-        identity: Some("bob@example.com".into()),
+    let bob = TestPolicy {
+        spec: VerifySpec {
+            identity: Some("bob@example.com".into()),
+            ..policy.spec
+        },
         ..policy
     };
     assert_eq!(

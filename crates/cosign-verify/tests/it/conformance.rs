@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use cosign_verify::{SignaturePolicy, TrustedRootSource};
+use cosign_verify::TrustedRootSource;
+use cosign_verify::testing::TestPolicy;
+use tagcore::policy::VerifySpec;
 
 const DEFAULT_IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const DEFAULT_ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -26,19 +28,18 @@ fn run(dir: &Path) -> Result<String, String> {
     let artifact = read("artifact").unwrap_or_else(|| std::fs::read(cases().join("a.txt")).expect("a.txt"));
     let trusted_root =
         read("trusted_root.json").map_or(TrustedRootSource::PublicGood, TrustedRootSource::Json);
-    let policy = match text("key.pub") {
-        Some(pem) => SignaturePolicy {
-            key_pem: Some(pem),
-            trusted_root,
-            ..SignaturePolicy::default()
+    let spec = match text("key.pub") {
+        Some(pem) => VerifySpec {
+            key: Some(pem),
+            ..VerifySpec::default()
         },
-        None => SignaturePolicy {
+        None => VerifySpec {
             issuer: Some(text("issuer").unwrap_or_else(|| DEFAULT_ISSUER.into())),
             identity: Some(text("identity").unwrap_or_else(|| DEFAULT_IDENTITY.into())),
-            trusted_root,
-            ..SignaturePolicy::default()
+            ..VerifySpec::default()
         },
     };
+    let policy = TestPolicy { spec, trusted_root };
     let policy = policy.compile().map_err(|e| format!("policy: {e}"))?;
     policy
         .verify_bundle(&bundle, &artifact)

@@ -3,10 +3,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{
     FakeRekor, KeyPair, MemoryRegistry, SIGNING_TIME, TestPki, bundle_artifact, image_artifact, sig_artifact,
 };
-use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use cosign_verify::{CosignVerifier, TrustedRootSource};
+use tagcore::policy::VerifySpec;
 use tagcore::{
     Digest, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing, Verifier as _,
     VerifyError,
@@ -21,16 +23,18 @@ fn repo() -> Repository {
     Repository::new("registry.example", "nearai/cloud-api").expect("repository")
 }
 
-fn policy(pki: &TestPki) -> SignaturePolicy {
-    SignaturePolicy {
-        issuer: Some(cosign_verify::testing::GITHUB_ISSUER.into()),
-        identity: Some(
-            "https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main".into(),
-        ),
-        workflow_repository: Some("nearai/cloud-api".into()),
-        workflow_refs: vec!["refs/heads/main".into()],
+fn policy(pki: &TestPki) -> TestPolicy {
+    TestPolicy {
+        spec: VerifySpec {
+            issuer: Some(cosign_verify::testing::GITHUB_ISSUER.into()),
+            identity: Some(
+                "https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main".into(),
+            ),
+            workflow_repository: Some("nearai/cloud-api".into()),
+            workflow_refs: vec!["refs/heads/main".into()],
+            ..VerifySpec::default()
+        },
         trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
-        ..SignaturePolicy::default()
     }
 }
 
@@ -42,7 +46,7 @@ fn bundle_found_through_the_referrers_api_is_accepted() {
     let digest = reg.push(&repo(), &image);
     let bundle = pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest);
     let referrer = reg.push(&repo(), &bundle_artifact(&image.manifest, &bundle));
-    let verifier = CosignVerifier::new(reg, &policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     let v = pollster::block_on(verifier.verify(&repo(), &digest)).expect("accepted");
     assert_eq!(v.layer, format!("Sigstore bundle {referrer} (via referrers API)"));
     assert!(
@@ -64,7 +68,7 @@ fn corrupt_signature_layer_is_refused() {
     let layer_digest = Digest::of(&layer.payload);
     reg.push(&repo(), &sig_artifact(&digest, &[layer]));
     reg.corrupt_blob(&layer_digest, b"{}".to_vec());
-    let verifier = CosignVerifier::new(reg, &policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     assert_eq!(
         reasons(pollster::block_on(verifier.verify(&repo(), &digest))),
         vec![format!("layer content does not match its digest {layer_digest}")]
@@ -89,7 +93,7 @@ fn unknown_layer_media_type_is_refused() {
         )
         .into_bytes();
     reg.push(&repo(), &sig);
-    let verifier = CosignVerifier::new(reg, &policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     assert_eq!(
         reasons(pollster::block_on(verifier.verify(&repo(), &digest))),
         vec!["layer media type \"application/vnd.example.other\" is not cosign's simple-signing type"]
@@ -105,7 +109,7 @@ fn garbage_sig_manifest_is_refused() {
     let mut sig = sig_artifact(&digest, &[]);
     sig.manifest = Manifest::new("application/vnd.oci.image.manifest.v1+json", b"not json".to_vec());
     reg.push(&repo(), &sig);
-    let verifier = CosignVerifier::new(reg, &policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     let r = reasons(pollster::block_on(verifier.verify(&repo(), &digest)));
     assert_eq!(r.len(), 1);
     assert!(r[0].starts_with("signature manifest does not parse"), "{r:?}");
@@ -144,7 +148,7 @@ impl Registry for Down {
 #[test]
 fn registry_failure_makes_verification_unavailable() {
     let pki = TestPki::new();
-    let verifier = CosignVerifier::new(Down, &policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(Down, policy(&pki).compile().expect("policy"));
     let digest = Digest::of(b"x");
     match pollster::block_on(verifier.verify(&repo(), &digest)) {
         Err(VerifyError::Unavailable { message, source }) => {
@@ -163,10 +167,13 @@ fn registry_failure_makes_verification_unavailable() {
 
 #[test]
 fn the_public_good_root_is_the_default() {
-    let policy = SignaturePolicy {
-        issuer: Some(cosign_verify::testing::GITHUB_ISSUER.into()),
-        identity: Some("x".into()),
-        ..SignaturePolicy::default()
+    let policy = TestPolicy {
+        spec: VerifySpec {
+            issuer: Some(cosign_verify::testing::GITHUB_ISSUER.into()),
+            identity: Some("x".into()),
+            ..VerifySpec::default()
+        },
+        ..TestPolicy::default()
     };
     let compiled = policy.compile().expect("policy");
     assert!(
@@ -190,7 +197,7 @@ fn an_accepted_sig_layer_skips_the_referrers_lookup() {
             &[pki.sign_keyless(&build_on("refs/heads/main"), REF, &digest)],
         ),
     );
-    let verifier = CosignVerifier::new(reg, &policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     pollster::block_on(verifier.verify(&repo(), &digest)).expect("accepted");
     let calls = verifier.registry().calls();
     assert_eq!(calls.len(), 3, "{calls:?}");
@@ -222,12 +229,14 @@ fn key_based_signature_with_a_trusted_rekor_bundle_is_accepted() {
         &repo(),
         &sig_artifact(&digest, &[key_layer_logged_in(&pki.rekor, &key, &digest)]),
     );
-    let policy = SignaturePolicy {
-        key_pem: Some(key.public_key_pem()),
+    let policy = TestPolicy {
+        spec: VerifySpec {
+            key: Some(key.public_key_pem()),
+            ..VerifySpec::default()
+        },
         trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
-        ..SignaturePolicy::default()
     };
-    let verifier = CosignVerifier::new(reg, &policy).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy.compile().expect("policy"));
     assert!(pollster::block_on(verifier.verify(&repo(), &digest)).is_ok());
 }
 
@@ -242,12 +251,14 @@ fn key_based_signature_with_an_untrusted_rekor_bundle_is_refused() {
         &repo(),
         &sig_artifact(&digest, &[key_layer_logged_in(&rogue, &key, &digest)]),
     );
-    let policy = SignaturePolicy {
-        key_pem: Some(key.public_key_pem()),
+    let policy = TestPolicy {
+        spec: VerifySpec {
+            key: Some(key.public_key_pem()),
+            ..VerifySpec::default()
+        },
         trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
-        ..SignaturePolicy::default()
     };
-    let verifier = CosignVerifier::new(reg, &policy).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy.compile().expect("policy"));
     assert_eq!(
         reasons(pollster::block_on(verifier.verify(&repo(), &digest))),
         vec![format!(
@@ -271,7 +282,7 @@ fn verify_bundle(pki: &TestPki, edit: impl FnOnce(&mut serde_json::Value)) -> Ve
     let digest = reg.push(&repo(), &image);
     let bundle = edited_bundle(pki, &digest, edit);
     reg.push(&repo(), &bundle_artifact(&image.manifest, &bundle));
-    let verifier = CosignVerifier::new(reg, &policy(pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy(pki).compile().expect("policy"));
     reasons(pollster::block_on(verifier.verify(&repo(), &digest)))
 }
 

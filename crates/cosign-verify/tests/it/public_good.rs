@@ -1,8 +1,10 @@
 //! A real cosign bundle v0.3 from the public-good instance, verified offline against the pinned
 //! public-good trust root (see tests/data/README.md).
 
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{MemoryRegistry, TestPki, bundle_artifact_for};
-use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use cosign_verify::{CosignVerifier, TrustedRootSource};
+use tagcore::policy::VerifySpec;
 use tagcore::{Digest, Repository, Verifier as _};
 
 use crate::support::reasons;
@@ -23,21 +25,23 @@ fn setup() -> (MemoryRegistry, Repository, Digest) {
     (reg, repo, digest)
 }
 
-fn policy() -> SignaturePolicy {
-    SignaturePolicy {
-        issuer: Some("https://token.actions.githubusercontent.com".into()),
-        identity_regex: Some(r"https://github\.com/kubewarden/kubewarden-controller/\.github/workflows/release\.yml@refs/tags/v.*".into()),
-        workflow_repository: Some("kubewarden/kubewarden-controller".into()),
-        workflow_refs: vec!["refs/tags/v*".into()],
+fn policy() -> TestPolicy {
+    TestPolicy {
+        spec: VerifySpec {
+            issuer: Some("https://token.actions.githubusercontent.com".into()),
+            identity_regex: Some(r"https://github\.com/kubewarden/kubewarden-controller/\.github/workflows/release\.yml@refs/tags/v.*".into()),
+            workflow_repository: Some("kubewarden/kubewarden-controller".into()),
+            workflow_refs: vec!["refs/tags/v*".into()],
+            ..VerifySpec::default()
+        },
         trusted_root: TrustedRootSource::PublicGood,
-        ..SignaturePolicy::default()
     }
 }
 
 #[test]
 fn real_public_good_bundle_is_accepted_offline() {
     let (reg, repo, digest) = setup();
-    let verifier = CosignVerifier::new(reg, &policy()).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy().compile().expect("policy"));
     let v = pollster::block_on(verifier.verify(&repo, &digest)).expect("accepted");
     assert_eq!(v.identity.as_deref(), Some(IDENTITY));
     assert_eq!(v.workflow_ref.as_deref(), Some("refs/tags/v1.34.0"));
@@ -50,12 +54,15 @@ fn real_public_good_bundle_is_accepted_offline() {
 #[test]
 fn real_bundle_is_refused_for_another_repository_policy() {
     let (reg, repo, digest) = setup();
-    let policy = SignaturePolicy {
-        identity_regex: Some(r"https://github\.com/kubewarden/kubewarden-controller/.*".into()),
-        workflow_repository: Some("kubewarden/kubewarden".into()),
+    let policy = TestPolicy {
+        spec: VerifySpec {
+            identity_regex: Some(r"https://github\.com/kubewarden/kubewarden-controller/.*".into()),
+            workflow_repository: Some("kubewarden/kubewarden".into()),
+            ..policy().spec
+        },
         ..policy()
     };
-    let verifier = CosignVerifier::new(reg, &policy).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy.compile().expect("policy"));
     assert_eq!(
         reasons(pollster::block_on(verifier.verify(&repo, &digest))),
         vec![
@@ -67,11 +74,11 @@ fn real_bundle_is_refused_for_another_repository_policy() {
 #[test]
 fn real_bundle_is_refused_under_a_trust_root_without_the_public_good_log() {
     let (reg, repo, digest) = setup();
-    let policy = SignaturePolicy {
+    let policy = TestPolicy {
         trusted_root: TestPki::new().trusted_root(),
         ..policy()
     };
-    let verifier = CosignVerifier::new(reg, &policy).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, policy.compile().expect("policy"));
     assert_eq!(
         reasons(pollster::block_on(verifier.verify(&repo, &digest))),
         vec![

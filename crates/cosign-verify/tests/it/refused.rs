@@ -2,11 +2,12 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cosign_verify::SignaturePolicy;
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{
     ExtensionValue, KeyPair, SIGNING_TIME, TestPki, bundle_artifact, referrers_index, sig_artifact,
     simple_signing_payload,
 };
+use tagcore::policy::VerifySpec;
 
 use crate::support::{Env, build_on, raw_reasons, reasons};
 
@@ -74,11 +75,15 @@ async fn identity_of_a_repository_whose_name_only_starts_with_ours_is_refused() 
         ]
     );
     // A pattern written as a prefix (cosign would match it unanchored) is anchored here.
-    let prefix_only = SignaturePolicy {
-        identity_regex: Some(r"https://github\.com/nearai/cloud-api".into()),
-        workflow_repository: None,
-        workflow_refs: Vec::new(),
-        ..env.keyless_policy()
+    let base = env.keyless_policy();
+    let prefix_only = TestPolicy {
+        spec: VerifySpec {
+            identity_regex: Some(r"https://github\.com/nearai/cloud-api".into()),
+            workflow_repository: None,
+            workflow_refs: Vec::new(),
+            ..base.spec
+        },
+        ..base
     };
     assert_eq!(
         reasons(env.verify(&prefix_only, &digest).await),
@@ -131,9 +136,13 @@ async fn pull_request_ref_is_refused() {
         "workflow ref \"refs/pull/12/merge\" is not allowed (allowed: refs/heads/main, refs/tags/v*)"
     );
     // Even with an identity that would allow it, the ref constraint alone refuses.
-    let loose = SignaturePolicy {
-        identity_regex: Some(r"https://github\.com/nearai/cloud-api/.*".into()),
-        ..env.keyless_policy()
+    let base = env.keyless_policy();
+    let loose = TestPolicy {
+        spec: VerifySpec {
+            identity_regex: Some(r"https://github\.com/nearai/cloud-api/.*".into()),
+            ..base.spec
+        },
+        ..base
     };
     assert_eq!(
         reasons(env.verify(&loose, &digest).await),

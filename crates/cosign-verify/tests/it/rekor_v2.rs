@@ -4,8 +4,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use cosign_verify::CosignVerifier;
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{Artifact, SIGNING_TIME, TestPki, bundle_artifact, referrers_index};
-use cosign_verify::{CosignVerifier, SignaturePolicy};
 use serde_json::Value;
 use tagcore::{Digest, Registry as _, Timestamp};
 
@@ -49,7 +50,8 @@ async fn a_rekor_v2_bundle_is_accepted_through_the_engine_and_refused_on_another
         Some(Timestamp::from_unix(SIGNING_TIME)),
         "the TSA time"
     );
-    let verifier = CosignVerifier::new(&env.registry, &env.keyless_policy()).expect("policy");
+    let verifier =
+        CosignVerifier::with_policy(&env.registry, env.keyless_policy().compile().expect("policy"));
     env.promote(&env.repo, &verifier, &digest)
         .await
         .expect("promoted");
@@ -159,7 +161,7 @@ async fn a_timestamp_outside_the_authority_window_is_refused() {
     let bundle = v2_bundle(&env, &digest);
     let mut root: Value = serde_json::from_slice(&env.pki.trusted_root_json()).expect("root");
     root["timestampAuthorities"][0]["validFor"]["start"] = "2027-01-01T00:00:00Z".into();
-    let policy = SignaturePolicy {
+    let policy = TestPolicy {
         trusted_root: cosign_verify::TrustedRootSource::Json(serde_json::to_vec(&root).expect("json")),
         ..env.keyless_policy()
     };

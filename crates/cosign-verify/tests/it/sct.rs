@@ -1,13 +1,15 @@
 //! Embedded SCTs, checked against the trust root's CT logs as cosign does by default, with the
 //! `insecure_ignore_sct` switch.
 
+use cosign_verify::TrustedRootSource;
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{TestPki, sig_artifact};
-use cosign_verify::{SignaturePolicy, TrustedRootSource};
+use tagcore::policy::VerifySpec;
 
 use crate::support::{Env, build_on, reasons};
 
-fn with_ct(env: &Env) -> SignaturePolicy {
-    SignaturePolicy {
+fn with_ct(env: &Env) -> TestPolicy {
+    TestPolicy {
         trusted_root: TrustedRootSource::Json(env.pki.trusted_root_json_with_ct()),
         ..env.keyless_policy()
     }
@@ -38,8 +40,11 @@ async fn a_certificate_without_an_sct_is_refused_unless_sct_checks_are_off() {
         reasons(env.verify(&with_ct(&env), &digest).await),
         vec!["certificate carries no embedded SCT, and the trust root lists CT logs"]
     );
-    let ignoring = SignaturePolicy {
-        insecure_ignore_sct: true,
+    let ignoring = TestPolicy {
+        spec: VerifySpec {
+            insecure_ignore_sct: true,
+            ..with_ct(&env).spec
+        },
         ..with_ct(&env)
     };
     env.verify(&ignoring, &digest)
@@ -76,15 +81,18 @@ async fn an_sct_from_an_untrusted_ct_log_is_refused() {
 
 #[test]
 fn the_switch_is_keyless_only() {
-    let err = SignaturePolicy {
-        key_pem: Some(cosign_verify::testing::KeyPair::generate().public_key_pem()),
-        insecure_ignore_sct: true,
-        ..SignaturePolicy::default()
+    let err = TestPolicy {
+        spec: VerifySpec {
+            key: Some(cosign_verify::testing::KeyPair::generate().public_key_pem()),
+            insecure_ignore_sct: true,
+            ..VerifySpec::default()
+        },
+        ..TestPolicy::default()
     }
     .compile()
     .unwrap_err();
     assert_eq!(
-        err.to_string(),
-        "signature policy mixes `key` with keyless settings (insecure_ignore_sct); choose one"
+        err,
+        "policy field `verify.key`: give either a key or keyless settings (issuer, identity), not both; `insecure_ignore_sct` is set too"
     );
 }

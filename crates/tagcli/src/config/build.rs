@@ -81,6 +81,12 @@ pub(super) fn build(
     );
     let policy = Policy::from_spec(&spec)
         .map_err(|e| BuildError::Field(file_field(&FieldPath::parse(&e.field)), e.message))?;
+    let verification = policy
+        .signature
+        .as_ref()
+        .map(|s| super::material::verification(s, base_dir))
+        .transpose()
+        .map_err(|(f, m)| field(f, m))?;
     let mut registry = registry;
     registry.ca_file = raw.registry.ca_file.as_ref().map(|f| base_dir.join(f));
     if registry.hub_api.is_none()
@@ -95,8 +101,7 @@ pub(super) fn build(
         registry,
         release,
         dispatch,
-        verify: raw.verify.clone(),
-        base_dir: base_dir.to_path_buf(),
+        verification,
     })
 }
 

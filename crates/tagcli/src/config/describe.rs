@@ -48,11 +48,11 @@ pub(crate) fn describe(cfg: &UnitConfig) -> Value {
             "automatic": p.rollback.automatic,
         },
         "verify": p.signature.as_ref().map(|s| match &s.method {
-            SignatureMethod::Keyless { issuer, identity, workflow_repository, workflow_refs } => json!({
-                "issuer": issuer,
-                "identity": identity.to_string(),
-                "workflow_repository": workflow_repository,
-                "workflow_refs": strings(workflow_refs),
+            SignatureMethod::Keyless(k) => json!({
+                "issuer": k.issuer,
+                "identity": k.identity.to_string(),
+                "workflow_repository": k.workflow_repository,
+                "workflow_refs": strings(&k.workflow_refs),
                 "trusted_root": s.trusted_root.as_deref().unwrap_or("sigstore public-good (pinned)"),
             }),
             SignatureMethod::Key { .. } => json!({ "key": "(configured)", "trusted_root": s.trusted_root }),

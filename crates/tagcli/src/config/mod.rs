@@ -12,6 +12,7 @@
 mod build;
 mod describe;
 mod expand;
+mod material;
 mod schema;
 mod units;
 
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use registry_hub::Secret;
 use tagcore::OperationKind;
-use tagcore::policy::{Policy, VerifySpec};
+use tagcore::policy::Policy;
 use toml::de::DeTable;
 
 pub(crate) use describe::describe;
@@ -198,10 +199,8 @@ pub(crate) struct UnitConfig {
     pub(crate) release: Option<ReleaseSettings>,
     /// Deploy dispatch targets, in file order.
     pub(crate) dispatch: Vec<DispatchSettings>,
-    /// The signature policy as written (paths unresolved), for the verifier adapter.
-    pub(crate) verify: Option<VerifySpec>,
-    /// The directory relative paths are resolved against (the file's).
-    pub(crate) base_dir: PathBuf,
+    /// The signature policy ready to verify (key and trust root read), when `[verify]` is set.
+    pub(crate) verification: Option<cosign_verify::VerificationPolicy>,
     /// The secret fields the unit uses, each with `***` and where it comes from.
     pub(crate) secrets: Vec<(String, String)>,
 }

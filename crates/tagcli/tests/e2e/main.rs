@@ -10,6 +10,7 @@ mod deploy;
 mod gaps;
 mod hostile;
 mod hub;
+mod policy_rules;
 mod support;
 mod usage;
 mod workflows;

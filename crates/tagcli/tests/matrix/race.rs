@@ -68,8 +68,12 @@ fn round(w: &World, n: usize) -> Vec<String> {
         .iter()
         .map(|d| {
             let client = engine_client();
-            let verifier = CosignVerifier::new(client.clone(), &signature_policy(w.key(), &w.proxy_addr()))
-                .expect("policy");
+            let verifier = CosignVerifier::with_policy(
+                client.clone(),
+                signature_policy(w.key(), &w.proxy_addr())
+                    .compile()
+                    .expect("policy"),
+            );
             let request = Request::Promote(PromoteRequest {
                 source: PromoteSource::Digest(d.clone()),
                 confirm: None,

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use cosign_verify::CosignVerifier;
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{KeyPair, image_artifact, sig_artifact};
-use cosign_verify::{CosignVerifier, SignaturePolicy};
 use registry_hub::{OciConfig, RemoteRegistry, RetryPolicy};
 use tagcore::outcome::Outcome;
 use tagcore::policy::{ImageSpec, Policy, PolicySpec, StepMode, VerifySpec};
@@ -96,8 +97,12 @@ impl World {
         .expect("client");
         let key = KeyPair::generate();
         let client = engine_client();
-        let verifier = CosignVerifier::new(client.clone(), &signature_policy(&key, &proxy.addr()))
-            .expect("signature policy");
+        let verifier = CosignVerifier::with_policy(
+            client.clone(),
+            signature_policy(&key, &proxy.addr())
+                .compile()
+                .expect("signature policy"),
+        );
         Self {
             rt,
             registry,
@@ -333,14 +338,17 @@ pub(crate) fn engine_client() -> RemoteRegistry {
 /// Returns the key-based signature policy of `key`. Each case's repository is a copy of its
 /// operation's template, whose signatures name the template: the templates are allowed as
 /// mirrors (`host` is the proxy's address).
-pub(crate) fn signature_policy(key: &KeyPair, host: &str) -> SignaturePolicy {
-    SignaturePolicy {
-        key_pem: Some(key.public_key_pem()),
-        allowed_references: [Op::Promote, Op::Rollback, Op::Publish]
-            .iter()
-            .map(|op| format!("{host}/team/{}-template", op.name()))
-            .collect(),
-        ..SignaturePolicy::default()
+pub(crate) fn signature_policy(key: &KeyPair, host: &str) -> TestPolicy {
+    TestPolicy {
+        spec: VerifySpec {
+            key: Some(key.public_key_pem()),
+            allowed_references: [Op::Promote, Op::Rollback, Op::Publish]
+                .iter()
+                .map(|op| format!("{host}/team/{}-template", op.name()))
+                .collect(),
+            ..VerifySpec::default()
+        },
+        ..TestPolicy::default()
     }
 }
 

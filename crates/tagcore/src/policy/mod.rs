@@ -12,7 +12,7 @@ mod spec;
 
 pub use dispatch::{DispatchTarget, DispatchValues, PayloadTemplate, requests as dispatch_requests};
 pub use pattern::Glob;
-pub use signature::{IdentityMatcher, SignatureMethod, SignaturePolicy};
+pub use signature::{IdentityMatcher, KeylessPolicy, RefPattern, SignatureMethod, SignaturePolicy};
 pub use spec::{
     AlreadyInProd, DispatchSpec, ImageSpec, PolicySpec, PromoteSpec, PublishSpec, ReleaseSpec, RetentionSpec,
     RollbackSpec, SourceMode, StepMode, TagsSpec, TargetMode, VerifySpec,
@@ -335,7 +335,7 @@ impl Policy {
             automatic: r.automatic,
         };
 
-        let signature = spec.verify.as_ref().map(signature_policy).transpose()?;
+        let signature = spec.verify.as_ref().map(SignaturePolicy::from_spec).transpose()?;
         if signature.is_none()
             && let Some(i) = images.iter().position(|i| i.verify)
         {
@@ -390,65 +390,6 @@ impl Policy {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
-}
-
-fn signature_policy(v: &VerifySpec) -> Result<SignaturePolicy, PolicyError> {
-    let keyless = v.issuer.is_some() || v.identity.is_some() || v.identity_regex.is_some();
-    let method = match (&v.key, keyless) {
-        (Some(_), true) => {
-            return Err(err(
-                "verify.key",
-                "give either a key or keyless settings (issuer, identity), not both",
-            ));
-        }
-        (Some(key), false) => {
-            if key.trim().is_empty() {
-                return Err(err("verify.key", "is empty; expected a path to a PEM public key"));
-            }
-            SignatureMethod::Key { key: key.clone() }
-        }
-        (None, _) => {
-            let issuer = v
-                .issuer
-                .clone()
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| err("verify.issuer", "keyless verification needs the OIDC issuer"))?;
-            let identity = match (&v.identity, &v.identity_regex) {
-                (Some(e), None) => IdentityMatcher::Exact(e.clone()),
-                (None, Some(r)) => {
-                    IdentityMatcher::regex(r).map_err(|e| err("verify.identity_regex", e.to_string()))?
-                }
-                (Some(_), Some(_)) => {
-                    return Err(err(
-                        "verify.identity",
-                        "give identity or identity_regex, not both",
-                    ));
-                }
-                (None, None) => {
-                    return Err(err(
-                        "verify.identity",
-                        "keyless verification needs identity or identity_regex (an anchored pattern)",
-                    ));
-                }
-            };
-            let workflow_refs = v
-                .workflow_refs
-                .iter()
-                .enumerate()
-                .map(|(i, r)| Glob::parse(r).map_err(|m| err(format!("verify.workflow_refs[{i}]"), m)))
-                .collect::<Result<Vec<_>, _>>()?;
-            SignatureMethod::Keyless {
-                issuer,
-                identity,
-                workflow_repository: v.workflow_repository.clone(),
-                workflow_refs,
-            }
-        }
-    };
-    Ok(SignaturePolicy {
-        method,
-        trusted_root: v.trusted_root.clone(),
-    })
 }
 
 #[cfg(test)]

@@ -203,7 +203,7 @@ pub struct VerifySpec {
     pub identity_regex: Option<String>,
     /// GitHub workflow repository the certificate must name.
     pub workflow_repository: Option<String>,
-    /// Allowed workflow refs (globs).
+    /// Allowed workflow refs: exact, or a `refs/…` prefix with one trailing `*`.
     pub workflow_refs: Vec<String>,
     /// A public key (path or PEM) instead of keyless.
     pub key: Option<String>,

@@ -1,7 +1,8 @@
 //! Shared scenario setup: a real docker-registry on 127.0.0.1, a test PKI, a policy.
 
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{Artifact, CertificateProfile, GITHUB_ISSUER, TestPki, image_artifact};
-use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use cosign_verify::{CosignVerifier, TrustedRootSource};
 use registry_hub::{OciConfig, RemoteRegistry, RetryPolicy};
 use tagcore::policy::{ImageSpec, Policy, PolicySpec, VerifySpec};
 use tagcore::request::{PromoteRequest, PromoteSource, Request};
@@ -77,24 +78,28 @@ impl Env {
     }
 
     /// The cloud-api / chat-api style keyless policy.
-    pub(crate) fn keyless_policy(&self) -> SignaturePolicy {
-        SignaturePolicy {
-            issuer: Some(GITHUB_ISSUER.into()),
-            identity_regex: Some(
-                r"https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/(heads/main|tags/v.*)".into(),
-            ),
-            workflow_repository: Some("nearai/cloud-api".into()),
-            workflow_refs: vec!["refs/heads/main".into(), "refs/tags/v*".into()],
+    pub(crate) fn keyless_policy(&self) -> TestPolicy {
+        TestPolicy {
+            spec: VerifySpec {
+                issuer: Some(GITHUB_ISSUER.into()),
+                identity_regex: Some(
+                    r"https://github\.com/nearai/cloud-api/\.github/workflows/build\.yml@refs/(heads/main|tags/v.*)".into(),
+                ),
+                workflow_repository: Some("nearai/cloud-api".into()),
+                workflow_refs: vec!["refs/heads/main".into(), "refs/tags/v*".into()],
+                ..VerifySpec::default()
+            },
             trusted_root: self.trusted_root.clone(),
-            ..SignaturePolicy::default()
         }
     }
 
-    pub(crate) fn key_policy(&self, pem: &str) -> SignaturePolicy {
-        SignaturePolicy {
-            key_pem: Some(pem.into()),
+    pub(crate) fn key_policy(&self, pem: &str) -> TestPolicy {
+        TestPolicy {
+            spec: VerifySpec {
+                key: Some(pem.into()),
+                ..VerifySpec::default()
+            },
             trusted_root: self.trusted_root.clone(),
-            ..SignaturePolicy::default()
         }
     }
 
@@ -103,7 +108,7 @@ impl Env {
     /// where it was — the verifier's "no" is what keeps prod untouched.
     pub(crate) async fn verify(
         &self,
-        policy: &SignaturePolicy,
+        policy: &TestPolicy,
         digest: &Digest,
     ) -> Result<VerifiedSignature, VerifyError> {
         self.verify_in(&self.repo, policy, digest).await
@@ -113,10 +118,10 @@ impl Env {
     pub(crate) async fn verify_in(
         &self,
         repo: &Repository,
-        policy: &SignaturePolicy,
+        policy: &TestPolicy,
         digest: &Digest,
     ) -> Result<VerifiedSignature, VerifyError> {
-        let verifier = CosignVerifier::new(&self.registry, policy).expect("valid policy");
+        let verifier = CosignVerifier::with_policy(&self.registry, policy.compile().expect("valid policy"));
         let result = verifier.verify(repo, digest).await;
         if result.is_err() {
             self.assert_promote_refused(repo, &verifier, digest).await;
