@@ -109,12 +109,7 @@ impl RetentionPolicy {
                     .into(),
             ));
         }
-        let prunable = spec
-            .prunable
-            .iter()
-            .enumerate()
-            .map(|(i, g)| Glob::parse(g).map_err(|m| err(format!("retention.prunable[{i}]"), m)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let prunable = crate::policy::parse_each("retention.prunable", &spec.prunable)?;
         Ok(Self {
             keep_releases: spec.keep_releases,
             keep_days: spec.keep_days,

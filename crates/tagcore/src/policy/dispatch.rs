@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::lists::Operations;
 use super::{DispatchSpec, PolicyError, StepMode, err};
 use crate::{Digest, DispatchRequest, OperationKind};
 
@@ -147,33 +148,22 @@ pub fn requests(targets: &[DispatchTarget], values: &DispatchValues<'_>) -> Vec<
         .collect()
 }
 
+/// The operations a dispatch target may fire after: the ones that move a channel.
+const AFTER: Operations<'static> = Operations {
+    allowed: &[
+        OperationKind::Publish,
+        OperationKind::Promote,
+        OperationKind::Rollback,
+    ],
+    what: "an operation that moves a channel",
+    expected: "publish, promote or rollback",
+};
+
 /// Returns the validated targets of `specs`, naming the field of the first problem.
 pub(super) fn targets(specs: &[DispatchSpec]) -> Result<Vec<DispatchTarget>, PolicyError> {
     let mut out = Vec::new();
     for (i, d) in specs.iter().enumerate() {
-        let mut after = Vec::new();
-        for (j, op) in d.after.iter().enumerate() {
-            let kind = match op.as_str() {
-                "publish" => OperationKind::Publish,
-                "promote" => OperationKind::Promote,
-                "rollback" => OperationKind::Rollback,
-                other => {
-                    return Err(err(
-                        format!("dispatch[{i}].after[{j}]"),
-                        format!(
-                            "{other:?} is not an operation that moves a channel; expected publish, promote or rollback"
-                        ),
-                    ));
-                }
-            };
-            if after.contains(&kind) {
-                return Err(err(
-                    format!("dispatch[{i}].after[{j}]"),
-                    format!("{op:?} is listed twice"),
-                ));
-            }
-            after.push(kind);
-        }
+        let after = AFTER.parse(&format!("dispatch[{i}].after"), &d.after)?;
         if after.is_empty() {
             return Err(err(
                 format!("dispatch[{i}].after"),

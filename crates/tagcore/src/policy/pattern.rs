@@ -58,6 +58,14 @@ fn glob_match(p: &[u8], t: &[u8]) -> bool {
     p[pi..].iter().all(|&b| b == b'*')
 }
 
+impl std::str::FromStr for Glob {
+    type Err = String;
+
+    fn from_str(pattern: &str) -> Result<Self, Self::Err> {
+        Self::parse(pattern)
+    }
+}
+
 impl fmt::Debug for Glob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Glob({})", self.0)

@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use regex::{Regex, RegexBuilder};
 
+use super::lists::parse_each;
 use super::{PolicyError, VerifySpec, err};
 use crate::Repository;
 
@@ -108,6 +109,14 @@ impl RefPattern {
             Self::Exact(e) => git_ref == e,
             Self::Prefix(p) => git_ref.starts_with(p.as_str()) && git_ref.len() > p.len(),
         }
+    }
+}
+
+impl FromStr for RefPattern {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
     }
 }
 
@@ -255,12 +264,7 @@ fn keyless(v: &VerifySpec) -> Result<KeylessPolicy, PolicyError> {
     {
         return Err(err("verify.workflow_repository", "is empty; expected owner/name"));
     }
-    let workflow_refs = v
-        .workflow_refs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| RefPattern::parse(r).map_err(|m| err(format!("verify.workflow_refs[{i}]"), m)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let workflow_refs = parse_each("verify.workflow_refs", &v.workflow_refs)?;
     Ok(KeylessPolicy {
         issuer,
         identity,
