@@ -148,8 +148,15 @@ impl Drop for TokenServer {
     }
 }
 
-fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
+/// What a token request asks for: the service, the scopes and the Basic credentials.
+struct Ask {
+    service: Option<String>,
+    scopes: Vec<String>,
+    basic: Option<(String, String)>,
+}
+
+/// Reads the request line and headers of one token request.
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Ask> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let target = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
@@ -183,17 +190,26 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         .and_then(|b| STANDARD.decode(b.trim()).ok())
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())));
+    Ok(Ask {
+        service,
+        scopes,
+        basic,
+    })
+}
+
+fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
+    let ask = read_request(&mut BufReader::new(stream.try_clone()?))?;
     shared
         .requests
         .lock()
         .expect("token log lock")
         .push(TokenRequest {
-            service: service.clone(),
-            scopes: scopes.clone(),
-            user: basic.as_ref().map(|(u, _)| u.clone()),
+            service: ask.service.clone(),
+            scopes: ask.scopes.clone(),
+            user: ask.basic.as_ref().map(|(u, _)| u.clone()),
         });
     let mut out = stream;
-    let authorised_user = match &basic {
+    let authorised_user = match &ask.basic {
         Some((user, password)) => {
             if shared.users.get(user) != Some(password) {
                 let body = r#"{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}"#;
@@ -203,8 +219,22 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
         None => None,
     };
-    let access: Vec<serde_json::Value> = if authorised_user.is_some() {
-        scopes
+    let jwt = issue(shared, &ask, authorised_user);
+    let body = serde_json::json!({
+        "token": jwt,
+        "access_token": jwt,
+        "expires_in": shared.lifetime_secs,
+        "issued_at": "2026-01-01T00:00:00Z",
+    })
+    .to_string();
+    write_response(&mut out, "200 OK", &body)
+}
+
+/// Returns a signed token granting `ask`'s scopes to `user` (none to an anonymous caller),
+/// and records it.
+fn issue(shared: &Shared, ask: &Ask, user: Option<String>) -> String {
+    let access: Vec<serde_json::Value> = if user.is_some() {
+        ask.scopes
             .iter()
             .filter_map(|s| {
                 let mut parts = s.splitn(3, ':');
@@ -222,8 +252,8 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [STANDARD.encode(&shared.cert_der)]});
     let claims = serde_json::json!({
         "iss": TOKEN_ISSUER,
-        "sub": authorised_user.clone().unwrap_or_default(),
-        "aud": service.clone().unwrap_or_else(|| TOKEN_SERVICE.to_owned()),
+        "sub": user.unwrap_or_default(),
+        "aud": ask.service.clone().unwrap_or_else(|| TOKEN_SERVICE.to_owned()),
         "exp": now + shared.lifetime_secs,
         "nbf": now.saturating_sub(5),
         "iat": now,
@@ -241,14 +271,7 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
         .expect("RS256 signature");
     let jwt = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
     shared.issued.lock().expect("token log lock").push(jwt.clone());
-    let body = serde_json::json!({
-        "token": jwt,
-        "access_token": jwt,
-        "expires_in": shared.lifetime_secs,
-        "issued_at": "2026-01-01T00:00:00Z",
-    })
-    .to_string();
-    write_response(&mut out, "200 OK", &body)
+    jwt
 }
 
 fn write_response(out: &mut TcpStream, status: &str, body: &str) -> std::io::Result<()> {
