@@ -4,8 +4,8 @@
 //! `trusted_root.json` that trusts it; [`KeyPair`] is a cosign key pair; [`sig_artifact`],
 //! [`bundle_artifact`] and [`referrers_index`] produce the exact manifests and blobs cosign
 //! stores, ready to push to any registry or OCI layout; [`MemoryRegistry`] is an in-memory
-//! `tagcore::Registry`; [`push_to_registry`] uploads an artifact to a loopback registry. Helpers
-//! panic on internal failures (they are test code).
+//! `tagcore::Registry` (registry-hub's `RemoteRegistry::push_blob` and `put_manifest` upload
+//! artifacts to a real registry). Helpers panic on internal failures (they are test code).
 //!
 //! ```
 //! use cosign_verify::testing::{CertificateProfile, TestPki, image_artifact, sig_artifact};
@@ -25,7 +25,6 @@ mod memory;
 mod pki;
 mod policy;
 mod profile;
-mod push;
 mod rekor2;
 mod signer;
 mod tsa;
@@ -39,6 +38,5 @@ pub use memory::MemoryRegistry;
 pub use pki::{FakeFulcio, FakeRekor, KeyPair, KeylessSigner, SIGNING_TIME, TestPki};
 pub use policy::TestPolicy;
 pub use profile::{CertificateProfile, ExtensionValue, GITHUB_ISSUER};
-pub use push::push_to_registry;
 pub use rekor2::FakeRekorV2;
 pub use tsa::FakeTsa;

@@ -65,11 +65,27 @@ impl Env {
         self.push_to(&self.repo, artifact).await
     }
 
-    /// Uploads the artifact to `repo` on this scenario's registry.
+    /// Uploads the artifact to `repo` on this scenario's registry with registry-hub's client:
+    /// its blobs, then its manifest under its tag (or by digest, for referrers).
     pub(crate) async fn push_to(&self, repo: &Repository, artifact: &Artifact) -> Digest {
-        cosign_verify::testing::push_to_registry(repo.registry(), repo.path(), artifact)
-            .await
-            .expect("push")
+        use tagcore::Registry as _;
+        for blob in &artifact.blobs {
+            self.registry.push_blob(repo, blob).await.expect("push blob");
+        }
+        match &artifact.tag {
+            Some(tag) => {
+                let tag: Tag = tag.parse().expect("tag");
+                self.registry
+                    .put_manifest(repo, &tag, &artifact.manifest)
+                    .await
+                    .expect("push manifest")
+            }
+            None => self
+                .registry
+                .put_manifest_by_digest(repo, &artifact.manifest)
+                .await
+                .expect("push manifest"),
+        }
     }
 
     /// Returns another repository on this scenario's registry.
