@@ -5,7 +5,7 @@ use std::io::Write as _;
 use tagcore::request::{
     PromoteRequest, PromoteSource, PublishRequest, RetagRequest, RollbackRequest, RollbackTarget,
 };
-use tagcore::{AuditSink, Engine, OpError, OperationKind, Registry, Request, Target, Timestamp, Verifier};
+use tagcore::{AuditSink, Engine, OpError, OperationKind, Registry, Request, Timestamp, Verifier};
 
 use crate::cli::{Command, OutputFormat};
 use crate::config::Needs;
@@ -262,29 +262,19 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
             )
         }),
         Command::Verify { reference, image } => {
-            let image = match image {
-                Some(name) => match policy.find_image(name) {
-                    Some(i) => i,
-                    None => {
-                        let e = OpError::from(tagcore::InputError {
-                            input: "--image".into(),
-                            message: format!("{name:?} is not an image of unit {unit}"),
-                        });
-                        return refused(sink, name, unit, &e);
-                    }
-                },
-                None => 0,
-            };
-            let target = match parse_reference(reference) {
-                Ok(t) => t,
+            let request = match tagcore::request::VerifyRequest::parse(reference, image.as_deref(), policy) {
+                Ok(r) => r,
                 Err(e) => return refused(sink, "verify", unit, &OpError::from(e)),
             };
-            engine.verify_reference(image, &target).await.map(|r| {
-                (
-                    output::verify_text(&r),
-                    serde_json::json!({"schema": 1, "operation": "verify", "report": r}),
-                )
-            })
+            engine
+                .verify_reference(request.image, &request.target)
+                .await
+                .map(|r| {
+                    (
+                        output::verify_text(&r),
+                        serde_json::json!({"schema": 1, "operation": "verify", "report": r}),
+                    )
+                })
         }
         _ => return exit::OK,
     };
@@ -295,23 +285,6 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         }
         Err(e) => refused(sink, name, unit, &e),
     }
-}
-
-fn parse_reference(input: &str) -> Result<Target, tagcore::InputError> {
-    let bad = |message: String| tagcore::InputError {
-        input: "reference".into(),
-        message,
-    };
-    if input.starts_with("sha256") {
-        return input
-            .parse()
-            .map(Target::Digest)
-            .map_err(|e: tagcore::DigestError| bad(e.to_string()));
-    }
-    input
-        .parse()
-        .map(Target::Tag)
-        .map_err(|e: tagcore::TagError| bad(e.to_string()))
 }
 
 #[cfg(test)]

@@ -299,3 +299,20 @@ fn a_bad_expect_digest_is_an_input_error_naming_the_flag() {
     );
     assert_eq!(gh, "result=refused\nmoved=false\n");
 }
+
+#[test]
+fn verify_with_an_unknown_image_is_refused_as_verify() {
+    let w = world();
+    let verify = Command::Verify {
+        reference: "staging".into(),
+        image: Some("nope".into()),
+    };
+    let (code, out, err, _) = w.run(&verify, OutputFormat::Text, "2026-07-06T10:00:00Z");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with(
+            "verify: refused (input), nothing changed: --image: \"nope\" is not an image of unit"
+        ),
+        "{err}"
+    );
+}

@@ -390,20 +390,56 @@ impl RetagRequest {
         if source == RetagSource::Tag(target.clone()) {
             return Err(bad("target", format!("source and target are both {target}")));
         }
-        let image = match image {
-            None => 0,
-            Some(name) => policy.find_image(name).ok_or_else(|| {
-                bad(
-                    "--image",
-                    format!("{name:?} is not an image of unit {}", policy.unit),
-                )
-            })?,
-        };
         Ok(Self {
-            image,
+            image: image_index(image, policy)?,
             source,
             target,
         })
+    }
+}
+
+/// Returns the index of the image `--image` names (its repository, path or last path
+/// component), or the primary's when it is left out.
+fn image_index(image: Option<&str>, policy: &Policy) -> Result<usize, InputError> {
+    match image {
+        None => Ok(0),
+        Some(name) => policy.find_image(name).ok_or_else(|| {
+            bad(
+                "--image",
+                format!("{name:?} is not an image of unit {}", policy.unit),
+            )
+        }),
+    }
+}
+
+/// What `verify` checks: one image of the unit, at a tag or a digest (read-only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyRequest {
+    /// The image index in the unit.
+    pub image: usize,
+    /// The tag or digest whose signature is checked.
+    pub target: crate::Target,
+}
+
+impl VerifyRequest {
+    /// Returns the request from raw inputs: `reference` is a digest when it starts with
+    /// `sha256`, else a tag; `image` names an image of the unit (the primary when left out).
+    pub fn parse(reference: &str, image: Option<&str>, policy: &Policy) -> Result<Self, InputError> {
+        let image = image_index(image, policy)?;
+        let target = if reference.starts_with("sha256") {
+            crate::Target::Digest(
+                reference
+                    .parse()
+                    .map_err(|e: crate::DigestError| bad("reference", e.to_string()))?,
+            )
+        } else {
+            crate::Target::Tag(
+                reference
+                    .parse()
+                    .map_err(|e: crate::TagError| bad("reference", e.to_string()))?,
+            )
+        };
+        Ok(Self { image, target })
     }
 }
 
@@ -430,5 +466,42 @@ impl Request {
             Self::Rollback(_) => OperationKind::Rollback,
             Self::Retag(_) => OperationKind::Retag,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Target;
+    use crate::policy::{ImageSpec, PolicySpec};
+
+    fn policy() -> Policy {
+        Policy::from_spec(&PolicySpec {
+            images: ["docker.io/nearai/cloud-api", "docker.io/nearai/dashboard"]
+                .map(|r| ImageSpec {
+                    repository: r.into(),
+                    verify: false,
+                    ..ImageSpec::default()
+                })
+                .to_vec(),
+            ..PolicySpec::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn verify_requests_name_an_image_and_a_tag_or_digest() {
+        let p = policy();
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let r = VerifyRequest::parse(&digest, Some("dashboard"), &p).unwrap();
+        assert_eq!((r.image, r.target), (1, Target::Digest(digest.parse().unwrap())));
+        let r = VerifyRequest::parse("staging", None, &p).unwrap();
+        assert_eq!((r.image, r.target), (0, Target::Tag("staging".parse().unwrap())));
+        let e = VerifyRequest::parse("staging", Some("nope"), &p).unwrap_err();
+        assert_eq!(e.input, "--image");
+        let e = VerifyRequest::parse("sha256:zz", None, &p).unwrap_err();
+        assert_eq!(e.input, "reference");
+        let e = VerifyRequest::parse("bad tag", None, &p).unwrap_err();
+        assert_eq!(e.input, "reference");
     }
 }
