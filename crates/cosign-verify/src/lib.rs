@@ -27,6 +27,74 @@
 //! # }
 //! ```
 //!
+//! # A promote, end to end, as a library
+//!
+//! tagcore drives the operation, registry-hub stores the images (here a local OCI layout, no
+//! network) and this crate verifies the signature before `prod` moves. The signed image comes
+//! from the offline fake Sigstore of the `testing` feature.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use cosign_verify::testing::{CertificateProfile, GITHUB_ISSUER, TestPki, image_artifact, sig_artifact};
+//! use cosign_verify::{CosignVerifier, Material, TrustedRootSource};
+//! use registry_hub::LayoutRegistry;
+//! use tagcore::policy::{ImageSpec, Policy, PolicySpec, VerifySpec};
+//! use tagcore::request::{PromoteRequest, PromoteSource, Request};
+//! use tagcore::{Engine, Registry as _, Repository, Tag};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let registry = LayoutRegistry::new(dir.path());
+//! let repo: Repository = "127.0.0.1:5000/team/app".parse()?;
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//!
+//! // A build pushed to staging and signed by its GitHub workflow (keyless).
+//! let pki = TestPki::new();
+//! let image = image_artifact("staging", "app");
+//! let profile = CertificateProfile::github("team/app", "build.yml", "refs/heads/main", &"a".repeat(40));
+//! let layer = pki.sign_keyless(&profile, &repo.to_string(), &image.digest());
+//! for artifact in [&image, &sig_artifact(&image.digest(), &[layer])] {
+//!     runtime.block_on(async {
+//!         for blob in &artifact.blobs {
+//!             registry.put_blob(&repo, blob).await?;
+//!         }
+//!         let tag: Tag = artifact.tag.as_deref().unwrap_or_default().parse()?;
+//!         registry.put_manifest(&repo, &tag, &artifact.manifest).await?;
+//!         Ok::<_, Box<dyn std::error::Error>>(())
+//!     })?;
+//! }
+//!
+//! // The policy: validated once by tagcore, signature rules included.
+//! let policy = Policy::from_spec(&PolicySpec {
+//!     unit: "app".into(),
+//!     images: vec![ImageSpec { repository: repo.to_string(), ..ImageSpec::default() }],
+//!     verify: Some(VerifySpec {
+//!         issuer: Some(GITHUB_ISSUER.into()),
+//!         identity: Some("https://github.com/team/app/.github/workflows/build.yml@refs/heads/main".into()),
+//!         workflow_refs: vec!["refs/heads/main".into()],
+//!         ..VerifySpec::default()
+//!     }),
+//!     ..PolicySpec::default()
+//! })?;
+//! let signature = policy.signature.as_ref().ok_or("the policy verifies")?;
+//! let material = Material { key_pem: None, trusted_root: TrustedRootSource::Json(pki.trusted_root_json()) };
+//! let verifier = CosignVerifier::new(&registry, signature, material)?;
+//!
+//! // Promote staging to prod: resolve, verify, plan, write with compare-and-swap, read back.
+//! let audit = tagcore::testing::MemoryAudit::new();
+//! let engine = Engine::new(&policy, &registry, &verifier, &audit);
+//! let request = Request::Promote(PromoteRequest {
+//!     source: PromoteSource::Staging,
+//!     confirm: None,
+//!     expect_digest: None,
+//!     allow_older: false,
+//! });
+//! runtime.block_on(engine.run(&request, "2026-07-09T10:00:00Z".parse()?, false))?;
+//! let prod = runtime.block_on(registry.resolve_tag(&repo, &"prod".parse()?))?;
+//! assert_eq!(prod, Some(image.digest()));
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # What is checked, per signature candidate
 //!
 //! Signatures are read through the generic `tagcore::Registry` port (so an OCI-layout directory
