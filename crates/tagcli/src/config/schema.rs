@@ -33,7 +33,7 @@ pub(super) struct RawRegistry {
     /// Hub API password or token; may be `${VAR}`.
     pub(super) hub_password: Option<String>,
     /// Which credentials the Hub API receives: `registry`, `hub` or `none`. Default: `hub` when
-    /// hub_username/hub_password are set, else `registry` for https://hub.docker.com and `none`
+    /// hub_username/hub_password are set, else `registry` for `https://hub.docker.com` and `none`
     /// for any other hub_api.
     pub(super) hub_credentials: Option<HubCredentials>,
     /// Most Hub API pages read per listing.
@@ -100,7 +100,7 @@ pub(super) struct RawRelease {
     pub(super) token: Option<String>,
     /// `off`, `best-effort` or `required` (default `required` when github_repository is set).
     pub(super) mode: Option<StepMode>,
-    /// GitHub API base URL. Default: env GITHUB_API_URL, else https://api.github.com.
+    /// GitHub API base URL. Default: env GITHUB_API_URL, else `https://api.github.com`.
     pub(super) api_url: Option<String>,
     /// Send the token to an api_url that is neither GitHub's nor GITHUB_API_URL.
     #[serde(default)]
@@ -154,7 +154,7 @@ pub(super) struct RawDispatch {
     pub(super) client_payload: Option<BTreeMap<String, String>>,
     /// GitHub token; may be `${VAR}`. Default: env GH_TOKEN, else GITHUB_TOKEN.
     pub(super) token: Option<String>,
-    /// GitHub API base URL. Default: env GITHUB_API_URL, else https://api.github.com.
+    /// GitHub API base URL. Default: env GITHUB_API_URL, else `https://api.github.com`.
     pub(super) api_url: Option<String>,
     /// Send the token to an api_url that is neither GitHub's nor GITHUB_API_URL.
     #[serde(default)]
