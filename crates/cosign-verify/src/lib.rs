@@ -189,10 +189,6 @@ pub mod testing;
 
 pub use certificate::{CertificateIdentity, SigningCertificate};
 pub use key::PublicKey;
-pub use oci::{
-    BUNDLE_ANNOTATION, BUNDLE_V03_MEDIA_TYPE, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, SIGNATURE_ANNOTATION,
-    SIMPLE_SIGNING_MEDIA_TYPE,
-};
 pub use policy::{Material, MaterialError, Requirement, TrustedRootSource, VerificationPolicy};
-pub use trust_root::{Authority, LogKey, PUBLIC_GOOD_TRUSTED_ROOT, TrustRoot, TrustRootError, Validity};
+pub use trust_root::{Authority, LogKey, TrustRoot, TrustRootError, Validity};
 pub use verifier::CosignVerifier;

@@ -7,17 +7,17 @@ use serde::Deserialize;
 use tagcore::{Digest, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, VerifyError};
 
 /// The media type of cosign's simple-signing layers.
-pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+pub(crate) const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 /// The media type (and artifact type) of a Sigstore bundle v0.3.
-pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub(crate) const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 /// The annotation holding a layer's base64 signature.
-pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+pub(crate) const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// The annotation holding a layer's PEM certificate.
-pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+pub(crate) const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 /// The annotation holding a layer's PEM certificate chain.
-pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+pub(crate) const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// The annotation holding a layer's Rekor bundle (JSON).
-pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+pub(crate) const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// The OCI image manifest media type.
 pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// The Docker image manifest media type (cosign writes it on some registries).

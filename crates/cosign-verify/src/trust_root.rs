@@ -18,7 +18,7 @@ use sigstore_protobuf_specs::dev::sigstore::trustroot::v1::{
 use crate::key::PublicKey;
 
 /// Sigstore's public-good `trusted_root.json`, pinned. See `trust/README.md` for its provenance.
-pub const PUBLIC_GOOD_TRUSTED_ROOT: &[u8] = include_bytes!("../trust/public-good-trusted_root.json");
+pub(crate) const PUBLIC_GOOD_TRUSTED_ROOT: &[u8] = include_bytes!("../trust/public-good-trusted_root.json");
 
 /// Why a trust root cannot be used.
 #[derive(Debug, thiserror::Error)]
