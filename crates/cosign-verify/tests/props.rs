@@ -9,12 +9,12 @@
 
 use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{
-    CertificateProfile, MemoryRegistry, SigLayer, TestPki, bundle_artifact_for, image_artifact,
-    referrers_index, sig_artifact,
+    CertificateProfile, SigLayer, TestPki, bundle_artifact_for, image_artifact, referrers_index, sig_artifact,
 };
 use cosign_verify::{PublicKey, SigningCertificate, TrustRoot, TrustedRootSource, VerificationPolicy};
 use proptest::prelude::*;
 use tagcore::policy::VerifySpec;
+use tagcore::testing::MemoryRegistry;
 use tagcore::{Digest, Manifest, Repository, VerifyError};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -132,8 +132,9 @@ impl Fixture {
     /// Verifies the fixture's digest against a registry holding `artifacts`; checks that an
     /// acceptance names the digest. Returns whether it was accepted.
     fn verify(&self, artifacts: &[cosign_verify::testing::Artifact]) -> Result<bool, TestCaseError> {
-        let reg = MemoryRegistry::new();
-        reg.push(
+        let reg = registry(false);
+        push(
+            &reg,
             &self.repo,
             &cosign_verify::testing::Artifact {
                 tag: Some("staging".into()),
@@ -142,7 +143,7 @@ impl Fixture {
             },
         );
         for a in artifacts {
-            reg.push(&self.repo, a);
+            push(&reg, &self.repo, a);
         }
         match pollster::block_on(self.policy.verify(&reg, &self.repo, &self.digest)) {
             Ok(v) => {
@@ -351,4 +352,22 @@ fn valid_index() -> cosign_verify::testing::Artifact {
     let f = &*FIXTURE;
     let referrer = bundle_artifact_for(&f.digest, OCI_MANIFEST, f.image.bytes.len() as u64, &f.bundle);
     referrers_index(&f.digest, &[&referrer])
+}
+
+/// Returns tagcore's in-memory registry, answering the referrers API when `referrers` is set.
+fn registry(referrers: bool) -> MemoryRegistry {
+    let reg = MemoryRegistry::new(tagcore::Timestamp::from_unix(
+        cosign_verify::testing::SIGNING_TIME,
+    ));
+    reg.answer_referrers(referrers);
+    reg
+}
+
+/// Stores `artifact` in `reg` and returns its digest.
+fn push(
+    reg: &MemoryRegistry,
+    repository: &Repository,
+    artifact: &cosign_verify::testing::Artifact,
+) -> Digest {
+    artifact.store_in(reg, repository)
 }

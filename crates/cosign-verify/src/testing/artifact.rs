@@ -42,6 +42,28 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// Stores the artifact in tagcore's in-memory registry: its blobs, its manifest, and its
+    /// tag when it has one (referrers are stored by digest only). Returns the manifest's digest.
+    pub fn store_in(
+        &self,
+        registry: &tagcore::testing::MemoryRegistry,
+        repository: &tagcore::Repository,
+    ) -> Digest {
+        for blob in &self.blobs {
+            registry.store_blob(blob.clone());
+        }
+        let digest = registry.store_manifest(repository, self.manifest.clone());
+        if let Some(tag) = &self.tag {
+            registry.set_tag(
+                repository,
+                tag,
+                &digest,
+                tagcore::Timestamp::from_unix(super::SIGNING_TIME),
+            );
+        }
+        digest
+    }
+
     /// Returns the manifest's digest.
     pub fn digest(&self) -> Digest {
         self.manifest.digest()

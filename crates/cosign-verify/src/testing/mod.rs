@@ -3,8 +3,8 @@
 //! [`TestPki`] is a complete offline Sigstore (fake Fulcio CA + fake Rekor log) with the
 //! `trusted_root.json` that trusts it; [`KeyPair`] is a cosign key pair; [`sig_artifact`],
 //! [`bundle_artifact`] and [`referrers_index`] produce the exact manifests and blobs cosign
-//! stores, ready to push to any registry or OCI layout; [`MemoryRegistry`] is an in-memory
-//! `tagcore::Registry` (registry-hub's `RemoteRegistry::push_blob` and `put_manifest` upload
+//! stores, ready to push to any registry or OCI layout, or to store in tagcore's in-memory
+//! registry ([`Artifact::store_in`]; registry-hub's `RemoteRegistry::push_blob` and `put_manifest` upload
 //! artifacts to a real registry). Helpers panic on internal failures (they are test code).
 //!
 //! ```
@@ -21,7 +21,6 @@
 
 mod artifact;
 mod ctlog;
-mod memory;
 mod pki;
 mod policy;
 mod profile;
@@ -34,7 +33,6 @@ pub use artifact::{
     referrers_index, sig_artifact, simple_signing_payload,
 };
 pub use ctlog::FakeCtLog;
-pub use memory::MemoryRegistry;
 pub use pki::{FakeFulcio, FakeRekor, KeyPair, KeylessSigner, SIGNING_TIME, TestPki};
 pub use policy::TestPolicy;
 pub use profile::{CertificateProfile, ExtensionValue, GITHUB_ISSUER};

@@ -85,6 +85,10 @@ struct State {
     /// `Some(n)`: the registry says it deletes, but refuses (unsupported) after `n` deletions.
     deletes_allowed: Option<usize>,
     cannot_delete: bool,
+    /// Blobs by digest, shared by every repository (see [`MemoryRegistry::store_blob`]).
+    blobs: HashMap<Digest, Vec<u8>>,
+    /// Whether `fetch_referrers` answers from the stored manifests' `subject`.
+    referrers_api: bool,
 }
 
 /// A registry in memory: manifests by digest, tags with push times, every call recorded.
@@ -285,6 +289,73 @@ impl MemoryRegistry {
     }
 }
 
+/// Blobs and the referrers API, for signature artifacts (cosign-verify's tests).
+impl MemoryRegistry {
+    /// Stores `bytes` as a blob (content is shared by every repository), without recording a
+    /// call, and returns its digest.
+    pub fn store_blob(&self, bytes: Vec<u8>) -> Digest {
+        let digest = Digest::of(&bytes);
+        self.lock().blobs.insert(digest.clone(), bytes);
+        digest
+    }
+
+    /// Replaces the blob stored under `digest` with `bytes` (a corrupt store).
+    pub fn corrupt_blob(&self, digest: &Digest, bytes: Vec<u8>) {
+        self.lock().blobs.insert(digest.clone(), bytes);
+    }
+
+    /// Stores `manifest` in `repository` by digest only, without recording a call, and returns
+    /// its digest.
+    pub fn store_manifest(&self, repository: &Repository, manifest: Manifest) -> Digest {
+        let digest = manifest.digest();
+        self.lock()
+            .repos
+            .entry(repository.clone())
+            .or_default()
+            .manifests
+            .insert(digest.clone(), manifest);
+        digest
+    }
+
+    /// Makes `fetch_referrers` answer like a registry with the OCI 1.1 referrers API: an index
+    /// of the repository's manifests whose `subject` is the digest asked for, sorted by digest.
+    /// Without it the registry has no such API (distribution 2.8, Docker Hub).
+    pub fn answer_referrers(&self, yes: bool) {
+        self.lock().referrers_api = yes;
+    }
+
+    /// Returns the referrers index of `digest` in `repository`.
+    fn referrers_index(&self, repository: &Repository, digest: &Digest) -> Manifest {
+        const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+        let s = self.lock();
+        let mut manifests: Vec<serde_json::Value> = s
+            .repos
+            .get(repository)
+            .map(|r| &r.manifests)
+            .into_iter()
+            .flatten()
+            .filter_map(|(d, m)| {
+                let v: serde_json::Value = serde_json::from_slice(&m.bytes).ok()?;
+                (v.pointer("/subject/digest")?.as_str()? == digest.as_str()).then(|| {
+                    let artifact_type = v
+                        .get("artifactType")
+                        .cloned()
+                        .unwrap_or_else(|| v["config"]["mediaType"].clone());
+                    serde_json::json!({
+                        "mediaType": m.media_type,
+                        "digest": d.as_str(),
+                        "size": m.bytes.len(),
+                        "artifactType": artifact_type,
+                    })
+                })
+            })
+            .collect();
+        manifests.sort_by(|a, b| a["digest"].as_str().cmp(&b["digest"].as_str()));
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
+        Manifest::new(OCI_INDEX, index.to_string().into_bytes())
+    }
+}
+
 impl Registry for MemoryRegistry {
     fn delete_mode(&self) -> Option<crate::retention::DeleteMode> {
         if self.lock().cannot_delete {
@@ -400,13 +471,19 @@ impl Registry for MemoryRegistry {
         &self,
         repository: &Repository,
         digest: &Digest,
-        _max: u64,
+        max: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         self.enter(Call::Blob(format!("{repository}@{digest}")))?;
-        Err(RegistryError::new(
-            RegistryErrorKind::NotFound,
-            format!("blob {repository}@{digest}"),
-        ))
+        let blob = self.lock().blobs.get(digest).cloned().ok_or_else(|| {
+            RegistryError::new(RegistryErrorKind::NotFound, format!("blob {repository}@{digest}"))
+        })?;
+        if blob.len() as u64 > max {
+            return Err(RegistryError::new(
+                RegistryErrorKind::InvalidResponse,
+                format!("blob {repository}@{digest} is larger than {max} bytes"),
+            ));
+        }
+        Ok(blob)
     }
 
     async fn fetch_referrers(
@@ -415,7 +492,8 @@ impl Registry for MemoryRegistry {
         digest: &Digest,
     ) -> Result<Option<Manifest>, RegistryError> {
         self.enter(Call::Referrers(format!("{repository}@{digest}")))?;
-        Ok(None)
+        let api = self.lock().referrers_api;
+        Ok(api.then(|| self.referrers_index(repository, digest)))
     }
 
     async fn image_revision(
