@@ -1,9 +1,6 @@
 //! The OCI documents signature artifacts are stored in, and bounded reads through the
 //! `tagcore::Registry` port.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
 use tagcore::{Digest, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, VerifyError};
 
 /// The media type of cosign's simple-signing layers.
@@ -30,46 +27,23 @@ pub(crate) const MAX_BLOB_BYTES: u64 = 1 << 20;
 /// The most layers or referrers examined for one digest; more is refused, not truncated.
 pub(crate) const MAX_ENTRIES: usize = 64;
 
-/// A content descriptor.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Descriptor {
-    /// Its media type.
-    pub media_type: String,
-    /// Its digest, as sent (validated on use).
-    pub digest: String,
-    /// Its size in bytes.
-    #[serde(default)]
-    pub size: u64,
-    /// Its artifact type, in indexes.
-    #[serde(default)]
-    pub artifact_type: Option<String>,
-    /// Its annotations.
-    #[serde(default)]
-    pub annotations: BTreeMap<String, String>,
+// The OCI documents are read with oci-spec's types, for inspection only: what the verifier
+// checks is always the exact bytes the registry returned (their digest is checked on read).
+pub(crate) use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+
+/// Returns the annotation `key` of `descriptor`.
+pub(crate) fn annotation<'a>(descriptor: &'a Descriptor, key: &str) -> Option<&'a String> {
+    descriptor.annotations().as_ref()?.get(key)
 }
 
-/// An image manifest (signature manifests are image manifests).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ImageManifest {
-    /// The artifact type (OCI 1.1).
-    #[serde(default)]
-    pub artifact_type: Option<String>,
-    /// The config descriptor.
-    pub config: Descriptor,
-    /// The layers.
-    pub layers: Vec<Descriptor>,
-    /// The manifest this one refers to (OCI 1.1).
-    #[serde(default)]
-    pub subject: Option<Descriptor>,
+/// Returns the media type of `descriptor` as written.
+pub(crate) fn media_type(descriptor: &Descriptor) -> String {
+    descriptor.media_type().to_string()
 }
 
-/// An image index (the referrers response and its tag fallback).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ImageIndex {
-    /// The manifests listed.
-    pub manifests: Vec<Descriptor>,
+/// Returns the artifact type of `descriptor`, if any, as written.
+pub(crate) fn artifact_type(descriptor: &Descriptor) -> Option<String> {
+    descriptor.artifact_type().as_ref().map(ToString::to_string)
 }
 
 /// Returns a refusal-free "could not read" error for `what`, keeping `source`.
@@ -100,14 +74,14 @@ pub(crate) async fn blob<R: Registry>(
     repository: &Repository,
     descriptor: &Descriptor,
 ) -> Result<Result<Vec<u8>, String>, VerifyError> {
-    let digest: Digest = match descriptor.digest.parse() {
+    let digest: Digest = match descriptor.digest().to_string().parse() {
         Ok(d) => d,
         Err(e) => return Ok(Err(format!("layer digest is invalid: {e}"))),
     };
-    if descriptor.size > MAX_BLOB_BYTES {
+    if descriptor.size() > MAX_BLOB_BYTES {
         return Ok(Err(format!(
             "layer is {} bytes, more than the {MAX_BLOB_BYTES} accepted for a signature",
-            descriptor.size
+            descriptor.size()
         )));
     }
     match registry.fetch_blob(repository, &digest, MAX_BLOB_BYTES).await {

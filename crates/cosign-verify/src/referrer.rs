@@ -62,9 +62,9 @@ pub(crate) async fn read<R: Registry>(
         }
     };
     let bundles: Vec<&Descriptor> = index
-        .manifests
+        .manifests()
         .iter()
-        .filter(|d| d.artifact_type.as_deref().is_some_and(is_bundle_type))
+        .filter(|d| oci::artifact_type(d).is_some_and(|t| is_bundle_type(&t)))
         .collect();
     if bundles.len() > oci::MAX_ENTRIES {
         let reason = format!(
@@ -79,7 +79,7 @@ pub(crate) async fn read<R: Registry>(
     }
     let mut out = Vec::with_capacity(bundles.len());
     for descriptor in bundles {
-        let origin = format!("Sigstore bundle {} (via {source})", descriptor.digest);
+        let origin = format!("Sigstore bundle {} (via {source})", descriptor.digest());
         out.push(read_one(registry, repository, digest, descriptor, origin).await?);
     }
     Ok(out)
@@ -102,14 +102,15 @@ async fn read_one<R: Registry>(
             reason,
         }))
     };
-    if descriptor.artifact_type.as_deref() != Some(oci::BUNDLE_V03_MEDIA_TYPE) {
+    let descriptor_type = oci::artifact_type(descriptor);
+    if descriptor_type.as_deref() != Some(oci::BUNDLE_V03_MEDIA_TYPE) {
         return unreadable(format!(
             "bundle artifact type {:?} is not supported; expected {}",
-            descriptor.artifact_type.as_deref().unwrap_or_default(),
+            descriptor_type.unwrap_or_default(),
             oci::BUNDLE_V03_MEDIA_TYPE
         ));
     }
-    let manifest_digest: Digest = match descriptor.digest.parse() {
+    let manifest_digest: Digest = match descriptor.digest().to_string().parse() {
         Ok(d) => d,
         Err(e) => return unreadable(format!("referrer digest is invalid: {e}")),
     };
@@ -118,26 +119,33 @@ async fn read_one<R: Registry>(
         Ok(m) => m,
         Err(reason) => return unreadable(reason),
     };
-    if manifest.subject.as_ref().map(|s| s.digest.as_str()) != Some(digest.as_str()) {
+    if manifest
+        .subject()
+        .as_ref()
+        .map(|s| s.digest().to_string())
+        .as_deref()
+        != Some(digest.as_str())
+    {
         return unreadable(format!("bundle manifest's subject is not {digest}"));
     }
     let artifact_type = manifest
-        .artifact_type
-        .as_deref()
-        .unwrap_or(&manifest.config.media_type);
+        .artifact_type()
+        .as_ref()
+        .unwrap_or_else(|| manifest.config().media_type())
+        .to_string();
     if artifact_type != oci::BUNDLE_V03_MEDIA_TYPE {
         return unreadable(format!("bundle manifest's artifact type is {artifact_type:?}"));
     }
-    let [layer] = manifest.layers.as_slice() else {
+    let [layer] = manifest.layers().as_slice() else {
         return unreadable(format!(
             "bundle manifest has {} layers; expected 1",
-            manifest.layers.len()
+            manifest.layers().len()
         ));
     };
-    if layer.media_type != oci::BUNDLE_V03_MEDIA_TYPE {
+    let layer_type = oci::media_type(layer);
+    if layer_type != oci::BUNDLE_V03_MEDIA_TYPE {
         return unreadable(format!(
-            "bundle layer media type {:?} is not {}",
-            layer.media_type,
+            "bundle layer media type {layer_type:?} is not {}",
             oci::BUNDLE_V03_MEDIA_TYPE
         ));
     }

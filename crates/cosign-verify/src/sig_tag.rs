@@ -38,27 +38,25 @@ pub(crate) async fn read<R: Registry>(
         Ok(m) => m,
         Err(reason) => return Ok(vec![Err(Unreadable { origin, reason })]),
     };
-    if parsed.layers.is_empty() {
+    if parsed.layers().is_empty() {
         let reason = "signature manifest has no layers".to_owned();
         return Ok(vec![Err(Unreadable { origin, reason })]);
     }
-    if parsed.layers.len() > oci::MAX_ENTRIES {
+    if parsed.layers().len() > oci::MAX_ENTRIES {
         let reason = format!(
             "signature manifest has {} layers, more than {} examined",
-            parsed.layers.len(),
+            parsed.layers().len(),
             oci::MAX_ENTRIES
         );
         return Ok(vec![Err(Unreadable { origin, reason })]);
     }
-    let count = parsed.layers.len();
+    let count = parsed.layers().len();
     let mut out = Vec::with_capacity(count);
-    for (i, layer) in parsed.layers.iter().enumerate() {
-        let origin = format!("{tag_name} layer {}/{count} ({})", i + 1, layer.digest);
-        if layer.media_type != oci::SIMPLE_SIGNING_MEDIA_TYPE {
-            let reason = format!(
-                "layer media type {:?} is not cosign's simple-signing type",
-                layer.media_type
-            );
+    for (i, layer) in parsed.layers().iter().enumerate() {
+        let origin = format!("{tag_name} layer {}/{count} ({})", i + 1, layer.digest());
+        let media_type = oci::media_type(layer);
+        if media_type != oci::SIMPLE_SIGNING_MEDIA_TYPE {
+            let reason = format!("layer media type {media_type:?} is not cosign's simple-signing type");
             out.push(Err(Unreadable { origin, reason }));
             continue;
         }
@@ -71,20 +69,18 @@ pub(crate) async fn read<R: Registry>(
 }
 
 fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate {
-    let a = &layer.annotations;
-    let signature = a
-        .get(oci::SIGNATURE_ANNOTATION)
+    let a = |key: &str| oci::annotation(layer, key);
+    let signature = a(oci::SIGNATURE_ANNOTATION)
         .ok_or_else(|| format!("layer has no {} annotation", oci::SIGNATURE_ANNOTATION))
         .and_then(|s| {
             BASE64
                 .decode(s.trim())
                 .map_err(|e| format!("layer signature is not base64: {e}"))
         });
-    let certificate = a
-        .get(oci::CERTIFICATE_ANNOTATION)
+    let certificate = a(oci::CERTIFICATE_ANNOTATION)
         .filter(|c| !c.trim().is_empty())
         .map(|pem| SigningCertificate::from_pem(pem.as_bytes()));
-    let (chain, chain_error) = match a.get(oci::CHAIN_ANNOTATION).map(|c| pem_certificates(c)) {
+    let (chain, chain_error) = match a(oci::CHAIN_ANNOTATION).map(|c| pem_certificates(c)) {
         None => (Vec::new(), None),
         Some(Ok(chain)) => (chain, None),
         Some(Err(e)) => (Vec::new(), Some(e)),
@@ -94,7 +90,7 @@ fn candidate(origin: String, layer: &Descriptor, payload: Vec<u8>) -> Candidate 
         (Some(Ok(_)), Some(e)) => Some(Err(e)),
         (c, _) => c,
     };
-    let evidence = match a.get(oci::BUNDLE_ANNOTATION) {
+    let evidence = match a(oci::BUNDLE_ANNOTATION) {
         None => Evidence::None,
         Some(json) => Evidence::CosignBundle(json.clone()),
     };
