@@ -220,11 +220,6 @@ impl TagTemplate {
         self.parts.contains(&Part::Placeholder(placeholder))
     }
 
-    /// Returns whether the template is plain text without placeholders.
-    pub fn is_literal(&self) -> bool {
-        !self.parts.iter().any(|p| matches!(p, Part::Placeholder(_)))
-    }
-
     /// Returns the literal text before the first placeholder (`prod-` for `prod-{date}-{sha7}`).
     pub fn literal_prefix(&self) -> &str {
         match self.parts.first() {

@@ -124,10 +124,4 @@ impl CertificateProfile {
         self.repeated_extension = Some(n);
         self
     }
-
-    /// Returns this profile with the SAN identity replaced.
-    pub fn with_identity(mut self, identity: impl Into<String>) -> Self {
-        self.identity = identity.into();
-        self
-    }
 }
