@@ -1,6 +1,7 @@
 //! One set of signature-policy rules (tagcore's): every `[verify]` mistake, including the ones
 //! the verifier alone used to find, is one error naming the file, line and field, from
-//! `tagcli policy check`, before any request (the registry is an address nothing listens on).
+//! `tagcli policy check`, before any request (the registry's address is a listener that must
+//! see no connection).
 
 use assert_cmd::Command;
 
@@ -8,7 +9,10 @@ use assert_cmd::Command;
 /// files, runs `tagcli policy check`, and returns the exit code, stdout and stderr.
 fn check(verify: &str, files: &[(&str, &[u8])]) -> (i32, String, String, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let policy = format!("[registry]\nhost = \"127.0.0.1:9\"\n\n[[image]]\nname = \"team/app\"\n\n{verify}");
+    let registry = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    registry.set_nonblocking(true).expect("non-blocking");
+    let host = registry.local_addr().expect("address");
+    let policy = format!("[registry]\nhost = \"{host}\"\n\n[[image]]\nname = \"team/app\"\n\n{verify}");
     let path = dir.path().join("policy.toml");
     std::fs::write(&path, policy).expect("write policy");
     for (name, bytes) in files {
@@ -23,6 +27,12 @@ fn check(verify: &str, files: &[(&str, &[u8])]) -> (i32, String, String, std::pa
         .env("HOME", dir.path())
         .output()
         .expect("run");
+    assert!(
+        registry
+            .accept()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "policy check connected to the registry"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let code = out.status.code().unwrap_or(-1);
     (
