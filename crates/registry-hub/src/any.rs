@@ -90,6 +90,17 @@ impl Registry for AnyRegistry {
         }
     }
 
+    async fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &tagcore::ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        match self {
+            Self::Remote(r) => r.list_tags_scoped(repository, scope).await,
+            Self::Layout(r) => r.list_tags_scoped(repository, scope).await,
+        }
+    }
+
     async fn fetch_blob(
         &self,
         repository: &Repository,

@@ -417,12 +417,16 @@ impl Registry for RemoteRegistry {
     }
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
-        match &self.inner.hub {
-            Some(hub) if repository.registry() == self.inner.hub_host => {
-                hub.list_repository_tags(repository).await
-            }
-            _ => self.list_tags_oci(repository).await,
-        }
+        self.list_scoped(repository, &tagcore::ListingScope::default())
+            .await
+    }
+
+    async fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &tagcore::ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        self.list_scoped(repository, scope).await
     }
 
     async fn fetch_blob(

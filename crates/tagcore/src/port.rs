@@ -63,6 +63,40 @@ pub struct TagListing {
     pub truncated: Option<String>,
     /// Names the registry sent that are not valid tags, skipped.
     pub skipped_invalid: Vec<String>,
+    /// Set when the listing holds only what its [`ListingScope`] asked for (names containing a
+    /// substring, or the newest tags back to a proven cutoff): other names may exist, so the
+    /// absence of a name proves nothing. Says what was left out.
+    pub partial: Option<String>,
+    /// Set when the listing came from a fallback (the registry's own listing during a Hub API
+    /// outage): says which and why, for the output. The listing is complete but may lack push
+    /// times and digests.
+    pub degraded: Option<String>,
+}
+
+/// Decides whether the tags read so far settle the caller's answer (see
+/// [`ListingScope::enough`]).
+pub type EnoughTags = std::sync::Arc<dyn Fn(&[ListedTag], Timestamp) -> bool + Send + Sync>;
+
+/// What one listing needs: lets a service that can filter and order (Docker Hub's Hub API) read
+/// less. A registry that cannot ignores it and lists everything.
+#[derive(Clone, Default)]
+pub struct ListingScope {
+    /// Only names containing this substring are needed. Services may filter by it; adapters
+    /// filter client-side anyway.
+    pub contains: Option<String>,
+    /// Called after each page when the listing is read newest first and the order of what was
+    /// read proves that every unread tag was pushed at or before the given time: `true` stops
+    /// the listing there (it is then `partial`). Never called on listings without that proof.
+    pub enough: Option<EnoughTags>,
+}
+
+impl std::fmt::Debug for ListingScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListingScope")
+            .field("contains", &self.contains)
+            .field("enough", &self.enough.is_some())
+            .finish()
+    }
 }
 
 /// Reads and writes tags of repositories on a registry.
@@ -94,6 +128,17 @@ pub trait Registry: Send + Sync {
         &self,
         repository: &Repository,
     ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send;
+
+    /// Returns the tags `scope` needs: at least every tag it asks for, or a listing marked
+    /// `partial` that provably settles the caller's answer. By default, every tag.
+    fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &ListingScope,
+    ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
+        let _ = scope;
+        self.list_tags(repository)
+    }
 
     /// Returns the blob at `digest` (a config or a signature layer), refusing blobs larger than
     /// `max_bytes`. Implementations check the sha256 of what they return.
@@ -175,6 +220,14 @@ impl<T: Registry + ?Sized> Registry for &T {
         repository: &Repository,
     ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
         (**self).list_tags(repository)
+    }
+
+    fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &ListingScope,
+    ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
+        (**self).list_tags_scoped(repository, scope)
     }
 
     fn fetch_blob(

@@ -20,6 +20,7 @@
 
 mod check;
 mod race;
+mod requests;
 mod world;
 
 use testkit::Fault;

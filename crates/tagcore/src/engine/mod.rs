@@ -3,6 +3,7 @@
 
 mod downgrade;
 mod execute;
+mod inventory;
 mod promote;
 mod prune;
 mod publish;

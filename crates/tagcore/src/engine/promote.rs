@@ -1,6 +1,6 @@
 //! Promote: move prod (and its aliases) to a verified digest, after stamping it.
 
-use super::read::{Depth, Inventory};
+use super::inventory::{Depth, Inventory};
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::EventKind;
 use crate::plan::{ImagePlan, Plan, RequestBudget};
@@ -253,7 +253,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             let inventory = match inventories.get(k) {
                 Some(i) if !i.older_skipped => i,
                 _ => {
-                    full = self.inventory(&img.repository, Depth::Full).await?;
+                    full = self
+                        .inventory(&img.repository, Depth::Full, &crate::ListingScope::default())
+                        .await?;
                     &full
                 }
             };
@@ -292,7 +294,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             self.verify(image, &digest),
             self.resolve(repo, &tags.prod),
             aliases,
-            self.inventory(repo, Depth::Newest),
+            self.inventory(repo, Depth::Newest, &crate::ListingScope::default()),
         )
         .await?;
         Ok(PromoteRead {

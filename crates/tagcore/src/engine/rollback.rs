@@ -1,6 +1,6 @@
 //! Rollback: move prod (and its aliases) back to an earlier, verified release.
 
-use super::read::Depth;
+use super::inventory::{Depth, release_scope, rollback_scope};
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::{Event, NamedTime};
 use crate::plan::{ImagePlan, Plan, RequestBudget};
@@ -38,7 +38,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             current.push(self.require(&image.repository, &tags.prod, "prod tag").await?);
         }
         let primary = policy.primary();
-        let inventory = self.inventory(&primary.repository, Depth::Full).await?;
+        let scope = match req.target {
+            RollbackTarget::Automatic => rollback_scope(tags, &current[0], now),
+            _ => release_scope(tags),
+        };
+        let inventory = self.inventory(&primary.repository, Depth::Full, &scope).await?;
         warnings.extend(inventory.warnings.iter().cloned());
         let timeline = self.timeline(&inventory);
         // The newest rollback, when it may still need finishing: prod has not reached its
