@@ -90,6 +90,17 @@ impl Registry for AnyRegistry {
         }
     }
 
+    async fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        match self {
+            Self::Remote(r) => r.fetch_manifest_by_tag(repository, tag).await,
+            Self::Layout(r) => r.fetch_manifest_by_tag(repository, tag).await,
+        }
+    }
+
     async fn list_tags_scoped(
         &self,
         repository: &Repository,

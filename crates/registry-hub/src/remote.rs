@@ -405,6 +405,31 @@ impl Registry for RemoteRegistry {
         Ok(Manifest::new(media_type, bytes))
     }
 
+    async fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let what = format!("GET manifest {repository}:{tag}");
+        let Some(resp) = self.manifest_by_tag(Method::GET, repository, tag, &what).await? else {
+            return Ok(None);
+        };
+        let reported = header_str(&resp, "docker-content-digest").map(str::to_owned);
+        let content_type = content_media_type(header_str(&resp, "content-type"));
+        let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
+        let digest = Digest::of(&bytes);
+        if let Some(reported) = reported.filter(|r| r != digest.as_str()) {
+            return Err(error_map::invalid(
+                &what,
+                format!("registry reported digest {reported} for bytes whose sha256 is {digest}"),
+            ));
+        }
+        let media_type = content_type
+            .or_else(|| media_type_of(&bytes))
+            .ok_or_else(|| error_map::invalid(&what, "no media type in Content-Type or in the manifest"))?;
+        Ok(Some(Manifest::new(media_type, bytes)))
+    }
+
     async fn put_manifest(
         &self,
         repository: &Repository,

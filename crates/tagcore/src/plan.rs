@@ -115,6 +115,34 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Returns the plan of `operation` on `policy`'s unit, writing `steps` for `images`: the one
+    /// place a plan is built. Everything else starts empty (no stamp, target, commit, release,
+    /// dispatch, warning or notice) for the operation to fill in; the release mode is the
+    /// policy's; reads and budget are filled in by the engine after preparing.
+    pub fn new(
+        operation: OperationKind,
+        policy: &crate::policy::Policy,
+        images: Vec<ImagePlan>,
+        steps: Vec<WriteStep>,
+    ) -> Self {
+        Self {
+            operation,
+            unit: policy.unit.clone(),
+            images,
+            reads: Vec::new(),
+            stamp: None,
+            target: None,
+            source_commit: None,
+            steps,
+            release: None,
+            release_mode: policy.release,
+            dispatches: Vec::new(),
+            warnings: Vec::new(),
+            notices: Vec::new(),
+            budget: RequestBudget::default(),
+        }
+    }
+
     /// Returns whether executing the plan writes nothing to the registry.
     pub fn writes_nothing(&self) -> bool {
         self.steps.iter().all(WriteStep::is_noop)

@@ -115,6 +115,22 @@ pub trait Registry: Send + Sync {
         digest: &Digest,
     ) -> impl Future<Output = Result<Manifest, RegistryError>> + Send;
 
+    /// Returns the manifest `tag` points at (its digest is the sha256 of its bytes), or `None`
+    /// when the tag does not exist. Where a registry allows, one GET by tag instead of a HEAD
+    /// and a GET by digest; by default, exactly those two.
+    fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send {
+        async move {
+            match self.resolve_tag(repository, tag).await? {
+                Some(digest) => self.fetch_manifest(repository, &digest).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
     /// Stores `manifest` under `tag` and returns the digest the registry reports for it.
     fn put_manifest(
         &self,
@@ -228,6 +244,14 @@ impl<T: Registry + ?Sized> Registry for &T {
         scope: &ListingScope,
     ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
         (**self).list_tags_scoped(repository, scope)
+    }
+
+    fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send {
+        (**self).fetch_manifest_by_tag(repository, tag)
     }
 
     fn fetch_blob(

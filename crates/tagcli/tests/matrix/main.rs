@@ -20,7 +20,6 @@
 
 mod check;
 mod race;
-mod requests;
 mod world;
 
 use testkit::Fault;

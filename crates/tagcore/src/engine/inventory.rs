@@ -36,6 +36,8 @@ pub(super) struct Inventory {
     pub(super) unresolved: Vec<ListedTag>,
     /// Whether older release tags were left out (depth `Newest` on a names-only listing).
     pub(super) older_skipped: bool,
+    /// Those release tags, without digests (read only if a re-run needs the whole timeline).
+    pub(super) older: Vec<ListedTag>,
     /// Whether the listing held only the tags its scope asked for (staging stamps may be
     /// missing: the source commit lists them separately).
     pub(super) partial: bool,
@@ -138,6 +140,7 @@ pub(super) fn rollback_scope(tags: &TagPolicy, current: &Digest, now: Timestamp)
 struct Selection {
     chosen: Vec<ListedTag>,
     unresolved: Vec<ListedTag>,
+    older: Vec<ListedTag>,
     older_skipped: bool,
     capped: bool,
     resolves: usize,
@@ -189,6 +192,7 @@ fn select(relevant: Vec<(ListedTag, TagRole, String)>, depth: Depth) -> Selectio
             }
             if day < newest_release_day {
                 s.older_skipped = true;
+                s.older.push(t);
                 continue;
             }
         }
@@ -266,6 +270,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             known,
             unresolved: s.unresolved,
             older_skipped: s.older_skipped,
+            older: s.older,
             partial: listing.partial.is_some(),
             listed: names,
             warnings,

@@ -121,11 +121,24 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         certificate: Option<&crate::CommitSha>,
         inventory: &Inventory,
     ) -> Result<SourceCommit, OpError> {
+        self.source_commit_of(repo, digest, certificate, None, inventory)
+            .await
+    }
+
+    /// Returns what [`Self::source_commit`] does, reading the revision from `manifest` (the
+    /// manifest at `digest`, already read) where it can instead of fetching it again.
+    pub(super) async fn source_commit_of(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        certificate: Option<&crate::CommitSha>,
+        manifest: Option<&Manifest>,
+        inventory: &Inventory,
+    ) -> Result<SourceCommit, OpError> {
         let revision = match certificate {
             Some(_) => None,
             None => {
-                self.count();
-                let r = self.registry.image_revision(repo, digest).await?;
+                let r = self.revision(repo, digest, manifest).await?;
                 self.note(
                     "revision",
                     format!("{repo}@{digest}"),
@@ -151,6 +164,41 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 staging_stamps: stamps.iter().map(|(t, s, p)| (t, s.as_str(), *p)).collect(),
             },
         ))
+    }
+
+    /// Returns the image's revision: from `manifest`'s annotation, else its config's label
+    /// (one blob read), else (an index, or no manifest at hand) from the registry's own reading.
+    async fn revision(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        manifest: Option<&Manifest>,
+    ) -> Result<Option<String>, OpError> {
+        const REVISION: &str = "org.opencontainers.image.revision";
+        let parsed = manifest.and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.bytes).ok());
+        if let Some(v) = parsed.filter(|v| v.get("manifests").is_none()) {
+            let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+            if let Some(rev) = v.get("annotations").and_then(|a| a.get(REVISION)).and_then(text) {
+                return Ok(Some(rev));
+            }
+            let Some(config) = v
+                .get("config")
+                .and_then(|c| c.get("digest"))
+                .and_then(serde_json::Value::as_str)
+                .and_then(|d| d.parse::<Digest>().ok())
+            else {
+                return Ok(None);
+            };
+            self.count();
+            let blob = self.registry.fetch_blob(repo, &config, 4 * 1024 * 1024).await?;
+            let config: Option<serde_json::Value> = serde_json::from_slice(&blob).ok();
+            return Ok(config
+                .as_ref()
+                .and_then(|c| c.get("config")?.get("Labels")?.get(REVISION))
+                .and_then(text));
+        }
+        self.count();
+        Ok(self.registry.image_revision(repo, digest).await?)
     }
 
     /// Returns the staging stamps pointing at `digest` (only those naming `sha7`, when given),
