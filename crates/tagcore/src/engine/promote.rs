@@ -307,7 +307,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
 
     /// Returns the commit the records name when no signature is read: the staging stamps at
     /// the digest (read with HEADs where the listing lacks them), else the stamp's name.
-    async fn recorded_commit(
+    pub(super) async fn recorded_commit(
         &self,
         primary: &ImagePlan,
         inventory: &Inventory,
