@@ -1,6 +1,6 @@
 //! Reads shared by the operations: counted, checked, and mapped to operation errors.
 
-use super::inventory::{Depth, Inventory, MAX_RESOLVES, PARALLEL_READS};
+use super::inventory::{Inventory, MAX_RESOLVES, PARALLEL_READS};
 use super::{Engine, OpError, OpErrorKind};
 use crate::history::{KnownTag, TagRole, Timeline, classify};
 use crate::policy::UnitImage;
@@ -211,22 +211,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         sha7: Option<&str>,
     ) -> Result<Vec<(Tag, String, Option<crate::Timestamp>)>, OpError> {
         let tags = &self.policy.tags;
-        // A listing scoped to release tags may lack the staging stamps: list those alone.
-        let own;
-        let inventory = if inventory.partial {
-            let scope = crate::ListingScope {
-                contains: tags
-                    .staging_stamp
-                    .as_ref()
-                    .map(|t| t.literal_prefix().to_owned())
-                    .filter(|p| !p.is_empty()),
-                enough: None,
-            };
-            own = self.inventory(repo, Depth::Newest, &scope).await?;
-            &own
-        } else {
-            inventory
-        };
+        // A listing scoped to release tags holds no staging stamps; they are not listed again
+        // (on a service that ignores the name filter that would read every page): the caller
+        // falls back to the release's own stamp name.
         let wanted = |s: &str| sha7.is_none_or(|w| w == s);
         let mut found: Vec<_> = inventory
             .staging_stamps_at(tags, digest)

@@ -76,7 +76,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             self.recorded_commit(&images[0], &st.inventory, Some(&target))
                 .await?
         } else {
-            self.verify_target(&mut images, &st.inventory).await?
+            self.verify_target(&mut images, &st.inventory, &target).await?
         };
         let manifests = self.manifests_for(&images, &steps).await?;
         let plan = self.rollback_plan(st, images, target, audit, steps, commit);
@@ -292,11 +292,14 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         Ok(steps)
     }
 
-    /// Verifies the target on every image (all at once) and returns its source commit.
+    /// Verifies the target on every image (all at once) and returns its source commit: from
+    /// the certificate, the revision, the staging stamps; when none names it and the listing
+    /// was scoped to release tags (no staging stamps in it), from the target's own stamp name.
     async fn verify_target(
         &self,
         images: &mut [ImagePlan],
         inventory: &Inventory,
+        target: &Tag,
     ) -> Result<SourceCommit, OpError> {
         let unit: Vec<_> = self.policy.images_for(OperationKind::Rollback).collect();
         let verified = futures_util::future::try_join_all(
@@ -310,8 +313,13 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         let p = &images[0];
         let cert = p.verification.as_ref().and_then(|v| v.source_commit.clone());
-        self.source_commit(&p.repository, &p.digest, cert.as_ref(), inventory)
-            .await
+        let commit = self
+            .source_commit(&p.repository, &p.digest, cert.as_ref(), inventory)
+            .await?;
+        if commit.is_derived() && inventory.partial {
+            return self.recorded_commit(p, inventory, Some(target)).await;
+        }
+        Ok(commit)
     }
 
     /// Builds the plan: release and dispatches from the audit tag and commit.
