@@ -146,6 +146,13 @@ impl Registry for AnyRegistry {
         }
     }
 
+    fn traffic(&self) -> Option<tagcore::Traffic> {
+        match self {
+            Self::Remote(r) => r.traffic(),
+            Self::Layout(r) => r.traffic(),
+        }
+    }
+
     fn delete_mode(&self) -> Option<tagcore::retention::DeleteMode> {
         match self {
             Self::Remote(r) => r.delete_mode(),

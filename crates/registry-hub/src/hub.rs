@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -120,6 +121,8 @@ struct Inner {
     config: HubConfig,
     token: Mutex<Option<(Secret, Instant)>>,
     rate: Mutex<Option<RateLimit>>,
+    /// API requests sent (logins not counted).
+    requests: AtomicU64,
 }
 
 impl std::fmt::Debug for HubClient {
@@ -158,6 +161,7 @@ impl HubClient {
                 config,
                 token: Mutex::new(None),
                 rate: Mutex::new(None),
+                requests: AtomicU64::new(0),
             }),
         })
     }
@@ -180,6 +184,11 @@ impl HubClient {
             out = out.replace(secret.as_str(), "***");
         }
         out
+    }
+
+    /// Returns how many API requests this client sent (logins not counted).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
     }
 
     /// Returns the `X-RateLimit-*` headers of the latest response that carried any.
@@ -252,6 +261,7 @@ impl HubClient {
     ) -> Result<Response, RegistryError> {
         let mut forced = false;
         loop {
+            self.inner.requests.fetch_add(1, Ordering::Relaxed);
             let auth = match self.token(forced).await? {
                 Some(t) => Some(sensitive(&format!("Bearer {}", t.expose()))?),
                 None => None,

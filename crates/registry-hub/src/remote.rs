@@ -1,6 +1,7 @@
 //! The OCI distribution API client: implements [`tagcore::Registry`] for any registry.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -31,6 +32,9 @@ pub(crate) struct Inner {
     /// service's registry).
     hub_host: String,
     multi_tag: Mutex<HashMap<String, bool>>,
+    /// Requests sent and manifest GETs among them (see [`tagcore::Traffic`]).
+    requests: AtomicU64,
+    pulls: AtomicU64,
 }
 
 impl std::fmt::Debug for RemoteRegistry {
@@ -51,6 +55,8 @@ impl RemoteRegistry {
                 hub: None,
                 hub_host: tagcore::DOCKER_HUB.to_owned(),
                 multi_tag: Mutex::new(HashMap::new()),
+                requests: AtomicU64::new(0),
+                pulls: AtomicU64::new(0),
             }),
         })
     }
@@ -69,6 +75,8 @@ impl RemoteRegistry {
                 hub: Some(hub),
                 hub_host: tagcore::canonical_registry(host),
                 multi_tag: Mutex::new(HashMap::new()),
+                requests: AtomicU64::new(0),
+                pulls: AtomicU64::new(0),
             }),
         })
     }
@@ -150,6 +158,10 @@ impl RemoteRegistry {
     }
 
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        if req.method == Method::GET && req.url.contains("/manifests/") {
+            self.inner.pulls.fetch_add(1, Ordering::Relaxed);
+        }
         self.inner.transport.send(req).await
     }
 
@@ -439,6 +451,14 @@ impl Registry for RemoteRegistry {
         let what = format!("PUT manifest {repository}:{tag} ({})", manifest.digest());
         self.put_bytes(repository, tag.as_str(), manifest, &what).await?;
         Ok(manifest.digest())
+    }
+
+    fn traffic(&self) -> Option<tagcore::Traffic> {
+        let hub = self.inner.hub.as_ref().map_or(0, HubClient::requests_sent);
+        Some(tagcore::Traffic {
+            requests: self.inner.requests.load(Ordering::Relaxed) + hub,
+            pulls: self.inner.pulls.load(Ordering::Relaxed),
+        })
     }
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {

@@ -42,7 +42,7 @@ pub use endpoint::{Endpoint, EndpointError, is_loopback_authority, is_loopback_h
 pub use error::{AuditError, AuditErrorKind, Cause, RegistryError, RegistryErrorKind, VerifyError};
 pub use port::{
     AuditSink, DispatchRequest, EnoughTags, ListedTag, ListingScope, Manifest, Registry, ReleaseReceipt,
-    ReleaseRequest, TagListing, VerifiedSignature, Verifier,
+    ReleaseRequest, TagListing, Traffic, VerifiedSignature, Verifier,
 };
 pub use reference::{DOCKER_HUB, ImageReference, ReferenceError, Repository, Target, canonical_registry};
 pub use tag::{Tag, TagError, is_signature_artifact};

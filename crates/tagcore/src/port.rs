@@ -73,6 +73,26 @@ pub struct TagListing {
     pub degraded: Option<String>,
 }
 
+/// The HTTP traffic an adapter sent since it was built (requests after a retry or an auth
+/// challenge count once; token requests do not count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    /// Requests sent: to the registry and to a tag-listing service (Docker Hub's Hub API).
+    pub requests: u64,
+    /// Manifest GETs among them: what Docker Hub counts as pulls (a HEAD is not one).
+    pub pulls: u64,
+}
+
+impl Traffic {
+    /// Returns the traffic sent between `earlier` and `self`.
+    pub fn since(self, earlier: Self) -> Self {
+        Self {
+            requests: self.requests.saturating_sub(earlier.requests),
+            pulls: self.pulls.saturating_sub(earlier.pulls),
+        }
+    }
+}
+
 /// Decides whether the tags read so far settle the caller's answer (see
 /// [`ListingScope::enough`]).
 pub type EnoughTags = std::sync::Arc<dyn Fn(&[ListedTag], Timestamp) -> bool + Send + Sync>;
@@ -186,6 +206,12 @@ pub trait Registry: Send + Sync {
         None
     }
 
+    /// Returns the HTTP traffic sent so far, when the adapter counts it (the plan's budget
+    /// reports it); `None` otherwise.
+    fn traffic(&self) -> Option<Traffic> {
+        None
+    }
+
     /// Deletes `tag`, which points at `digest`: the tag alone where the registry can, else the
     /// manifest at `digest` and with it every tag on it (see [`Registry::delete_mode`]).
     fn delete_tag(
@@ -252,6 +278,10 @@ impl<T: Registry + ?Sized> Registry for &T {
         tag: &Tag,
     ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send {
         (**self).fetch_manifest_by_tag(repository, tag)
+    }
+
+    fn traffic(&self) -> Option<Traffic> {
+        (**self).traffic()
     }
 
     fn fetch_blob(

@@ -111,3 +111,29 @@ fn with_a_release_history_one_more_head_reads_the_newest_release_and_a_rollback_
     assert_eq!(w.get_tag("prod"), Some(old));
     assert_eq!(content_gets(&log), Vec::<String>::new(), "{:#?}", show(&log));
 }
+
+#[test]
+fn the_dry_run_budget_counts_the_requests_and_pulls_actually_sent() {
+    let (w, _, new) = world(true);
+    let pulls = |log: &[testkit::LoggedRequest]| {
+        log.iter()
+            .filter(|r| r.method == "GET" && r.path.contains("/manifests/"))
+            .count() as u64
+    };
+    let (dry, log) = w.counted(&promote(), NOW, true);
+    let b = dry.plan.budget;
+    println!("dry run: {b:?}");
+    assert_eq!(b.requests, Some(log.len() as u64), "{:#?}", show(&log));
+    assert_eq!(b.pulls, Some(pulls(&log)), "{:#?}", show(&log));
+    assert_eq!(b.pulls, Some(2), "the image manifest and the signature manifest");
+    let (out, log) = w.counted(&promote(), NOW, false);
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.get_tag("prod"), Some(new));
+    assert_eq!(
+        log.len() as u64,
+        b.requests.unwrap() + u64::from(b.write_requests),
+        "{:#?}",
+        show(&log)
+    );
+    assert_eq!(pulls(&log), b.pulls.unwrap(), "writing pulls nothing");
+}
