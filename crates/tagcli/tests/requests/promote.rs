@@ -137,3 +137,29 @@ fn the_dry_run_budget_counts_the_requests_and_pulls_actually_sent() {
     );
     assert_eq!(pulls(&log), b.pulls.unwrap(), "writing pulls nothing");
 }
+
+/// Prints the wall time of a promote and its re-run at `ONE_WAY_MS` (default 25) one-way
+/// latency, and that time in round trips (each new connection costs one more). A measurement,
+/// not a check: `ONE_WAY_MS=200 cargo test -p tagcli --test requests -- --ignored --nocapture`
+/// (at 200 ms the machine's own time is negligible: 4.2 s, about 10 round trips: the 9 of
+/// `docs/benchmarks-requests.md` plus the first connection's).
+#[test]
+#[ignore = "a measurement"]
+fn measure_promote_round_trips() {
+    let one_way: u64 = std::env::var("ONE_WAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
+    let (w, _, _) = world(false);
+    w.proxy.set_latency(std::time::Duration::from_millis(one_way));
+    for (what, now) in [("promote", NOW), ("re-run", LATER)] {
+        let started = std::time::Instant::now();
+        let (_, log) = w.counted(&promote(), now, false);
+        let took = started.elapsed();
+        println!(
+            "{what} at {one_way} ms one way: {} requests, {took:?}, {:.1} round trips",
+            log.len(),
+            took.as_secs_f64() / (2.0 * one_way as f64 / 1000.0)
+        );
+    }
+}
