@@ -278,3 +278,84 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{ImageSpec, Policy, PolicySpec};
+
+    fn tags() -> TagPolicy {
+        let spec = PolicySpec {
+            unit: "u".into(),
+            images: vec![ImageSpec {
+                repository: "docker.io/team/app".into(),
+                verify: false,
+                ..ImageSpec::default()
+            }],
+            ..PolicySpec::default()
+        };
+        Policy::from_spec(&spec).expect("valid").tags
+    }
+
+    fn d(n: u8) -> Digest {
+        format!("sha256:{}", format!("{n:02x}").repeat(32))
+            .parse()
+            .expect("digest")
+    }
+
+    fn listed(name: &str, digest: u8, pushed: &str) -> ListedTag {
+        ListedTag {
+            tag: name.parse().expect("tag"),
+            digest: Some(d(digest)),
+            pushed: Some(pushed.parse().expect("time")),
+        }
+    }
+
+    fn enough(current: u8, now: &str, tags_read: &[ListedTag], cutoff: &str) -> bool {
+        let scope = rollback_scope(&tags(), &d(current), now.parse().expect("time"));
+        assert_eq!(scope.contains.as_deref(), Some("prod-"));
+        (scope.enough.expect("enough"))(tags_read, cutoff.parse().expect("time"))
+    }
+
+    #[test]
+    fn older_pages_cannot_change_the_rollback_target_once_the_newest_events_settle_it() {
+        let now = "2026-06-26T12:00:00Z";
+        let two = [
+            listed("prod-20260625-a2fad42", 2, "2026-06-25T11:00:00Z"),
+            listed("prod-20260624-851f2cc", 1, "2026-06-24T11:00:00Z"),
+        ];
+        assert!(enough(2, now, &two, "2026-06-24T10:00:00Z"));
+        // A release tag pushed at the cutoff may tie with an unread one.
+        assert!(!enough(2, now, &two, "2026-06-24T11:00:00Z"));
+        // One promotion only: the previous release may be on an older page.
+        assert!(!enough(2, now, &two[..1], "2026-06-25T10:00:00Z"));
+        // Prod is not where these events put it: an older event may explain it.
+        assert!(!enough(1, now, &two, "2026-06-24T10:00:00Z"));
+        // A rollback to a digest no event read holds: its target is older.
+        let mut back = two.to_vec();
+        back.insert(
+            0,
+            listed(
+                "prod-rollback-20260625-120000-from-20260620-0000000",
+                9,
+                "2026-06-25T12:00:00Z",
+            ),
+        );
+        assert!(!enough(9, now, &back, "2026-06-24T10:00:00Z"));
+        // No rollback read and the cutoff within the re-run window: an older rollback could be
+        // the one to finish.
+        assert!(!enough(2, "2026-06-24T10:30:00Z", &two, "2026-06-24T10:00:00Z"));
+        // A release tag without a push time proves nothing.
+        let mut unknown = two.to_vec();
+        unknown[1].pushed = None;
+        assert!(!enough(2, now, &unknown, "2026-06-24T10:00:00Z"));
+        // Build tags do not count.
+        let mut builds = two.to_vec();
+        builds.push(ListedTag {
+            tag: "build-7".parse().expect("tag"),
+            digest: None,
+            pushed: None,
+        });
+        assert!(enough(2, now, &builds, "2026-06-24T10:00:00Z"));
+    }
+}

@@ -3,6 +3,7 @@
 use super::inventory::{Inventory, MAX_RESOLVES, PARALLEL_READS};
 use super::{Engine, OpError, OpErrorKind};
 use crate::history::{KnownTag, TagRole, Timeline, classify};
+use crate::plan::ImagePlan;
 use crate::policy::UnitImage;
 use crate::source::{CommitEvidence, SourceCommit, resolve_source_commit};
 use crate::{
@@ -72,7 +73,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// is in place reads no manifest.
     pub(super) async fn manifests_for(
         &self,
-        images: &[crate::plan::ImagePlan],
+        images: &[ImagePlan],
         steps: &[crate::plan::WriteStep],
     ) -> Result<Vec<Option<Manifest>>, OpError> {
         futures_util::future::try_join_all(images.iter().enumerate().map(|(k, img)| async move {
@@ -199,6 +200,38 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         self.count();
         Ok(self.registry.image_revision(repo, digest).await?)
+    }
+
+    /// Returns the commit the records name when no signature is read: the staging stamps at
+    /// the digest (read with HEADs where the listing lacks them), else the stamp's name.
+    pub(super) async fn recorded_commit(
+        &self,
+        primary: &ImagePlan,
+        inventory: &Inventory,
+        stamp: Option<&Tag>,
+    ) -> Result<SourceCommit, OpError> {
+        let stamps = self
+            .staging_stamps(&primary.repository, inventory, &primary.digest, None)
+            .await?;
+        let found = resolve_source_commit(
+            &primary.digest,
+            &CommitEvidence {
+                certificate: None,
+                revision: None,
+                staging_stamps: stamps.iter().map(|(t, s, p)| (t, s.as_str(), *p)).collect(),
+            },
+        );
+        let named = stamp.and_then(|t| match classify(&self.policy.tags, t.as_str()) {
+            TagRole::ProdStamp { sha7, .. } => Some(SourceCommit {
+                sha: sha7,
+                source: crate::source::CommitSource::ProdStamp(t.clone()),
+            }),
+            _ => None,
+        });
+        Ok(match named {
+            Some(n) if found.is_derived() => n,
+            _ => found,
+        })
     }
 
     /// Returns the staging stamps pointing at `digest` (only those naming `sha7`, when given),
