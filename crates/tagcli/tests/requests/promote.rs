@@ -101,6 +101,9 @@ fn with_a_release_history_one_more_head_reads_the_newest_release_and_a_rollback_
     let (out, log) = w.counted(&rollback(), LATER, false);
     assert_eq!(out.result, RunResult::Done, "{out:#?}");
     println!("rollback: {} requests", log.len());
+    for l in show(&log) {
+        println!("  {l}");
+    }
     assert_eq!(w.get_tag("prod"), Some(old.clone()));
     let (again, log) = w.counted(&rollback(), "2026-07-09T10:40:00Z", false);
     println!("rollback re-run: {} requests", log.len());

@@ -246,7 +246,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let count = listing.tags.len();
         let complete = listing.truncated.is_none() && listing.partial.is_none();
         let names = complete.then(|| listing.tags.iter().map(|t| t.tag.clone()).collect());
-        let tags = std::mem::take(&mut listing.tags);
+        let mut tags = std::mem::take(&mut listing.tags);
+        // The scope's filter applies whatever the registry did with it: on a names-only
+        // registry it spares a HEAD per tag outside it (staging stamps, for a rollback).
+        if let Some(contains) = &scope.contains {
+            tags.retain(|t| t.tag.as_str().contains(contains.as_str()));
+            listing
+                .partial
+                .get_or_insert_with(|| format!("only tags whose names contain `{contains}`"));
+        }
         let s = select(relevant(&self.policy.tags, tags), depth);
         let known = self.digests_of(repo, s.chosen).await?;
         let mut found = format!(

@@ -68,24 +68,6 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         Ok(m)
     }
 
-    /// Returns, per image, the manifest its writes will put: fetched (and its sha256 checked)
-    /// only for the images that have something to write, all at once. A re-run whose every tag
-    /// is in place reads no manifest.
-    pub(super) async fn manifests_for(
-        &self,
-        images: &[ImagePlan],
-        steps: &[crate::plan::WriteStep],
-    ) -> Result<Vec<Option<Manifest>>, OpError> {
-        futures_util::future::try_join_all(images.iter().enumerate().map(|(k, img)| async move {
-            if steps.iter().any(|s| s.image == k && !s.is_noop()) {
-                self.manifest(&img.repository, &img.digest).await.map(Some)
-            } else {
-                Ok(None)
-            }
-        }))
-        .await
-    }
-
     /// Returns the listed tags with their digests, reading those the listing lacks with up to
     /// [`PARALLEL_READS`] requests in flight, in the listing's order.
     pub(super) async fn digests_of(
