@@ -166,3 +166,49 @@ fn measure_promote_round_trips() {
         );
     }
 }
+
+#[test]
+fn an_automatic_rollback_on_a_names_only_registry_reads_only_the_newest_release_days() {
+    let w = World::new(None);
+    let a = w.image("a", Some(SHA_OLD));
+    let b = w.image("b", Some(SHA_NEW));
+    // 40 promotions on 40 days, alternating between two builds; prod at the newest.
+    let start = crate::world::t("2026-04-01T00:00:00Z").unix();
+    let mut names = Vec::new();
+    for k in 0..40i64 {
+        let day = tagcore::Timestamp::from_unix(start + k * 86_400).date_compact();
+        let (digest, sha) = if k % 2 == 0 {
+            (&a, "851f2cc")
+        } else {
+            (&b, "a2fad42")
+        };
+        let name = format!("prod-{day}-{sha}");
+        w.set_tag(&name, digest);
+        names.push(name);
+    }
+    for t in ["prod", "latest"] {
+        w.set_tag(t, &b);
+    }
+    let (out, log) = w.counted(&rollback(), "2026-06-01T00:00:00Z", true);
+    assert_eq!(
+        out.plan.target.as_ref().map(tagcore::Tag::as_str),
+        Some(names[38].as_str())
+    );
+    let release_heads = log
+        .iter()
+        .filter(|r| r.method == "HEAD" && r.path.contains("/manifests/prod-2026"))
+        .count();
+    println!(
+        "automatic rollback over 40 release tags: {release_heads} of them read, {} requests",
+        log.len()
+    );
+    assert!(release_heads < 20, "{:#?}", show(&log));
+    assert!(
+        out.plan
+            .reads
+            .iter()
+            .any(|r| r.found.contains("cannot change the answer")),
+        "{:#?}",
+        out.plan.reads
+    );
+}
