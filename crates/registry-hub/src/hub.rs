@@ -20,7 +20,7 @@ use tagcore::{EnoughTags, ListingScope, RegistryError, Repository, Tag, TagListi
 use crate::client::{build_client_pair, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
-use crate::hub_page::{PageOrder, first_page_url, jwt_lifetime, parse_page, stop_reason};
+use crate::hub_page::{PageOrder, first_page_url, jwt_lifetime, next_page, parse_page, stop_reason};
 use crate::listing::ListingBudget;
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
@@ -355,22 +355,14 @@ impl HubClient {
                 }) = Some(why);
                 return Ok(listing);
             }
-            let next_url = match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
-                Ok(u) if u.origin() == base.origin() => u.to_string(),
-                Ok(_) => {
-                    listing.truncated = Some(format!(
-                        "stopped after {page} pages: `next` points to another host"
-                    ));
+            let next_url = match next_page(&base, next, &seen_urls, page) {
+                Ok(Ok(u)) => u,
+                Ok(Err(why)) => {
+                    listing.truncated = Some(why);
                     return Ok(listing);
                 }
-                Err(_) => return Err(error_map::invalid(&what, "`next` is not a URL")),
+                Err(problem) => return Err(error_map::invalid(&what, problem)),
             };
-            if seen_urls.contains(&next_url) {
-                listing.truncated = Some(format!(
-                    "stopped after {page} pages: `next` repeats an earlier page"
-                ));
-                return Ok(listing);
-            }
             if page == max_pages {
                 listing.truncated = Some(format!(
                     "stopped after {max_pages} pages (page cap) although Docker Hub announced more; the history may be \

@@ -131,6 +131,27 @@ pub(crate) fn stop_reason(
     })
 }
 
+/// Returns the URL of the page `next` names after page `page`: `Ok(Ok(url))` to follow,
+/// `Ok(Err(why))` when the listing stops there (another host, a page already read), `Err` when
+/// it is not a URL.
+pub(crate) fn next_page(
+    base: &reqwest::Url,
+    next: &str,
+    seen: &HashSet<String>,
+    page: u32,
+) -> Result<Result<String, String>, &'static str> {
+    match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
+        Ok(u) if u.origin() != base.origin() => Ok(Err(format!(
+            "stopped after {page} pages: `next` points to another host"
+        ))),
+        Ok(u) if seen.contains(u.as_str()) => Ok(Err(format!(
+            "stopped after {page} pages: `next` repeats an earlier page"
+        ))),
+        Ok(u) => Ok(Ok(u.to_string())),
+        Err(_) => Err("`next` is not a URL"),
+    }
+}
+
 /// The order of the push times read so far: whether they prove that every unread tag is older.
 #[derive(Debug, Default)]
 pub(crate) struct PageOrder {
