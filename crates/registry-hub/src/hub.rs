@@ -8,18 +8,19 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, Response};
 use serde_json::Value;
-use tagcore::{RegistryError, Repository, Tag, TagListing};
+use tagcore::{EnoughTags, ListingScope, RegistryError, Repository, Tag, TagListing};
 
 use crate::client::{build_client_pair, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
-use crate::hub_page::{jwt_lifetime, parse_page};
+use crate::hub_page::{PageOrder, first_page_url, jwt_lifetime, next_page, parse_page, stop_reason};
 use crate::listing::ListingBudget;
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
@@ -87,6 +88,13 @@ pub struct HubListOptions {
     /// Hub lists newest tags first, so this suits callers that need only the newest tags. The
     /// listing then says so in `truncated`.
     pub stop_when: Option<StopWhen>,
+    /// Asks Docker Hub for names containing this (`name=`) and keeps only those, whether or not
+    /// the service honoured it. The listing is then `partial`.
+    pub name: Option<String>,
+    /// Stops once the tags read settle the caller's answer: called only while the push times
+    /// read so far are in newest-first order, with the time every unread tag was pushed at or
+    /// before (see [`ListingScope::enough`]). The listing is then `partial`, not truncated.
+    pub enough: Option<EnoughTags>,
 }
 
 impl std::fmt::Debug for HubListOptions {
@@ -94,6 +102,8 @@ impl std::fmt::Debug for HubListOptions {
         f.debug_struct("HubListOptions")
             .field("max_pages", &self.max_pages)
             .field("stop_when", &self.stop_when.is_some())
+            .field("name", &self.name)
+            .field("enough", &self.enough.is_some())
             .finish()
     }
 }
@@ -111,6 +121,8 @@ struct Inner {
     config: HubConfig,
     token: Mutex<Option<(Secret, Instant)>>,
     rate: Mutex<Option<RateLimit>>,
+    /// API requests sent (logins not counted).
+    requests: AtomicU64,
 }
 
 impl std::fmt::Debug for HubClient {
@@ -149,6 +161,7 @@ impl HubClient {
                 config,
                 token: Mutex::new(None),
                 rate: Mutex::new(None),
+                requests: AtomicU64::new(0),
             }),
         })
     }
@@ -171,6 +184,11 @@ impl HubClient {
             out = out.replace(secret.as_str(), "***");
         }
         out
+    }
+
+    /// Returns how many API requests this client sent (logins not counted).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
     }
 
     /// Returns the `X-RateLimit-*` headers of the latest response that carried any.
@@ -243,6 +261,7 @@ impl HubClient {
     ) -> Result<Response, RegistryError> {
         let mut forced = false;
         loop {
+            self.inner.requests.fetch_add(1, Ordering::Relaxed);
             let auth = match self.token(forced).await? {
                 Some(t) => Some(sensitive(&format!("Bearer {}", t.expose()))?),
                 None => None,
@@ -283,7 +302,8 @@ impl HubClient {
     }
 
     /// Returns the tags of `<namespace>/<repository>`, following `next` up to the page cap (then
-    /// `truncated` says so), or until `options.stop_when` is satisfied.
+    /// `truncated` says so), or until `options.stop_when` or `options.enough` is satisfied.
+    /// With `options.name`, asks for names containing it (`name=`) and keeps only those.
     pub async fn list_tags_with(
         &self,
         namespace: &str,
@@ -294,14 +314,17 @@ impl HubClient {
         let max_pages = options.max_pages.unwrap_or(self.inner.config.max_pages).max(1);
         let base =
             reqwest::Url::parse(self.base()).map_err(|_| error_map::invalid_input(&what, "bad base URL"))?;
-        let mut url = format!(
-            "{}/v2/namespaces/{namespace}/repositories/{repository}/tags?page_size={}",
+        let mut url = first_page_url(
             self.base(),
-            self.inner.config.page_size.clamp(1, 100)
+            namespace,
+            repository,
+            self.inner.config.page_size,
+            options,
         );
         let mut listing = TagListing::default();
         let mut seen_urls = HashSet::new();
         let mut seen_tags = HashSet::new();
+        let mut order = PageOrder::default();
         let config = &self.inner.config;
         let mut budget = ListingBudget::new(config.max_listing_bytes, config.max_listing_time);
         for page in 1..=max_pages {
@@ -316,31 +339,30 @@ impl HubClient {
             budget.add(bytes.len());
             let v = parse_page(&bytes, page, &mut listing, &mut seen_tags)
                 .map_err(|problem| error_map::invalid(&what, problem))?;
+            order.add_page(&v);
+            if let Some(name) = &options.name {
+                listing.tags.retain(|t| t.tag.as_str().contains(name.as_str()));
+                listing.partial = Some(format!("only tags whose names contain `{name}`"));
+            }
             let Some(next) = v.get("next").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
                 return Ok(listing);
             };
-            if options.stop_when.as_ref().is_some_and(|stop| stop(&listing)) {
-                listing.truncated = Some(format!(
-                    "stopped after {page} pages at the caller's request (it needed only the newest tags)"
-                ));
+            if let Some((why, settled)) = stop_reason(options, &listing, &order, page) {
+                *(if settled {
+                    &mut listing.partial
+                } else {
+                    &mut listing.truncated
+                }) = Some(why);
                 return Ok(listing);
             }
-            let next_url = match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
-                Ok(u) if u.origin() == base.origin() => u.to_string(),
-                Ok(_) => {
-                    listing.truncated = Some(format!(
-                        "stopped after {page} pages: `next` points to another host"
-                    ));
+            let next_url = match next_page(&base, next, &seen_urls, page) {
+                Ok(Ok(u)) => u,
+                Ok(Err(why)) => {
+                    listing.truncated = Some(why);
                     return Ok(listing);
                 }
-                Err(_) => return Err(error_map::invalid(&what, "`next` is not a URL")),
+                Err(problem) => return Err(error_map::invalid(&what, problem)),
             };
-            if seen_urls.contains(&next_url) {
-                listing.truncated = Some(format!(
-                    "stopped after {page} pages: `next` repeats an earlier page"
-                ));
-                return Ok(listing);
-            }
             if page == max_pages {
                 listing.truncated = Some(format!(
                     "stopped after {max_pages} pages (page cap) although Docker Hub announced more; the history may be \
@@ -355,6 +377,23 @@ impl HubClient {
             url = next_url;
         }
         Ok(listing)
+    }
+
+    /// Returns the tags `scope` needs of `repository` (`<ns>/<repo>` on `docker.io`): names
+    /// containing `scope.contains` (asked with `name=`, filtered here anyway), newest first,
+    /// stopping once `scope.enough` says older pages cannot change the answer.
+    pub async fn list_repository_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        let (ns, repo) = split_repository(repository)?;
+        let options = HubListOptions {
+            name: scope.contains.clone(),
+            enough: scope.enough.clone(),
+            ..HubListOptions::default()
+        };
+        self.list_tags_with(ns, repo, &options).await
     }
 
     /// Deletes tag `tag` of `<namespace>/<repository>` (never a manifest by digest, which would

@@ -8,6 +8,7 @@ use reqwest::{Method, Response};
 use tagcore::{Digest, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing};
 
 use crate::auth::Access;
+use crate::by_tag::Counter;
 use crate::client::{OciConfig, Req, Transport, read_capped, unexpected};
 use crate::error_map;
 use crate::hub::HubClient;
@@ -31,6 +32,8 @@ pub(crate) struct Inner {
     /// service's registry).
     hub_host: String,
     multi_tag: Mutex<HashMap<String, bool>>,
+    /// Requests sent and manifest GETs among them.
+    counter: Counter,
 }
 
 impl std::fmt::Debug for RemoteRegistry {
@@ -51,6 +54,7 @@ impl RemoteRegistry {
                 hub: None,
                 hub_host: tagcore::DOCKER_HUB.to_owned(),
                 multi_tag: Mutex::new(HashMap::new()),
+                counter: Counter::default(),
             }),
         })
     }
@@ -69,6 +73,7 @@ impl RemoteRegistry {
                 hub: Some(hub),
                 hub_host: tagcore::canonical_registry(host),
                 multi_tag: Mutex::new(HashMap::new()),
+                counter: Counter::default(),
             }),
         })
     }
@@ -110,7 +115,7 @@ impl RemoteRegistry {
     }
 
     /// Returns a read request (`pull` scope) for `suffix`, accepting `accept` when given.
-    fn pull_req<'a>(
+    pub(crate) fn pull_req<'a>(
         &self,
         method: Method,
         repository: &'a Repository,
@@ -125,31 +130,8 @@ impl RemoteRegistry {
         Ok(req)
     }
 
-    /// Sends `method` for the manifest tagged `tag`: `None` when it does not exist, an error
-    /// for any other non-success status.
-    async fn manifest_by_tag(
-        &self,
-        method: Method,
-        repository: &Repository,
-        tag: &Tag,
-        what: &str,
-    ) -> Result<Option<Response>, RegistryError> {
-        let req = self.pull_req(
-            method,
-            repository,
-            &format!("manifests/{tag}"),
-            Some(MANIFEST_ACCEPT),
-            what,
-        )?;
-        let resp = self.send(&req).await?;
-        match resp.status().as_u16() {
-            404 => Ok(None),
-            s if (200..300).contains(&s) => Ok(Some(resp)),
-            _ => Err(self.refused(resp, what, repository).await),
-        }
-    }
-
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
+        self.inner.counter.record(&req.method, &req.url);
         self.inner.transport.send(req).await
     }
 
@@ -339,7 +321,7 @@ fn join(tags: &[Tag]) -> String {
     tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(",")
 }
 
-fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -405,6 +387,14 @@ impl Registry for RemoteRegistry {
         Ok(Manifest::new(media_type, bytes))
     }
 
+    async fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        self.get_manifest_by_tag(repository, tag).await
+    }
+
     async fn put_manifest(
         &self,
         repository: &Repository,
@@ -416,13 +406,22 @@ impl Registry for RemoteRegistry {
         Ok(manifest.digest())
     }
 
+    fn traffic(&self) -> Option<tagcore::Traffic> {
+        let hub = self.inner.hub.as_ref().map_or(0, HubClient::requests_sent);
+        Some(self.inner.counter.traffic(hub))
+    }
+
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
-        match &self.inner.hub {
-            Some(hub) if repository.registry() == self.inner.hub_host => {
-                hub.list_repository_tags(repository).await
-            }
-            _ => self.list_tags_oci(repository).await,
-        }
+        self.list_scoped(repository, &tagcore::ListingScope::default())
+            .await
+    }
+
+    async fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &tagcore::ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        self.list_scoped(repository, scope).await
     }
 
     async fn fetch_blob(

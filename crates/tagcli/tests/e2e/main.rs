@@ -11,6 +11,7 @@ mod gaps;
 mod hostile;
 mod hub;
 mod policy_rules;
+mod hub_outage;
 mod support;
 mod usage;
 mod workflows;

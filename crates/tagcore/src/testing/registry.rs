@@ -464,6 +464,7 @@ impl Registry for MemoryRegistry {
             tags,
             truncated,
             skipped_invalid,
+            ..TagListing::default()
         })
     }
 

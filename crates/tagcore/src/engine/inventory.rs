@@ -1,0 +1,446 @@
+//! A repository's tags, classified, with digests where the operation needs them; and the
+//! listing scope each operation asks for (ARCHITECTURE.md, "Decisions": reading only what can
+//! change the answer).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::rollback::RERUN_WINDOW_SECS;
+use super::{Engine, OpError};
+use crate::history::{KnownTag, TagRole, Timeline, classify};
+use crate::policy::TagPolicy;
+use crate::{
+    AuditSink, Digest, ListedTag, ListingScope, Registry, Repository, Tag, TagListing, Timestamp, Verifier,
+};
+
+/// The most tags whose digest is read one by one (registries that list names only).
+pub(super) const MAX_RESOLVES: usize = 500;
+
+/// How many of those reads are in flight at once (500 release tags at 25 ms one way: about 32
+/// round trips).
+pub(super) const PARALLEL_READS: usize = 16;
+
+/// How much of the history an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Depth {
+    /// Every release tag (rollback, history, status).
+    Full,
+    /// Only the newest day of release tags (promote: is the newest event ours?); staging
+    /// stamps are read later, and only if the source commit needs them.
+    Newest,
+}
+
+/// A repository's tags, classified, with digests where known.
+pub(super) struct Inventory {
+    pub(super) known: Vec<KnownTag>,
+    /// Staging stamps listed without a digest and not read yet (depth `Newest`).
+    pub(super) unresolved: Vec<ListedTag>,
+    /// Whether older release tags were left out (depth `Newest` on a names-only listing).
+    pub(super) older_skipped: bool,
+    /// Those release tags, without digests (read only if a re-run needs the whole timeline).
+    pub(super) older: Vec<ListedTag>,
+    /// Whether the listing held only the tags its scope asked for (staging stamps may be
+    /// missing: the source commit lists them separately).
+    pub(super) partial: bool,
+    /// Every name the listing carried (when it was complete).
+    listed: Option<BTreeSet<Tag>>,
+    pub(super) warnings: Vec<String>,
+    pub(super) truncated: bool,
+}
+
+impl Inventory {
+    /// Returns what the listing already says about `tag`, when it says enough to skip a read:
+    /// `Some(Some(digest))` when its digest is known, `Some(None)` when a complete listing does
+    /// not carry the name, `None` otherwise.
+    pub(super) fn lookup(&self, tag: &Tag) -> Option<Option<Digest>> {
+        if let Some(k) = self.known.iter().find(|k| &k.tag == tag) {
+            return Some(Some(k.digest.clone()));
+        }
+        let listed = self.listed.as_ref()?;
+        (!listed.contains(tag)).then_some(None)
+    }
+
+    /// Returns the staging stamps pointing at `digest`, with their sha7 and push time.
+    pub(super) fn staging_stamps_at<'a>(
+        &'a self,
+        engine_tags: &TagPolicy,
+        digest: &Digest,
+    ) -> Vec<(&'a Tag, String, Option<Timestamp>)> {
+        self.known
+            .iter()
+            .filter(|k| &k.digest == digest)
+            .filter_map(|k| match classify(engine_tags, k.tag.as_str()) {
+                TagRole::StagingStamp { sha7, .. } => Some((&k.tag, sha7, k.pushed)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Returns the substring every release tag (prod stamp, rollback audit tag) contains: their
+/// common literal prefix, or `None` when there is none (or versions are the history).
+pub(super) fn release_substring(tags: &TagPolicy) -> Option<String> {
+    let stamp = tags.prod_stamp.as_ref()?.literal_prefix();
+    let audit = tags.rollback_audit.literal_prefix();
+    let common: String = stamp
+        .chars()
+        .zip(audit.chars())
+        .take_while(|(a, b)| a == b)
+        .map(|(a, _)| a)
+        .collect();
+    (!common.is_empty()).then_some(common)
+}
+
+/// Returns the scope of a listing for the prod history: release tags only.
+pub(super) fn release_scope(tags: &TagPolicy) -> ListingScope {
+    ListingScope {
+        contains: release_substring(tags),
+        enough: None,
+    }
+}
+
+/// Returns the scope of an automatic rollback's listing: release tags, newest first, until the
+/// tags read settle the answer for prod at `current` at time `now` (ARCHITECTURE.md,
+/// "Decisions"): every release tag read has a digest and a push time after the cutoff; there
+/// is a promotion; a rollback is among them or the cutoff lies before the re-run window; and
+/// the timeline is settled without older events.
+pub(super) fn rollback_scope(tags: &TagPolicy, current: &Digest, now: Timestamp) -> ListingScope {
+    let tags = tags.clone();
+    let current = current.clone();
+    ListingScope {
+        contains: release_substring(&tags),
+        enough: Some(Arc::new(move |listed: &[ListedTag], cutoff: Timestamp| {
+            let mut known = Vec::new();
+            for t in listed {
+                let role = classify(&tags, t.tag.as_str());
+                if !matches!(role, TagRole::ProdStamp { .. } | TagRole::RollbackAudit { .. }) {
+                    continue;
+                }
+                // The earliest the event may have happened: its push time, else its name's.
+                let earliest = t.pushed.or_else(|| named_time(&role));
+                match (&t.digest, earliest) {
+                    (Some(digest), Some(at)) if at > cutoff => known.push(KnownTag {
+                        tag: t.tag.clone(),
+                        digest: digest.clone(),
+                        pushed: t.pushed,
+                    }),
+                    _ => return false,
+                }
+            }
+            let timeline = Timeline::build(&tags, &known);
+            timeline.promotions().next().is_some()
+                && (timeline.newest_rollback().is_some() || cutoff.unix() < now.unix() - RERUN_WINDOW_SECS)
+                && timeline.settled_without_older(&current)
+        })),
+    }
+}
+
+/// Returns the earliest time a release tag's name gives: the start of a stamp's day, an audit
+/// tag's exact second.
+fn named_time(role: &TagRole) -> Option<Timestamp> {
+    match role {
+        TagRole::ProdStamp { date, .. } => date.as_deref().and_then(Timestamp::parse_date_compact),
+        TagRole::RollbackAudit { date, time, .. } => Timestamp::parse_compact(date, time),
+        _ => None,
+    }
+}
+
+/// Returns the day a release tag's name carries (`""` when none).
+fn named_day(policy: &TagPolicy, tag: &Tag) -> String {
+    match classify(policy, tag.as_str()) {
+        TagRole::ProdStamp { date, .. } => date.unwrap_or_default(),
+        TagRole::RollbackAudit { date, .. } => date,
+        _ => String::new(),
+    }
+}
+
+/// The tags of a listing an inventory reads, and what it left out.
+#[derive(Default)]
+struct Selection {
+    chosen: Vec<ListedTag>,
+    unresolved: Vec<ListedTag>,
+    older: Vec<ListedTag>,
+    older_skipped: bool,
+    capped: bool,
+    resolves: usize,
+}
+
+/// Returns the release-relevant tags of `tags` (stamps, audit tags, versions when they are the
+/// history), newest first (push time, then the day in the name), so a cap drops the oldest.
+fn relevant(policy: &TagPolicy, tags: Vec<ListedTag>) -> Vec<(ListedTag, TagRole, String)> {
+    let versions_are_history = policy.prod_stamp.is_none();
+    let mut relevant: Vec<(ListedTag, TagRole, String)> = tags
+        .into_iter()
+        .filter_map(|t| {
+            let role = classify(policy, t.tag.as_str());
+            let day = match &role {
+                TagRole::ProdStamp { date, .. } | TagRole::StagingStamp { date, .. } => {
+                    date.clone().unwrap_or_default()
+                }
+                TagRole::RollbackAudit { date, .. } => date.clone(),
+                TagRole::Version { .. } if versions_are_history => String::new(),
+                _ => return None,
+            };
+            Some((t, role, day))
+        })
+        .collect();
+    relevant.sort_by(|a, b| {
+        b.0.pushed
+            .cmp(&a.0.pushed)
+            .then_with(|| b.2.cmp(&a.2))
+            .then_with(|| b.0.tag.cmp(&a.0.tag))
+    });
+    relevant
+}
+
+/// Chooses which relevant tags get a digest now: at depth `Newest`, staging stamps and release
+/// tags older than the newest release day wait; at most [`MAX_RESOLVES`] digests are read.
+fn select(relevant: Vec<(ListedTag, TagRole, String)>, depth: Depth) -> Selection {
+    let newest_release_day = relevant
+        .iter()
+        .filter(|(_, role, _)| !matches!(role, TagRole::StagingStamp { .. }))
+        .map(|(_, _, day)| day.clone())
+        .max()
+        .unwrap_or_default();
+    let mut s = Selection::default();
+    for (t, role, day) in relevant {
+        if t.digest.is_none() && depth == Depth::Newest {
+            if matches!(role, TagRole::StagingStamp { .. }) {
+                s.unresolved.push(t);
+                continue;
+            }
+            if day < newest_release_day {
+                s.older_skipped = true;
+                s.older.push(t);
+                continue;
+            }
+        }
+        if t.digest.is_none() {
+            if s.resolves == MAX_RESOLVES {
+                s.capped = true;
+                continue;
+            }
+            s.resolves += 1;
+        }
+        s.chosen.push(t);
+    }
+    s
+}
+
+/// Returns the warnings a listing carries: incomplete, degraded, invalid names skipped.
+fn listing_warnings(repo: &Repository, listing: &TagListing) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(reason) = &listing.truncated {
+        warnings.push(format!("tag listing of {repo} is incomplete: {reason}"));
+    }
+    if let Some(reason) = &listing.degraded {
+        warnings.push(format!("tag listing of {repo} is degraded: {reason}"));
+    }
+    if !listing.skipped_invalid.is_empty() {
+        warnings.push(format!(
+            "{repo}: skipped {} invalid tag names from the listing",
+            listing.skipped_invalid.len()
+        ));
+    }
+    warnings
+}
+
+impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
+    /// Returns the repository's tags with digests for the roles that matter (stamps, audit
+    /// tags, versions), reading digests one by one where the listing lacks them. `scope` says
+    /// which tags the operation needs (services that can filter read less).
+    pub(super) async fn inventory(
+        &self,
+        repo: &Repository,
+        depth: Depth,
+        scope: &ListingScope,
+    ) -> Result<Inventory, OpError> {
+        self.count();
+        let mut listing = self.registry.list_tags_scoped(repo, scope).await.map_err(|e| {
+            let mut err = OpError::from(e);
+            err.message = format!("listing tags of {repo}: {}", err.message);
+            err
+        })?;
+        let mut warnings = listing_warnings(repo, &listing);
+        let count = listing.tags.len();
+        let complete = listing.truncated.is_none() && listing.partial.is_none();
+        let names = complete.then(|| listing.tags.iter().map(|t| t.tag.clone()).collect());
+        let mut tags = std::mem::take(&mut listing.tags);
+        // The scope's filter applies whatever the registry did with it: on a names-only
+        // registry it spares a HEAD per tag outside it (staging stamps, for a rollback).
+        if let Some(contains) = &scope.contains {
+            tags.retain(|t| t.tag.as_str().contains(contains.as_str()));
+            listing
+                .partial
+                .get_or_insert_with(|| format!("only tags whose names contain `{contains}`"));
+        }
+        let s = select(relevant(&self.policy.tags, tags), depth);
+        let names_only = s.chosen.iter().all(|t| t.digest.is_none() && t.pushed.is_none());
+        let known = match &scope.enough {
+            Some(enough) if names_only && !s.chosen.is_empty() => {
+                let (known, skipped) = self.digests_until(repo, s.chosen, enough).await?;
+                if skipped > 0 {
+                    listing.partial = Some(format!(
+                        "newest release days only: {skipped} older release tags cannot change the answer"
+                    ));
+                }
+                known
+            }
+            _ => self.digests_of(repo, s.chosen).await?,
+        };
+        let mut found = format!(
+            "{count} tags, {} release tags, {} digests read one by one",
+            known.len(),
+            s.resolves
+        );
+        if listing.truncated.is_some() {
+            found.push_str(", listing incomplete");
+        }
+        if let Some(partial) = &listing.partial {
+            found.push_str(&format!(" ({partial})"));
+        }
+        self.note("list", repo.to_string(), found);
+        if s.capped {
+            warnings.push(format!(
+                "{repo}: read the digests of the newest {MAX_RESOLVES} release tags only; older ones are not in the history"
+            ));
+        }
+        Ok(Inventory {
+            known,
+            unresolved: s.unresolved,
+            older_skipped: s.older_skipped,
+            older: s.older,
+            partial: listing.partial.is_some(),
+            listed: names,
+            warnings,
+            truncated: listing.truncated.is_some() || s.capped,
+        })
+    }
+
+    /// Returns the digests of `chosen` (release tags, newest day first, names only), read a
+    /// whole day at a time, about [`PARALLEL_READS`] at once, until `enough` says the days read
+    /// settle the answer: every unread tag is of an earlier day. Returns them and how many
+    /// were left unread.
+    async fn digests_until(
+        &self,
+        repo: &Repository,
+        chosen: Vec<ListedTag>,
+        enough: &crate::EnoughTags,
+    ) -> Result<(Vec<KnownTag>, usize), OpError> {
+        let policy = &self.policy.tags;
+        let mut known: Vec<KnownTag> = Vec::new();
+        let mut rest = chosen.into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut batch = Vec::new();
+            while let Some(t) = rest.next() {
+                let day = named_day(policy, &t.tag);
+                batch.push(t);
+                let same_day = rest.peek().is_some_and(|n| named_day(policy, &n.tag) == day);
+                if batch.len() >= PARALLEL_READS && !same_day {
+                    break;
+                }
+            }
+            let oldest = batch
+                .last()
+                .map(|t| named_day(policy, &t.tag))
+                .unwrap_or_default();
+            known.extend(self.digests_of(repo, batch).await?);
+            let Some(day_start) = Timestamp::parse_date_compact(&oldest) else {
+                continue;
+            };
+            let listed: Vec<ListedTag> = known
+                .iter()
+                .map(|k| ListedTag {
+                    tag: k.tag.clone(),
+                    digest: Some(k.digest.clone()),
+                    pushed: k.pushed,
+                })
+                .collect();
+            if rest.peek().is_some() && enough(&listed, Timestamp::from_unix(day_start.unix() - 1)) {
+                return Ok((known, rest.count()));
+            }
+        }
+        Ok((known, 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{ImageSpec, Policy, PolicySpec};
+
+    fn tags() -> TagPolicy {
+        let spec = PolicySpec {
+            unit: "u".into(),
+            images: vec![ImageSpec {
+                repository: "docker.io/team/app".into(),
+                verify: false,
+                ..ImageSpec::default()
+            }],
+            ..PolicySpec::default()
+        };
+        Policy::from_spec(&spec).expect("valid").tags
+    }
+
+    fn d(n: u8) -> Digest {
+        format!("sha256:{}", format!("{n:02x}").repeat(32))
+            .parse()
+            .expect("digest")
+    }
+
+    fn listed(name: &str, digest: u8, pushed: &str) -> ListedTag {
+        ListedTag {
+            tag: name.parse().expect("tag"),
+            digest: Some(d(digest)),
+            pushed: Some(pushed.parse().expect("time")),
+        }
+    }
+
+    fn enough(current: u8, now: &str, tags_read: &[ListedTag], cutoff: &str) -> bool {
+        let scope = rollback_scope(&tags(), &d(current), now.parse().expect("time"));
+        assert_eq!(scope.contains.as_deref(), Some("prod-"));
+        (scope.enough.expect("enough"))(tags_read, cutoff.parse().expect("time"))
+    }
+
+    #[test]
+    fn older_pages_cannot_change_the_rollback_target_once_the_newest_events_settle_it() {
+        let now = "2026-06-26T12:00:00Z";
+        let two = [
+            listed("prod-20260625-a2fad42", 2, "2026-06-25T11:00:00Z"),
+            listed("prod-20260624-851f2cc", 1, "2026-06-24T11:00:00Z"),
+        ];
+        assert!(enough(2, now, &two, "2026-06-24T10:00:00Z"));
+        // A release tag pushed at the cutoff may tie with an unread one.
+        assert!(!enough(2, now, &two, "2026-06-24T11:00:00Z"));
+        // One promotion only: the previous release may be on an older page.
+        assert!(!enough(2, now, &two[..1], "2026-06-25T10:00:00Z"));
+        // Prod is not where these events put it: an older event may explain it.
+        assert!(!enough(1, now, &two, "2026-06-24T10:00:00Z"));
+        // A rollback to a digest no event read holds: its target is older.
+        let mut back = two.to_vec();
+        back.insert(
+            0,
+            listed(
+                "prod-rollback-20260625-120000-from-20260620-0000000",
+                9,
+                "2026-06-25T12:00:00Z",
+            ),
+        );
+        assert!(!enough(9, now, &back, "2026-06-24T10:00:00Z"));
+        // No rollback read and the cutoff within the re-run window: an older rollback could be
+        // the one to finish.
+        assert!(!enough(2, "2026-06-24T10:30:00Z", &two, "2026-06-24T10:00:00Z"));
+        // A release tag without a push time proves nothing.
+        let mut unknown = two.to_vec();
+        unknown[1].pushed = None;
+        assert!(!enough(2, now, &unknown, "2026-06-24T10:00:00Z"));
+        // Build tags do not count.
+        let mut builds = two.to_vec();
+        builds.push(ListedTag {
+            tag: "build-7".parse().expect("tag"),
+            digest: None,
+            pushed: None,
+        });
+        assert!(enough(2, now, &builds, "2026-06-24T10:00:00Z"));
+    }
+}
