@@ -66,9 +66,8 @@ impl LayoutRegistry {
 
     /// Returns the layout root named by an `oci:<dir>` reference, e.g. `oci:./local-layout`.
     pub fn from_reference(reference: &str) -> Option<Self> {
-        reference
-            .strip_prefix("oci:")
-            .filter(|d| !d.is_empty())
+        tagcore::image::layout_root(reference)
+            .and_then(Result::ok)
             .map(Self::new)
     }
 
