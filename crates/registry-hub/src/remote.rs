@@ -1,6 +1,7 @@
 //! The OCI distribution API client: implements [`tagcore::Registry`] for any registry.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -31,6 +32,10 @@ pub(crate) struct Inner {
     /// service's registry).
     hub_host: String,
     multi_tag: Mutex<HashMap<String, bool>>,
+    /// Blobs up to this size are uploaded in one `PUT`, larger ones in chunks of this size.
+    upload_chunk: AtomicU64,
+    /// Upload sessions a refused mount opened, by `repository@digest`, for the upload after it.
+    sessions: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for RemoteRegistry {
@@ -51,6 +56,8 @@ impl RemoteRegistry {
                 hub: None,
                 hub_host: tagcore::DOCKER_HUB.to_owned(),
                 multi_tag: Mutex::new(HashMap::new()),
+                upload_chunk: AtomicU64::new(crate::upload::DEFAULT_CHUNK_SIZE),
+                sessions: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -69,8 +76,36 @@ impl RemoteRegistry {
                 hub: Some(hub),
                 hub_host: tagcore::canonical_registry(host),
                 multi_tag: Mutex::new(HashMap::new()),
+                upload_chunk: AtomicU64::new(crate::upload::DEFAULT_CHUNK_SIZE),
+                sessions: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// Sets the upload chunk size: blobs up to `bytes` go in one `PUT`, larger ones in
+    /// `PATCH` chunks of `bytes` (at least 1).
+    pub fn set_upload_chunk_size(&self, bytes: u64) {
+        self.inner.upload_chunk.store(bytes.max(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn chunk_size(&self) -> u64 {
+        self.inner.upload_chunk.load(Ordering::Relaxed)
+    }
+
+    /// Keeps the upload session a refused mount opened for `digest`.
+    pub(crate) fn keep_session(&self, repository: &Repository, digest: &Digest, location: String) {
+        if let Ok(mut m) = self.inner.sessions.lock() {
+            m.insert(format!("{repository}@{digest}"), location);
+        }
+    }
+
+    /// Takes the session kept for `digest`, if any.
+    pub(crate) fn take_session(&self, repository: &Repository, digest: &Digest) -> Option<String> {
+        self.inner
+            .sessions
+            .lock()
+            .ok()?
+            .remove(&format!("{repository}@{digest}"))
     }
 
     /// Returns the rate-limit headers (`ratelimit-remaining`…) of the latest registry response
@@ -106,6 +141,7 @@ impl RemoteRegistry {
             body: None,
             idempotent: true,
             what,
+            mount_from: None,
         })
     }
 
@@ -490,5 +526,34 @@ impl Registry for RemoteRegistry {
         digest: &Digest,
     ) -> Result<(), RegistryError> {
         self.remove_tag(repository, tag, digest).await
+    }
+
+    async fn has_blob(&self, repository: &Repository, digest: &Digest) -> Result<bool, RegistryError> {
+        self.head_blob(repository, digest).await
+    }
+
+    async fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        from: &Repository,
+    ) -> Result<bool, RegistryError> {
+        self.mount(repository, digest, from).await
+    }
+
+    async fn upload_blob(
+        &self,
+        repository: &Repository,
+        blob: &tagcore::BlobUpload<'_>,
+    ) -> Result<(), RegistryError> {
+        self.upload(repository, blob).await
+    }
+
+    async fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
+        Self::put_manifest_by_digest(self, repository, manifest).await
     }
 }

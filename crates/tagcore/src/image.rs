@@ -17,6 +17,12 @@ use crate::{Digest, Manifest};
 /// The largest manifest a source may hold (the registries' usual limit).
 pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The OCI image index media type.
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The OCI image manifest media type.
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
 /// How deep an index may nest indexes (an index of indexes of manifests).
 const MAX_DEPTH: usize = 3;
 
