@@ -63,11 +63,25 @@ pub(crate) struct DispatchFlag {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Stamp a freshly pushed digest and move staging to it (the build step).
+    /// Stamp a freshly pushed digest and move staging to it (the build step); with `--from`,
+    /// push the image from the build's output first.
     Publish {
         /// The digest just pushed; for several images, `<image>=sha256:…` once per image.
-        #[arg(long = "digest", required = true, value_name = "DIGEST")]
+        #[arg(
+            long = "digest",
+            required_unless_present = "from",
+            conflicts_with = "from",
+            value_name = "DIGEST"
+        )]
         digests: Vec<String>,
+        /// Push the image from this source first, named as skopeo names it:
+        /// `oci-archive:PATH[:ref]`, `oci:DIR[:ref]` or `docker-archive:PATH`; for several
+        /// images, `<image>=<source>` once per image.
+        #[arg(long = "from", value_name = "SOURCE")]
+        from: Vec<String>,
+        /// Blobs up to this size are uploaded in one request, larger ones in chunks of it.
+        #[arg(long, value_name = "BYTES", default_value_t = registry_hub::DEFAULT_CHUNK_SIZE)]
+        chunk_size: u64,
         /// The source commit of the build (full sha).
         #[arg(long, env = "GITHUB_SHA", value_name = "SHA")]
         commit: String,

@@ -302,6 +302,60 @@ pub fn layout_root(location: &str) -> Option<Result<PathBuf, String>> {
     })
 }
 
+/// Returns the source of every image of `policy` that takes part in publish, in unit order,
+/// from `--from` values: bare (`oci-archive:app.tar`) for a single-image unit, else
+/// `<image>=<source>` once per image. Checked before anything is read or requested.
+pub fn unit_sources(
+    raw: &[String],
+    policy: &crate::policy::Policy,
+) -> Result<Vec<(usize, SourceName)>, crate::InputError> {
+    let bad = |message: String| crate::InputError {
+        input: "--from".into(),
+        message,
+    };
+    let published: Vec<usize> = (0..policy.images.len())
+        .filter(|i| policy.images[*i].takes_part(crate::OperationKind::Publish))
+        .collect();
+    let mut out: Vec<Option<SourceName>> = vec![None; policy.images.len()];
+    for value in raw {
+        let (image, source) = match value.split_once('=') {
+            Some((name, source)) if !name.contains(':') => {
+                let i = policy
+                    .find_image(name)
+                    .ok_or_else(|| bad(format!("{name:?} is not an image of unit {}", policy.unit)))?;
+                if !published.contains(&i) {
+                    return Err(bad(format!(
+                        "image {name:?} does not take part in publish (policy: operations)"
+                    )));
+                }
+                (i, source)
+            }
+            _ if published.len() == 1 => (published[0], value.as_str()),
+            _ => {
+                return Err(bad(format!(
+                    "{value:?}: this unit has several images: give each as <image>=<source>"
+                )));
+            }
+        };
+        let name = SourceName::parse(source).map_err(|e| bad(e.to_string()))?;
+        if out[image].replace(name).is_some() {
+            return Err(bad(format!(
+                "image {} is given twice",
+                policy.images[image].repository
+            )));
+        }
+    }
+    published
+        .iter()
+        .map(|&i| {
+            out[i]
+                .take()
+                .map(|s| (i, s))
+                .ok_or_else(|| bad(format!("missing for image {}", policy.images[i].repository)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[path = "image_tests.rs"]
 mod tests;

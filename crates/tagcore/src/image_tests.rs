@@ -172,3 +172,39 @@ fn layout_roots_come_from_oci_locations_only() {
     assert!(layout_root("oci:").unwrap().is_err());
     assert_eq!(layout_root("docker.io"), None);
 }
+
+#[test]
+fn unit_sources_need_one_source_per_publishing_image() {
+    use crate::policy::{ImageSpec, Policy, PolicySpec};
+    let spec = |names: &[&str]| PolicySpec {
+        unit: "u".into(),
+        images: names
+            .iter()
+            .map(|n| ImageSpec {
+                repository: format!("docker.io/team/{n}"),
+                verify: false,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let one = Policy::from_spec(&spec(&["app"])).unwrap();
+    let got = unit_sources(&["oci-archive:a=b.tar".into()], &one).unwrap();
+    assert_eq!(got[0].1.to_string(), "oci-archive:a=b.tar");
+    let two = Policy::from_spec(&spec(&["api", "worker"])).unwrap();
+    let got = unit_sources(&["worker=oci:w".into(), "api=oci-archive:api.tar".into()], &two).unwrap();
+    let names: Vec<(usize, String)> = got.iter().map(|(i, s)| (*i, s.to_string())).collect();
+    assert_eq!(names, [(0, "oci-archive:api.tar".into()), (1, "oci:w".into())]);
+    for (raw, expected) in [
+        (vec!["oci:x"], "several images"),
+        (vec!["api=oci:x"], "missing for image docker.io/team/worker"),
+        (vec!["api=oci:x", "api=oci:y"], "given twice"),
+        (vec!["web=oci:x"], "\"web\" is not an image"),
+        (vec!["api=tarball:x", "worker=oci:y"], "unknown transport"),
+    ] {
+        let raw: Vec<String> = raw.into_iter().map(Into::into).collect();
+        let e = unit_sources(&raw, &two).unwrap_err();
+        assert_eq!(e.input, "--from");
+        assert!(e.message.contains(expected), "{} lacks {expected}", e.message);
+    }
+}

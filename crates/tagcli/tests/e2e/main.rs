@@ -7,6 +7,7 @@ mod cloud_api;
 mod compose_manager;
 mod correctness;
 mod deploy;
+mod from;
 mod gaps;
 mod hostile;
 mod hub;
