@@ -9,7 +9,7 @@ use tagcore::{Digest, NoProgress, Registry as _, Repository};
 use super::open_source;
 use crate::LayoutRegistry;
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
