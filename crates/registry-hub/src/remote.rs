@@ -1,7 +1,7 @@
 //! The OCI distribution API client: implements [`tagcore::Registry`] for any registry.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -33,9 +33,9 @@ pub(crate) struct Inner {
     hub_host: String,
     multi_tag: Mutex<HashMap<String, bool>>,
     /// Blobs up to this size are uploaded in one `PUT`, larger ones in chunks of this size.
-    upload_chunk: AtomicU64,
+    pub(crate) upload_chunk: AtomicU64,
     /// Upload sessions a refused mount opened, by `repository@digest`, for the upload after it.
-    sessions: Mutex<HashMap<String, String>>,
+    pub(crate) sessions: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for RemoteRegistry {
@@ -80,32 +80,6 @@ impl RemoteRegistry {
                 sessions: Mutex::new(HashMap::new()),
             }),
         })
-    }
-
-    /// Sets the upload chunk size: blobs up to `bytes` go in one `PUT`, larger ones in
-    /// `PATCH` chunks of `bytes` (at least 1).
-    pub fn set_upload_chunk_size(&self, bytes: u64) {
-        self.inner.upload_chunk.store(bytes.max(1), Ordering::Relaxed);
-    }
-
-    pub(crate) fn chunk_size(&self) -> u64 {
-        self.inner.upload_chunk.load(Ordering::Relaxed)
-    }
-
-    /// Keeps the upload session a refused mount opened for `digest`.
-    pub(crate) fn keep_session(&self, repository: &Repository, digest: &Digest, location: String) {
-        if let Ok(mut m) = self.inner.sessions.lock() {
-            m.insert(format!("{repository}@{digest}"), location);
-        }
-    }
-
-    /// Takes the session kept for `digest`, if any.
-    pub(crate) fn take_session(&self, repository: &Repository, digest: &Digest) -> Option<String> {
-        self.inner
-            .sessions
-            .lock()
-            .ok()?
-            .remove(&format!("{repository}@{digest}"))
     }
 
     /// Returns the rate-limit headers (`ratelimit-remaining`…) of the latest registry response
@@ -318,55 +292,6 @@ impl RemoteRegistry {
         let what = format!("PUT manifest {repository}@{digest}");
         self.put_bytes(repository, digest.as_str(), manifest, &what)
             .await?;
-        Ok(digest)
-    }
-
-    /// Uploads `bytes` as a blob of `repository` (skipped when the registry already has it) and
-    /// returns its digest. Used to create images (tests, demo); a retag never needs it.
-    pub async fn push_blob(&self, repository: &Repository, bytes: &[u8]) -> Result<Digest, RegistryError> {
-        let digest = Digest::of(bytes);
-        let what = format!("upload blob {repository}@{digest}");
-        let head = self.req(
-            Method::HEAD,
-            repository,
-            &format!("blobs/{digest}"),
-            Access::Push,
-            &what,
-        )?;
-        let resp = self.send(&head).await?;
-        if resp.status().is_success() {
-            return Ok(digest);
-        }
-        let start = self.req(Method::POST, repository, "blobs/uploads/", Access::Push, &what)?;
-        let resp = self.send(&start).await?;
-        if resp.status().as_u16() != 202 {
-            return Err(self.refused(resp, &what, repository).await);
-        }
-        let location = header_str(&resp, "location")
-            .ok_or_else(|| error_map::invalid(&what, "upload session without Location"))?
-            .to_owned();
-        let mut url = crate::listing::resolve_url(&start.url, &location)
-            .ok_or_else(|| error_map::invalid(&what, "upload Location is not a URL on the registry"))?;
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&format!("digest={digest}"));
-        let mut put = self.req(Method::PUT, repository, "", Access::Push, &what)?;
-        put.url = url;
-        put.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-        put.body = Some(bytes.to_vec());
-        put.idempotent = false;
-        let resp = self.send(&put).await?;
-        if resp.status().as_u16() != 201 {
-            return Err(self.refused(resp, &what, repository).await);
-        }
-        if let Some(reported) = header_str(&resp, "docker-content-digest")
-            && reported != digest.as_str()
-        {
-            return Err(error_map::invalid(
-                &what,
-                format!("registry reported digest {reported}"),
-            ));
-        }
         Ok(digest)
     }
 }

@@ -12,6 +12,7 @@
 //! `PUT` names the digest, so the registry commits only a blob that hashes to it.
 
 use std::io::Read;
+use std::sync::atomic::Ordering;
 
 use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Response};
@@ -31,6 +32,81 @@ struct Session {
 }
 
 impl RemoteRegistry {
+    /// Sets the upload chunk size: blobs up to `bytes` go in one `PUT`, larger ones in
+    /// `PATCH` chunks of `bytes` (at least 1).
+    pub fn set_upload_chunk_size(&self, bytes: u64) {
+        self.inner.upload_chunk.store(bytes.max(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn chunk_size(&self) -> u64 {
+        self.inner.upload_chunk.load(Ordering::Relaxed)
+    }
+
+    /// Keeps the upload session a refused mount opened for `digest`.
+    pub(crate) fn keep_session(&self, repository: &Repository, digest: &Digest, location: String) {
+        if let Ok(mut m) = self.inner.sessions.lock() {
+            m.insert(format!("{repository}@{digest}"), location);
+        }
+    }
+
+    /// Takes the session kept for `digest`, if any.
+    pub(crate) fn take_session(&self, repository: &Repository, digest: &Digest) -> Option<String> {
+        self.inner
+            .sessions
+            .lock()
+            .ok()?
+            .remove(&format!("{repository}@{digest}"))
+    }
+
+    /// Uploads `bytes` as a blob of `repository` (skipped when the registry already has it) and
+    /// returns its digest. Used to create images (tests, demo); a retag never needs it.
+    pub async fn push_blob(&self, repository: &Repository, bytes: &[u8]) -> Result<Digest, RegistryError> {
+        let digest = Digest::of(bytes);
+        let what = format!("upload blob {repository}@{digest}");
+        let head = self.req(
+            Method::HEAD,
+            repository,
+            &format!("blobs/{digest}"),
+            Access::Push,
+            &what,
+        )?;
+        let resp = self.send(&head).await?;
+        if resp.status().is_success() {
+            return Ok(digest);
+        }
+        let start = self.req(Method::POST, repository, "blobs/uploads/", Access::Push, &what)?;
+        let resp = self.send(&start).await?;
+        if resp.status().as_u16() != 202 {
+            return Err(self.refused(resp, &what, repository).await);
+        }
+        let location = header(&resp, "location")
+            .ok_or_else(|| error_map::invalid(&what, "upload session without Location"))?
+            .to_owned();
+        let mut url = crate::listing::resolve_url(&start.url, &location)
+            .ok_or_else(|| error_map::invalid(&what, "upload Location is not a URL on the registry"))?;
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&format!("digest={digest}"));
+        let mut put = self.req(Method::PUT, repository, "", Access::Push, &what)?;
+        put.url = url;
+        put.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        put.body = Some(bytes.to_vec());
+        put.idempotent = false;
+        let resp = self.send(&put).await?;
+        if resp.status().as_u16() != 201 {
+            return Err(self.refused(resp, &what, repository).await);
+        }
+        if let Some(reported) = header(&resp, "docker-content-digest")
+            && reported != digest.as_str()
+        {
+            return Err(error_map::invalid(
+                &what,
+                format!("registry reported digest {reported}"),
+            ));
+        }
+        Ok(digest)
+    }
+
     /// Returns whether `repository` holds blob `digest` (`HEAD`, `pull` scope).
     pub(crate) async fn head_blob(
         &self,

@@ -225,6 +225,40 @@ mod tests {
     }
 
     #[test]
+    fn publish_takes_sources_or_digests_not_both() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["tagcli", "publish", "--commit", "c"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        match parse(&[
+            "--from",
+            "a=oci:x",
+            "--from",
+            "b=oci-archive:y.tar",
+            "--chunk-size",
+            "1000",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Publish {
+                from,
+                digests,
+                chunk_size,
+                ..
+            } => {
+                assert_eq!(from, ["a=oci:x", "b=oci-archive:y.tar"]);
+                assert!(digests.is_empty());
+                assert_eq!(chunk_size, 1000);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(&["--from", "oci:x", "--digest", "sha256:x"]).is_err());
+        assert!(parse(&[]).is_err(), "one of them is required");
+    }
+
+    #[test]
     fn switches_a_workflow_input_feeds_take_a_value() {
         assert_eq!(publish(&[]), (false, true, "c".into()));
         assert_eq!(publish(&["--force"]), (true, true, "c".into()));

@@ -91,6 +91,8 @@ fn an_archive_skopeo_wrote_is_published_with_its_digest_and_a_second_publish_upl
     let r = publish(&w, &[&dest], &[]);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains(&d.as_str()[..19]), "{}", r.stdout);
+    // stderr is not a terminal here: no progress bar, nothing extra.
+    assert_eq!(r.stderr, "");
     assert_eq!(w.tag("cloud-api", "staging"), Some(d.clone()));
     assert_eq!(w.tag("cloud-api", "staging-20261203-a2fad42"), Some(d.clone()));
     let first = w.registry.settled_requests()[before..].to_vec();
