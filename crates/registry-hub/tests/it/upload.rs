@@ -226,3 +226,61 @@ async fn a_failed_chunk_resumes_where_the_registry_says_it_stands() {
         ["0-999", "1000-1999", "2000-2999", "3000-3999", "4000-4999"]
     );
 }
+
+/// Counts what the adapter reports.
+#[derive(Default)]
+struct Counted {
+    started: std::sync::atomic::AtomicU64,
+    sent: std::sync::atomic::AtomicU64,
+}
+
+impl tagcore::Progress for Counted {
+    fn blob_started(&self, _: &tagcore::Digest, _: u64) {
+        self.started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    fn bytes_sent(&self, bytes: u64) {
+        self.sent.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[tokio::test]
+async fn progress_counts_every_byte_and_a_refused_mount_hands_its_session_to_the_upload() {
+    let server = RegistryServer::start();
+    let r = remote(CredentialStore::new());
+    r.set_upload_chunk_size(1000);
+    let mut src = MemorySource::default();
+    let image = src.image("config", &[&big(4)]);
+    let to = repo(server.addr(), "team/app");
+    let progress = Counted::default();
+    push_image(&r, &to, &image, &src, &mut KnownBlobs::default(), &progress)
+        .await
+        .unwrap();
+    let ordering = std::sync::atomic::Ordering::Relaxed;
+    assert_eq!(progress.started.load(ordering), 2);
+    assert_eq!(progress.sent.load(ordering), image.blob_bytes());
+
+    // `team/empty` holds nothing: the registry answers the mount with an upload session (202),
+    // and the upload that follows uses it instead of opening another.
+    let other = repo(server.addr(), "team/other");
+    let blob = &image.blobs[0];
+    let before = server.settled_requests().len();
+    assert!(
+        !r.mount_blob(&other, &blob.digest, &repo(server.addr(), "team/empty"))
+            .await
+            .unwrap()
+    );
+    let upload = tagcore::BlobUpload {
+        digest: &blob.digest,
+        size: blob.size,
+        source: &src,
+        progress: &NoProgress,
+    };
+    r.upload_blob(&other, &upload).await.unwrap();
+    let log = server.settled_requests()[before..].to_vec();
+    assert_eq!(
+        count(&log, "POST", "/v2/team/other/blobs/uploads/"),
+        1,
+        "{log:#?}"
+    );
+    assert!(r.has_blob(&other, &blob.digest).await.unwrap());
+}

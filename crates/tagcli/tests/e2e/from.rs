@@ -319,3 +319,58 @@ fn bad_sources_are_refused_before_any_request() {
         "no request reached the registry"
     );
 }
+
+#[test]
+fn a_dry_run_reads_the_source_and_only_heads_blobs() {
+    let w = World::new("cloud-api.toml");
+    let dir = w.dir.path().join("image");
+    let d = write_layout(&dir, "dry", &shared_layer());
+    let from = format!("oci:{}", dir.display());
+    let before = w.registry.settled_requests().len();
+    let r = publish(&w, &[&from], &["--dry-run"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains(&format!("[registry]/{USER}/cloud-api@{d}: 3 of 3 blobs missing")),
+        "{}",
+        r.stdout
+    );
+    let log = w.registry.settled_requests()[before..].to_vec();
+    assert!(log.iter().all(|l| l.starts_with("HEAD ")), "{log:#?}");
+    assert_eq!(w.tag("cloud-api", "staging"), None);
+}
+
+#[test]
+fn a_docker_archive_skopeo_wrote_is_published() {
+    let w = World::new("cloud-api.toml");
+    let d = w.push_image("build-output", "docker archive");
+    let archive = w.dir.path().join("saved.tar");
+    let out = Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false", "--src-creds"])
+        .arg(format!("{USER}:{PASSWORD}"))
+        .arg(format!("docker://{}/{USER}/build-output@{d}", w.registry.addr()))
+        .arg(format!("docker-archive:{}:app:1", archive.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = w.tagcli(
+        &[
+            "--now", NOW, "publish", "--commit", SHA, "--output", "json", "--from",
+        ]
+        .into_iter()
+        .chain([format!("docker-archive:{}", archive.display()).as_str()])
+        .collect::<Vec<_>>(),
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let published: Digest = r.json()["images"][0]["digest"].as_str().unwrap().parse().unwrap();
+    assert_eq!(w.tag("cloud-api", "staging"), Some(published.clone()));
+    // The layers are the source image's: same content, same digests.
+    let source: serde_json::Value = serde_json::from_slice(&w.manifest("build-output", &d).bytes).unwrap();
+    let pushed: serde_json::Value =
+        serde_json::from_slice(&w.manifest("cloud-api", &published).bytes).unwrap();
+    assert_eq!(source["layers"][0]["digest"], pushed["layers"][0]["digest"]);
+}
