@@ -284,3 +284,51 @@ async fn progress_counts_every_byte_and_a_refused_mount_hands_its_session_to_the
     );
     assert!(r.has_blob(&other, &blob.digest).await.unwrap());
 }
+
+#[tokio::test]
+async fn a_push_converges_after_a_fault_at_any_request() {
+    let server = RegistryServer::start();
+    let proxy = FaultProxy::start(server.addr());
+    let mut src = MemorySource::default();
+    let image = src.image("config", &[&big(5), b"small layer"]);
+    let client = || {
+        let r = remote(CredentialStore::new());
+        r.set_upload_chunk_size(2000);
+        r
+    };
+    let probe = repo(&proxy.addr(), "team/probe");
+    push(&client(), &probe, &image, &src, &mut KnownBlobs::default()).await;
+    let requests = proxy.requests().len();
+    assert!(requests >= 10, "{:#?}", proxy.requests());
+    for k in 1..=requests {
+        for fault in [Fault::Reset, Fault::ServerError, Fault::TruncatedBody] {
+            let to = repo(&proxy.addr(), &format!("team/k{k}-{}", fault.name()));
+            proxy.reset();
+            proxy.inject(k, fault);
+            // The faulted run may succeed (a retry or a resume) or fail; either way a re-run
+            // completes and the repository holds exactly the image.
+            let _ = push_image(
+                &client(),
+                &to,
+                &image,
+                &src,
+                &mut KnownBlobs::default(),
+                &NoProgress,
+            )
+            .await;
+            proxy.clear_fault();
+            let r = push(&client(), &to, &image, &src, &mut KnownBlobs::default()).await;
+            assert_eq!(r.digest, image.digest, "request {k}, {fault}");
+            let direct = remote(CredentialStore::new());
+            let at = repo(server.addr(), &format!("team/k{k}-{}", fault.name()));
+            for b in &image.blobs {
+                let bytes = direct.fetch_blob(&at, &b.digest, 1 << 20).await.unwrap();
+                assert_eq!(bytes.len() as u64, b.size, "request {k}, {fault}");
+            }
+            assert_eq!(
+                direct.fetch_manifest(&at, &image.digest).await.unwrap().digest(),
+                image.digest
+            );
+        }
+    }
+}
