@@ -220,6 +220,12 @@ impl BlobSource for FileBlobs {
                 format!("blob {digest} is not in the source"),
             )
         })?;
+        if span.len == 0 && *digest != Digest::of(b"") {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("blob {digest} is empty in the source; refusing it"),
+            ));
+        }
         let mut f = File::open(&span.path)?;
         f.seek(SeekFrom::Start(span.start))?;
         let mut reader = Verified {

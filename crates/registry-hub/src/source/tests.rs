@@ -94,6 +94,17 @@ fn a_corrupt_blob_fails_on_its_last_bytes() {
     let e = read_blob(&src, &d, 0).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
     assert!(e.to_string().contains(d.as_str()), "{e}");
+    // Also when resuming past the bytes that differ, and when the file is empty.
+    assert_eq!(
+        read_blob(&src, &d, 8).unwrap_err().kind(),
+        std::io::ErrorKind::InvalidData
+    );
+    std::fs::write(tmp.path().join("blobs/sha256").join(d.hex()), b"").unwrap();
+    let src = open_source(&SourceName::parse(&format!("oci:{}", tmp.path().display())).unwrap()).unwrap();
+    assert_eq!(
+        read_blob(&src, &d, 0).unwrap_err().kind(),
+        std::io::ErrorKind::InvalidData
+    );
 }
 
 #[test]
