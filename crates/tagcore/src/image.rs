@@ -292,13 +292,18 @@ impl std::fmt::Display for SourceName {
 }
 
 /// Returns the layout root an `oci:DIR` registry location names (a policy's `[registry] host`),
-/// `None` when `location` is not an `oci:` location, or an error naming what is missing.
+/// parsed as [`SourceName::parse`] parses `oci:` sources but without a reference; `None` when
+/// `location` is not an `oci:` location, or an error naming what is expected.
 pub fn layout_root(location: &str) -> Option<Result<PathBuf, String>> {
-    let dir = location.strip_prefix("oci:")?;
-    Some(if dir.is_empty() {
-        Err("`oci:` needs a directory, e.g. oci:./local-layout".to_owned())
-    } else {
-        Ok(PathBuf::from(dir))
+    if !location.starts_with("oci:") {
+        return None;
+    }
+    Some(match SourceName::parse(location) {
+        Ok(SourceName::OciLayout { dir, reference: None }) => Ok(dir),
+        Ok(_) => Err(format!(
+            "{location:?}: a layout registry is a directory only, e.g. oci:./local-layout (no `:ref`)"
+        )),
+        Err(_) => Err("`oci:` needs a directory, e.g. oci:./local-layout".to_owned()),
     })
 }
 

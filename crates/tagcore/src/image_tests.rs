@@ -170,6 +170,12 @@ fn bad_source_names_are_refused_naming_the_input() {
 fn layout_roots_come_from_oci_locations_only() {
     assert_eq!(layout_root("oci:./l"), Some(Ok(PathBuf::from("./l"))));
     assert!(layout_root("oci:").unwrap().is_err());
+    assert!(
+        layout_root("oci:./l:v1")
+            .unwrap()
+            .unwrap_err()
+            .contains("directory only")
+    );
     assert_eq!(layout_root("docker.io"), None);
 }
 

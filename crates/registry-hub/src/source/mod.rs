@@ -96,6 +96,16 @@ impl FileBlobs {
     /// Indexes the regular files of the tar at `path` (no data read).
     fn from_tar(path: &Path) -> Result<Self, ImageError> {
         let io = |e: std::io::Error| ImageError::new(format!("reading {}: {e}", path.display()));
+        let mut magic = [0u8; 2];
+        let n = File::open(path)
+            .and_then(|mut f| f.read(&mut magic))
+            .map_err(io)?;
+        if n == 2 && magic == [0x1f, 0x8b] {
+            return Err(ImageError::new(format!(
+                "{} is gzip-compressed; expected a plain tar (as skopeo writes it)",
+                path.display()
+            )));
+        }
         let mut archive = tar::Archive::new(File::open(path).map_err(io)?);
         let mut out = Self::default();
         for entry in archive.entries().map_err(io)? {

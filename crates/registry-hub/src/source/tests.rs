@@ -127,6 +127,10 @@ fn sources_are_checked_when_opened_naming_the_source() {
     let e = open_source(&name("")).unwrap_err();
     assert!(e.message.starts_with("source oci:"), "{e}");
     assert!(e.message.contains("is missing"), "{e}");
+    let gz = tmp.path().join("image.tar.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0]).unwrap();
+    let e = open_source(&SourceName::parse(&format!("oci-archive:{}", gz.display())).unwrap()).unwrap_err();
+    assert!(e.message.contains("gzip-compressed"), "{e}");
     let e = open_source(&SourceName::parse("oci-archive:/nonexistent/x.tar").unwrap()).unwrap_err();
     assert!(e.message.contains("/nonexistent/x.tar"), "{e}");
 }
