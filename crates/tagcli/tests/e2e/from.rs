@@ -18,7 +18,7 @@ const SHA_B: &str = "b3fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49";
 const NOW: &str = "2026-12-03T12:00:00Z";
 
 /// Copies `reference` (on the world's registry) into `dest` with skopeo (`--all` for indexes).
-fn skopeo_copy(w: &World, reference: &str, dest: &str, all: bool) {
+pub(crate) fn skopeo_copy(w: &World, reference: &str, dest: &str, all: bool) {
     let mut cmd = Command::new("skopeo");
     // Kept byte for byte: the test images' layers are uncompressed, which skopeo would otherwise
     // compress for an OCI destination (changing the digest).
@@ -46,7 +46,7 @@ fn skopeo_copy(w: &World, reference: &str, dest: &str, all: bool) {
 }
 
 /// Returns the digest of the image an OCI archive's `index.json` names (read with tar).
-fn archive_digest(archive: &Path) -> Digest {
+pub(crate) fn archive_digest(archive: &Path) -> Digest {
     let out = Command::new("tar")
         .arg("-xOf")
         .arg(archive)

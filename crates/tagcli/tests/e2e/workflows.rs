@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::from::{archive_digest, skopeo_copy};
 use crate::support::{GITHUB_TOKEN, PASSWORD, USER, World};
 
 const IMAGE: &str = "cloud-api";
@@ -16,9 +17,16 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Returns the `command` and the `args` block of the step `id:` of an example workflow, with
-/// every expression replaced from `values`.
-fn step(workflow: &str, id: &str, values: &[(&str, &str)]) -> (String, String) {
+/// The inputs of one tagcli step of an example, with every expression replaced.
+struct Inputs {
+    command: String,
+    args: String,
+    from: String,
+}
+
+/// Returns the `command`, `args` and `from` inputs of the step `id:` of an example workflow,
+/// with every expression replaced from `values`.
+fn step(workflow: &str, id: &str, values: &[(&str, &str)]) -> Inputs {
     let path = root().join("examples/workflows").join(workflow);
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -43,17 +51,26 @@ fn step(workflow: &str, id: &str, values: &[(&str, &str)]) -> (String, String) {
         Some("nearai/tagcli@v1"),
         "{workflow} {id}"
     );
-    let command = field("command").unwrap();
-    let args_at = step.iter().position(|l| l.trim() == "args: |");
-    let args = args_at.map_or_else(String::new, |at| {
-        let inner = indent(step[at]) + 2;
-        step[at + 1..]
-            .iter()
-            .take_while(|l| l.trim().is_empty() || indent(l) >= inner)
-            .map(|l| format!("{}\n", l.get(inner..).unwrap_or("")))
-            .collect()
-    });
-    (substitute(&command, values), substitute(&args, values))
+    // A block (`name: |` and its lines, one per line) or a one-line value.
+    let block = |name: &str| {
+        let at = step.iter().position(|l| l.trim() == format!("{name}: |"));
+        at.map_or_else(
+            || field(name).map(|v| v + "\n").unwrap_or_default(),
+            |at| {
+                let inner = indent(step[at]) + 2;
+                step[at + 1..]
+                    .iter()
+                    .take_while(|l| l.trim().is_empty() || indent(l) >= inner)
+                    .map(|l| format!("{}\n", l.get(inner..).unwrap_or("")))
+                    .collect()
+            },
+        )
+    };
+    Inputs {
+        command: substitute(&field("command").unwrap(), values),
+        args: substitute(&block("args"), values),
+        from: substitute(&block("from"), values),
+    }
 }
 
 /// Replaces every `${{ expr }}` with its value from `values`.
@@ -83,7 +100,7 @@ struct Step {
 
 /// Runs one tagcli step of an example through `scripts/action-run run`, as the action does.
 fn run(w: &World, workflow: &str, id: &str, values: &[(&str, &str)], now: &str) -> Step {
-    let (command, args) = step(workflow, id, values);
+    let inputs = step(workflow, id, values);
     let output = w.dir.path().join(format!("output-{id}"));
     let summary = w.dir.path().join(format!("summary-{id}"));
     let _ = std::fs::remove_file(&output);
@@ -96,8 +113,9 @@ fn run(w: &World, workflow: &str, id: &str, values: &[(&str, &str)], now: &str) 
         .env("HOME", w.dir.path())
         .env("DOCKER_CONFIG", w.dir.path().join("docker"))
         .env("TAGCLI", assert_cmd::cargo::cargo_bin("tagcli"))
-        .env("INPUT_COMMAND", command)
-        .env("INPUT_ARGS", args)
+        .env("INPUT_COMMAND", inputs.command)
+        .env("INPUT_ARGS", inputs.args)
+        .env("INPUT_FROM", inputs.from)
         .env("INPUT_CONFIG", &w.config)
         .env("INPUT_UNIT", "")
         .env("INPUT_WORKING_DIRECTORY", w.dir.path())
@@ -132,6 +150,25 @@ fn run(w: &World, workflow: &str, id: &str, values: &[(&str, &str)], now: &str) 
         );
     }
     step
+}
+
+/// Writes a build's OCI archive at `rel` (under the directory the steps run in) as skopeo writes
+/// it, of an image pushed to a repository outside the unit (`build-<seed>`), so that the
+/// publish step has to push it; returns the archive's digest (the pushed one).
+fn build_archive(w: &World, seed: &str, rel: &str) -> tagcore::Digest {
+    let repo = format!("build-{seed}");
+    let d = w.push_image(&repo, seed);
+    let path = w.dir.path().join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let dest = format!("oci-archive:{}", path.display());
+    skopeo_copy(w, &format!("{repo}@{d}"), &dest, false);
+    assert_eq!(archive_digest(&path), d, "skopeo kept the digest");
+    d
+}
+
+/// Asserts that `d` is a manifest of `image`'s repository (pushed there by publish).
+fn assert_pushed(w: &World, image: &str, d: &tagcore::Digest) {
+    assert_eq!(w.manifest(image, d).digest(), *d, "{image}@{d}");
 }
 
 fn build(w: &World, seed: &str, sha: &str) -> tagcore::Digest {
@@ -345,15 +382,13 @@ fn cloud_api_promote_rollback_and_retag_as_the_example_workflows_run_them() {
 }
 
 #[test]
-fn cloud_api_build_publishes_to_staging_and_sends_the_staging_deploy() {
+fn cloud_api_build_publishes_its_archive_to_staging_and_sends_the_staging_deploy() {
     let w = World::new("cloud-api.toml");
-    let d = build(&w, "one", SHA2);
+    // The build job's `oci.tar`, handed to the staging job as an artifact.
+    let d = build_archive(&w, "one", "oci.tar");
     let o = |s: &Step, k: &str| s.outputs.get(k).cloned().unwrap_or_default();
-    let values = [
-        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
-        ("inputs.force_staging == true", "false"),
-    ];
-    // Tuesday: frozen, nothing moves, no deploy.
+    let values = [("inputs.force_staging == true", "false")];
+    // Tuesday: frozen; the archive is pushed by digest, nothing moves, no deploy.
     let frozen = run(
         &w,
         "cloud-api/build.yml",
@@ -364,6 +399,7 @@ fn cloud_api_build_publishes_to_staging_and_sends_the_staging_deploy() {
     assert_eq!(frozen.code, 0, "{}", frozen.stderr);
     assert_eq!(o(&frozen, "moved"), "false");
     assert_eq!(w.tag(IMAGE, "staging"), None);
+    assert_pushed(&w, IMAGE, &d);
     // Thursday: staging, its stamp (the commit is GITHUB_SHA) and `latest` move; the staging
     // deploy goes to the playbooks with no payload.
     let published = run(
@@ -376,6 +412,7 @@ fn cloud_api_build_publishes_to_staging_and_sends_the_staging_deploy() {
     assert_eq!(published.code, 0, "{}", published.stderr);
     assert_eq!(o(&published, "result"), "done");
     assert_eq!(o(&published, "moved"), "true");
+    assert_eq!(o(&published, "digest"), d.as_str(), "the archive's digest");
     assert_eq!(w.tag(IMAGE, "staging"), Some(d.clone()));
     assert_eq!(w.tag(IMAGE, "staging-20260709-851f2cc"), Some(d.clone()));
     assert_eq!(w.tag(IMAGE, "latest"), Some(d));
@@ -395,17 +432,14 @@ fn cloud_api_build_publishes_to_staging_and_sends_the_staging_deploy() {
 #[test]
 fn chat_api_build_deploys_staging_on_push_only() {
     let w = World::new("chat-api.toml");
-    let d = w.push_image("private-chat", "main-build");
+    let d = build_archive(&w, "main-build", "oci.tar");
     let staging_deploys = |w: &World| {
         w.github_requests()
             .into_iter()
             .filter(|(_, p, b)| p.ends_with("/dispatches") && b["event_type"] == "deploy-chat-api-stg")
             .count()
     };
-    let manual = [
-        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
-        ("github.event_name == 'push'", "false"),
-    ];
+    let manual = [("github.event_name == 'push'", "false")];
     let r = run(
         &w,
         "chat-api/build.yml",
@@ -414,37 +448,40 @@ fn chat_api_build_deploys_staging_on_push_only() {
         "2026-07-09T12:00:00Z",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.outputs.get("digest"), Some(&d.to_string()), "the archive's digest");
+    assert_eq!(w.tag("private-chat", "staging"), Some(d.clone()));
     assert_eq!(
         w.tag("private-chat", "latest"),
         Some(d.clone()),
         "`latest` still follows main builds"
     );
     assert_eq!(staging_deploys(&w), 0, "a manual run on main does not deploy");
-    let push = [
-        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
-        ("github.event_name == 'push'", "true"),
-    ];
+    let push = [("github.event_name == 'push'", "true")];
     let r = run(&w, "chat-api/build.yml", "publish", &push, "2026-07-09T12:05:00Z");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(staging_deploys(&w), 1, "a push deploys staging");
 }
 
 #[test]
-fn compose_manager_build_publishes_three_images_and_stamps_two() {
+fn compose_manager_build_publishes_three_archives_and_stamps_two() {
     let w = World::new("compose-manager.toml");
-    let cm = w.push_image("compose-manager", "cm");
-    let launcher = w.push_image("compose-manager-launcher", "launcher");
-    let dashboard = w.push_image("compose-manager-dashboard", "dashboard");
-    let values = [
-        ("needs.reproducible-docker-image.outputs.digest", cm.as_str()),
-        ("needs.launcher-image.outputs.digest", launcher.as_str()),
-        ("needs.dashboard-image.outputs.digest", dashboard.as_str()),
-    ];
+    // Where download-artifact puts the three builds' archives (one directory per artifact).
+    let cm = build_archive(&w, "cm", "archives/archive-compose-manager/oci.tar");
+    let launcher = build_archive(
+        &w,
+        "launcher",
+        "archives/archive-compose-manager-launcher/launcher.tar",
+    );
+    let dashboard = build_archive(
+        &w,
+        "dashboard",
+        "archives/archive-compose-manager-dashboard/dashboard.tar",
+    );
     let r = run(
         &w,
         "compose-manager/build.yml",
         "publish",
-        &values,
+        &[],
         "2026-07-09T12:00:00Z",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -453,7 +490,10 @@ fn compose_manager_build_publishes_three_images_and_stamps_two() {
         ("compose-manager-launcher", &launcher),
         ("compose-manager-dashboard", &dashboard),
     ] {
+        assert_pushed(&w, name, d);
         assert_eq!(w.tag(name, "staging"), Some(d.clone()), "{name}");
+        let key = format!("digest_{}", name.replace('-', "_"));
+        assert_eq!(r.outputs.get(&key), Some(&d.to_string()), "{key}");
     }
     assert_eq!(w.tag("compose-manager", "staging-20260709-851f2cc"), Some(cm));
     assert_eq!(
@@ -575,4 +615,44 @@ fn compose_manager_promote_and_rollback_as_the_example_workflows_run_them() {
             "{name}"
         );
     }
+}
+
+#[test]
+fn the_action_refuses_sources_for_any_command_but_publish() {
+    let dir = tempfile::tempdir().unwrap();
+    // Stands in for tagcli: prints each argument it gets in brackets.
+    let argv = dir.path().join("argv");
+    std::fs::write(&argv, "#!/bin/sh\nprintf '[%s]' \"$@\"\n").unwrap();
+    let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&argv, executable).unwrap();
+    let run = |command: &str| {
+        std::process::Command::new("bash")
+            .arg(root().join("scripts/action-run"))
+            .arg("run")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("TAGCLI", &argv)
+            .env("INPUT_COMMAND", command)
+            .env("INPUT_FROM", "app=oci-archive:out/app one.tar\n\n  \nb=oci:layout\r\n")
+            .env("INPUT_ARGS", "--force=false\n")
+            .env("INPUT_WORKING_DIRECTORY", dir.path())
+            .output()
+            .unwrap()
+    };
+    let status = run("status");
+    assert_eq!(status.status.code(), Some(2));
+    assert_eq!(status.stdout, b"");
+    assert!(
+        String::from_utf8_lossy(&status.stderr)
+            .contains("::error title=tagcli action::input 'from' is only for command publish"),
+        "{status:?}"
+    );
+    // publish: one `--from` per non-blank line, each line one argument (spaces kept), before args.
+    let publish = run("publish");
+    assert_eq!(publish.status.code(), Some(0), "{publish:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&publish.stdout),
+        "[publish][--from][app=oci-archive:out/app one.tar][--from][b=oci:layout][--force=false]"
+    );
 }
