@@ -448,7 +448,11 @@ fn chat_api_build_deploys_staging_on_push_only() {
         "2026-07-09T12:00:00Z",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.outputs.get("digest"), Some(&d.to_string()), "the archive's digest");
+    assert_eq!(
+        r.outputs.get("digest"),
+        Some(&d.to_string()),
+        "the archive's digest"
+    );
     assert_eq!(w.tag("private-chat", "staging"), Some(d.clone()));
     assert_eq!(
         w.tag("private-chat", "latest"),
@@ -634,7 +638,10 @@ fn the_action_refuses_sources_for_any_command_but_publish() {
             .env("HOME", dir.path())
             .env("TAGCLI", &argv)
             .env("INPUT_COMMAND", command)
-            .env("INPUT_FROM", "app=oci-archive:out/app one.tar\n\n  \nb=oci:layout\r\n")
+            .env(
+                "INPUT_FROM",
+                "app=oci-archive:out/app one.tar\n\n  \nb=oci:layout\r\n",
+            )
             .env("INPUT_ARGS", "--force=false\n")
             .env("INPUT_WORKING_DIRECTORY", dir.path())
             .output()
