@@ -9,7 +9,10 @@
 //!   the session is gone, it restarts once with a new session.
 //!
 //! The source's reader checks the blob's digest as it hands out the last bytes, and the final
-//! `PUT` names the digest, so the registry commits only a blob that hashes to it.
+//! `PUT` names the digest, so the registry commits only a blob that hashes to it. Reading and
+//! hashing run on tokio's blocking pool ([`blocking`]), not on the runtime's thread (the CLI's
+//! runtime has only one); a source is opened at offset 0 (a file open and a seek) and any bytes
+//! to skip are hashed there too.
 
 use std::io::Read;
 use std::sync::atomic::Ordering;
@@ -172,7 +175,7 @@ impl RemoteRegistry {
             None => self.start_session(repository, &what).await?,
         };
         if blob.size <= chunk {
-            let bytes = blob.read_all().map_err(|e| source_error(&what, &e))?;
+            let bytes = read_whole(blob).await.map_err(|e| source_error(&what, &e))?;
             return self.finish(repository, blob, session, bytes, &what).await;
         }
         match self.send_chunks(repository, blob, session, chunk, &what).await {
@@ -198,13 +201,15 @@ impl RemoteRegistry {
         what: &str,
     ) -> Result<Session, RegistryError> {
         let mut resumes = 0;
-        let mut reader = blob
-            .source
-            .open_blob(blob.digest, session.offset)
+        let mut reader = open_at(blob, session.offset)
+            .await
             .map_err(|e| source_error(what, &e))?;
         while session.offset < blob.size {
             let len = chunk.min(blob.size - session.offset);
-            let bytes = read_exact(&mut reader, len).map_err(|e| source_error(what, &e))?;
+            let (back, bytes) = read_chunk(reader, len)
+                .await
+                .map_err(|e| source_error(what, &e))?;
+            reader = back;
             match self.patch(repository, &session, bytes, what).await {
                 Ok(location) => {
                     session.location = location;
@@ -227,9 +232,8 @@ impl RemoteRegistry {
                     if session.offset > before {
                         blob.progress.bytes_sent(session.offset - before);
                     }
-                    reader = blob
-                        .source
-                        .open_blob(blob.digest, session.offset)
+                    reader = open_at(blob, session.offset)
+                        .await
                         .map_err(|e| source_error(what, &e))?;
                 }
                 Err(e) => return Err(e),
@@ -375,11 +379,61 @@ fn parse_range_end(range: &str) -> Option<u64> {
     Some(end + 1)
 }
 
-/// Reads exactly `len` bytes (one chunk) from `reader`.
-fn read_exact(reader: &mut dyn Read, len: u64) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0; usize::try_from(len).map_err(|_| std::io::Error::other("chunk too large"))?];
-    reader.read_exact(&mut buf)?;
-    Ok(buf)
+/// A blob's reader, handed to the blocking pool and back.
+type Reader = Box<dyn Read + Send>;
+
+/// Runs `f` (file reads, hashing) on tokio's blocking pool, off the async runtime's thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| std::io::Error::other(format!("the read task failed: {e}")))?
+}
+
+/// Opens `blob` at `offset`: the bytes before it are read and hashed (as the source's own
+/// `open_blob(digest, offset)` does), in the blocking pool.
+async fn open_at(blob: &BlobUpload<'_>, offset: u64) -> std::io::Result<Reader> {
+    let mut reader = blob.source.open_blob(blob.digest, 0)?;
+    if offset == 0 {
+        return Ok(reader);
+    }
+    blocking(move || {
+        std::io::copy(&mut (&mut reader).take(offset), &mut std::io::sink())?;
+        Ok(reader)
+    })
+    .await
+}
+
+/// Reads exactly `len` bytes (one chunk) from `reader` in the blocking pool; hands the reader
+/// back with them.
+async fn read_chunk(mut reader: Reader, len: u64) -> std::io::Result<(Reader, Vec<u8>)> {
+    let len = usize::try_from(len).map_err(|_| std::io::Error::other("chunk too large"))?;
+    blocking(move || {
+        let mut buf = vec![0; len];
+        reader.read_exact(&mut buf)?;
+        Ok((reader, buf))
+    })
+    .await
+}
+
+/// Reads the whole of a small blob in the blocking pool, checked against its size and digest
+/// (as [`BlobUpload::read_all`] does).
+async fn read_whole(blob: &BlobUpload<'_>) -> std::io::Result<Vec<u8>> {
+    let mut reader = blob.source.open_blob(blob.digest, 0)?;
+    let (size, digest) = (blob.size, blob.digest.clone());
+    blocking(move || {
+        let mut out = Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0));
+        reader.read_to_end(&mut out)?;
+        if out.len() as u64 != size || Digest::of(&out) != digest {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("blob {digest} does not match its size and digest"),
+            ));
+        }
+        Ok(out)
+    })
+    .await
 }
 
 fn source_error(what: &str, e: &std::io::Error) -> RegistryError {

@@ -332,3 +332,70 @@ async fn a_push_converges_after_a_fault_at_any_request() {
         }
     }
 }
+
+/// A source whose readers record the thread each read runs on.
+struct ThreadRecording<'a> {
+    inner: &'a MemorySource,
+    threads: std::sync::Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>,
+}
+
+struct RecordingReader {
+    inner: Box<dyn std::io::Read + Send>,
+    threads: std::sync::Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>,
+}
+
+impl std::io::Read for RecordingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.threads.lock().unwrap().push(std::thread::current().id());
+        self.inner.read(buf)
+    }
+}
+
+impl tagcore::BlobSource for ThreadRecording<'_> {
+    fn open_blob(
+        &self,
+        digest: &tagcore::Digest,
+        offset: u64,
+    ) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        Ok(Box::new(RecordingReader {
+            inner: self.inner.open_blob(digest, offset)?,
+            threads: self.threads.clone(),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn blob_bytes_are_read_off_the_runtime_thread() {
+    let server = RegistryServer::start();
+    let r = remote(CredentialStore::new());
+    r.set_upload_chunk_size(1000);
+    let mut src = MemorySource::default();
+    // A one-PUT config and a chunked layer.
+    let image = src.image("config", &[&big(5)]);
+    let recording = ThreadRecording {
+        inner: &src,
+        threads: Default::default(),
+    };
+    let to = repo(server.addr(), "team/app");
+    push_image(
+        &r,
+        &to,
+        &image,
+        &recording,
+        &mut KnownBlobs::default(),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    let threads = recording.threads.lock().unwrap().clone();
+    assert!(
+        threads.len() >= 6,
+        "every chunk and the config were read: {threads:?}"
+    );
+    let runtime = std::thread::current().id();
+    assert!(
+        threads.iter().all(|t| *t != runtime),
+        "a blob was read on the runtime's thread"
+    );
+    assert!(r.has_blob(&to, &image.blobs[1].digest).await.unwrap());
+}
