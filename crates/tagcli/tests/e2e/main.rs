@@ -14,3 +14,4 @@ mod hub;
 mod support;
 mod usage;
 mod workflows;
+mod workflows_build;
