@@ -171,6 +171,47 @@ impl Registry for AnyRegistry {
             Self::Layout(r) => r.delete_tag(repository, tag, digest).await,
         }
     }
+
+    async fn has_blob(&self, repository: &Repository, digest: &Digest) -> Result<bool, RegistryError> {
+        match self {
+            Self::Remote(r) => r.has_blob(repository, digest).await,
+            Self::Layout(r) => r.has_blob(repository, digest).await,
+        }
+    }
+
+    async fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        from: &Repository,
+    ) -> Result<bool, RegistryError> {
+        match self {
+            Self::Remote(r) => r.mount_blob(repository, digest, from).await,
+            Self::Layout(r) => r.mount_blob(repository, digest, from).await,
+        }
+    }
+
+    async fn upload_blob(
+        &self,
+        repository: &Repository,
+        blob: &tagcore::BlobUpload<'_>,
+    ) -> Result<(), RegistryError> {
+        match self {
+            Self::Remote(r) => r.upload_blob(repository, blob).await,
+            Self::Layout(r) => r.upload_blob(repository, blob).await,
+        }
+    }
+
+    async fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
+        match self {
+            Self::Remote(r) => Registry::put_manifest_by_digest(r, repository, manifest).await,
+            Self::Layout(r) => Registry::put_manifest_by_digest(r, repository, manifest).await,
+        }
+    }
 }
 
 #[cfg(test)]

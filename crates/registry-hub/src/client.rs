@@ -111,6 +111,8 @@ pub(crate) struct Req<'a> {
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) idempotent: bool,
     pub(crate) what: &'a str,
+    /// A repository whose blobs a cross-repository mount reads (adds its `pull` scope).
+    pub(crate) mount_from: Option<&'a Repository>,
 }
 
 impl Transport {
@@ -241,7 +243,11 @@ impl Transport {
     /// Returns the final response whatever its status; the caller maps unexpected ones.
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
         let host = req.repository.registry();
-        let scope = req.access.scope(req.repository.path());
+        let mut scope = req.access.scope(req.repository.path());
+        if let Some(from) = req.mount_from {
+            scope.push(' ');
+            scope.push_str(&Access::Pull.scope(from.path()));
+        }
         let creds = self.credentials(host).await?;
         let mut auth = self.auth_header(host, &scope, &creds, req.what).await?;
         let resp = self.send_with(req, auth.as_ref()).await?;
@@ -367,7 +373,10 @@ impl Transport {
                     if let Some(s) = service {
                         q.append_pair("service", s);
                     }
-                    q.append_pair("scope", scope);
+                    // Several scopes (a mount's source) go as one parameter each.
+                    for one in scope.split(' ') {
+                        q.append_pair("scope", one);
+                    }
                 }
                 let b = self.http_secret.get(u);
                 match creds {

@@ -66,9 +66,8 @@ impl LayoutRegistry {
 
     /// Returns the layout root named by an `oci:<dir>` reference, e.g. `oci:./local-layout`.
     pub fn from_reference(reference: &str) -> Option<Self> {
-        reference
-            .strip_prefix("oci:")
-            .filter(|d| !d.is_empty())
+        tagcore::image::layout_root(reference)
+            .and_then(Result::ok)
             .map(Self::new)
     }
 
@@ -93,7 +92,7 @@ impl LayoutRegistry {
         self.repository_dir(repository).join(".tagcli.lock")
     }
 
-    fn blob_path(&self, repository: &Repository, digest: &Digest) -> PathBuf {
+    pub(crate) fn blob_path(&self, repository: &Repository, digest: &Digest) -> PathBuf {
         self.repository_dir(repository)
             .join("blobs")
             .join("sha256")
@@ -250,7 +249,7 @@ impl LayoutRegistry {
         seen.get(&(repository.to_string(), tag.to_string())).cloned()
     }
 
-    fn ensure_layout(&self, repository: &Repository) -> Result<(), RegistryError> {
+    pub(crate) fn ensure_layout(&self, repository: &Repository) -> Result<(), RegistryError> {
         let dir = self.repository_dir(repository);
         let what = format!("create layout {}", dir.display());
         fs::create_dir_all(dir.join("blobs").join("sha256")).map_err(|e| error_map::from_io(e, &what))?;
@@ -449,6 +448,35 @@ impl Registry for LayoutRegistry {
         digest: &Digest,
     ) -> Result<(), RegistryError> {
         self.delete_tag_if(repository, tag, digest).await
+    }
+
+    async fn has_blob(&self, repository: &Repository, digest: &Digest) -> Result<bool, RegistryError> {
+        Ok(self.holds_blob(repository, digest))
+    }
+
+    async fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        from: &Repository,
+    ) -> Result<bool, RegistryError> {
+        self.link_blob(repository, digest, from)
+    }
+
+    async fn upload_blob(
+        &self,
+        repository: &Repository,
+        blob: &tagcore::BlobUpload<'_>,
+    ) -> Result<(), RegistryError> {
+        self.write_blob(repository, blob)
+    }
+
+    async fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
+        Self::put_manifest_by_digest(self, repository, manifest).await
     }
 }
 

@@ -1,7 +1,6 @@
 //! The files of an OCI layout: `index.json` entries, the lock file, and atomic writes.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -85,6 +84,12 @@ pub(crate) fn open_lock_file(path: &Path) -> std::io::Result<File> {
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomic_from(path, &mut &bytes[..]).map(|_| ())
+}
+
+/// Streams `reader` into a temporary file beside `path`, syncs it and renames it over `path`;
+/// returns the bytes written. Nothing lands at `path` when reading fails.
+pub(crate) fn write_atomic_from(path: &Path, reader: &mut dyn std::io::Read) -> std::io::Result<u64> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -97,13 +102,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let result = (|| {
         // Exclusive create: never reuse or follow whatever already sits at the temporary name.
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        f.write_all(bytes)?;
+        let n = std::io::copy(reader, &mut f)?;
         f.sync_all()?;
         fs::rename(&tmp, path)?;
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(n)
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

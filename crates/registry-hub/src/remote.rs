@@ -1,6 +1,7 @@
 //! The OCI distribution API client: implements [`tagcore::Registry`] for any registry.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -34,6 +35,10 @@ pub(crate) struct Inner {
     multi_tag: Mutex<HashMap<String, bool>>,
     /// Requests sent and manifest GETs among them.
     counter: Counter,
+    /// Blobs up to this size are uploaded in one `PUT`, larger ones in chunks of this size.
+    pub(crate) upload_chunk: AtomicU64,
+    /// Upload sessions a refused mount opened, by `repository@digest`, for the upload after it.
+    pub(crate) sessions: Mutex<HashMap<String, String>>,
 }
 
 impl std::fmt::Debug for RemoteRegistry {
@@ -55,6 +60,8 @@ impl RemoteRegistry {
                 hub_host: tagcore::DOCKER_HUB.to_owned(),
                 multi_tag: Mutex::new(HashMap::new()),
                 counter: Counter::default(),
+                upload_chunk: AtomicU64::new(crate::upload::DEFAULT_CHUNK_SIZE),
+                sessions: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -74,6 +81,8 @@ impl RemoteRegistry {
                 hub_host: tagcore::canonical_registry(host),
                 multi_tag: Mutex::new(HashMap::new()),
                 counter: Counter::default(),
+                upload_chunk: AtomicU64::new(crate::upload::DEFAULT_CHUNK_SIZE),
+                sessions: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -111,6 +120,7 @@ impl RemoteRegistry {
             body: None,
             idempotent: true,
             what,
+            mount_from: None,
         })
     }
 
@@ -264,55 +274,6 @@ impl RemoteRegistry {
         let what = format!("PUT manifest {repository}@{digest}");
         self.put_bytes(repository, digest.as_str(), manifest, &what)
             .await?;
-        Ok(digest)
-    }
-
-    /// Uploads `bytes` as a blob of `repository` (skipped when the registry already has it) and
-    /// returns its digest. Used to create images (tests, demo); a retag never needs it.
-    pub async fn push_blob(&self, repository: &Repository, bytes: &[u8]) -> Result<Digest, RegistryError> {
-        let digest = Digest::of(bytes);
-        let what = format!("upload blob {repository}@{digest}");
-        let head = self.req(
-            Method::HEAD,
-            repository,
-            &format!("blobs/{digest}"),
-            Access::Push,
-            &what,
-        )?;
-        let resp = self.send(&head).await?;
-        if resp.status().is_success() {
-            return Ok(digest);
-        }
-        let start = self.req(Method::POST, repository, "blobs/uploads/", Access::Push, &what)?;
-        let resp = self.send(&start).await?;
-        if resp.status().as_u16() != 202 {
-            return Err(self.refused(resp, &what, repository).await);
-        }
-        let location = header_str(&resp, "location")
-            .ok_or_else(|| error_map::invalid(&what, "upload session without Location"))?
-            .to_owned();
-        let mut url = crate::listing::resolve_url(&start.url, &location)
-            .ok_or_else(|| error_map::invalid(&what, "upload Location is not a URL on the registry"))?;
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&format!("digest={digest}"));
-        let mut put = self.req(Method::PUT, repository, "", Access::Push, &what)?;
-        put.url = url;
-        put.headers
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-        put.body = Some(bytes.to_vec());
-        put.idempotent = false;
-        let resp = self.send(&put).await?;
-        if resp.status().as_u16() != 201 {
-            return Err(self.refused(resp, &what, repository).await);
-        }
-        if let Some(reported) = header_str(&resp, "docker-content-digest")
-            && reported != digest.as_str()
-        {
-            return Err(error_map::invalid(
-                &what,
-                format!("registry reported digest {reported}"),
-            ));
-        }
         Ok(digest)
     }
 }
@@ -489,5 +450,34 @@ impl Registry for RemoteRegistry {
         digest: &Digest,
     ) -> Result<(), RegistryError> {
         self.remove_tag(repository, tag, digest).await
+    }
+
+    async fn has_blob(&self, repository: &Repository, digest: &Digest) -> Result<bool, RegistryError> {
+        self.head_blob(repository, digest).await
+    }
+
+    async fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        from: &Repository,
+    ) -> Result<bool, RegistryError> {
+        self.mount(repository, digest, from).await
+    }
+
+    async fn upload_blob(
+        &self,
+        repository: &Repository,
+        blob: &tagcore::BlobUpload<'_>,
+    ) -> Result<(), RegistryError> {
+        self.upload(repository, blob).await
+    }
+
+    async fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
+        Self::put_manifest_by_digest(self, repository, manifest).await
     }
 }

@@ -1,11 +1,12 @@
-//! Creates the demo world of `scripts/demo`: a local OCI-layout registry holding three builds of
-//! `nearai/cloud-api`, each signed keylessly by a GitHub Actions identity from an offline test
-//! PKI (a fake Fulcio CA and Rekor log — test material, never for production), the
-//! `trusted_root.json` that trusts that PKI, and a `tagcli.toml` pointing at it all.
+//! Creates the demo world of `scripts/demo` around the builds the script made (OCI archives):
+//! a local OCI-layout registry holding the signature of each build of `nearai/cloud-api`, made
+//! keylessly as a GitHub Actions identity by an offline test PKI (a fake Fulcio CA and Rekor log
+//! — test material, never for production), as the pipeline's cosign step would; the
+//! `trusted_root.json` that trusts that PKI; and a `tagcli.toml` pointing at it all.
 //!
-//! Usage: `demo_setup DIR` — prints `DIGEST_n=…` and `COMMIT_n=…` lines for the script.
+//! Usage: `demo_setup DIR DIGEST…` — prints a `COMMIT_n=…` line per digest for the script.
 
-use cosign_verify::testing::{CertificateProfile, TestPki, image_artifact, sig_artifact};
+use cosign_verify::testing::{CertificateProfile, TestPki, sig_artifact};
 use registry_hub::LayoutRegistry;
 use tagcore::{Registry as _, Repository};
 
@@ -51,12 +52,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "851f2cc0b7d64e2a9c1f3e5d7b9a0c2e4f6a8b1d",
         "a2fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49",
     ];
-    for (n, commit) in commits.iter().enumerate() {
-        let image = image_artifact("unused", &format!("cloud-api build {}", n + 1));
-        for blob in &image.blobs {
-            layout.put_blob(&repo, blob).await?;
-        }
-        let digest = layout.put_manifest_by_digest(&repo, &image.manifest).await?;
+    let digests: Vec<String> = std::env::args().skip(2).collect();
+    if digests.is_empty() || digests.len() > commits.len() {
+        return Err("usage: demo_setup DIR DIGEST… (one to three digests)".into());
+    }
+    for (n, (digest, commit)) in digests.iter().zip(commits).enumerate() {
+        let digest: tagcore::Digest = digest.parse()?;
         let profile = CertificateProfile::github("nearai/cloud-api", "build.yml", "refs/heads/main", commit);
         let layer = pki.sign_keyless(&profile, &repo.to_string(), &digest);
         let sig = sig_artifact(&digest, &[layer]);
@@ -69,7 +70,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("signature artifact without a tag")?
             .parse()?;
         layout.put_manifest(&repo, &tag, &sig.manifest).await?;
-        println!("DIGEST_{}={digest}", n + 1);
         println!("COMMIT_{}={commit}", n + 1);
     }
     std::fs::write(dir.join("trusted_root.json"), pki.trusted_root_json())?;

@@ -204,9 +204,17 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
     let engine = Engine::new(policy, ports.0, ports.1, ports.2);
     let name = command_name(command);
     let unit = policy.unit.as_str();
-    let request = match request(command, policy) {
-        Ok(r) => r,
-        Err(e) => return refused(sink, name, unit, &OpError::from(e)),
+    let request = if crate::from::reads_sources(command) {
+        match crate::from::push(command, policy, ports.0, sink).await {
+            Ok(Some(r)) => Some((r, false)),
+            Ok(None) => return exit::OK,
+            Err(e) => return refused(sink, name, unit, &e),
+        }
+    } else {
+        match request(command, policy) {
+            Ok(r) => r,
+            Err(e) => return refused(sink, name, unit, &OpError::from(e)),
+        }
     };
     if let Some((request, dry_run)) = request {
         if sink.progress {

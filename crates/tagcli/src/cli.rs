@@ -63,11 +63,25 @@ pub(crate) struct DispatchFlag {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Stamp a freshly pushed digest and move staging to it (the build step).
+    /// Stamp a freshly pushed digest and move staging to it (the build step); with `--from`,
+    /// push the image from the build's output first.
     Publish {
         /// The digest just pushed; for several images, `<image>=sha256:…` once per image.
-        #[arg(long = "digest", required = true, value_name = "DIGEST")]
+        #[arg(
+            long = "digest",
+            required_unless_present = "from",
+            conflicts_with = "from",
+            value_name = "DIGEST"
+        )]
         digests: Vec<String>,
+        /// Push the image from this source first, named as skopeo names it:
+        /// `oci-archive:PATH[:ref]`, `oci:DIR[:ref]` or `docker-archive:PATH`; for several
+        /// images, `<image>=<source>` once per image.
+        #[arg(long = "from", value_name = "SOURCE")]
+        from: Vec<String>,
+        /// Blobs up to this size are uploaded in one request, larger ones in chunks of it.
+        #[arg(long, value_name = "BYTES", default_value_t = registry_hub::DEFAULT_CHUNK_SIZE)]
+        chunk_size: u64,
         /// The source commit of the build (full sha).
         #[arg(long, env = "GITHUB_SHA", value_name = "SHA")]
         commit: String,
@@ -208,6 +222,40 @@ mod tests {
             } => (force, deploy.on, commit),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn publish_takes_sources_or_digests_not_both() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["tagcli", "publish", "--commit", "c"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all)
+        };
+        match parse(&[
+            "--from",
+            "a=oci:x",
+            "--from",
+            "b=oci-archive:y.tar",
+            "--chunk-size",
+            "1000",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Publish {
+                from,
+                digests,
+                chunk_size,
+                ..
+            } => {
+                assert_eq!(from, ["a=oci:x", "b=oci-archive:y.tar"]);
+                assert!(digests.is_empty());
+                assert_eq!(chunk_size, 1000);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(&["--from", "oci:x", "--digest", "sha256:x"]).is_err());
+        assert!(parse(&[]).is_err(), "one of them is required");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod app_tests;
 mod cli;
 mod config;
 mod exit;
+mod from;
 mod github;
 mod output;
 mod wiring;
@@ -86,6 +87,11 @@ fn run(cli: &Cli) -> u8 {
         Ok(r) => r,
         Err(e) => return usage(&mut stderr, e),
     };
+    if let (Command::Publish { chunk_size, .. }, registry_hub::AnyRegistry::Remote(r)) =
+        (&cli.command, &registry)
+    {
+        r.set_upload_chunk_size(*chunk_size);
+    }
     let verifier = wiring::verifier(&cfg, registry.clone());
     let audit = match github::GitHub::new(cfg.release.clone(), cfg.dispatch.clone()) {
         Ok(a) => a,

@@ -41,8 +41,9 @@ pub use digest::{Digest, DigestError};
 pub use endpoint::{Endpoint, EndpointError, is_loopback_authority, is_loopback_host};
 pub use error::{AuditError, AuditErrorKind, Cause, RegistryError, RegistryErrorKind, VerifyError};
 pub use port::{
-    AuditSink, DispatchRequest, EnoughTags, ListedTag, ListingScope, Manifest, Registry, ReleaseReceipt,
-    ReleaseRequest, TagListing, Traffic, VerifiedSignature, Verifier,
+    AuditSink, BlobSource, BlobUpload, DispatchRequest, EnoughTags, ListedTag, ListingScope, Manifest,
+    NoProgress, Progress, Registry, ReleaseReceipt, ReleaseRequest, TagListing, Traffic, VerifiedSignature,
+    Verifier,
 };
 pub use reference::{DOCKER_HUB, ImageReference, ReferenceError, Repository, Target, canonical_registry};
 pub use tag::{Tag, TagError, is_signature_artifact};
@@ -50,6 +51,7 @@ pub use time::{Timestamp, TimestampError, Weekday};
 
 pub mod engine;
 pub mod history;
+pub mod image;
 pub mod outcome;
 pub mod plan;
 pub mod policy;

@@ -228,6 +228,127 @@ pub trait Registry: Send + Sync {
             ))
         }
     }
+
+    /// Returns whether `repository` holds the blob `digest` (`HEAD`); used before uploading.
+    fn has_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        let what = format!("{repository}@{digest}");
+        async move { Err(unsupported("read blobs of", &what)) }
+    }
+
+    /// Makes the blob `digest` of `from` (same registry) a blob of `repository` without
+    /// uploading it; returns `false` when the registry did not mount it (the caller uploads).
+    fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        from: &Repository,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        let _ = (repository, digest, from);
+        async move { Ok(false) }
+    }
+
+    /// Uploads `blob` to `repository`, streaming it from its source; the upload is committed
+    /// only when the bytes sent hash to the blob's digest.
+    fn upload_blob(
+        &self,
+        repository: &Repository,
+        blob: &BlobUpload<'_>,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send {
+        let what = format!("{repository}@{}", blob.digest);
+        async move { Err(unsupported("upload blobs to", &what)) }
+    }
+
+    /// Stores `manifest` by its digest only (no tag) and returns the digest the registry
+    /// reports: the platform manifests of an index before the index itself.
+    fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> impl Future<Output = Result<Digest, RegistryError>> + Send {
+        let what = format!("{repository}@{}", manifest.digest());
+        async move { Err(unsupported("push manifests by digest to", &what)) }
+    }
+}
+
+fn unsupported(action: &str, what: &str) -> RegistryError {
+    RegistryError::new(
+        crate::RegistryErrorKind::Unsupported,
+        format!("this registry backend cannot {action} {what}"),
+    )
+}
+
+/// Reads the blobs of an image source (an archive, a layout directory) for upload.
+pub trait BlobSource: Send + Sync {
+    /// Returns a reader of blob `digest` from byte `offset` to its end. The reader fails (an
+    /// `InvalidData` error) instead of handing out the last bytes of a blob whose content does
+    /// not hash to `digest`, so a corrupt source is never committed.
+    fn open_blob(&self, digest: &Digest, offset: u64) -> std::io::Result<Box<dyn std::io::Read + Send>>;
+}
+
+/// Receives upload progress from the adapters; libraries never print, the CLI draws it.
+pub trait Progress: Send + Sync {
+    /// A blob of `size` bytes starts uploading.
+    fn blob_started(&self, digest: &Digest, size: u64) {
+        let _ = (digest, size);
+    }
+
+    /// `bytes` more bytes were sent (of the blob started last).
+    fn bytes_sent(&self, bytes: u64) {
+        let _ = bytes;
+    }
+
+    /// A blob of `size` bytes needs no upload (the registry has it, or mounted it).
+    fn blob_skipped(&self, digest: &Digest, size: u64) {
+        let _ = (digest, size);
+    }
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// A blob to upload: its digest, size, where to read it, and who hears of the bytes sent.
+#[derive(Clone, Copy)]
+pub struct BlobUpload<'a> {
+    /// The blob's digest.
+    pub digest: &'a Digest,
+    /// The blob's size in bytes.
+    pub size: u64,
+    /// Where its bytes come from.
+    pub source: &'a dyn BlobSource,
+    /// Who hears of the bytes sent.
+    pub progress: &'a dyn Progress,
+}
+
+impl std::fmt::Debug for BlobUpload<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobUpload")
+            .field("digest", self.digest)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobUpload<'_> {
+    /// Reads the whole blob from its source (for small blobs and in-memory backends), checked
+    /// against its digest by the source's reader.
+    pub fn read_all(&self) -> std::io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(usize::try_from(self.size.min(1 << 20)).unwrap_or(0));
+        std::io::Read::read_to_end(&mut self.source.open_blob(self.digest, 0)?, &mut out)?;
+        if out.len() as u64 != self.size || Digest::of(&out) != *self.digest {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("blob {} does not match its size and digest", self.digest),
+            ));
+        }
+        Ok(out)
+    }
 }
 
 /// A borrowed registry is a registry, so one adapter can serve the engine and a verifier.
@@ -320,6 +441,39 @@ impl<T: Registry + ?Sized> Registry for &T {
         digest: &Digest,
     ) -> impl Future<Output = Result<(), RegistryError>> + Send {
         (**self).delete_tag(repository, tag, digest)
+    }
+
+    fn has_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        (**self).has_blob(repository, digest)
+    }
+
+    fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        from: &Repository,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send {
+        (**self).mount_blob(repository, digest, from)
+    }
+
+    fn upload_blob(
+        &self,
+        repository: &Repository,
+        blob: &BlobUpload<'_>,
+    ) -> impl Future<Output = Result<(), RegistryError>> + Send {
+        (**self).upload_blob(repository, blob)
+    }
+
+    fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> impl Future<Output = Result<Digest, RegistryError>> + Send {
+        (**self).put_manifest_by_digest(repository, manifest)
     }
 }
 

@@ -50,7 +50,7 @@ impl Artifact {
         repository: &tagcore::Repository,
     ) -> Digest {
         for blob in &self.blobs {
-            registry.store_blob(blob.clone());
+            registry.store_blob(repository, blob.clone());
         }
         let digest = registry.store_manifest(repository, self.manifest.clone());
         if let Some(tag) = &self.tag {

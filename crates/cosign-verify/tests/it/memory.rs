@@ -68,7 +68,7 @@ fn corrupt_signature_layer_is_refused() {
     let layer = pki.sign_keyless(&build_on("refs/heads/main"), REF, &digest);
     let layer_digest = Digest::of(&layer.payload);
     push(&reg, &repo(), &sig_artifact(&digest, &[layer]));
-    reg.corrupt_blob(&layer_digest, b"{}".to_vec());
+    reg.corrupt_blob(&repo(), &layer_digest, b"{}".to_vec());
     let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     assert_eq!(
         reasons(pollster::block_on(verifier.verify(&repo(), &digest))),

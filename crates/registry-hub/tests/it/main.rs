@@ -16,3 +16,4 @@ mod secrets;
 mod support;
 mod tls_basic;
 mod token;
+mod upload;

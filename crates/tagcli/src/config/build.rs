@@ -153,14 +153,9 @@ pub(super) fn file_field(spec: &FieldPath) -> FieldPath {
 
 fn registry_target(reg: &RawRegistry, base_dir: &Path) -> Result<RegistryTarget, BuildError> {
     let host = reg.host.clone().unwrap_or_else(|| "docker.io".to_owned());
-    let target = match host.strip_prefix("oci:") {
-        Some("") => {
-            return Err(field(
-                "registry.host",
-                "`oci:` needs a directory, e.g. oci:./local-layout",
-            ));
-        }
-        Some(dir) => RegistryTarget::Layout(base_dir.join(dir)),
+    let target = match tagcore::image::layout_root(&host) {
+        Some(Err(message)) => return Err(field("registry.host", &message)),
+        Some(Ok(dir)) => RegistryTarget::Layout(base_dir.join(dir)),
         None => RegistryTarget::Remote(host),
     };
     if reg.insecure && matches!(target, RegistryTarget::Layout(_)) {

@@ -8,17 +8,24 @@ use std::path::{Path, PathBuf};
 
 use crate::support::{GITHUB_TOKEN, PASSWORD, USER, World};
 
-const IMAGE: &str = "cloud-api";
+pub(crate) const IMAGE: &str = "cloud-api";
 const SHA1: &str = "dac1007f3a9e4c1b8d2e6f0a1b2c3d4e5f607182";
 const SHA2: &str = "851f2cc0b7d64e2a9c1f3e5d7b9a0c2e4f6a8b1d";
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Returns the `command` and the `args` block of the step `id:` of an example workflow, with
-/// every expression replaced from `values`.
-fn step(workflow: &str, id: &str, values: &[(&str, &str)]) -> (String, String) {
+/// The inputs of one tagcli step of an example, with every expression replaced.
+struct Inputs {
+    command: String,
+    args: String,
+    from: String,
+}
+
+/// Returns the `command`, `args` and `from` inputs of the step `id:` of an example workflow,
+/// with every expression replaced from `values`.
+fn step(workflow: &str, id: &str, values: &[(&str, &str)]) -> Inputs {
     let path = root().join("examples/workflows").join(workflow);
     let text = std::fs::read_to_string(&path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -43,17 +50,26 @@ fn step(workflow: &str, id: &str, values: &[(&str, &str)]) -> (String, String) {
         Some("nearai/tagcli@v1"),
         "{workflow} {id}"
     );
-    let command = field("command").unwrap();
-    let args_at = step.iter().position(|l| l.trim() == "args: |");
-    let args = args_at.map_or_else(String::new, |at| {
-        let inner = indent(step[at]) + 2;
-        step[at + 1..]
-            .iter()
-            .take_while(|l| l.trim().is_empty() || indent(l) >= inner)
-            .map(|l| format!("{}\n", l.get(inner..).unwrap_or("")))
-            .collect()
-    });
-    (substitute(&command, values), substitute(&args, values))
+    // A block (`name: |` and its lines, one per line) or a one-line value.
+    let block = |name: &str| {
+        let at = step.iter().position(|l| l.trim() == format!("{name}: |"));
+        at.map_or_else(
+            || field(name).map(|v| v + "\n").unwrap_or_default(),
+            |at| {
+                let inner = indent(step[at]) + 2;
+                step[at + 1..]
+                    .iter()
+                    .take_while(|l| l.trim().is_empty() || indent(l) >= inner)
+                    .map(|l| format!("{}\n", l.get(inner..).unwrap_or("")))
+                    .collect()
+            },
+        )
+    };
+    Inputs {
+        command: substitute(&field("command").unwrap(), values),
+        args: substitute(&block("args"), values),
+        from: substitute(&block("from"), values),
+    }
 }
 
 /// Replaces every `${{ expr }}` with its value from `values`.
@@ -74,16 +90,16 @@ fn substitute(text: &str, values: &[(&str, &str)]) -> String {
     out + rest
 }
 
-struct Step {
-    code: i32,
-    outputs: BTreeMap<String, String>,
-    summary: String,
-    stderr: String,
+pub(crate) struct Step {
+    pub(crate) code: i32,
+    pub(crate) outputs: BTreeMap<String, String>,
+    pub(crate) summary: String,
+    pub(crate) stderr: String,
 }
 
 /// Runs one tagcli step of an example through `scripts/action-run run`, as the action does.
-fn run(w: &World, workflow: &str, id: &str, values: &[(&str, &str)], now: &str) -> Step {
-    let (command, args) = step(workflow, id, values);
+pub(crate) fn run(w: &World, workflow: &str, id: &str, values: &[(&str, &str)], now: &str) -> Step {
+    let inputs = step(workflow, id, values);
     let output = w.dir.path().join(format!("output-{id}"));
     let summary = w.dir.path().join(format!("summary-{id}"));
     let _ = std::fs::remove_file(&output);
@@ -96,8 +112,9 @@ fn run(w: &World, workflow: &str, id: &str, values: &[(&str, &str)], now: &str) 
         .env("HOME", w.dir.path())
         .env("DOCKER_CONFIG", w.dir.path().join("docker"))
         .env("TAGCLI", assert_cmd::cargo::cargo_bin("tagcli"))
-        .env("INPUT_COMMAND", command)
-        .env("INPUT_ARGS", args)
+        .env("INPUT_COMMAND", inputs.command)
+        .env("INPUT_ARGS", inputs.args)
+        .env("INPUT_FROM", inputs.from)
         .env("INPUT_CONFIG", &w.config)
         .env("INPUT_UNIT", "")
         .env("INPUT_WORKING_DIRECTORY", w.dir.path())
@@ -341,129 +358,6 @@ fn cloud_api_promote_rollback_and_retag_as_the_example_workflows_run_them() {
             "qa",
             "staging"
         ]
-    );
-}
-
-#[test]
-fn cloud_api_build_publishes_to_staging_and_sends_the_staging_deploy() {
-    let w = World::new("cloud-api.toml");
-    let d = build(&w, "one", SHA2);
-    let o = |s: &Step, k: &str| s.outputs.get(k).cloned().unwrap_or_default();
-    let values = [
-        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
-        ("inputs.force_staging == true", "false"),
-    ];
-    // Tuesday: frozen, nothing moves, no deploy.
-    let frozen = run(
-        &w,
-        "cloud-api/build.yml",
-        "publish",
-        &values,
-        "2026-07-07T12:00:00Z",
-    );
-    assert_eq!(frozen.code, 0, "{}", frozen.stderr);
-    assert_eq!(o(&frozen, "moved"), "false");
-    assert_eq!(w.tag(IMAGE, "staging"), None);
-    // Thursday: staging, its stamp (the commit is GITHUB_SHA) and `latest` move; the staging
-    // deploy goes to the playbooks with no payload.
-    let published = run(
-        &w,
-        "cloud-api/build.yml",
-        "publish",
-        &values,
-        "2026-07-09T12:00:00Z",
-    );
-    assert_eq!(published.code, 0, "{}", published.stderr);
-    assert_eq!(o(&published, "result"), "done");
-    assert_eq!(o(&published, "moved"), "true");
-    assert_eq!(w.tag(IMAGE, "staging"), Some(d.clone()));
-    assert_eq!(w.tag(IMAGE, "staging-20260709-851f2cc"), Some(d.clone()));
-    assert_eq!(w.tag(IMAGE, "latest"), Some(d));
-    let dispatches: Vec<_> = w
-        .github_requests()
-        .into_iter()
-        .filter(|(_, p, _)| p.ends_with("/dispatches"))
-        .collect();
-    assert_eq!(dispatches.len(), 1, "{dispatches:?}");
-    assert_eq!(dispatches[0].1, "/repos/nearai/cvm-ansible-playbooks/dispatches");
-    assert_eq!(
-        dispatches[0].2,
-        serde_json::json!({"event_type": "deploy-cloud-api-stg"})
-    );
-}
-
-#[test]
-fn chat_api_build_deploys_staging_on_push_only() {
-    let w = World::new("chat-api.toml");
-    let d = w.push_image("private-chat", "main-build");
-    let staging_deploys = |w: &World| {
-        w.github_requests()
-            .into_iter()
-            .filter(|(_, p, b)| p.ends_with("/dispatches") && b["event_type"] == "deploy-chat-api-stg")
-            .count()
-    };
-    let manual = [
-        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
-        ("github.event_name == 'push'", "false"),
-    ];
-    let r = run(
-        &w,
-        "chat-api/build.yml",
-        "publish",
-        &manual,
-        "2026-07-09T12:00:00Z",
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(
-        w.tag("private-chat", "latest"),
-        Some(d.clone()),
-        "`latest` still follows main builds"
-    );
-    assert_eq!(staging_deploys(&w), 0, "a manual run on main does not deploy");
-    let push = [
-        ("needs.reproducible-docker-image.outputs.digest", d.as_str()),
-        ("github.event_name == 'push'", "true"),
-    ];
-    let r = run(&w, "chat-api/build.yml", "publish", &push, "2026-07-09T12:05:00Z");
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(staging_deploys(&w), 1, "a push deploys staging");
-}
-
-#[test]
-fn compose_manager_build_publishes_three_images_and_stamps_two() {
-    let w = World::new("compose-manager.toml");
-    let cm = w.push_image("compose-manager", "cm");
-    let launcher = w.push_image("compose-manager-launcher", "launcher");
-    let dashboard = w.push_image("compose-manager-dashboard", "dashboard");
-    let values = [
-        ("needs.reproducible-docker-image.outputs.digest", cm.as_str()),
-        ("needs.launcher-image.outputs.digest", launcher.as_str()),
-        ("needs.dashboard-image.outputs.digest", dashboard.as_str()),
-    ];
-    let r = run(
-        &w,
-        "compose-manager/build.yml",
-        "publish",
-        &values,
-        "2026-07-09T12:00:00Z",
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    for (name, d) in [
-        ("compose-manager", &cm),
-        ("compose-manager-launcher", &launcher),
-        ("compose-manager-dashboard", &dashboard),
-    ] {
-        assert_eq!(w.tag(name, "staging"), Some(d.clone()), "{name}");
-    }
-    assert_eq!(w.tag("compose-manager", "staging-20260709-851f2cc"), Some(cm));
-    assert_eq!(
-        w.tag("compose-manager-launcher", "staging-20260709-851f2cc"),
-        Some(launcher)
-    );
-    assert_eq!(
-        w.tag("compose-manager-dashboard", "staging-20260709-851f2cc"),
-        None,
-        "the dashboard gets no stamp"
     );
 }
 

@@ -1,6 +1,7 @@
 //! The fault matrix on the real registry.
 //!
-//! For each of promote, rollback and publish: one clean run through testkit's fault proxy
+//! For each of promote, rollback, publish and publish --from (the build output pushed first,
+//! `from.rs`): one clean run through testkit's fault proxy
 //! counts its requests n; then, for every fault kind and every k in 1..=n (`TAGCLI_MATRIX=full`;
 //! by default a sample of k drawn with a fixed seed, `TAGCLI_MATRIX_SEED` to change it), a fresh
 //! repository gets the same state, the operation runs with the fault at request k, and the
@@ -19,6 +20,7 @@
 //! The `race` module holds the concurrent-promotes test on the same registry and proxy.
 
 mod check;
+mod from;
 mod race;
 mod world;
 
@@ -273,6 +275,11 @@ fn rollback_fault_matrix() {
 #[test]
 fn publish_fault_matrix() {
     matrix(Op::Publish);
+}
+
+#[test]
+fn publish_from_fault_matrix() {
+    matrix(Op::PublishFrom);
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! A real `docker-registry` behind testkit's fault proxy, and the three operations of the
-//! matrix, each with a registry state that can be set up afresh in its own repository.
+//! A real `docker-registry` behind testkit's fault proxy, and the operations of the matrix,
+//! each with a registry state that can be set up afresh in its own repository.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -32,6 +32,8 @@ pub(crate) enum Op {
     Promote,
     Rollback,
     Publish,
+    /// `publish --from`: push a build output (an OCI layout), then publish its digest.
+    PublishFrom,
 }
 
 impl Op {
@@ -40,6 +42,7 @@ impl Op {
             Self::Promote => "promote",
             Self::Rollback => "rollback",
             Self::Publish => "publish",
+            Self::PublishFrom => "publish-from",
         }
     }
 }
@@ -62,10 +65,13 @@ pub(crate) struct World {
     /// The engine's client (through the proxy) and verifier, shared by every run.
     client: RemoteRegistry,
     verifier: CosignVerifier<RemoteRegistry>,
+    /// The build output `publish --from` pushes (written once, on first use).
+    build: std::cell::OnceCell<crate::from::BuildOutput>,
 }
 
 /// One fresh repository set up for an operation: what the engine needs to run it there.
 pub(crate) struct Case {
+    pub(crate) op: Op,
     pub(crate) name: String,
     pub(crate) policy: Policy,
     pub(crate) request: Request,
@@ -97,6 +103,7 @@ impl World {
         .expect("client");
         let key = KeyPair::generate();
         let client = engine_client();
+        client.set_upload_chunk_size(crate::from::CHUNK);
         let verifier = CosignVerifier::with_policy(
             client.clone(),
             signature_policy(&key, &proxy.addr())
@@ -113,7 +120,21 @@ impl World {
             templates: std::cell::RefCell::new(BTreeMap::new()),
             client,
             verifier,
+            build: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Returns the build output of `publish --from`, written and opened on first use.
+    pub(crate) fn build_output(&self) -> &crate::from::BuildOutput {
+        self.build.get_or_init(|| crate::from::BuildOutput::new(self))
+    }
+
+    /// Uploads `bytes` as a blob of `name` (directly, not through the proxy).
+    pub(crate) fn push_blob_directly(&self, name: &str, bytes: &[u8]) {
+        let repo = self.direct_repo(name);
+        self.rt
+            .block_on(self.direct.push_blob(&repo, bytes))
+            .expect("push blob");
     }
 
     /// Returns the repository `name` as the engine sees it (through the proxy).
@@ -211,10 +232,20 @@ impl World {
         &self.key
     }
 
-    /// Runs `case` at `now` through the proxy with `audit`.
+    /// Runs `case` at `now` through the proxy with `audit`; `publish --from` pushes the build
+    /// output first (a failed push is the run's error: no tag was written).
     pub(crate) fn run(&self, case: &Case, now: &str, audit: &MemoryAudit) -> Result<Outcome, OpError> {
         let engine = Engine::new(&case.policy, &self.client, &self.verifier, audit);
-        self.rt.block_on(engine.run(&case.request, t(now), false))
+        self.rt.block_on(async {
+            if case.op == Op::PublishFrom {
+                let repo = self.proxied(&case.name);
+                let digest = crate::from::push(&self.client, &repo, self.build_output()).await?;
+                let digests = [format!("{repo}={digest}")];
+                let request = PublishRequest::parse(&digests, SHA_A, false, &case.policy)?;
+                return engine.run(&Request::Publish(request), t(now), false).await;
+            }
+            engine.run(&case.request, t(now), false).await
+        })
     }
 
     /// Sets up `op`'s registry state in a new repository and returns the case: a template
@@ -225,7 +256,7 @@ impl World {
         self.cases.set(n);
         let name = format!("{}-{n}", op.name());
         let mut spec = self.spec(&name);
-        if op == Op::Publish {
+        if matches!(op, Op::Publish | Op::PublishFrom) {
             spec.tags.publish_aliases = vec!["edge".into()];
         }
         if !self.templates.borrow().contains_key(&op) {
@@ -242,6 +273,7 @@ impl World {
             .join("docker/registry/v2/repositories/team");
         copy_dir(&root.join(from), &root.join(&name)).expect("copy the template repository");
         Case {
+            op,
             name,
             policy: Policy::from_spec(&spec).expect("valid policy"),
             request,
@@ -285,13 +317,17 @@ impl World {
                 });
                 (req, vec![p1, p2])
             }
-            Op::Publish => {
+            Op::Publish | Op::PublishFrom => {
                 let old = self.image(&name, "old", true);
                 self.set_tag(&name, "staging-20260701-970361d", &old);
                 for tag in ["staging", "edge"] {
                     self.set_tag(&name, tag, &old);
                 }
-                let build = self.image(&name, "build", true);
+                // publish --from brings its build itself (the request is made after the push).
+                let build = match op {
+                    Op::PublishFrom => self.build_output().digest().clone(),
+                    _ => self.image(&name, "build", true),
+                };
                 let policy = Policy::from_spec(spec).expect("valid policy");
                 let req = Request::Publish(
                     PublishRequest::parse(&[build.to_string()], SHA_A, false, &policy).expect("valid"),
@@ -342,7 +378,7 @@ pub(crate) fn signature_policy(key: &KeyPair, host: &str) -> TestPolicy {
     TestPolicy {
         spec: VerifySpec {
             key: Some(key.public_key_pem()),
-            allowed_references: [Op::Promote, Op::Rollback, Op::Publish]
+            allowed_references: [Op::Promote, Op::Rollback, Op::Publish, Op::PublishFrom]
                 .iter()
                 .map(|op| format!("{host}/team/{}-template", op.name()))
                 .collect(),

@@ -1,8 +1,9 @@
 //! A real registry behind the counting proxy, optionally a Hub API emulation serving its
 //! listings, signed images, and the engine over them.
 
+use cosign_verify::CosignVerifier;
+use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{KeyPair, sig_artifact};
-use cosign_verify::{CosignVerifier, SignaturePolicy};
 use registry_hub::{HubClient, HubConfig, OciConfig, RemoteRegistry, RetryPolicy};
 use serde_json::json;
 use tagcore::outcome::Outcome;
@@ -67,14 +68,18 @@ impl World {
         };
         let key = KeyPair::generate();
         let repo = format!("{}/team/app", proxy.addr());
-        let verifier = CosignVerifier::new(
+        let verifier = CosignVerifier::with_policy(
             client.clone(),
-            &SignaturePolicy {
-                key_pem: Some(key.public_key_pem()),
-                ..SignaturePolicy::default()
-            },
-        )
-        .expect("signature policy");
+            TestPolicy {
+                spec: VerifySpec {
+                    key: Some(key.public_key_pem()),
+                    ..VerifySpec::default()
+                },
+                ..TestPolicy::default()
+            }
+            .compile()
+            .expect("signature policy"),
+        );
         let mut spec = PolicySpec {
             unit: "app".into(),
             images: vec![ImageSpec {

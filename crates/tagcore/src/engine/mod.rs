@@ -8,6 +8,7 @@ mod promote;
 mod promote_plan;
 mod prune;
 mod publish;
+mod push;
 mod read;
 mod report;
 mod resolve;
@@ -20,6 +21,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde::Serialize;
 
 pub use prune::{ImagePrune, PruneReport, PruneRequest};
+pub use push::{KnownBlobs, PushReport, push_image};
 pub use report::{HistoryReport, ImageStatus, StatusReport, TagPointer, VerifyReport};
 pub use resolve::{ResolveReport, ResolveRequest, ResolvedImage};
 pub use rollback::RERUN_WINDOW_SECS;

@@ -6,7 +6,15 @@ use crate::policy::{DispatchValues, StepMode, dispatch_requests};
 use crate::request::PublishRequest;
 use crate::source::{CommitSource, SourceCommit};
 use crate::template::TemplateValues;
-use crate::{AuditSink, OperationKind, Registry, Timestamp, Verifier};
+use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, Tag, Timestamp, Verifier};
+
+/// The writes planned for one image of a publish.
+struct ImageWrites {
+    plan: ImagePlan,
+    manifest: Manifest,
+    immutable: Option<WriteStep>,
+    moving: Vec<WriteStep>,
+}
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     pub(super) async fn prepare_publish(
@@ -26,74 +34,25 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 ),
             ));
         }
-        let commit = SourceCommit {
-            sha: req.commit.as_str().to_owned(),
-            source: CommitSource::Input,
-        };
-        let stamp = tags
-            .staging_stamp
-            .as_ref()
-            .map(|t| {
-                t.render(&TemplateValues {
-                    date: Some(&now.date_compact()),
-                    sha7: Some(req.commit.sha7()),
-                    ..Default::default()
-                })
-            })
-            .transpose()
-            .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))?;
+        let stamp = self.publish_stamp(req, now)?;
+        let frozen = policy.freeze.contains(&now.weekday()) && !req.force;
         let mut notices = Vec::new();
-        let frozen = policy.freeze.contains(&now.weekday());
-        if frozen && !req.force {
+        if frozen {
             notices.push(format!(
                 "staging is frozen on {:?} (UTC) by policy; nothing moved (use --force to publish anyway)",
                 now.weekday()
             ));
         }
-        let mut images = Vec::new();
-        let mut manifests = Vec::new();
-        let mut steps = Vec::new();
-        let mut moving = Vec::new();
-        for (k, (image, digest)) in policy
-            .images_for(OperationKind::Publish)
-            .zip(&req.digests)
-            .enumerate()
-        {
-            let repo = &image.repository;
-            manifests.push(Some(self.manifest(repo, digest).await?));
-            let previous = self.resolve(repo, &tags.staging).await?;
-            if let Some(stamp) = stamp.as_ref().filter(|_| image.staging_stamp) {
-                steps.push(
-                    self.immutable_step(k, repo, stamp, digest, StepMode::Required, None)
-                        .await?,
-                );
-            }
-            moving.push(WriteStep {
-                image: k,
-                tag: tags.staging.clone(),
-                kind: TagKind::Moving,
-                expected: previous.clone(),
-                new: digest.clone(),
-                mode: StepMode::Required,
-            });
-            for a in &tags.publish_aliases {
-                moving.push(WriteStep {
-                    image: k,
-                    tag: a.clone(),
-                    kind: TagKind::Moving,
-                    expected: self.resolve(repo, a).await?,
-                    new: digest.clone(),
-                    mode: StepMode::Required,
-                });
-            }
-            images.push(ImagePlan {
-                repository: repo.clone(),
-                digest: digest.clone(),
-                previous_digest: previous,
-                verification: None,
-            });
+        let (mut images, mut manifests, mut steps, mut moving) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (k, digest) in req.digests.iter().enumerate() {
+            let w = self.publish_image(k, digest, stamp.as_ref()).await?;
+            images.push(w.plan);
+            manifests.push(Some(w.manifest));
+            steps.extend(w.immutable);
+            moving.extend(w.moving);
         }
-        if frozen && !req.force {
+        if frozen {
             steps.clear();
         } else {
             steps.extend(moving);
@@ -117,7 +76,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 images,
                 stamp,
                 target: Some(tags.staging.clone()),
-                source_commit: Some(commit),
+                source_commit: Some(SourceCommit {
+                    sha: req.commit.as_str().to_owned(),
+                    source: CommitSource::Input,
+                }),
                 steps,
                 release: None,
                 release_mode: StepMode::Off,
@@ -128,6 +90,78 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 reads: Vec::new(),
             },
             manifests,
+        })
+    }
+
+    /// Returns the staging stamp this publish writes, when the policy names one.
+    fn publish_stamp(&self, req: &PublishRequest, now: Timestamp) -> Result<Option<Tag>, OpError> {
+        self.policy
+            .tags
+            .staging_stamp
+            .as_ref()
+            .map(|t| {
+                t.render(&TemplateValues {
+                    date: Some(&now.date_compact()),
+                    sha7: Some(req.commit.sha7()),
+                    ..Default::default()
+                })
+            })
+            .transpose()
+            .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))
+    }
+
+    /// Reads what image `k` of the publishing images needs and returns its writes: the stamp
+    /// (immutable), then staging and the publish aliases (moving), each at the digest read.
+    async fn publish_image(
+        &self,
+        k: usize,
+        digest: &Digest,
+        stamp: Option<&Tag>,
+    ) -> Result<ImageWrites, OpError> {
+        let tags = &self.policy.tags;
+        let image = self
+            .policy
+            .images_for(OperationKind::Publish)
+            .nth(k)
+            .ok_or_else(|| OpError::new(OpErrorKind::Input, format!("digest: no published image #{k}")))?;
+        let repo = &image.repository;
+        let manifest = self.manifest(repo, digest).await?;
+        let previous = self.resolve(repo, &tags.staging).await?;
+        let immutable = match stamp.filter(|_| image.staging_stamp) {
+            Some(stamp) => Some(
+                self.immutable_step(k, repo, stamp, digest, StepMode::Required, None)
+                    .await?,
+            ),
+            None => None,
+        };
+        let mut moving = vec![WriteStep {
+            image: k,
+            tag: tags.staging.clone(),
+            kind: TagKind::Moving,
+            expected: previous.clone(),
+            new: digest.clone(),
+            mode: StepMode::Required,
+        }];
+        for a in &tags.publish_aliases {
+            moving.push(WriteStep {
+                image: k,
+                tag: a.clone(),
+                kind: TagKind::Moving,
+                expected: self.resolve(repo, a).await?,
+                new: digest.clone(),
+                mode: StepMode::Required,
+            });
+        }
+        Ok(ImageWrites {
+            plan: ImagePlan {
+                repository: repo.clone(),
+                digest: digest.clone(),
+                previous_digest: previous,
+                verification: None,
+            },
+            manifest,
+            immutable,
+            moving,
         })
     }
 }

@@ -10,7 +10,7 @@ mod verifier;
 use std::future::Future;
 
 pub use audit::{MemoryAudit, StoredRelease};
-pub use registry::{Call, Fault, Hook, MemoryRegistry};
+pub use registry::{Call, Fault, Hook, MemoryRegistry, MemorySource};
 pub use verifier::MemoryVerifier;
 
 /// Runs a future to completion on the current thread (the ports' futures never wait on IO).

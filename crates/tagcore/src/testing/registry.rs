@@ -3,6 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
+mod blobs;
+
+pub use blobs::MemorySource;
+
 use crate::{
     Digest, ListedTag, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing,
     Timestamp,
@@ -27,11 +31,24 @@ pub enum Call {
     Delete(String),
     /// `image_revision`.
     Revision(String),
+    /// `has_blob`.
+    HasBlob(String),
+    /// `mount_blob`: the target and the repository mounted from.
+    Mount(String, String),
+    /// `upload_blob`.
+    Upload(String),
+    /// `put_manifest_by_digest`.
+    PutDigest(String),
 }
 
 impl Call {
     fn is_write(&self) -> bool {
         matches!(self, Self::Put(_))
+    }
+
+    /// Returns whether this call sent blob bytes or created a blob (upload or mount).
+    pub fn is_blob_write(&self) -> bool {
+        matches!(self, Self::Upload(_) | Self::Mount(..))
     }
 }
 
@@ -70,6 +87,7 @@ struct Repo {
     tags: BTreeMap<String, (Digest, Timestamp)>,
     manifests: HashMap<Digest, Manifest>,
     revisions: HashMap<Digest, String>,
+    blobs: HashMap<Digest, Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -85,10 +103,10 @@ struct State {
     /// `Some(n)`: the registry says it deletes, but refuses (unsupported) after `n` deletions.
     deletes_allowed: Option<usize>,
     cannot_delete: bool,
-    /// Blobs by digest, shared by every repository (see [`MemoryRegistry::store_blob`]).
-    blobs: HashMap<Digest, Vec<u8>>,
     /// Whether `fetch_referrers` answers from the stored manifests' `subject`.
     referrers_api: bool,
+    /// Mounts are refused (answered `false`), as across namespaces.
+    no_mounts: bool,
 }
 
 /// A registry in memory: manifests by digest, tags with push times, every call recorded.
@@ -283,6 +301,24 @@ impl MemoryRegistry {
         self.lock().deletes_allowed = Some(n);
     }
 
+    /// Makes every mount answer "not mounted" (the caller then uploads).
+    pub fn refuse_mounts(&self) {
+        self.lock().no_mounts = true;
+    }
+
+    /// Returns the blob `digest` of `repository`, if stored (no call recorded).
+    pub fn blob(&self, repository: &Repository, digest: &Digest) -> Option<Vec<u8>> {
+        self.lock().repos.get(repository)?.blobs.get(digest).cloned()
+    }
+
+    /// Returns whether `repository` holds the manifest `digest` (no call recorded).
+    pub fn has_manifest(&self, repository: &Repository, digest: &Digest) -> bool {
+        self.lock()
+            .repos
+            .get(repository)
+            .is_some_and(|r| r.manifests.contains_key(digest))
+    }
+
     /// Makes the registry say it cannot delete at all.
     pub fn cannot_delete(&self) {
         self.lock().cannot_delete = true;
@@ -291,17 +327,27 @@ impl MemoryRegistry {
 
 /// Blobs and the referrers API, for signature artifacts (cosign-verify's tests).
 impl MemoryRegistry {
-    /// Stores `bytes` as a blob (content is shared by every repository), without recording a
-    /// call, and returns its digest.
-    pub fn store_blob(&self, bytes: Vec<u8>) -> Digest {
+    /// Stores `bytes` as a blob of `repository`, without recording a call, and returns its
+    /// digest.
+    pub fn store_blob(&self, repository: &Repository, bytes: Vec<u8>) -> Digest {
         let digest = Digest::of(&bytes);
-        self.lock().blobs.insert(digest.clone(), bytes);
+        self.lock()
+            .repos
+            .entry(repository.clone())
+            .or_default()
+            .blobs
+            .insert(digest.clone(), bytes);
         digest
     }
 
-    /// Replaces the blob stored under `digest` with `bytes` (a corrupt store).
-    pub fn corrupt_blob(&self, digest: &Digest, bytes: Vec<u8>) {
-        self.lock().blobs.insert(digest.clone(), bytes);
+    /// Replaces the blob of `repository` stored under `digest` with `bytes` (a corrupt store).
+    pub fn corrupt_blob(&self, repository: &Repository, digest: &Digest, bytes: Vec<u8>) {
+        self.lock()
+            .repos
+            .entry(repository.clone())
+            .or_default()
+            .blobs
+            .insert(digest.clone(), bytes);
     }
 
     /// Stores `manifest` in `repository` by digest only, without recording a call, and returns
@@ -475,7 +521,7 @@ impl Registry for MemoryRegistry {
         max: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         self.enter(Call::Blob(format!("{repository}@{digest}")))?;
-        let blob = self.lock().blobs.get(digest).cloned().ok_or_else(|| {
+        let blob = self.blob(repository, digest).ok_or_else(|| {
             RegistryError::new(RegistryErrorKind::NotFound, format!("blob {repository}@{digest}"))
         })?;
         if blob.len() as u64 > max {
@@ -508,5 +554,34 @@ impl Registry for MemoryRegistry {
             .repos
             .get(repository)
             .and_then(|r| r.revisions.get(digest).cloned()))
+    }
+
+    async fn has_blob(&self, repository: &Repository, digest: &Digest) -> Result<bool, RegistryError> {
+        self.has_blob_call(repository, digest)
+    }
+
+    async fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        from: &Repository,
+    ) -> Result<bool, RegistryError> {
+        self.mount_call(repository, digest, from)
+    }
+
+    async fn upload_blob(
+        &self,
+        repository: &Repository,
+        blob: &crate::BlobUpload<'_>,
+    ) -> Result<(), RegistryError> {
+        self.upload_call(repository, blob)
+    }
+
+    async fn put_manifest_by_digest(
+        &self,
+        repository: &Repository,
+        manifest: &Manifest,
+    ) -> Result<Digest, RegistryError> {
+        self.put_digest_call(repository, manifest)
     }
 }

@@ -14,6 +14,7 @@ mod multi_image;
 mod promote;
 mod prune;
 mod publish;
+mod push;
 mod resolve;
 mod retag;
 mod rollback;
