@@ -235,7 +235,7 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         if let tagcore::outcome::RunResult::Partial(e) | tagcore::outcome::RunResult::FailedBeforeWrite(e) =
             &outcome.result
         {
-            sink.annotate("error", e);
+            sink.annotate("error", &e.message);
         }
         // A dry run writes them too: a workflow plans, waits for approval, then acts on the plan.
         let written = Sink::append(sink.github_output.as_deref(), &output::github_outputs(&outcome))

@@ -85,7 +85,7 @@ pub(crate) fn outcome_json(o: &Outcome) -> Value {
         })
         .collect();
     let error = match &o.result {
-        RunResult::FailedBeforeWrite(e) | RunResult::Partial(e) => json!(e),
+        RunResult::FailedBeforeWrite(e) | RunResult::Partial(e) => json!(e.message),
         _ => Value::Null,
     };
     json!({
@@ -126,20 +126,7 @@ pub(crate) fn error_json(operation: &str, unit: Option<&str>, kind: &str, messag
 
 /// Returns the name of an error kind for JSON and messages.
 pub(crate) fn kind_name(k: OpErrorKind) -> String {
-    match k {
-        OpErrorKind::Input => "input".into(),
-        OpErrorKind::Refused => "refused".into(),
-        OpErrorKind::Verification => "verification".into(),
-        OpErrorKind::Conflict => "conflict".into(),
-        OpErrorKind::History => "history".into(),
-        OpErrorKind::Registry(r) => format!(
-            "registry_{}",
-            serde_json::to_value(r)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        ),
-    }
+    k.as_str().to_owned()
 }
 
 /// Returns the text of an outcome, for a person at 2 a.m.
@@ -151,9 +138,9 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
         RunResult::NoOp => "nothing to do".to_owned(),
         RunResult::DryRun => "dry run (nothing written)".to_owned(),
         RunResult::FailedBeforeWrite(e) => {
-            format!("FAILED before any write, nothing changed: {}", printable(e))
+            format!("FAILED before any write, nothing changed: {}", printable(&e.message))
         }
-        RunResult::Partial(e) => format!("FAILED after writes: {}", printable(e)),
+        RunResult::Partial(e) => format!("FAILED after writes: {}", printable(&e.message)),
     };
     let _ = writeln!(s, "{} {}: {head}", p.operation, p.unit);
     for n in &p.notices {

@@ -9,6 +9,7 @@ pub type Cause = Box<dyn StdError + Send + Sync + 'static>;
 /// What kind of registry failure happened; callers act on the kind, not on the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RegistryErrorKind {
     /// Credentials are missing or were refused (HTTP 401).
     Unauthorized,
@@ -28,6 +29,23 @@ pub enum RegistryErrorKind {
     InvalidInput,
     /// The backend does not support this operation.
     Unsupported,
+}
+
+impl RegistryErrorKind {
+    /// Returns the kind's stable machine name (`not_found`, `rate_limited`, …), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::RateLimited => "rate_limited",
+            Self::Transient => "transient",
+            Self::Conflict => "conflict",
+            Self::InvalidResponse => "invalid_response",
+            Self::InvalidInput => "invalid_input",
+            Self::Unsupported => "unsupported",
+        }
+    }
 }
 
 impl fmt::Display for RegistryErrorKind {
@@ -124,6 +142,7 @@ impl StdError for VerifyError {
 /// What kind of audit-sink failure happened (GitHub releases, deploy dispatch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AuditErrorKind {
     /// Credentials missing or refused.
     Unauthorized,
@@ -131,6 +150,17 @@ pub enum AuditErrorKind {
     Rejected,
     /// The service is down or timed out.
     Unavailable,
+}
+
+impl AuditErrorKind {
+    /// Returns the kind's stable machine name (`unauthorized`, `rejected`, `unavailable`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Rejected => "rejected",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// An audit-sink failure.

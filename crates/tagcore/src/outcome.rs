@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::engine::OpErrorKind;
 use crate::plan::{Plan, TagKind};
 use crate::{Digest, Repository, Tag};
 
@@ -89,6 +90,32 @@ pub struct DispatchOutcome {
     pub error: Option<String>,
 }
 
+/// Why a run stopped: a kind to act on (a compare-and-swap conflict, a transient registry
+/// failure, a failed release…) and a message naming what was attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// What kind of failure; the same kinds as a refusal before any write.
+    pub kind: OpErrorKind,
+    /// A message naming the tag, release or dispatch involved; never contains secrets.
+    pub message: String,
+}
+
+impl Failure {
+    /// Returns a failure of `kind` with `message`.
+    pub fn new(kind: OpErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// How the run ended, which decides the exit code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "result", content = "error")]
@@ -100,9 +127,19 @@ pub enum RunResult {
     /// Printed the plan, wrote nothing.
     DryRun,
     /// Failed before any write: nothing changed.
-    FailedBeforeWrite(String),
+    FailedBeforeWrite(Failure),
     /// Failed after some writes: the tags say which moved; re-running converges.
-    Partial(String),
+    Partial(Failure),
+}
+
+impl RunResult {
+    /// Returns the failure of a run that failed, before or after its writes.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::FailedBeforeWrite(f) | Self::Partial(f) => Some(f),
+            Self::Done | Self::NoOp | Self::DryRun => None,
+        }
+    }
 }
 
 /// What an executed (or dry-run) plan did.

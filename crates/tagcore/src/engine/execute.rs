@@ -7,8 +7,10 @@
 //! A run that finds the channel at another digest stops, names that digest, and reports as
 //! written only the tags that still hold its own digest.
 
-use super::{Engine, Prepared};
-use crate::outcome::{DispatchOutcome, Outcome, ReleaseOutcome, RunResult, SideStatus, TagChange, TagStatus};
+use super::{Engine, OpErrorKind, Prepared};
+use crate::outcome::{
+    DispatchOutcome, Failure, Outcome, ReleaseOutcome, RunResult, SideStatus, TagChange, TagStatus,
+};
 use crate::plan::{Plan, TagKind, WriteStep};
 use crate::policy::StepMode;
 use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, Repository, Tag, Verifier};
@@ -71,16 +73,23 @@ pub(super) fn dry_run(prepared: Prepared) -> Outcome {
 
 /// Why one write did not happen.
 struct WriteFailure {
-    message: String,
+    failure: Failure,
     /// The channel's digest when another run moved it (`Some(None)`: it was deleted).
     channel_moved_to: Option<Option<Digest>>,
 }
 
 impl WriteFailure {
-    fn plain(message: String) -> Self {
+    fn plain(kind: OpErrorKind, message: String) -> Self {
         Self {
-            message,
+            failure: Failure::new(kind, message),
             channel_moved_to: None,
+        }
+    }
+
+    fn moved(to: Option<Digest>) -> Self {
+        Self {
+            failure: Failure::new(OpErrorKind::Superseded, String::new()),
+            channel_moved_to: Some(to),
         }
     }
 }
@@ -89,7 +98,7 @@ impl WriteFailure {
 struct Run {
     tags: Vec<TagChange>,
     warnings: Vec<String>,
-    failure: Option<String>,
+    failure: Option<Failure>,
     superseded_by: Option<Option<Digest>>,
     side_effects: bool,
 }
@@ -99,9 +108,12 @@ impl Run {
     /// names the failure.
     fn superseded(&mut self, channel: &Tag, repo: &Repository, to: Option<Digest>) {
         if self.failure.is_none() {
-            self.failure = Some(format!(
-                "another run moved {channel} to {} ({repo}); this run stopped and does not undo it",
-                show(to.as_ref())
+            self.failure = Some(Failure::new(
+                OpErrorKind::Superseded,
+                format!(
+                    "another run moved {channel} to {} ({repo}); this run stopped and does not undo it",
+                    show(to.as_ref())
+                ),
             ));
         }
         self.superseded_by.get_or_insert(to);
@@ -174,8 +186,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             let repo = &plan.images[step.image].repository;
             let Some(manifest) = manifests.get(step.image).and_then(Option::as_ref) else {
                 run.tags[i].status = TagStatus::Failed;
-                run.failure = Some(format!(
-                    "no manifest was read for {repo}; nothing more was written"
+                run.failure = Some(Failure::new(
+                    OpErrorKind::Refused,
+                    format!("no manifest was read for {repo}; nothing more was written"),
                 ));
                 break;
             };
@@ -199,10 +212,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                     if step.mode == StepMode::BestEffort {
                         run.warnings.push(format!(
                             "{} (best-effort step: continuing; to record it later, re-run naming the target explicitly)",
-                            f.message
+                            f.failure.message
                         ));
                     } else {
-                        run.failure = Some(f.message);
+                        run.failure = Some(f.failure);
                         break;
                     }
                 }
@@ -222,22 +235,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let tag = &step.tag;
         let expected = |d: &Option<Digest>| *d == step.expected || d.as_ref() == Some(&step.new);
         let now = self.confirmed_read(repo, tag, expected).await.map_err(|e| {
-            WriteFailure::plain(format!("re-reading {repo}:{tag} before writing it failed: {e}"))
+            WriteFailure::plain(
+                OpErrorKind::Registry(e.kind),
+                format!("re-reading {repo}:{tag} before writing it failed: {e}"),
+            )
         })?;
         if now.as_ref() == Some(&step.new) {
             return Ok(TagStatus::Unchanged);
         }
         if now != step.expected {
             return Err(match step.kind {
-                TagKind::Immutable => WriteFailure::plain(format!(
+                TagKind::Immutable => WriteFailure::plain(OpErrorKind::Conflict, format!(
                     "{repo}:{tag} appeared at {} while this run was preparing; immutable tags are never overwritten",
                     show(now.as_ref())
                 )),
-                TagKind::Moving if channel == Some(tag) => WriteFailure {
-                    message: String::new(),
-                    channel_moved_to: Some(now),
-                },
-                TagKind::Moving => WriteFailure::plain(format!(
+                TagKind::Moving if channel == Some(tag) => WriteFailure::moved(now),
+                TagKind::Moving => WriteFailure::plain(OpErrorKind::Conflict, format!(
                     "{repo}:{tag} moved from {} to {} since it was read: someone else moved it; not overwriting (compare-and-swap)",
                     show(step.expected.as_ref()),
                     show(now.as_ref())
@@ -260,16 +273,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .confirmed_read(repo, channel, |d| d.as_ref() == Some(&step.new))
             .await
             .map_err(|e| {
-                WriteFailure::plain(format!(
-                    "re-reading {repo}:{channel} before moving its alias {} failed: {e}",
-                    step.tag
-                ))
+                WriteFailure::plain(
+                    OpErrorKind::Registry(e.kind),
+                    format!(
+                        "re-reading {repo}:{channel} before moving its alias {} failed: {e}",
+                        step.tag
+                    ),
+                )
             })?;
         if at.as_ref() != Some(&step.new) {
-            return Err(WriteFailure {
-                message: String::new(),
-                channel_moved_to: Some(at),
-            });
+            return Err(WriteFailure::moved(at));
         }
         self.put(repo, step, manifest).await
     }
@@ -311,11 +324,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let applied = matches!(self.registry.resolve_tag(repo, tag).await, Ok(Some(d)) if d == step.new);
         match answer {
             _ if applied => Ok(created_or_moved(step)),
-            Ok(put) => Err(WriteFailure::plain(format!(
-                "writing {repo}:{tag}: the registry reports digest {put}, expected {}; the tag may now point at {put}",
-                step.new
-            ))),
-            Err(e) => Err(WriteFailure::plain(format!("writing {repo}:{tag} failed: {e}"))),
+            Ok(put) => Err(WriteFailure::plain(
+                OpErrorKind::Registry(crate::RegistryErrorKind::InvalidResponse),
+                format!(
+                    "writing {repo}:{tag}: the registry reports digest {put}, expected {}; the tag may now point at {put}",
+                    step.new
+                ),
+            )),
+            Err(e) => Err(WriteFailure::plain(
+                OpErrorKind::Registry(e.kind),
+                format!("writing {repo}:{tag} failed: {e}"),
+            )),
         }
     }
 
@@ -354,16 +373,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                     if channel == Some(&tag) {
                         run.superseded(&tag, &repo, other);
                     } else if run.failure.is_none() {
-                        run.failure = Some(format!(
-                            "read-back: {repo}:{tag} points at {}, expected {to}",
-                            show(other.as_ref())
+                        run.failure = Some(Failure::new(
+                            OpErrorKind::Conflict,
+                            format!(
+                                "read-back: {repo}:{tag} points at {}, expected {to}",
+                                show(other.as_ref())
+                            ),
                         ));
                     }
                 }
                 Err(e) => {
                     ok = false;
                     if run.failure.is_none() {
-                        run.failure = Some(format!("read-back of {}:{} failed: {e}", t.repository, t.tag));
+                        run.failure = Some(Failure::new(
+                            OpErrorKind::Registry(e.kind),
+                            format!("read-back of {}:{} failed: {e}", t.repository, t.tag),
+                        ));
                     }
                 }
             }
@@ -399,7 +424,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             Err(e) => {
                 let message = format!("release {} failed: {e}", r.tag);
                 if plan.release_mode == StepMode::Required {
-                    run.failure = Some(message.clone());
+                    run.failure = Some(Failure::new(OpErrorKind::Audit(e.kind), message.clone()));
                 } else {
                     run.warnings.push(message.clone());
                 }
@@ -439,7 +464,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         let message =
                             format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation);
                         if mode == StepMode::Required && run.failure.is_none() {
-                            run.failure = Some(message.clone());
+                            run.failure = Some(Failure::new(OpErrorKind::Audit(e.kind), message.clone()));
                         } else {
                             run.warnings.push(message.clone());
                         }

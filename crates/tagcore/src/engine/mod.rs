@@ -33,9 +33,9 @@ use crate::policy::Policy;
 use crate::request::{InputError, Request};
 use crate::{AuditSink, Cause, Manifest, Registry, RegistryError, RegistryErrorKind, Timestamp, Verifier};
 
-/// What kind of refusal or failure stopped an operation before its first write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "registry")]
+/// What kind of refusal or failure stopped an operation, before its first write or after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OpErrorKind {
     /// A bad input value (exit 2).
     Input,
@@ -43,12 +43,62 @@ pub enum OpErrorKind {
     Refused,
     /// No signature satisfied the policy.
     Verification,
-    /// A tag is not where it must be (a stamp at another digest, a concurrent move).
+    /// A tag is not where it must be (a stamp at another digest, a concurrent move seen by a
+    /// compare-and-swap re-read or a read-back).
     Conflict,
+    /// Another run moved the channel during this run; re-running would undo that run's move.
+    Superseded,
     /// The history cannot name a target without guessing.
     History,
     /// A registry failure of this kind.
     Registry(RegistryErrorKind),
+    /// The release or the deploy dispatch failed with this kind.
+    Audit(crate::AuditErrorKind),
+}
+
+impl OpErrorKind {
+    /// Returns the kind's stable machine name: `input`, `refused`, `verification`,
+    /// `conflict`, `superseded`, `history`, `registry_<kind>` or `audit_<kind>`.
+    pub fn as_str(self) -> &'static str {
+        use crate::AuditErrorKind as A;
+        use RegistryErrorKind as R;
+        match self {
+            Self::Input => "input",
+            Self::Refused => "refused",
+            Self::Verification => "verification",
+            Self::Conflict => "conflict",
+            Self::Superseded => "superseded",
+            Self::History => "history",
+            Self::Registry(k) => match k {
+                R::Unauthorized => "registry_unauthorized",
+                R::Forbidden => "registry_forbidden",
+                R::NotFound => "registry_not_found",
+                R::RateLimited => "registry_rate_limited",
+                R::Transient => "registry_transient",
+                R::Conflict => "registry_conflict",
+                R::InvalidResponse => "registry_invalid_response",
+                R::InvalidInput => "registry_invalid_input",
+                R::Unsupported => "registry_unsupported",
+            },
+            Self::Audit(k) => match k {
+                A::Unauthorized => "audit_unauthorized",
+                A::Rejected => "audit_rejected",
+                A::Unavailable => "audit_unavailable",
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for OpErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for OpErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 /// Why an operation stopped before writing anything.
