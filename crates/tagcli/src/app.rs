@@ -263,12 +263,12 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
         }),
         Command::Verify { reference, image } => {
             let image = match image {
-                Some(name) => match policy.find_image(name) {
+                Some(wanted) => match policy.find_image(wanted) {
                     Some(i) => i,
                     None => {
                         let e = OpError::from(tagcore::InputError {
                             input: "--image".into(),
-                            message: format!("{name:?} is not an image of unit {unit}"),
+                            message: format!("{wanted:?} is not an image of unit {unit}"),
                         });
                         return refused(sink, name, unit, &e);
                     }

@@ -299,3 +299,26 @@ fn a_bad_expect_digest_is_an_input_error_naming_the_flag() {
     );
     assert_eq!(gh, "result=refused\nmoved=false\n");
 }
+
+/// `verify --image <unknown>` is an input error of `verify`: the image name is the bad input,
+/// never the operation.
+#[test]
+fn verify_with_an_unknown_image_names_the_operation_and_the_flag() {
+    let w = world();
+    let verify = Command::Verify {
+        reference: "staging".into(),
+        image: Some("nosuch".into()),
+    };
+    let (code, out, err, _) = w.run(&verify, OutputFormat::Text, "2026-07-06T10:00:00Z");
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with(
+            "verify: refused (input), nothing changed: --image: \"nosuch\" is not an image of unit cloud-api"
+        ),
+        "{err}"
+    );
+    let (code, out, _, _) = w.run(&verify, OutputFormat::Json, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 2);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((v["operation"].as_str(), v["error"]["kind"].as_str()), (Some("verify"), Some("input")));
+}
