@@ -6,6 +6,7 @@ use tagcore::{Digest, Repository, Timestamp};
 
 use crate::app::{self, Sink};
 use crate::cli::{Command, DispatchFlag, OutputFormat, WriteFlags};
+use crate::output::schema_tests::valid_output;
 
 const SHA: &str = "a2fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49";
 
@@ -72,6 +73,7 @@ impl World {
             github_summary: Some(summary.clone()),
             annotations: true,
             progress: false,
+            rate_limits: &|| None,
         };
         self.reg.set_clock(t(now));
         let code = block_on(app::run(
@@ -101,6 +103,7 @@ impl World {
             github_summary: None,
             annotations: true,
             progress: false,
+            rate_limits: &|| None,
         };
         self.reg.set_clock(t(now));
         let code = block_on(app::run(
@@ -111,12 +114,12 @@ impl World {
             &mut sink,
         ));
         let gh = std::fs::read_to_string(gh).unwrap_or_default();
-        (
-            code,
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-            gh,
-        )
+        let out = String::from_utf8(out).unwrap();
+        if format == OutputFormat::Json {
+            // Every JSON output of these tests matches docs/output.schema.json.
+            valid_output(&out);
+        }
+        (code, out, String::from_utf8(err).unwrap(), gh)
     }
 }
 
@@ -149,8 +152,8 @@ fn promote_json_is_one_versioned_object() {
     w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
     let (code, out, _, _) = w.run(&promote(true), OutputFormat::Json, "2026-07-06T10:00:00Z");
     assert_eq!(code, 0);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["schema"], 1);
+    let v = valid_output(&out);
+    assert_eq!(v["schema"], 2);
     assert_eq!(v["dry_run"], true);
     assert_eq!(w.reg.writes(), 0);
     insta::assert_json_snapshot!("promote_dry_run_json", v);
@@ -319,6 +322,9 @@ fn verify_with_an_unknown_image_names_the_operation_and_the_flag() {
     );
     let (code, out, _, _) = w.run(&verify, OutputFormat::Json, "2026-07-06T10:00:00Z");
     assert_eq!(code, 2);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((v["operation"].as_str(), v["error"]["kind"].as_str()), (Some("verify"), Some("input")));
+    let v = valid_output(&out);
+    assert_eq!(
+        (v["operation"].as_str(), v["error"]["kind"].as_str()),
+        (Some("verify"), Some("input"))
+    );
 }

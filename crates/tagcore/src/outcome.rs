@@ -8,6 +8,7 @@ use crate::{Digest, Repository, Tag};
 
 /// What happened to one tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TagStatus {
     /// The plan would write it (dry run).
@@ -25,6 +26,18 @@ pub enum TagStatus {
 }
 
 impl TagStatus {
+    /// Returns the status's machine name (`planned`, `created`, …), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Created => "created",
+            Self::Moved => "moved",
+            Self::Unchanged => "unchanged",
+            Self::Failed => "failed",
+            Self::NotAttempted => "not_attempted",
+        }
+    }
+
     /// Returns whether the registry changed for this tag.
     pub fn wrote(self) -> bool {
         matches!(self, Self::Created | Self::Moved)
@@ -50,6 +63,7 @@ pub struct TagChange {
 
 /// What happened to the release or dispatch step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SideStatus {
     /// Dry run: it would run.
@@ -64,6 +78,20 @@ pub enum SideStatus {
     Failed,
     /// Not run (nothing moved, or an earlier failure).
     Skipped,
+}
+
+impl SideStatus {
+    /// Returns the status's machine name (`planned`, `created`, …), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
 }
 
 /// The release step's result.
@@ -166,5 +194,57 @@ impl Outcome {
     /// Returns the tags that the registry now holds differently because of this run.
     pub fn moved(&self) -> impl Iterator<Item = &TagChange> {
         self.tags.iter().filter(|t| t.status.wrote())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialized_names() {
+        for s in [
+            TagStatus::Planned,
+            TagStatus::Created,
+            TagStatus::Moved,
+            TagStatus::Unchanged,
+            TagStatus::Failed,
+            TagStatus::NotAttempted,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in [
+            SideStatus::Planned,
+            SideStatus::Created,
+            SideStatus::Updated,
+            SideStatus::Sent,
+            SideStatus::Failed,
+            SideStatus::Skipped,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        use crate::RegistryErrorKind as R;
+        for k in [
+            R::Unauthorized,
+            R::Forbidden,
+            R::NotFound,
+            R::RateLimited,
+            R::Transient,
+            R::Conflict,
+            R::InvalidResponse,
+            R::InvalidInput,
+            R::Unsupported,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(
+                OpErrorKind::Registry(k).as_str(),
+                format!("registry_{}", k.as_str())
+            );
+        }
+        use crate::AuditErrorKind as A;
+        for k in [A::Unauthorized, A::Rejected, A::Unavailable] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(OpErrorKind::Audit(k).as_str(), format!("audit_{}", k.as_str()));
+        }
     }
 }

@@ -245,16 +245,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         if now != step.expected {
             return Err(match step.kind {
-                TagKind::Immutable => WriteFailure::plain(OpErrorKind::Conflict, format!(
-                    "{repo}:{tag} appeared at {} while this run was preparing; immutable tags are never overwritten",
-                    show(now.as_ref())
-                )),
+                TagKind::Immutable => WriteFailure::plain(
+                    OpErrorKind::Conflict,
+                    format!(
+                        "{repo}:{tag} appeared at {} while this run was preparing; immutable tags are never overwritten",
+                        show(now.as_ref())
+                    ),
+                ),
                 TagKind::Moving if channel == Some(tag) => WriteFailure::moved(now),
-                TagKind::Moving => WriteFailure::plain(OpErrorKind::Conflict, format!(
-                    "{repo}:{tag} moved from {} to {} since it was read: someone else moved it; not overwriting (compare-and-swap)",
-                    show(step.expected.as_ref()),
-                    show(now.as_ref())
-                )),
+                TagKind::Moving => WriteFailure::plain(
+                    OpErrorKind::Conflict,
+                    format!(
+                        "{repo}:{tag} moved from {} to {} since it was read: someone else moved it; not overwriting (compare-and-swap)",
+                        show(step.expected.as_ref()),
+                        show(now.as_ref())
+                    ),
+                ),
             });
         }
         self.put(repo, step, manifest).await

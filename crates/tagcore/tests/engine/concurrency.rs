@@ -168,7 +168,10 @@ fn publish_against_publish_keeps_staging_and_its_alias_together() {
     let RunResult::Partial(msg) = &lost.result else {
         panic!("{:?}", lost.result)
     };
-    assert!(msg.message.starts_with("another run moved staging to sha256:"), "{msg}");
+    assert!(
+        msg.message.starts_with("another run moved staging to sha256:"),
+        "{msg}"
+    );
     assert_eq!(msg.kind, tagcore::OpErrorKind::Superseded);
     assert_eq!(w.tag(0, "staging"), Some(b.clone()));
     assert_eq!(w.tag(0, "latest"), Some(b));

@@ -84,7 +84,8 @@ fn an_interrupted_rollback_resumes_with_its_own_audit_tag() {
         panic!("{:?}", out.result)
     };
     assert!(
-        msg.message.contains("writing docker.io/nearai/cloud-api:prod failed"),
+        msg.message
+            .contains("writing docker.io/nearai/cloud-api:prod failed"),
         "{msg}"
     );
     assert_eq!(
@@ -200,10 +201,7 @@ fn required_audit_failure_stops_everything() {
         panic!("{:?}", out.result)
     };
     assert!(msg.message.contains("permission denied"), "{msg}");
-    assert_eq!(
-        msg.kind,
-        OpErrorKind::Registry(RegistryErrorKind::Forbidden)
-    );
+    assert_eq!(msg.kind, OpErrorKind::Registry(RegistryErrorKind::Forbidden));
     assert_eq!(w.tag(0, "prod"), Some(p2));
     assert_eq!(out.tags[1].status, TagStatus::NotAttempted);
 }
