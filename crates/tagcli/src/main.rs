@@ -58,7 +58,9 @@ fn init_logs(verbose: u8, quiet: bool) {
 
 fn run(cli: &Cli) -> u8 {
     let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // Not locked for the whole run: the log writes to stderr from other threads too (a
+    // credential helper runs on the blocking pool), and would wait for the lock for ever.
+    let mut stderr = std::io::stderr();
     match &cli.command {
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "tagcli", &mut stdout);

@@ -126,6 +126,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// channel still holds this run's digest; then every written tag is read back; then the
     /// release is created or edited and the deploy dispatched. Never panics on a port's answer;
     /// a failure after a write is [`RunResult::Partial`] with every tag's status.
+    #[tracing::instrument(name = "execute", skip_all, fields(operation = %prepared.plan.operation, unit = %prepared.plan.unit))]
     pub async fn execute(&self, prepared: Prepared) -> Outcome {
         let Prepared { plan, manifests } = prepared;
         let channel = self.channel(plan.operation).cloned();

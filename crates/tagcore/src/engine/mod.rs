@@ -181,6 +181,7 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
 
     /// Resolves, validates and verifies everything `request` needs and returns the plan.
     /// Writes nothing.
+    #[tracing::instrument(name = "prepare", skip_all, fields(operation = %request.kind(), unit = %self.policy.unit))]
     pub async fn prepare(&self, request: &Request, now: Timestamp) -> Result<Prepared, OpError> {
         self.calls.store(0, Ordering::Relaxed);
         self.verifications.store(0, Ordering::Relaxed);

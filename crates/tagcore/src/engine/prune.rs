@@ -47,6 +47,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// lacks them) and, when `apply`, deletes oldest first. Refuses to delete from an incomplete
     /// listing or on a registry that cannot delete; a deletion that fails is reported and the
     /// others go on.
+    #[tracing::instrument(name = "prune", skip_all, fields(unit = %self.policy.unit, apply = req.apply))]
     pub async fn prune(&self, req: &PruneRequest, now: Timestamp) -> Result<PruneReport, OpError> {
         let mut images = Vec::new();
         for image in &self.policy.images {

@@ -1,0 +1,107 @@
+//! The log on stderr: `-vv` shows every HTTP request a run makes, `-v` the credential source
+//! and `--quiet` nothing; stdout keeps the result alone, and no log shows a secret (every run
+//! is scanned by `support`).
+
+use crate::support::World;
+
+const IMAGE: &str = "cloud-api";
+const SHA1: &str = "dac1007f3a9e4c1b8d2e6f0a1b2c3d4e5f607182";
+
+/// Returns the value of `key=` in a log line (up to the next space).
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let start = line.find(&format!(" {key}="))? + key.len() + 2;
+    line[start..].split(' ').next()
+}
+
+/// Returns `METHOD /path` of every HTTP request logged to the test registry, in order.
+fn logged_registry_requests(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter(|l| l.contains("registry_hub::http: HTTP request"))
+        .filter_map(|l| {
+            let url = field(l, "url")?;
+            let path = url.strip_prefix("http://[registry]")?;
+            Some(format!("{} {path}", field(l, "method")?))
+        })
+        .collect()
+}
+
+#[test]
+fn a_promote_at_vv_logs_every_registry_request_the_registry_saw() {
+    let w = World::new("cloud-api.toml");
+    let d = w.push_image(IMAGE, "one");
+    w.sign(
+        IMAGE,
+        &d,
+        "nearai/cloud-api",
+        "build.yml",
+        "refs/heads/main",
+        SHA1,
+    );
+    w.set_tag(IMAGE, "staging", &d);
+    w.github_ok();
+    let before = w.registry.settled_requests().len();
+    let r = w.tagcli(&["--now", "2026-07-09T10:00:00Z", "-vv", "promote"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // The registry's access log: `GET /v2/…?n=… HTTP/1.1`; the log shows no query.
+    let mut seen: Vec<String> = w.registry.settled_requests()[before..]
+        .iter()
+        .map(|l| {
+            let line = l.trim_end_matches(" HTTP/1.1");
+            line.split('?').next().unwrap_or(line).to_owned()
+        })
+        .collect();
+    let mut logged = logged_registry_requests(&r.stderr);
+    assert!(
+        logged.len() >= 10,
+        "a promote reads, writes and reads back: {}",
+        r.stderr
+    );
+    seen.sort();
+    logged.sort();
+    assert_eq!(logged, seen, "every request, once each:\n{}", r.stderr);
+    // Each line has the status and the time; token requests and GitHub's API are logged too.
+    let first = r.stderr.lines().find(|l| l.contains("HTTP request")).unwrap();
+    assert!(
+        field(first, "status").is_some() && field(first, "ms").is_some(),
+        "{first}"
+    );
+    assert!(
+        r.stderr.contains("tagcli::github: HTTP request method=POST"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("registry credentials"), "{}", r.stderr);
+    assert_eq!(w.tag(IMAGE, "prod"), Some(d));
+    // Stdout is the result alone.
+    assert!(r.stdout.starts_with("promote cloud-api: done"), "{}", r.stdout);
+}
+
+#[test]
+fn v_names_the_credential_source_and_quiet_logs_nothing() {
+    let w = World::new("cloud-api.toml");
+    let r = w.tagcli(&["-v", "status"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let source = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("registry credentials"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert_eq!(field(source, "kind"), Some("\"basic\""), "{source}");
+    assert!(source.contains("explicit"), "{source}");
+    assert!(
+        !r.stderr.contains("HTTP request"),
+        "-v leaves out the requests: {}",
+        r.stderr
+    );
+    let r = w.tagcli(&["--quiet", "-v", "status"]);
+    assert_eq!(r.code, 2, "--quiet and -v conflict: {r:?}");
+    let r = w.tagcli(&["--quiet", "status"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let r = w.tagcli_env(&["status"], &[("RUST_LOG", "registry_hub=debug")]);
+    assert!(
+        r.stderr.contains("HTTP request"),
+        "RUST_LOG overrides: {}",
+        r.stderr
+    );
+}
