@@ -105,3 +105,54 @@ fn v_names_the_credential_source_and_quiet_logs_nothing() {
         r.stderr
     );
 }
+
+#[test]
+fn the_hub_rate_limit_remaining_is_in_the_json_and_at_v() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let w = World::with_hub("cloud-api.toml");
+    let d = w.push_image(IMAGE, "one");
+    w.set_tag(IMAGE, "prod-20260624-dac1007", &d);
+    w.set_tag(IMAGE, "prod", &d);
+    w.rt.block_on(
+        Mock::given(method("POST"))
+            .and(path("/v2/auth/token"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"access_token": "hub.jwt.token"})),
+            )
+            .mount(&w.github),
+    );
+    let results = serde_json::json!([
+        {"name": "prod", "digest": d.as_str(), "tag_last_pushed": "2026-06-24T10:00:00Z"},
+        {"name": "prod-20260624-dac1007", "digest": d.as_str(), "tag_last_pushed": "2026-06-24T10:00:00Z"},
+    ]);
+    w.rt.block_on(
+        Mock::given(method("GET"))
+            .and(path("/v2/namespaces/nearai/repositories/cloud-api/tags"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("x-ratelimit-limit", "180")
+                    .insert_header("x-ratelimit-remaining", "76")
+                    .insert_header("x-ratelimit-reset", "1782900000")
+                    .set_body_json(
+                        serde_json::json!({"count": 2, "next": null, "previous": null, "results": results}),
+                    ),
+            )
+            .mount(&w.github),
+    );
+    let r = w.tagcli(&["--output", "json", "-v", "history"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(
+        v["rate_limit"]["hub_api"],
+        serde_json::json!({"limit": "180", "remaining": "76", "reset": "1782900000"}),
+        "{v}"
+    );
+    let line = r
+        .stderr
+        .lines()
+        .find(|l| l.contains("rate limit") && l.contains("Hub API"))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert_eq!(field(line, "remaining"), Some("\"76\""), "{line}");
+}
