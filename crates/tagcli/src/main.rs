@@ -35,17 +35,17 @@ fn main() -> ExitCode {
 /// Stdout keeps the result alone.
 fn init_logs(verbose: u8, quiet: bool) {
     const OURS: [&str; 4] = ["tagcli", "tagcore", "registry_hub", "cosign_verify"];
-    let directives = match (quiet, verbose) {
-        (true, _) => "error".to_owned(),
-        (false, 0) => "warn".to_owned(),
-        (false, v) => {
-            let level = if v == 1 { "info" } else { "debug" };
-            std::iter::once("warn".to_owned())
-                .chain(OURS.iter().map(|c| format!("{c}={level}")))
-                .collect::<Vec<_>>()
-                .join(",")
-        }
+    // Other crates' logs (HTTP, TLS, Sigstore) show only their errors, and warnings with -v.
+    let (others, ours) = match (quiet, verbose) {
+        (true, _) => ("error", "error"),
+        (false, 0) => ("error", "warn"),
+        (false, 1) => ("warn", "info"),
+        (false, _) => ("warn", "debug"),
     };
+    let directives = std::iter::once(others.to_owned())
+        .chain(OURS.iter().map(|c| format!("{c}={ours}")))
+        .collect::<Vec<_>>()
+        .join(",");
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
     tracing_subscriber::fmt()
