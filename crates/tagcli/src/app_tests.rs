@@ -328,3 +328,83 @@ fn verify_with_an_unknown_image_names_the_operation_and_the_flag() {
         (Some("verify"), Some("input"))
     );
 }
+
+/// A failure after writes says its kind in the JSON: here the release service is down after
+/// prod moved (`audit_unavailable`), which a reader tells from a compare-and-swap conflict or a
+/// transient registry failure without parsing the message.
+#[test]
+fn a_partial_run_names_its_failure_kind_in_the_json() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    w.audit.fail_releases(1);
+    let (code, out, _, _) = w.run(&promote(false), OutputFormat::Json, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 3);
+    let v = valid_output(&out);
+    assert_eq!(
+        (
+            v["result"].as_str(),
+            v["error"]["kind"].as_str(),
+            v["operation"].as_str()
+        ),
+        (Some("partial"), Some("audit_unavailable"), Some("promote"))
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("release prod-20260706-a2fad42 failed"),
+        "{v}"
+    );
+    assert_eq!(v["images"][0]["tags"][1]["status"], "created", "{v}");
+}
+
+/// `status`, `history` and `verify` print the envelope of every command, their fields at the
+/// top (no `report`), and the source commit in its one shape.
+#[test]
+fn read_only_commands_print_the_same_envelope_flat() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    assert_eq!(
+        w.run(&promote(false), OutputFormat::Text, "2026-07-06T10:00:00Z")
+            .0,
+        0
+    );
+    let verify = Command::Verify {
+        reference: "prod".into(),
+        image: None,
+    };
+    for (command, operation) in [
+        (Command::Status, "status"),
+        (Command::History, "history"),
+        (verify, "verify"),
+    ] {
+        let (code, out, _, _) = w.run(&command, OutputFormat::Json, "2026-07-06T11:00:00Z");
+        assert_eq!(code, 0, "{out}");
+        let v = valid_output(&out);
+        assert_eq!(
+            (v["operation"].as_str(), v["result"].as_str()),
+            (Some(operation), Some("done"))
+        );
+        assert!(v.get("report").is_none(), "{v}");
+    }
+    let (_, out, _, _) = w.run(&Command::Status, OutputFormat::Json, "2026-07-06T11:00:00Z");
+    let prod = &valid_output(&out)["images"][0]["channels"][1];
+    assert_eq!(
+        prod["source_commit"],
+        serde_json::json!({"sha": "a2fad42", "source": "prod_stamp", "stamp": "prod-20260706-a2fad42", "derived_from_digest": false}),
+        "{prod}"
+    );
+    let (_, out, _, _) = w.run(
+        &Command::Verify {
+            reference: "prod".into(),
+            image: None,
+        },
+        OutputFormat::Json,
+        "2026-07-06T11:00:00Z",
+    );
+    let v = valid_output(&out);
+    assert_eq!(v["source_commit"]["source"], "certificate", "{v}");
+    assert_eq!(v["source_commit"]["stamp"], serde_json::Value::Null, "{v}");
+}
