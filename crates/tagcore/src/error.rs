@@ -3,6 +3,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use crate::OpErrorKind;
+
 /// A boxed underlying cause, kept for `source()` chains; never shown with secrets.
 pub type Cause = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -194,5 +196,52 @@ impl fmt::Display for AuditError {
 impl StdError for AuditError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+// The names of the engine's failure kinds, next to the kinds they embed.
+
+impl OpErrorKind {
+    /// Returns the kind's stable machine name: `input`, `refused`, `verification`,
+    /// `conflict`, `superseded`, `history`, `registry_<kind>` or `audit_<kind>`.
+    pub fn as_str(self) -> &'static str {
+        use crate::AuditErrorKind as A;
+        use crate::RegistryErrorKind as R;
+        match self {
+            Self::Input => "input",
+            Self::Refused => "refused",
+            Self::Verification => "verification",
+            Self::Conflict => "conflict",
+            Self::Superseded => "superseded",
+            Self::History => "history",
+            Self::Registry(k) => match k {
+                R::Unauthorized => "registry_unauthorized",
+                R::Forbidden => "registry_forbidden",
+                R::NotFound => "registry_not_found",
+                R::RateLimited => "registry_rate_limited",
+                R::Transient => "registry_transient",
+                R::Conflict => "registry_conflict",
+                R::InvalidResponse => "registry_invalid_response",
+                R::InvalidInput => "registry_invalid_input",
+                R::Unsupported => "registry_unsupported",
+            },
+            Self::Audit(k) => match k {
+                A::Unauthorized => "audit_unauthorized",
+                A::Rejected => "audit_rejected",
+                A::Unavailable => "audit_unavailable",
+            },
+        }
+    }
+}
+
+impl fmt::Display for OpErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for OpErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }

@@ -15,8 +15,6 @@ mod step;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde::Serialize;
-
 pub use prune::{ImagePrune, PruneReport, PruneRequest};
 pub use report::{HistoryReport, ImageStatus, StatusReport, TagPointer, VerifyReport};
 pub use resolve::{ResolveReport, ResolveRequest, ResolvedImage};
@@ -54,51 +52,6 @@ pub enum OpErrorKind {
     Registry(RegistryErrorKind),
     /// The release or the deploy dispatch failed with this kind.
     Audit(crate::AuditErrorKind),
-}
-
-impl OpErrorKind {
-    /// Returns the kind's stable machine name: `input`, `refused`, `verification`,
-    /// `conflict`, `superseded`, `history`, `registry_<kind>` or `audit_<kind>`.
-    pub fn as_str(self) -> &'static str {
-        use crate::AuditErrorKind as A;
-        use RegistryErrorKind as R;
-        match self {
-            Self::Input => "input",
-            Self::Refused => "refused",
-            Self::Verification => "verification",
-            Self::Conflict => "conflict",
-            Self::Superseded => "superseded",
-            Self::History => "history",
-            Self::Registry(k) => match k {
-                R::Unauthorized => "registry_unauthorized",
-                R::Forbidden => "registry_forbidden",
-                R::NotFound => "registry_not_found",
-                R::RateLimited => "registry_rate_limited",
-                R::Transient => "registry_transient",
-                R::Conflict => "registry_conflict",
-                R::InvalidResponse => "registry_invalid_response",
-                R::InvalidInput => "registry_invalid_input",
-                R::Unsupported => "registry_unsupported",
-            },
-            Self::Audit(k) => match k {
-                A::Unauthorized => "audit_unauthorized",
-                A::Rejected => "audit_rejected",
-                A::Unavailable => "audit_unavailable",
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for OpErrorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for OpErrorKind {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
 }
 
 /// Why an operation stopped before writing anything.
