@@ -357,6 +357,8 @@ fn a_partial_run_names_its_failure_kind_in_the_json() {
         "{v}"
     );
     assert_eq!(v["images"][0]["tags"][1]["status"], "created", "{v}");
+    assert_eq!(v["release"]["status"], "failed", "{v}");
+    assert_eq!(v["release"]["error"]["kind"], "audit_unavailable", "{v}");
 }
 
 /// `status`, `history` and `verify` print the envelope of every command, their fields at the

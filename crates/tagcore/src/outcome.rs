@@ -103,8 +103,8 @@ pub struct ReleaseOutcome {
     pub url: Option<String>,
     /// What happened.
     pub status: SideStatus,
-    /// Why it failed.
-    pub error: Option<String>,
+    /// Why it failed, with its kind.
+    pub error: Option<Failure>,
 }
 
 /// One dispatch target's result.
@@ -114,8 +114,8 @@ pub struct DispatchOutcome {
     pub target: String,
     /// What happened.
     pub status: SideStatus,
-    /// Why it failed.
-    pub error: Option<String>,
+    /// Why it failed, with its kind.
+    pub error: Option<Failure>,
 }
 
 /// Why a run stopped: a kind to act on (a compare-and-swap conflict, a transient registry

@@ -95,7 +95,7 @@ pub(crate) fn run(o: &Outcome) -> Output {
             tag: r.tag.clone(),
             url: r.url.clone(),
             status: r.status,
-            error: r.error.clone(),
+            error: r.error.as_ref().map(ErrorObject::from),
         }),
         dispatches: o
             .dispatches
@@ -103,7 +103,7 @@ pub(crate) fn run(o: &Outcome) -> Output {
             .map(|d| Dispatch {
                 target: d.target.clone(),
                 status: d.status,
-                error: d.error.clone(),
+                error: d.error.as_ref().map(ErrorObject::from),
             })
             .collect(),
         superseded_by: o.superseded_by.as_ref().map(digest),

@@ -292,7 +292,7 @@ pub(crate) struct Release {
     /// What happened.
     pub(crate) status: SideStatus,
     /// Why it failed.
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<ErrorObject>,
 }
 
 /// One deploy dispatch.
@@ -303,7 +303,7 @@ pub(crate) struct Dispatch {
     /// What happened.
     pub(crate) status: SideStatus,
     /// Why it failed.
-    pub(crate) error: Option<String>,
+    pub(crate) error: Option<ErrorObject>,
 }
 
 /// The registry calls of a run.

@@ -378,14 +378,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 }
             }
             Err(e) => {
-                let message = format!("release {} failed: {e}", r.tag);
+                let failure = Failure::new(
+                    OpErrorKind::Audit(e.kind),
+                    format!("release {} failed: {e}", r.tag),
+                );
                 if plan.release_mode == StepMode::Required {
-                    run.failure = Some(Failure::new(OpErrorKind::Audit(e.kind), message.clone()));
+                    run.failure = Some(failure.clone());
                 } else {
-                    run.warnings.push(message.clone());
+                    run.warnings.push(failure.message.clone());
                 }
                 ReleaseOutcome {
-                    error: Some(message),
+                    error: Some(failure),
                     ..skipped(SideStatus::Failed)
                 }
             }
@@ -417,14 +420,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         (SideStatus::Sent, None)
                     }
                     Err(e) => {
-                        let message =
-                            format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation);
+                        let failure = Failure::new(
+                            OpErrorKind::Audit(e.kind),
+                            format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation),
+                        );
                         if mode == StepMode::Required && run.failure.is_none() {
-                            run.failure = Some(Failure::new(OpErrorKind::Audit(e.kind), message.clone()));
+                            run.failure = Some(failure.clone());
                         } else {
-                            run.warnings.push(message.clone());
+                            run.warnings.push(failure.message.clone());
                         }
-                        (SideStatus::Failed, Some(message))
+                        (SideStatus::Failed, Some(failure))
                     }
                 }
             };

@@ -275,7 +275,10 @@ fn a_failed_release_carries_its_reason() {
     let release = out.release.unwrap();
     assert_eq!(release.status, SideStatus::Failed);
     assert_eq!(
-        release.error.as_deref(),
-        Some("release prod-20260624-a2fad42 failed: release service unavailable (injected)")
+        release.error,
+        Some(tagcore::outcome::Failure::new(
+            tagcore::OpErrorKind::Audit(tagcore::AuditErrorKind::Unavailable),
+            "release prod-20260624-a2fad42 failed: release service unavailable (injected)"
+        ))
     );
 }
