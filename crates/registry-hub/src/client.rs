@@ -243,13 +243,33 @@ impl Transport {
     /// Returns the final response whatever its status; the caller maps unexpected ones.
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
         let host = req.repository.registry();
+        let creds = self.credentials(host).await?;
+        let resp = self.send_authenticated(req, &creds).await?;
+        if resp.status() == StatusCode::UNAUTHORIZED {
+            // Which credentials were refused (the source was logged when they were looked up).
+            tracing::info!(
+                target: "registry_hub::credentials",
+                host,
+                kind = creds.kind_name(),
+                "the registry refused the credentials (401): {}",
+                req.what
+            );
+        }
+        Ok(resp)
+    }
+
+    async fn send_authenticated(
+        &self,
+        req: &Req<'_>,
+        creds: &Credentials,
+    ) -> Result<Response, RegistryError> {
+        let host = req.repository.registry();
         let mut scope = req.access.scope(req.repository.path());
         if let Some(from) = req.mount_from {
             scope.push(' ');
             scope.push_str(&Access::Pull.scope(from.path()));
         }
-        let creds = self.credentials(host).await?;
-        let mut auth = self.auth_header(host, &scope, &creds, req.what).await?;
+        let mut auth = self.auth_header(host, &scope, creds, req.what).await?;
         let resp = self.send_with(req, auth.as_ref()).await?;
         if resp.status() != StatusCode::UNAUTHORIZED {
             return Ok(resp);
@@ -266,7 +286,7 @@ impl Transport {
         };
         self.tokens.set_host_auth(host, host_auth);
         self.tokens.forget(host, &scope);
-        let fresh = self.auth_header(host, &scope, &creds, req.what).await?;
+        let fresh = self.auth_header(host, &scope, creds, req.what).await?;
         if fresh.is_none() || fresh == auth {
             return Ok(resp);
         }

@@ -76,6 +76,25 @@ impl Credentials {
     pub fn is_anonymous(&self) -> bool {
         matches!(self, Self::Anonymous)
     }
+
+    /// Returns what kind of credentials these are, for the log: `anonymous`, `basic`,
+    /// `identity_token` or `bearer_token` (never the secret).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Anonymous => "anonymous",
+            Self::Basic { .. } => "basic",
+            Self::IdentityToken(_) => "identity_token",
+            Self::BearerToken(_) => "bearer_token",
+        }
+    }
+
+    /// Returns the user name of Basic credentials.
+    fn username(&self) -> Option<&str> {
+        match self {
+            Self::Basic { username, .. } => Some(username),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -219,9 +238,18 @@ impl DockerConfig {
         if let Some(helper) = helper
             && let Some(c) = self.run_helper(helper, &canonical)?
         {
+            log_source(
+                &canonical,
+                &format!("credential helper docker-credential-{helper}"),
+                &c,
+            );
             return Ok(Some(c));
         }
-        Ok(self.auths.get(&canonical).cloned())
+        let found = self.auths.get(&canonical).cloned();
+        if let Some(c) = &found {
+            log_source(&canonical, "Docker config.json auths", c);
+        }
+        Ok(found)
     }
 
     fn run_helper(&self, helper: &str, host: &str) -> Result<Option<Credentials>, RegistryError> {
@@ -375,16 +403,35 @@ impl CredentialStore {
         self
     }
 
-    /// Returns the credentials for `host`, anonymous when nothing is configured.
+    /// Returns the credentials for `host`, anonymous when nothing is configured. Logs (level
+    /// info) which source answered and the kind of credentials, never the secret.
     pub fn lookup(&self, host: &str) -> Result<Credentials, RegistryError> {
-        if let Some(c) = self.explicit.get(&canonical_registry(host)) {
+        let canonical = canonical_registry(host);
+        if let Some(c) = self.explicit.get(&canonical) {
+            log_source(&canonical, "explicit (the policy or its environment)", c);
             return Ok(c.clone());
         }
-        match &self.docker {
-            Some(d) => Ok(d.lookup(host)?.unwrap_or_default()),
-            None => Ok(Credentials::Anonymous),
-        }
+        let found = match &self.docker {
+            Some(d) => d.lookup(host)?,
+            None => None,
+        };
+        Ok(found.unwrap_or_else(|| {
+            log_source(&canonical, "none found", &Credentials::Anonymous);
+            Credentials::Anonymous
+        }))
     }
+}
+
+/// Logs where the credentials for `host` came from and their kind; never the secret.
+fn log_source(host: &str, source: &str, c: &Credentials) {
+    tracing::info!(
+        target: "registry_hub::credentials",
+        host,
+        source,
+        kind = c.kind_name(),
+        username = c.username().unwrap_or(""),
+        "registry credentials"
+    );
 }
 
 #[cfg(test)]

@@ -2,10 +2,12 @@
 //!
 //! Only idempotent requests are retried (reads, token requests, and a manifest PUT of identical
 //! bytes), and only for transient failures: connection errors, timeouts, 408, 429 and 5xx.
+//!
+//! Every attempt is logged (`tracing`, target `registry_hub::http`, level debug): method, URL
+//! without its query or user info, status, milliseconds and attempt number; every retry at level
+//! info with its wait and reason.
 
-use std::collections::hash_map::RandomState;
-use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use std::sync::Mutex;
 
@@ -68,19 +70,36 @@ impl RetryPolicy {
         let full = exp.min(self.max_delay);
         let half = full / 2;
         let span = u64::try_from((full - half).as_micros()).unwrap_or(u64::MAX);
-        let jitter = if span == 0 { 0 } else { random_u64() % span };
-        half + Duration::from_micros(jitter)
+        half + Duration::from_micros(fastrand::u64(0..=span))
     }
 }
 
-fn random_u64() -> u64 {
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
+/// Returns `url` as logged: scheme, host, port and path; never the query (token requests carry
+/// scopes there, pre-signed blob URLs carry signatures) nor user info.
+pub(crate) fn loggable_url(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(port) => format!("{}://{host}:{port}{}", url.scheme(), url.path()),
+        None => format!("{}://{host}{}", url.scheme(), url.path()),
+    }
+}
+
+/// Returns what kind of transport failure `e` is, for the log (its text may hold a URL).
+fn transport_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_body() {
+        "body"
+    } else {
+        "request"
+    }
+}
+
+/// Returns the milliseconds since `started`, for the log.
+fn millis(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Returns how long the server asked us to wait: `Retry-After` (seconds or an HTTP date) or
@@ -160,8 +179,14 @@ pub(crate) async fn retrying(
     loop {
         attempt += 1;
         let last = attempt >= max_attempts;
-        match make().send().await {
+        let (client, request) = make().build_split();
+        let request = request.map_err(|e| error_map::from_transport(e, what))?;
+        let (method, url) = (request.method().clone(), loggable_url(request.url()));
+        let started = Instant::now();
+        match client.execute(request).await {
             Err(e) => {
+                let ms = millis(started);
+                tracing::debug!(target: "registry_hub::http", %method, %url, ms, attempt, error = transport_kind(&e), "HTTP request failed");
                 let transient = (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
                     && error_map::tls_refusal(&e).is_none();
                 let wait = policy.backoff(attempt);
@@ -172,16 +197,19 @@ pub(crate) async fn retrying(
                     }
                     return Err(err);
                 }
+                let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                tracing::info!(target: "registry_hub::http", %method, %url, attempt, wait_ms, "retrying after a transport error: {what}");
                 tokio::time::sleep(wait).await;
                 waited = waited.saturating_add(wait);
             }
             Ok(resp) => {
+                let status = resp.status().as_u16();
+                tracing::debug!(target: "registry_hub::http", %method, %url, status, ms = millis(started), attempt, "HTTP request");
                 if let Some(rl) = RateLimit::from_headers(resp.headers())
                     && let Ok(mut r) = rate.lock()
                 {
                     *r = Some(rl);
                 }
-                let status = resp.status().as_u16();
                 if last || !error_map::is_retryable_status(status) {
                     return Ok(resp);
                 }
@@ -193,6 +221,8 @@ pub(crate) async fn retrying(
                 if waited.saturating_add(wait) > policy.max_total_wait {
                     return Ok(resp);
                 }
+                let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                tracing::info!(target: "registry_hub::http", %method, %url, status, attempt, wait_ms, "retrying after status {status}: {what}");
                 drop(resp);
                 tokio::time::sleep(wait).await;
                 waited = waited.saturating_add(wait);

@@ -11,6 +11,8 @@ use crate::cli::{Command, OutputFormat};
 use crate::config::Needs;
 use crate::exit;
 use crate::output;
+use crate::output::build;
+use crate::output::json::{Output, RateLimits};
 
 mod deploy;
 
@@ -30,14 +32,32 @@ pub(crate) struct Sink<'a> {
     pub(crate) annotations: bool,
     /// Progress lines on stderr (only when it is a terminal).
     pub(crate) progress: bool,
+    /// The rate-limit headers last seen, for the JSON output.
+    pub(crate) rate_limits: &'a dyn Fn() -> Option<RateLimits>,
 }
 
 impl Sink<'_> {
-    pub(crate) fn print(&mut self, text: &str, json: &serde_json::Value) {
-        let _ = match self.format {
-            OutputFormat::Text => self.out.write_all(text.as_bytes()),
-            OutputFormat::Json => writeln!(self.out, "{json}"),
-        };
+    /// Prints `text` (text format) or `output` (JSON format) on stdout.
+    pub(crate) fn print(&mut self, text: &str, output: Output) {
+        match self.format {
+            OutputFormat::Text => {
+                let _ = self.out.write_all(text.as_bytes());
+            }
+            OutputFormat::Json => self.print_json(output),
+        }
+    }
+
+    /// Prints `output` as one line of JSON on stdout, with the rate limits seen.
+    pub(crate) fn print_json(&mut self, mut output: Output) {
+        output.rate_limit = (self.rate_limits)();
+        match serde_json::to_string(&output) {
+            Ok(line) => {
+                let _ = writeln!(self.out, "{line}");
+            }
+            Err(e) => {
+                let _ = writeln!(self.err, "tagcli: cannot write the JSON output: {e}");
+            }
+        }
     }
 
     pub(crate) fn annotate(&mut self, level: &str, message: &str) {
@@ -172,16 +192,15 @@ pub(crate) fn needs(command: &Command) -> Needs {
     }
 }
 
+/// Reports `e`, an operation refused before any write, and returns its exit code.
 pub(crate) fn refused(sink: &mut Sink<'_>, name: &str, unit: &str, e: &OpError) -> u8 {
+    tracing::info!(operation = name, kind = e.kind.as_str(), "refused: {}", e.message);
     let text = output::error_text(name, e);
     match sink.format {
         OutputFormat::Text => {
             let _ = sink.err.write_all(text.as_bytes());
         }
-        OutputFormat::Json => {
-            let json = output::error_json(name, Some(unit), &output::kind_name(e.kind), &e.message);
-            let _ = writeln!(sink.out, "{json}");
-        }
+        OutputFormat::Json => sink.print_json(build::refusal(name, Some(unit), e.kind.as_str(), &e.message)),
     }
     sink.annotate("error", text.trim_end());
     if let Err(err) = Sink::append(sink.github_output.as_deref(), &output::refused_outputs()) {
@@ -203,96 +222,122 @@ pub(crate) async fn run<R: Registry, V: Verifier, A: AuditSink>(
 ) -> u8 {
     let engine = Engine::new(policy, ports.0, ports.1, ports.2);
     let name = command_name(command);
-    let unit = policy.unit.as_str();
-    let request = if crate::from::reads_sources(command) {
-        match crate::from::push(command, policy, ports.0, sink).await {
-            Ok(Some(r)) => Some((r, false)),
-            Ok(None) => return exit::OK,
-            Err(e) => return refused(sink, name, unit, &e),
-        }
-    } else {
-        match request(command, policy) {
-            Ok(r) => r,
-            Err(e) => return refused(sink, name, unit, &OpError::from(e)),
-        }
-    };
-    if let Some((request, dry_run)) = request {
-        if sink.progress {
-            let _ = writeln!(sink.err, "{name} {unit}: resolving and verifying…");
-        }
-        let mut prepared = match engine.prepare(&request, now).await {
-            Ok(p) => p,
-            Err(e) => return refused(sink, name, unit, &e),
-        };
-        if !dispatch_on(command) {
-            prepared.plan.dispatches.clear();
-        }
-        let outcome = if dry_run {
-            tagcore::engine::dry_run(prepared)
-        } else {
-            if sink.progress {
-                let writes = prepared.plan.steps.iter().filter(|s| !s.is_noop()).count();
-                let _ = writeln!(sink.err, "{name} {unit}: writing {writes} tag(s)…");
+    let span = tracing::info_span!("command", name, unit = policy.unit.as_str());
+    let _entered = span.enter();
+    if crate::from::reads_sources(command) {
+        return match crate::from::push(command, policy, ports.0, sink).await {
+            Ok(Some(request)) => {
+                let dispatch = dispatch_on(command);
+                write(&engine, (name, &request), (false, dispatch), now, sink).await
             }
-            engine.execute(prepared).await
+            Ok(None) => exit::OK,
+            Err(e) => refused(sink, name, &policy.unit, &e),
         };
-        sink.print(&output::outcome_text(&outcome), &output::outcome_json(&outcome));
-        for w in &outcome.warnings {
-            sink.annotate("warning", w);
-        }
-        if let tagcore::outcome::RunResult::Partial(e) | tagcore::outcome::RunResult::FailedBeforeWrite(e) =
-            &outcome.result
-        {
-            sink.annotate("error", e);
-        }
-        // A dry run writes them too: a workflow plans, waits for approval, then acts on the plan.
-        let written = Sink::append(sink.github_output.as_deref(), &output::github_outputs(&outcome))
-            .and_then(|()| Sink::append(sink.github_summary.as_deref(), &output::github_summary(&outcome)));
-        if let Err(e) = written {
-            let _ = writeln!(sink.err, "warning: cannot write the GitHub Actions outputs: {e}");
-        }
-        return exit::of_result(&outcome.result);
     }
+    match request(command, policy) {
+        Err(e) => refused(sink, name, &policy.unit, &OpError::from(e)),
+        Ok(Some((request, dry_run))) => {
+            let dispatch = dispatch_on(command);
+            write(&engine, (name, &request), (dry_run, dispatch), now, sink).await
+        }
+        Ok(None) => read(command, policy, &engine, now, sink).await,
+    }
+}
+
+/// Prepares `request` and, unless `dry_run`, executes it; reports the outcome.
+async fn write<R: Registry, V: Verifier, A: AuditSink>(
+    engine: &Engine<'_, R, V, A>,
+    (name, request): (&str, &Request),
+    (dry_run, dispatch): (bool, bool),
+    now: Timestamp,
+    sink: &mut Sink<'_>,
+) -> u8 {
+    let unit = engine.policy().unit.as_str();
+    if sink.progress {
+        let _ = writeln!(sink.err, "{name} {unit}: resolving and verifying…");
+    }
+    let mut prepared = match engine.prepare(request, now).await {
+        Ok(p) => p,
+        Err(e) => return refused(sink, name, unit, &e),
+    };
+    if !dispatch {
+        prepared.plan.dispatches.clear();
+    }
+    let outcome = if dry_run {
+        tagcore::engine::dry_run(prepared)
+    } else {
+        if sink.progress {
+            let writes = prepared.plan.steps.iter().filter(|s| !s.is_noop()).count();
+            let _ = writeln!(sink.err, "{name} {unit}: writing {writes} tag(s)…");
+        }
+        engine.execute(prepared).await
+    };
+    report(sink, &outcome)
+}
+
+/// Prints an outcome, annotates its warnings and failure, writes the GitHub Actions outputs,
+/// and returns the exit code.
+fn report(sink: &mut Sink<'_>, outcome: &tagcore::outcome::Outcome) -> u8 {
+    sink.print(&output::outcome_text(outcome), build::run(outcome));
+    for w in &outcome.warnings {
+        sink.annotate("warning", w);
+    }
+    if let Some(f) = outcome.result.failure() {
+        tracing::info!(kind = f.kind.as_str(), "failed: {}", f.message);
+        sink.annotate("error", &f.message);
+    }
+    // A dry run writes them too: a workflow plans, waits for approval, then acts on the plan.
+    let written = Sink::append(sink.github_output.as_deref(), &output::github_outputs(outcome))
+        .and_then(|()| Sink::append(sink.github_summary.as_deref(), &output::github_summary(outcome)));
+    if let Err(e) = written {
+        let _ = writeln!(sink.err, "warning: cannot write the GitHub Actions outputs: {e}");
+    }
+    exit::of_result(&outcome.result)
+}
+
+/// Runs a read-only command and returns the exit code.
+async fn read<R: Registry, V: Verifier, A: AuditSink>(
+    command: &Command,
+    policy: &tagcore::policy::Policy,
+    engine: &Engine<'_, R, V, A>,
+    now: Timestamp,
+    sink: &mut Sink<'_>,
+) -> u8 {
+    let name = command_name(command);
     let result = match command {
         Command::Resolve { .. } | Command::Prune { .. } => {
-            return deploy::run(command, policy, &engine, now, sink).await;
+            return deploy::run(command, policy, engine, now, sink).await;
         }
-        Command::Status => engine.status().await.map(|r| {
-            (
-                output::status_text(&r),
-                serde_json::json!({"schema": 1, "operation": "status", "report": r}),
-            )
-        }),
-        Command::History => engine.history().await.map(|r| {
-            (
-                output::history_text(&r),
-                serde_json::json!({"schema": 1, "operation": "history", "report": r}),
-            )
-        }),
-        Command::Verify { reference, image } => {
-            let request = match tagcore::request::VerifyRequest::parse(reference, image.as_deref(), policy) {
-                Ok(r) => r,
-                Err(e) => return refused(sink, "verify", unit, &OpError::from(e)),
-            };
-            engine
-                .verify_reference(request.image, &request.target)
-                .await
-                .map(|r| {
-                    (
-                        output::verify_text(&r),
-                        serde_json::json!({"schema": 1, "operation": "verify", "report": r}),
-                    )
-                })
-        }
+        Command::Status => engine
+            .status()
+            .await
+            .map(|r| (output::status_text(&r), build::status(&r))),
+        Command::History => engine
+            .history()
+            .await
+            .map(|r| (output::history_text(&r), build::history(&r))),
+        Command::Verify { reference, image } => verify(engine, reference, image.as_deref()).await,
         _ => return exit::OK,
     };
     match result {
         Ok((text, json)) => {
-            sink.print(&text, &json);
+            sink.print(&text, json);
             exit::OK
         }
-        Err(e) => refused(sink, name, unit, &e),
+        Err(e) => refused(sink, name, &policy.unit, &e),
     }
+}
+
+/// Runs `verify`: `image` names the image of the unit (the primary when `None`).
+async fn verify<R: Registry, V: Verifier, A: AuditSink>(
+    engine: &Engine<'_, R, V, A>,
+    reference: &str,
+    image: Option<&str>,
+) -> Result<(String, Output), OpError> {
+    let policy = engine.policy();
+    let request = tagcore::request::VerifyRequest::parse(reference, image, policy)?;
+    let r = engine.verify_reference(request.image, &request.target).await?;
+    Ok((output::verify_text(&r), build::verify(&policy.unit, &r)))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use tagcore::{Digest, Repository, Timestamp};
 
 use crate::app::{self, Sink};
 use crate::cli::{Command, DispatchFlag, OutputFormat, WriteFlags};
+use crate::output::schema_tests::valid_output;
 
 const SHA: &str = "a2fad42e9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a49";
 
@@ -72,6 +73,7 @@ impl World {
             github_summary: Some(summary.clone()),
             annotations: true,
             progress: false,
+            rate_limits: &|| None,
         };
         self.reg.set_clock(t(now));
         let code = block_on(app::run(
@@ -101,6 +103,7 @@ impl World {
             github_summary: None,
             annotations: true,
             progress: false,
+            rate_limits: &|| None,
         };
         self.reg.set_clock(t(now));
         let code = block_on(app::run(
@@ -111,12 +114,12 @@ impl World {
             &mut sink,
         ));
         let gh = std::fs::read_to_string(gh).unwrap_or_default();
-        (
-            code,
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-            gh,
-        )
+        let out = String::from_utf8(out).unwrap();
+        if format == OutputFormat::Json {
+            // Every JSON output of these tests matches docs/output.schema.json.
+            valid_output(&out);
+        }
+        (code, out, String::from_utf8(err).unwrap(), gh)
     }
 }
 
@@ -149,8 +152,8 @@ fn promote_json_is_one_versioned_object() {
     w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
     let (code, out, _, _) = w.run(&promote(true), OutputFormat::Json, "2026-07-06T10:00:00Z");
     assert_eq!(code, 0);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["schema"], 1);
+    let v = valid_output(&out);
+    assert_eq!(v["schema"], 2);
     assert_eq!(v["dry_run"], true);
     assert_eq!(w.reg.writes(), 0);
     insta::assert_json_snapshot!("promote_dry_run_json", v);
@@ -300,19 +303,110 @@ fn a_bad_expect_digest_is_an_input_error_naming_the_flag() {
     assert_eq!(gh, "result=refused\nmoved=false\n");
 }
 
+/// `verify --image <unknown>` is an input error of `verify`: the image name is the bad input,
+/// never the operation.
 #[test]
-fn verify_with_an_unknown_image_is_refused_as_verify() {
+fn verify_with_an_unknown_image_names_the_operation_and_the_flag() {
     let w = world();
     let verify = Command::Verify {
         reference: "staging".into(),
-        image: Some("nope".into()),
+        image: Some("nosuch".into()),
     };
     let (code, out, err, _) = w.run(&verify, OutputFormat::Text, "2026-07-06T10:00:00Z");
     assert_eq!((code, out.as_str()), (2, ""));
     assert!(
         err.starts_with(
-            "verify: refused (input), nothing changed: --image: \"nope\" is not an image of unit"
+            "verify: refused (input), nothing changed: --image: \"nosuch\" is not an image of unit cloud-api"
         ),
         "{err}"
     );
+    let (code, out, _, _) = w.run(&verify, OutputFormat::Json, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 2);
+    let v = valid_output(&out);
+    assert_eq!(
+        (v["operation"].as_str(), v["error"]["kind"].as_str()),
+        (Some("verify"), Some("input"))
+    );
+}
+
+/// A failure after writes says its kind in the JSON: here the release service is down after
+/// prod moved (`audit_unavailable`), which a reader tells from a compare-and-swap conflict or a
+/// transient registry failure without parsing the message.
+#[test]
+fn a_partial_run_names_its_failure_kind_in_the_json() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    w.audit.fail_releases(1);
+    let (code, out, _, _) = w.run(&promote(false), OutputFormat::Json, "2026-07-06T10:00:00Z");
+    assert_eq!(code, 3);
+    let v = valid_output(&out);
+    assert_eq!(
+        (
+            v["result"].as_str(),
+            v["error"]["kind"].as_str(),
+            v["operation"].as_str()
+        ),
+        (Some("partial"), Some("audit_unavailable"), Some("promote"))
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("release prod-20260706-a2fad42 failed"),
+        "{v}"
+    );
+    assert_eq!(v["images"][0]["tags"][1]["status"], "created", "{v}");
+    assert_eq!(v["release"]["status"], "failed", "{v}");
+    assert_eq!(v["release"]["error"]["kind"], "audit_unavailable", "{v}");
+}
+
+/// `status`, `history` and `verify` print the envelope of every command, their fields at the
+/// top (no `report`), and the source commit in its one shape.
+#[test]
+fn read_only_commands_print_the_same_envelope_flat() {
+    let w = world();
+    let d = w.build("one");
+    w.reg.set_tag(&w.repo, "staging", &d, t("2026-07-06T09:00:00Z"));
+    assert_eq!(
+        w.run(&promote(false), OutputFormat::Text, "2026-07-06T10:00:00Z")
+            .0,
+        0
+    );
+    let verify = Command::Verify {
+        reference: "prod".into(),
+        image: None,
+    };
+    for (command, operation) in [
+        (Command::Status, "status"),
+        (Command::History, "history"),
+        (verify, "verify"),
+    ] {
+        let (code, out, _, _) = w.run(&command, OutputFormat::Json, "2026-07-06T11:00:00Z");
+        assert_eq!(code, 0, "{out}");
+        let v = valid_output(&out);
+        assert_eq!(
+            (v["operation"].as_str(), v["result"].as_str()),
+            (Some(operation), Some("done"))
+        );
+        assert!(v.get("report").is_none(), "{v}");
+    }
+    let (_, out, _, _) = w.run(&Command::Status, OutputFormat::Json, "2026-07-06T11:00:00Z");
+    let prod = &valid_output(&out)["images"][0]["channels"][1];
+    assert_eq!(
+        prod["source_commit"],
+        serde_json::json!({"sha": "a2fad42", "source": "prod_stamp", "stamp": "prod-20260706-a2fad42", "derived_from_digest": false}),
+        "{prod}"
+    );
+    let (_, out, _, _) = w.run(
+        &Command::Verify {
+            reference: "prod".into(),
+            image: None,
+        },
+        OutputFormat::Json,
+        "2026-07-06T11:00:00Z",
+    );
+    let v = valid_output(&out);
+    assert_eq!(v["source_commit"]["source"], "certificate", "{v}");
+    assert_eq!(v["source_commit"]["stamp"], serde_json::Value::Null, "{v}");
 }

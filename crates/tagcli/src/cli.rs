@@ -20,6 +20,13 @@ pub(crate) struct Cli {
     /// Fix the clock (RFC 3339, UTC), for reproducible runs and tests.
     #[arg(long, global = true, env = "TAGCLI_NOW", value_name = "RFC3339")]
     pub(crate) now: Option<String>,
+    /// Log to stderr: `-v` retries, credential sources and rate limits; `-vv` every HTTP
+    /// request. `RUST_LOG` (e.g. `registry_hub=debug`) overrides both. Stdout keeps the result.
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Log nothing but errors, not even warnings; the result is still printed.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -30,7 +37,7 @@ pub(crate) struct Cli {
 pub(crate) enum OutputFormat {
     /// For people.
     Text,
-    /// One JSON object on stdout (`"schema": 1`).
+    /// One JSON object on stdout (`"schema": 2`, docs/output.md).
     Json,
 }
 

@@ -30,6 +30,8 @@ pub(crate) fn of_error(k: OpErrorKind) -> u8 {
         | OpErrorKind::Conflict
         | OpErrorKind::History
         | OpErrorKind::Registry(_) => REFUSED,
+        // Kinds added later refuse: nothing was written before an `OpError`.
+        _ => REFUSED,
     }
 }
 

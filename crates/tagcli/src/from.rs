@@ -97,17 +97,16 @@ async fn print_plan<R: Registry>(
             s.image.blobs.len(),
             missing.1
         ));
-        images.push(serde_json::json!({
-            "repository": repo.to_string(),
-            "source": s.name.to_string(),
-            "digest": s.image.digest,
-            "blobs": s.image.blobs.len(),
-            "missing_blobs": missing.0,
-            "missing_bytes": missing.1,
-        }));
+        images.push(crate::output::json::PushPlan {
+            repository: repo.to_string(),
+            source: s.name.to_string(),
+            digest: s.image.digest.to_string(),
+            blobs: s.image.blobs.len(),
+            missing_blobs: missing.0,
+            missing_bytes: missing.1,
+        });
     }
-    let json = serde_json::json!({"schema": 1, "operation": "publish", "dry_run": true, "push": images});
-    sink.print(&text, &json);
+    sink.print(&text, crate::output::build::push_plan(&policy.unit, images));
     Ok(())
 }
 

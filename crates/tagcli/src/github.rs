@@ -35,6 +35,38 @@ fn kind_of(status: reqwest::StatusCode) -> AuditErrorKind {
     }
 }
 
+/// Sends a GitHub API request and logs it (target `tagcli::github`, level debug): method, URL
+/// without its query, status and milliseconds. The token is in a header, never logged.
+trait LoggedSend {
+    async fn logged_send(self, what: &str) -> Result<reqwest::Response, AuditError>;
+}
+
+impl LoggedSend for reqwest::RequestBuilder {
+    async fn logged_send(self, what: &str) -> Result<reqwest::Response, AuditError> {
+        let (client, request) = self.build_split();
+        let request = request.map_err(|e| transport(what, &e))?;
+        let method = request.method().clone();
+        let url = request.url();
+        let url = format!(
+            "{}://{}{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or(""),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default(),
+            url.path()
+        );
+        let started = std::time::Instant::now();
+        let answer = client.execute(request).await;
+        let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &answer {
+            Ok(resp) => {
+                tracing::debug!(target: "tagcli::github", %method, %url, status = resp.status().as_u16(), ms, "HTTP request");
+            }
+            Err(_) => tracing::debug!(target: "tagcli::github", %method, %url, ms, "HTTP request failed"),
+        }
+        answer.map_err(|e| transport(what, &e))
+    }
+}
+
 fn transport(what: &str, e: &reqwest::Error) -> AuditError {
     // reqwest errors carry the URL, never the Authorization header.
     AuditError::new(AuditErrorKind::Unavailable, format!("{what}: {e}"))
@@ -158,9 +190,8 @@ impl AuditSink for GitHub {
                 format!("{base}/tags/{}", r.tag),
                 s.token.as_ref(),
             )?
-            .send()
-            .await
-            .map_err(|e| transport(&what, &e))?;
+            .logged_send(&what)
+            .await?;
         let (resp, created) = match existing.status().as_u16() {
             200 => {
                 let found = read_json(&what, existing, MAX_ANSWER_BYTES).await?;
@@ -173,18 +204,16 @@ impl AuditSink for GitHub {
                 let resp = self
                     .request(reqwest::Method::PATCH, format!("{base}/{id}"), s.token.as_ref())?
                     .json(&body)
-                    .send()
-                    .await
-                    .map_err(|e| transport(&what, &e))?;
+                    .logged_send(&what)
+                    .await?;
                 (resp, false)
             }
             404 => {
                 let resp = self
                     .request(reqwest::Method::POST, base.clone(), s.token.as_ref())?
                     .json(&body)
-                    .send()
-                    .await
-                    .map_err(|e| transport(&what, &e))?;
+                    .logged_send(&what)
+                    .await?;
                 (resp, true)
             }
             _ => return Err(refused(&what, existing).await),
@@ -213,9 +242,8 @@ impl AuditSink for GitHub {
         let resp = self
             .request(reqwest::Method::POST, url, s.token.as_ref())?
             .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport(&what, &e))?;
+            .logged_send(&what)
+            .await?;
         if resp.status().is_success() {
             Ok(())
         } else {

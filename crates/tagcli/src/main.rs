@@ -27,12 +27,41 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::USAGE } else { exit::OK });
         }
     };
+    init_logs(cli.verbose, cli.quiet);
     ExitCode::from(run(&cli))
+}
+
+/// Installs the log on stderr: `RUST_LOG` when set, else warnings (`--quiet`: errors only),
+/// `-v` information (retries, credential sources, rate limits), `-vv` every HTTP request.
+/// Stdout keeps the result alone.
+fn init_logs(verbose: u8, quiet: bool) {
+    const OURS: [&str; 4] = ["tagcli", "tagcore", "registry_hub", "cosign_verify"];
+    // Other crates' logs (HTTP, TLS, Sigstore) show only their errors, and warnings with -v.
+    let (others, ours) = match (quiet, verbose) {
+        (true, _) => ("error", "error"),
+        (false, 0) => ("error", "warn"),
+        (false, 1) => ("warn", "info"),
+        (false, _) => ("warn", "debug"),
+    };
+    let directives = std::iter::once(others.to_owned())
+        .chain(OURS.iter().map(|c| format!("{c}={ours}")))
+        .collect::<Vec<_>>()
+        .join(",");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .init();
 }
 
 fn run(cli: &Cli) -> u8 {
     let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // Not locked for the whole run: the log writes to stderr from other threads too (a
+    // credential helper runs on the blocking pool), and would wait for the lock for ever.
+    let mut stderr = std::io::stderr();
     match &cli.command {
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "tagcli", &mut stdout);
@@ -55,8 +84,10 @@ fn run(cli: &Cli) -> u8 {
         let _ = writeln!(stderr, "tagcli: {message}");
         if json {
             // Machines reading stdout still get one object, with the reason.
-            let object = output::error_json(operation, cli.unit.as_deref(), "usage", &message);
-            let _ = writeln!(std::io::stdout(), "{object}");
+            let object = output::build::refusal(operation, cli.unit.as_deref(), "usage", &message);
+            if let Ok(line) = serde_json::to_string(&object) {
+                let _ = writeln!(std::io::stdout(), "{line}");
+            }
         }
         exit::USAGE
     };
@@ -101,6 +132,7 @@ fn run(cli: &Cli) -> u8 {
         Ok(r) => r,
         Err(e) => return usage(&mut stderr, format!("cannot start the async runtime: {e}")),
     };
+    let rate_limits = || output::build::rate_limits(&registry);
     let mut sink = app::Sink {
         out: &mut stdout,
         err: &mut stderr,
@@ -109,22 +141,30 @@ fn run(cli: &Cli) -> u8 {
         github_summary: std::env::var_os("GITHUB_STEP_SUMMARY").map(Into::into),
         annotations: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         progress: cli.output == cli::OutputFormat::Text
+            && !cli.quiet
             && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        rate_limits: &rate_limits,
     };
-    runtime.block_on(app::run(
+    let code = runtime.block_on(app::run(
         &cli.command,
         &cfg.policy,
         (&registry, &verifier, &audit),
         now,
         &mut sink,
-    ))
+    ));
+    output::build::log_rate_limits(rate_limits());
+    code
 }
 
 /// Prints the resolved policy (`tagcli policy check`), secrets redacted.
 fn policy_check(cli: &Cli, cfg: &config::UnitConfig, stdout: &mut dyn std::io::Write) -> u8 {
     let resolved = config::describe(cfg);
     let _ = match cli.output {
-        cli::OutputFormat::Json => writeln!(stdout, "{resolved}"),
+        cli::OutputFormat::Json => writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string(&output::build::policy(&cfg.policy.unit, resolved)).unwrap_or_default()
+        ),
         cli::OutputFormat::Text => writeln!(
             stdout,
             "{}: ok\n{}",

@@ -3,12 +3,15 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use crate::OpErrorKind;
+
 /// A boxed underlying cause, kept for `source()` chains; never shown with secrets.
 pub type Cause = Box<dyn StdError + Send + Sync + 'static>;
 
 /// What kind of registry failure happened; callers act on the kind, not on the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum RegistryErrorKind {
     /// Credentials are missing or were refused (HTTP 401).
     Unauthorized,
@@ -28,6 +31,23 @@ pub enum RegistryErrorKind {
     InvalidInput,
     /// The backend does not support this operation.
     Unsupported,
+}
+
+impl RegistryErrorKind {
+    /// Returns the kind's stable machine name (`not_found`, `rate_limited`, …), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::RateLimited => "rate_limited",
+            Self::Transient => "transient",
+            Self::Conflict => "conflict",
+            Self::InvalidResponse => "invalid_response",
+            Self::InvalidInput => "invalid_input",
+            Self::Unsupported => "unsupported",
+        }
+    }
 }
 
 impl fmt::Display for RegistryErrorKind {
@@ -124,6 +144,7 @@ impl StdError for VerifyError {
 /// What kind of audit-sink failure happened (GitHub releases, deploy dispatch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum AuditErrorKind {
     /// Credentials missing or refused.
     Unauthorized,
@@ -131,6 +152,17 @@ pub enum AuditErrorKind {
     Rejected,
     /// The service is down or timed out.
     Unavailable,
+}
+
+impl AuditErrorKind {
+    /// Returns the kind's stable machine name (`unauthorized`, `rejected`, `unavailable`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Rejected => "rejected",
+            Self::Unavailable => "unavailable",
+        }
+    }
 }
 
 /// An audit-sink failure.
@@ -164,5 +196,52 @@ impl fmt::Display for AuditError {
 impl StdError for AuditError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source.as_deref().map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+// The names of the engine's failure kinds, next to the kinds they embed.
+
+impl OpErrorKind {
+    /// Returns the kind's stable machine name: `input`, `refused`, `verification`,
+    /// `conflict`, `superseded`, `history`, `registry_<kind>` or `audit_<kind>`.
+    pub fn as_str(self) -> &'static str {
+        use crate::AuditErrorKind as A;
+        use crate::RegistryErrorKind as R;
+        match self {
+            Self::Input => "input",
+            Self::Refused => "refused",
+            Self::Verification => "verification",
+            Self::Conflict => "conflict",
+            Self::Superseded => "superseded",
+            Self::History => "history",
+            Self::Registry(k) => match k {
+                R::Unauthorized => "registry_unauthorized",
+                R::Forbidden => "registry_forbidden",
+                R::NotFound => "registry_not_found",
+                R::RateLimited => "registry_rate_limited",
+                R::Transient => "registry_transient",
+                R::Conflict => "registry_conflict",
+                R::InvalidResponse => "registry_invalid_response",
+                R::InvalidInput => "registry_invalid_input",
+                R::Unsupported => "registry_unsupported",
+            },
+            Self::Audit(k) => match k {
+                A::Unauthorized => "audit_unauthorized",
+                A::Rejected => "audit_rejected",
+                A::Unavailable => "audit_unavailable",
+            },
+        }
+    }
+}
+
+impl fmt::Display for OpErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for OpErrorKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }

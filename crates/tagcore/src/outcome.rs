@@ -2,11 +2,13 @@
 
 use serde::Serialize;
 
+use crate::engine::OpErrorKind;
 use crate::plan::{Plan, TagKind};
 use crate::{Digest, Repository, Tag};
 
 /// What happened to one tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TagStatus {
     /// The plan would write it (dry run).
@@ -24,6 +26,18 @@ pub enum TagStatus {
 }
 
 impl TagStatus {
+    /// Returns the status's machine name (`planned`, `created`, …), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Created => "created",
+            Self::Moved => "moved",
+            Self::Unchanged => "unchanged",
+            Self::Failed => "failed",
+            Self::NotAttempted => "not_attempted",
+        }
+    }
+
     /// Returns whether the registry changed for this tag.
     pub fn wrote(self) -> bool {
         matches!(self, Self::Created | Self::Moved)
@@ -49,6 +63,7 @@ pub struct TagChange {
 
 /// What happened to the release or dispatch step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SideStatus {
     /// Dry run: it would run.
@@ -65,6 +80,20 @@ pub enum SideStatus {
     Skipped,
 }
 
+impl SideStatus {
+    /// Returns the status's machine name (`planned`, `created`, …), as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
 /// The release step's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReleaseOutcome {
@@ -74,8 +103,8 @@ pub struct ReleaseOutcome {
     pub url: Option<String>,
     /// What happened.
     pub status: SideStatus,
-    /// Why it failed.
-    pub error: Option<String>,
+    /// Why it failed, with its kind.
+    pub error: Option<Failure>,
 }
 
 /// One dispatch target's result.
@@ -85,8 +114,34 @@ pub struct DispatchOutcome {
     pub target: String,
     /// What happened.
     pub status: SideStatus,
-    /// Why it failed.
-    pub error: Option<String>,
+    /// Why it failed, with its kind.
+    pub error: Option<Failure>,
+}
+
+/// Why a run stopped: a kind to act on (a compare-and-swap conflict, a transient registry
+/// failure, a failed release…) and a message naming what was attempted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    /// What kind of failure; the same kinds as a refusal before any write.
+    pub kind: OpErrorKind,
+    /// A message naming the tag, release or dispatch involved; never contains secrets.
+    pub message: String,
+}
+
+impl Failure {
+    /// Returns a failure of `kind` with `message`.
+    pub fn new(kind: OpErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// How the run ended, which decides the exit code.
@@ -100,9 +155,19 @@ pub enum RunResult {
     /// Printed the plan, wrote nothing.
     DryRun,
     /// Failed before any write: nothing changed.
-    FailedBeforeWrite(String),
+    FailedBeforeWrite(Failure),
     /// Failed after some writes: the tags say which moved; re-running converges.
-    Partial(String),
+    Partial(Failure),
+}
+
+impl RunResult {
+    /// Returns the failure of a run that failed, before or after its writes.
+    pub fn failure(&self) -> Option<&Failure> {
+        match self {
+            Self::FailedBeforeWrite(f) | Self::Partial(f) => Some(f),
+            Self::Done | Self::NoOp | Self::DryRun => None,
+        }
+    }
 }
 
 /// What an executed (or dry-run) plan did.
@@ -129,5 +194,57 @@ impl Outcome {
     /// Returns the tags that the registry now holds differently because of this run.
     pub fn moved(&self) -> impl Iterator<Item = &TagChange> {
         self.tags.iter().filter(|t| t.status.wrote())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_the_serialized_names() {
+        for s in [
+            TagStatus::Planned,
+            TagStatus::Created,
+            TagStatus::Moved,
+            TagStatus::Unchanged,
+            TagStatus::Failed,
+            TagStatus::NotAttempted,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in [
+            SideStatus::Planned,
+            SideStatus::Created,
+            SideStatus::Updated,
+            SideStatus::Sent,
+            SideStatus::Failed,
+            SideStatus::Skipped,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        use crate::RegistryErrorKind as R;
+        for k in [
+            R::Unauthorized,
+            R::Forbidden,
+            R::NotFound,
+            R::RateLimited,
+            R::Transient,
+            R::Conflict,
+            R::InvalidResponse,
+            R::InvalidInput,
+            R::Unsupported,
+        ] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(
+                OpErrorKind::Registry(k).as_str(),
+                format!("registry_{}", k.as_str())
+            );
+        }
+        use crate::AuditErrorKind as A;
+        for k in [A::Unauthorized, A::Rejected, A::Unavailable] {
+            assert_eq!(serde_json::to_value(k).unwrap(), k.as_str());
+            assert_eq!(OpErrorKind::Audit(k).as_str(), format!("audit_{}", k.as_str()));
+        }
     }
 }

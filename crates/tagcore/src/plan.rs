@@ -8,6 +8,7 @@ use crate::{Digest, DispatchRequest, OperationKind, ReleaseRequest, Repository, 
 
 /// Whether a tag is written once or moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TagKind {
     /// Stamps and audit tags: created once, never re-pointed.

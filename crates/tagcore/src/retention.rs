@@ -24,6 +24,7 @@ pub struct RetentionPolicy {
 
 /// How a registry deletes a tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeleteMode {
     /// The tag alone (Docker Hub's API, an OCI layout).

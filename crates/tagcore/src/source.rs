@@ -24,6 +24,29 @@ pub enum CommitSource {
     ProdStamp(Tag),
 }
 
+impl CommitSource {
+    /// Returns the source's machine name: `certificate`, `revision`, `staging_stamp`, `digest`,
+    /// `input` or `prod_stamp`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Certificate => "certificate",
+            Self::Revision => "revision",
+            Self::StagingStamp(_) => "staging_stamp",
+            Self::Digest => "digest",
+            Self::Input => "input",
+            Self::ProdStamp(_) => "prod_stamp",
+        }
+    }
+
+    /// Returns the stamp that named the commit, for the stamp sources.
+    pub fn stamp(&self) -> Option<&Tag> {
+        match self {
+            Self::StagingStamp(t) | Self::ProdStamp(t) => Some(t),
+            Self::Certificate | Self::Revision | Self::Digest | Self::Input => None,
+        }
+    }
+}
+
 impl fmt::Display for CommitSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -37,7 +37,7 @@ pub(super) async fn run<R: Registry, V: Verifier, A: AuditSink>(
                 Ok(r) => r,
                 Err(e) => return refused(sink, "resolve", unit, &e),
             };
-            sink.print(&output::resolve_text(&report), &output::resolve_json(&report));
+            sink.print(&output::resolve_text(&report), output::build::resolve(&report));
             for img in &report.images {
                 let Some(note) = &img.note else { continue };
                 let note = registry_hub::sanitize::printable(note);
@@ -62,13 +62,13 @@ pub(super) async fn run<R: Registry, V: Verifier, A: AuditSink>(
                 Ok(r) => r,
                 Err(e) => return refused(sink, "prune", unit, &e),
             };
-            sink.print(&output::prune_text(&report), &output::prune_json(&report));
+            sink.print(&output::prune_text(&report), output::build::prune(&report));
             for img in &report.images {
                 for (tag, e) in &img.failed {
                     let message = format!(
                         "prune: deleting {}:{tag} failed: {}",
                         img.repository,
-                        registry_hub::sanitize::printable(e)
+                        registry_hub::sanitize::printable(&e.message)
                     );
                     sink.annotate("error", &message);
                 }

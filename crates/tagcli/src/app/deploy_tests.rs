@@ -78,6 +78,7 @@ impl World {
             github_summary: None,
             annotations: false,
             progress: false,
+            rate_limits: &|| None,
         };
         let now = t("2026-07-01T00:00:00Z");
         let code = block_on(app::run(
@@ -88,12 +89,12 @@ impl World {
             &mut sink,
         ));
         let gh = std::fs::read_to_string(gh).unwrap_or_default();
-        (
-            code,
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-            gh,
-        )
+        let out = String::from_utf8(out).unwrap();
+        if format == OutputFormat::Json {
+            // Every JSON output of these tests matches docs/output.schema.json.
+            crate::output::schema_tests::valid_output(&out);
+        }
+        (code, out, String::from_utf8(err).unwrap(), gh)
     }
 }
 
@@ -125,7 +126,7 @@ fn resolve_prints_pins_and_refuses_an_unverified_image_with_exit_1() {
     w.reg.set_tag(&w.repos[1], "prod", &l2, t("2026-06-30T00:00:00Z"));
     let (code, out, err, gh) = w.run(&resolve("prod", None), OutputFormat::Json);
     assert_eq!((code, err.as_str()), (0, ""));
-    insta::assert_snapshot!("resolve_json", out);
+    insta::assert_json_snapshot!("resolve_json", crate::output::schema_tests::valid_output(&out));
     insta::assert_snapshot!("resolve_github_output", gh);
     // A bad channel or release is a usage error, before any read.
     w.reg.clear_calls();
@@ -172,7 +173,10 @@ fn prune_dry_run_lists_every_tag_with_its_reason_and_deletes_nothing() {
     assert_eq!(w.reg.tags(&w.repos[0]).len(), 8);
     let (code, out, _, _) = w.run(&Command::Prune { apply: true }, OutputFormat::Json);
     assert_eq!(code, 0);
-    insta::assert_snapshot!("prune_applied_json", out);
+    insta::assert_json_snapshot!(
+        "prune_applied_json",
+        crate::output::schema_tests::valid_output(&out)
+    );
     assert!(!w.reg.tags(&w.repos[1]).contains_key("prod-20260601-1111111"));
     assert!(w.reg.tags(&w.repos[1]).contains_key("dev"));
 }

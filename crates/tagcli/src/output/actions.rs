@@ -123,10 +123,7 @@ pub(crate) fn github_summary(o: &Outcome) -> String {
                 .as_ref()
                 .map_or_else(|| "(absent)".to_owned(), |d| format!("`{}`", short(d))),
             short(&t.to),
-            serde_json::to_value(t.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
+            t.status.as_str()
         );
     }
     if let Some(c) = &p.source_commit {
@@ -138,11 +135,7 @@ pub(crate) fn github_summary(o: &Outcome) -> String {
                 let _ = writeln!(s, "\nRelease: [{}]({url})", r.tag);
             }
             None => {
-                let status = serde_json::to_value(r.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
-                let _ = writeln!(s, "\nRelease: `{}` ({status})", r.tag);
+                let _ = writeln!(s, "\nRelease: `{}` ({})", r.tag, r.status.as_str());
             }
         }
     }

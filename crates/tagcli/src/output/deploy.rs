@@ -3,12 +3,12 @@
 use std::fmt::Write as _;
 
 use registry_hub::sanitize::printable;
-use serde_json::{Value, json};
 use tagcore::engine::{ImagePrune, PruneReport, ResolveReport};
+use tagcore::outcome::Failure;
 use tagcore::retention::DeleteMode;
 
 use super::actions::{line, ref_key};
-use super::{short, verification_json};
+use super::short;
 
 /// Returns `resolve`'s text: one pinned reference per line, none for a refused image.
 pub(crate) fn resolve_text(r: &ResolveReport) -> String {
@@ -17,33 +17,6 @@ pub(crate) fn resolve_text(r: &ResolveReport) -> String {
         .filter_map(|i| i.reference.as_ref())
         .map(|reference| format!("{reference}\n"))
         .collect()
-}
-
-/// Returns `resolve`'s JSON object.
-pub(crate) fn resolve_json(r: &ResolveReport) -> Value {
-    let images: Vec<Value> = r
-        .images
-        .iter()
-        .map(|i| {
-            json!({
-                "repository": i.repository,
-                "digest": i.digest,
-                "reference": i.reference,
-                "verification": verification_json(i.verification.as_ref()),
-                "note": i.note.as_deref().map(printable),
-            })
-        })
-        .collect();
-    json!({
-        "schema": 1,
-        "operation": "resolve",
-        "unit": r.unit,
-        "tag": r.tag,
-        "verified": r.verified,
-        "result": if r.complete() { "done" } else { "refused" },
-        "complete": r.complete(),
-        "images": images,
-    })
 }
 
 /// Returns `resolve`'s `GITHUB_OUTPUT` lines: `result`, and `ref_<image>` per image (empty for
@@ -75,7 +48,11 @@ pub(crate) fn prune_result(r: &PruneReport) -> &'static str {
 }
 
 /// Returns the status of a planned deletion: `planned`, `deleted`, `failed` or `not_attempted`.
-fn delete_status<'a>(img: &'a ImagePrune, applied: bool, tag: &str) -> (&'static str, Option<&'a str>) {
+pub(super) fn delete_status<'a>(
+    img: &'a ImagePrune,
+    applied: bool,
+    tag: &str,
+) -> (&'static str, Option<&'a Failure>) {
     if !applied {
         return ("planned", None);
     }
@@ -83,7 +60,7 @@ fn delete_status<'a>(img: &'a ImagePrune, applied: bool, tag: &str) -> (&'static
         return ("deleted", None);
     }
     match img.failed.iter().find(|(t, _)| t.as_str() == tag) {
-        Some((_, e)) => ("failed", Some(e.as_str())),
+        Some((_, e)) => ("failed", Some(e)),
         None => ("not_attempted", None),
     }
 }
@@ -112,7 +89,7 @@ pub(crate) fn prune_text(r: &PruneReport) -> String {
             let word = if r.applied { status } else { "would delete" };
             let _ = write!(s, "    {word:<13} {} {}: {}", v.tag, short(&v.digest), v.reason);
             if let Some(e) = error {
-                let _ = write!(s, " — {}", printable(e));
+                let _ = write!(s, " — {}", printable(&e.message));
             }
             s.push('\n');
         }
@@ -128,41 +105,6 @@ pub(crate) fn prune_text(r: &PruneReport) -> String {
         }
     }
     s
-}
-
-/// Returns `prune`'s JSON object.
-pub(crate) fn prune_json(r: &PruneReport) -> Value {
-    let images: Vec<Value> = r
-        .images
-        .iter()
-        .map(|img| {
-            let delete: Vec<Value> = img
-                .plan
-                .delete
-                .iter()
-                .map(|v| {
-                    let (status, error) = delete_status(img, r.applied, v.tag.as_str());
-                    json!({"tag": v.tag, "digest": v.digest, "reason": v.reason, "status": status,
-                           "error": error.map(printable)})
-                })
-                .collect();
-            json!({
-                "repository": img.repository,
-                "delete_mode": img.mode,
-                "delete": delete,
-                "keep": img.plan.keep,
-            })
-        })
-        .collect();
-    json!({
-        "schema": 1,
-        "operation": "prune",
-        "unit": r.unit,
-        "dry_run": !r.applied,
-        "result": prune_result(r),
-        "deleted": r.images.iter().map(|i| i.deleted.len()).sum::<usize>(),
-        "images": images,
-    })
 }
 
 /// Returns `prune`'s `GITHUB_OUTPUT` lines: `result` and the number of tags `deleted`.

@@ -346,7 +346,7 @@ fn verify_and_status_report_the_signature_and_the_channels() {
     assert_eq!(r.json()["error"]["kind"], "verification");
     let r = w.tagcli_registry_only(&["--output", "json", "status"], &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    let channels = &r.json()["report"]["images"][0]["channels"];
+    let channels = &r.json()["images"][0]["channels"];
     assert_eq!(channels[0]["tag"], "staging");
     assert_eq!(channels[0]["digest"], d1.as_str());
 }
@@ -455,12 +455,12 @@ fn policy_check_works_offline_and_redacts_secrets() {
     let v = r.json();
     assert_eq!(v["unit"], "cloud-api");
     assert_eq!(
-        v["dispatch"][1]["target"]["workflow"]["file"],
+        v["policy"]["dispatch"][1]["target"]["workflow"]["file"],
         "update_cloud_api_prod.yml"
     );
-    assert_eq!(v["dispatch"][1]["payload"], serde_json::Value::Null);
+    assert_eq!(v["policy"]["dispatch"][1]["payload"], serde_json::Value::Null);
     assert_eq!(
-        v["secrets"],
+        v["policy"]["secrets"],
         serde_json::json!({
             "registry.password": "*** (set)",
             "release.token": "*** (default: GH_TOKEN or GITHUB_TOKEN)",

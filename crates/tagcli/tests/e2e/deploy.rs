@@ -172,7 +172,7 @@ fn prune_deletes_exactly_the_expected_set_and_the_window_still_rolls_back() {
     let j = dry.json();
     assert_eq!(
         (j["dry_run"].as_bool(), j["result"].as_str()),
-        (Some(true), Some("planned"))
+        (Some(true), Some("dry_run"))
     );
     let planned: BTreeSet<String> = j["images"][0]["delete"]
         .as_array()

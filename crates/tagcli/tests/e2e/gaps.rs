@@ -74,8 +74,8 @@ fn a_key_based_policy_promotes_with_the_commit_of_its_staging_stamp() {
     // No certificate and no revision label: the staging stamp names the commit.
     assert_eq!(v["stamp"], "prod-20260709-dac1007");
     assert_eq!(
-        v["source_commit"]["source"],
-        "staging_stamp:staging-20260709-dac1007"
+        (&v["source_commit"]["source"], &v["source_commit"]["stamp"]),
+        (&"staging_stamp".into(), &"staging-20260709-dac1007".into())
     );
     assert!(v["images"][0]["verification"]["key"].is_string(), "{v}");
     assert_eq!(w.tag(IMAGE, "prod"), Some(d.clone()));

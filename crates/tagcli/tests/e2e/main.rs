@@ -12,6 +12,7 @@ mod gaps;
 mod hostile;
 mod hub;
 mod hub_outage;
+mod logs;
 mod policy_rules;
 mod support;
 mod usage;

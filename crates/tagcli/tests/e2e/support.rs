@@ -357,6 +357,11 @@ impl World {
             stdout: String::from_utf8_lossy(&out.stdout).replace(self.registry.addr(), "[registry]"),
             stderr: String::from_utf8_lossy(&out.stderr).replace(self.registry.addr(), "[registry]"),
         };
+        let json = args.windows(2).any(|w| w == ["--output", "json"]) || args.contains(&"--output=json");
+        if json && !run.stdout.is_empty() {
+            // Every JSON output of the end-to-end tests matches docs/output.schema.json.
+            valid_output(&run.stdout);
+        }
         let read = |p: &PathBuf| std::fs::read_to_string(p).unwrap_or_default();
         assert_no_secret(
             &[
@@ -419,7 +424,50 @@ pub(crate) struct Run {
 }
 
 impl Run {
+    /// Returns stdout as JSON, checked against docs/output.schema.json.
     pub(crate) fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+        valid_output(&self.stdout)
     }
+}
+
+/// Panics unless `stdout` is one JSON object that matches docs/output.schema.json (every
+/// violation named) with `error` an object exactly when the command failed; returns it.
+pub(crate) fn valid_output(stdout: &str) -> serde_json::Value {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/output.schema.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        jsonschema::validator_for(&schema).unwrap()
+    });
+    let value: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not one JSON object ({e}): {stdout}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{stdout}\ndoes not match docs/output.schema.json:\n{}",
+        errors.join("\n")
+    );
+    let failed = matches!(value["result"].as_str(), Some("refused" | "partial"));
+    assert_eq!(
+        value["error"].is_object(),
+        failed,
+        "error is an object exactly when the command failed: {stdout}"
+    );
+    value
+}
+
+#[test]
+fn the_schema_check_refuses_an_output_of_the_old_shape() {
+    let old = r#"{"schema":1,"operation":"status","report":{"unit":"u","images":[]}}"#;
+    assert!(std::panic::catch_unwind(|| valid_output(old)).is_err());
+    let string_error = r#"{"schema":2,"operation":"status","unit":"u","result":"refused","dry_run":false,
+        "error":"boom","warnings":[],"rate_limit":null,"images":[]}"#;
+    assert!(std::panic::catch_unwind(|| valid_output(string_error)).is_err());
+    let good = r#"{"schema":2,"operation":"status","unit":"u","result":"refused","dry_run":false,
+        "error":{"kind":"registry_transient","message":"boom"},"warnings":[],"rate_limit":null,"images":[]}"#;
+    assert_eq!(valid_output(good)["error"]["kind"], "registry_transient");
 }

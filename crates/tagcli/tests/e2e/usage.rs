@@ -43,10 +43,10 @@ fn usage_and_configuration_errors_exit_2() {
         "history",
     ]);
     assert_eq!(code, 2);
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let v = crate::support::valid_output(&out);
     assert_eq!(
         (v["schema"].as_i64(), v["result"].as_str()),
-        (Some(1), Some("refused"))
+        (Some(2), Some("refused"))
     );
     assert_eq!(v["error"]["kind"], "usage");
     assert_eq!(v["operation"], "history");

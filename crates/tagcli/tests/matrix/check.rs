@@ -185,8 +185,8 @@ pub(crate) fn result_name(r: &RunResult) -> String {
         RunResult::Done => "Done".into(),
         RunResult::NoOp => "NoOp".into(),
         RunResult::DryRun => "DryRun".into(),
-        RunResult::FailedBeforeWrite(m) => format!("FailedBeforeWrite({})", first_line(m)),
-        RunResult::Partial(m) => format!("Partial({})", first_line(m)),
+        RunResult::FailedBeforeWrite(m) => format!("FailedBeforeWrite({})", first_line(&m.message)),
+        RunResult::Partial(m) => format!("Partial({})", first_line(&m.message)),
     }
 }
 

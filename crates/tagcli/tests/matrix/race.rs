@@ -43,7 +43,8 @@ fn reported_alias(result: &Result<Outcome, OpError>, alias: &str) -> bool {
     match result {
         Err(e) => e.message.contains(alias),
         Ok(o) => {
-            let named = matches!(&o.result, tagcore::outcome::RunResult::Partial(m) if m.contains(alias));
+            let named =
+                matches!(&o.result, tagcore::outcome::RunResult::Partial(m) if m.message.contains(alias));
             named
                 || o.tags.iter().any(|c| {
                     c.tag.as_str() == alias

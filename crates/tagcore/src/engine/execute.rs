@@ -7,80 +7,38 @@
 //! A run that finds the channel at another digest stops, names that digest, and reports as
 //! written only the tags that still hold its own digest.
 
-use super::{Engine, Prepared};
-use crate::outcome::{DispatchOutcome, Outcome, ReleaseOutcome, RunResult, SideStatus, TagChange, TagStatus};
+mod tally;
+
+pub(super) use tally::dry_run;
+use tally::{changes, channel_holds, created_or_moved, plan_already_moved, show};
+
+use super::{Engine, OpErrorKind, Prepared};
+use crate::outcome::{
+    DispatchOutcome, Failure, Outcome, ReleaseOutcome, RunResult, SideStatus, TagChange, TagStatus,
+};
 use crate::plan::{Plan, TagKind, WriteStep};
 use crate::policy::StepMode;
 use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, Repository, Tag, Verifier};
 
-fn changes(plan: &Plan, status: impl Fn(&WriteStep) -> TagStatus) -> Vec<TagChange> {
-    plan.steps
-        .iter()
-        .map(|s| TagChange {
-            repository: plan.images[s.image].repository.clone(),
-            tag: s.tag.clone(),
-            kind: s.kind,
-            from: s.expected.clone(),
-            to: s.new.clone(),
-            status: status(s),
-        })
-        .collect()
-}
-
-fn show(d: Option<&Digest>) -> String {
-    d.map_or_else(|| "(absent)".to_owned(), ToString::to_string)
-}
-
-/// Returns the outcome of not executing `prepared`: every write `Planned` (or `Unchanged`).
-pub(super) fn dry_run(prepared: Prepared) -> Outcome {
-    let plan = prepared.plan;
-    let tags = changes(&plan, |s| {
-        if s.is_noop() {
-            TagStatus::Unchanged
-        } else {
-            TagStatus::Planned
-        }
-    });
-    Outcome {
-        release: plan.release.as_ref().map(|r| ReleaseOutcome {
-            tag: r.tag.clone(),
-            url: None,
-            status: SideStatus::Planned,
-            error: None,
-        }),
-        dispatches: plan
-            .dispatches
-            .iter()
-            .map(|d| DispatchOutcome {
-                target: d.name.clone(),
-                status: if channel_holds(&plan, &tags, &d.channel, |_| true) {
-                    SideStatus::Planned
-                } else {
-                    SideStatus::Skipped
-                },
-                error: None,
-            })
-            .collect(),
-        warnings: plan.warnings.clone(),
-        tags,
-        plan,
-        result: RunResult::DryRun,
-        superseded_by: None,
-    }
-}
-
 /// Why one write did not happen.
 struct WriteFailure {
-    message: String,
+    failure: Failure,
     /// The channel's digest when another run moved it (`Some(None)`: it was deleted).
     channel_moved_to: Option<Option<Digest>>,
 }
 
 impl WriteFailure {
-    fn plain(message: String) -> Self {
+    fn plain(kind: OpErrorKind, message: String) -> Self {
         Self {
-            message,
+            failure: Failure::new(kind, message),
             channel_moved_to: None,
+        }
+    }
+
+    fn moved(to: Option<Digest>) -> Self {
+        Self {
+            failure: Failure::new(OpErrorKind::Superseded, String::new()),
+            channel_moved_to: Some(to),
         }
     }
 }
@@ -89,7 +47,7 @@ impl WriteFailure {
 struct Run {
     tags: Vec<TagChange>,
     warnings: Vec<String>,
-    failure: Option<String>,
+    failure: Option<Failure>,
     superseded_by: Option<Option<Digest>>,
     side_effects: bool,
 }
@@ -99,9 +57,12 @@ impl Run {
     /// names the failure.
     fn superseded(&mut self, channel: &Tag, repo: &Repository, to: Option<Digest>) {
         if self.failure.is_none() {
-            self.failure = Some(format!(
-                "another run moved {channel} to {} ({repo}); this run stopped and does not undo it",
-                show(to.as_ref())
+            self.failure = Some(Failure::new(
+                OpErrorKind::Superseded,
+                format!(
+                    "another run moved {channel} to {} ({repo}); this run stopped and does not undo it",
+                    show(to.as_ref())
+                ),
             ));
         }
         self.superseded_by.get_or_insert(to);
@@ -114,6 +75,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// channel still holds this run's digest; then every written tag is read back; then the
     /// release is created or edited and the deploy dispatched. Never panics on a port's answer;
     /// a failure after a write is [`RunResult::Partial`] with every tag's status.
+    #[tracing::instrument(name = "execute", skip_all, fields(operation = %prepared.plan.operation, unit = %prepared.plan.unit))]
     pub async fn execute(&self, prepared: Prepared) -> Outcome {
         let Prepared { plan, manifests } = prepared;
         let channel = self.channel(plan.operation).cloned();
@@ -174,8 +136,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             let repo = &plan.images[step.image].repository;
             let Some(manifest) = manifests.get(step.image).and_then(Option::as_ref) else {
                 run.tags[i].status = TagStatus::Failed;
-                run.failure = Some(format!(
-                    "no manifest was read for {repo}; nothing more was written"
+                run.failure = Some(Failure::new(
+                    OpErrorKind::Refused,
+                    format!("no manifest was read for {repo}; nothing more was written"),
                 ));
                 break;
             };
@@ -199,10 +162,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                     if step.mode == StepMode::BestEffort {
                         run.warnings.push(format!(
                             "{} (best-effort step: continuing; to record it later, re-run naming the target explicitly)",
-                            f.message
+                            f.failure.message
                         ));
                     } else {
-                        run.failure = Some(f.message);
+                        run.failure = Some(f.failure);
                         break;
                     }
                 }
@@ -228,26 +191,32 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         let expected = |d: &Option<Digest>| *d == step.expected || d.as_ref() == Some(&step.new);
         let now = self.confirmed_read(repo, tag, expected).await.map_err(|e| {
-            WriteFailure::plain(format!("re-reading {repo}:{tag} before writing it failed: {e}"))
+            WriteFailure::plain(
+                OpErrorKind::Registry(e.kind),
+                format!("re-reading {repo}:{tag} before writing it failed: {e}"),
+            )
         })?;
         if now.as_ref() == Some(&step.new) {
             return Ok(TagStatus::Unchanged);
         }
         if now != step.expected {
             return Err(match step.kind {
-                TagKind::Immutable => WriteFailure::plain(format!(
-                    "{repo}:{tag} appeared at {} while this run was preparing; immutable tags are never overwritten",
-                    show(now.as_ref())
-                )),
-                TagKind::Moving if channel == Some(tag) => WriteFailure {
-                    message: String::new(),
-                    channel_moved_to: Some(now),
-                },
-                TagKind::Moving => WriteFailure::plain(format!(
-                    "{repo}:{tag} moved from {} to {} since it was read: someone else moved it; not overwriting (compare-and-swap)",
-                    show(step.expected.as_ref()),
-                    show(now.as_ref())
-                )),
+                TagKind::Immutable => WriteFailure::plain(
+                    OpErrorKind::Conflict,
+                    format!(
+                        "{repo}:{tag} appeared at {} while this run was preparing; immutable tags are never overwritten",
+                        show(now.as_ref())
+                    ),
+                ),
+                TagKind::Moving if channel == Some(tag) => WriteFailure::moved(now),
+                TagKind::Moving => WriteFailure::plain(
+                    OpErrorKind::Conflict,
+                    format!(
+                        "{repo}:{tag} moved from {} to {} since it was read: someone else moved it; not overwriting (compare-and-swap)",
+                        show(step.expected.as_ref()),
+                        show(now.as_ref())
+                    ),
+                ),
             });
         }
         self.put(repo, step, manifest).await
@@ -266,16 +235,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .confirmed_read(repo, channel, |d| d.as_ref() == Some(&step.new))
             .await
             .map_err(|e| {
-                WriteFailure::plain(format!(
-                    "re-reading {repo}:{channel} before moving its alias {} failed: {e}",
-                    step.tag
-                ))
+                WriteFailure::plain(
+                    OpErrorKind::Registry(e.kind),
+                    format!(
+                        "re-reading {repo}:{channel} before moving its alias {} failed: {e}",
+                        step.tag
+                    ),
+                )
             })?;
         if at.as_ref() != Some(&step.new) {
-            return Err(WriteFailure {
-                message: String::new(),
-                channel_moved_to: Some(at),
-            });
+            return Err(WriteFailure::moved(at));
         }
         self.put(repo, step, manifest).await
     }
@@ -317,11 +286,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let applied = matches!(self.registry.resolve_tag(repo, tag).await, Ok(Some(d)) if d == step.new);
         match answer {
             _ if applied => Ok(created_or_moved(step)),
-            Ok(put) => Err(WriteFailure::plain(format!(
-                "writing {repo}:{tag}: the registry reports digest {put}, expected {}; the tag may now point at {put}",
-                step.new
-            ))),
-            Err(e) => Err(WriteFailure::plain(format!("writing {repo}:{tag} failed: {e}"))),
+            Ok(put) => Err(WriteFailure::plain(
+                OpErrorKind::Registry(crate::RegistryErrorKind::InvalidResponse),
+                format!(
+                    "writing {repo}:{tag}: the registry reports digest {put}, expected {}; the tag may now point at {put}",
+                    step.new
+                ),
+            )),
+            Err(e) => Err(WriteFailure::plain(
+                OpErrorKind::Registry(e.kind),
+                format!("writing {repo}:{tag} failed: {e}"),
+            )),
         }
     }
 
@@ -360,16 +335,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                     if channel == Some(&tag) {
                         run.superseded(&tag, &repo, other);
                     } else if run.failure.is_none() {
-                        run.failure = Some(format!(
-                            "read-back: {repo}:{tag} points at {}, expected {to}",
-                            show(other.as_ref())
+                        run.failure = Some(Failure::new(
+                            OpErrorKind::Conflict,
+                            format!(
+                                "read-back: {repo}:{tag} points at {}, expected {to}",
+                                show(other.as_ref())
+                            ),
                         ));
                     }
                 }
                 Err(e) => {
                     ok = false;
                     if run.failure.is_none() {
-                        run.failure = Some(format!("read-back of {}:{} failed: {e}", t.repository, t.tag));
+                        run.failure = Some(Failure::new(
+                            OpErrorKind::Registry(e.kind),
+                            format!("read-back of {}:{} failed: {e}", t.repository, t.tag),
+                        ));
                     }
                 }
             }
@@ -403,14 +384,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 }
             }
             Err(e) => {
-                let message = format!("release {} failed: {e}", r.tag);
+                let failure = Failure::new(
+                    OpErrorKind::Audit(e.kind),
+                    format!("release {} failed: {e}", r.tag),
+                );
                 if plan.release_mode == StepMode::Required {
-                    run.failure = Some(message.clone());
+                    run.failure = Some(failure.clone());
                 } else {
-                    run.warnings.push(message.clone());
+                    run.warnings.push(failure.message.clone());
                 }
                 ReleaseOutcome {
-                    error: Some(message),
+                    error: Some(failure),
                     ..skipped(SideStatus::Failed)
                 }
             }
@@ -442,14 +426,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                         (SideStatus::Sent, None)
                     }
                     Err(e) => {
-                        let message =
-                            format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation);
+                        let failure = Failure::new(
+                            OpErrorKind::Audit(e.kind),
+                            format!("deploy dispatch ({}) after {} failed: {e}", d.name, d.operation),
+                        );
                         if mode == StepMode::Required && run.failure.is_none() {
-                            run.failure = Some(message.clone());
+                            run.failure = Some(failure.clone());
                         } else {
-                            run.warnings.push(message.clone());
+                            run.warnings.push(failure.message.clone());
                         }
-                        (SideStatus::Failed, Some(message))
+                        (SideStatus::Failed, Some(failure))
                     }
                 }
             };
@@ -461,36 +447,4 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         out
     }
-}
-
-/// Returns the status of a write that took effect.
-fn created_or_moved(step: &WriteStep) -> TagStatus {
-    if step.expected.is_none() {
-        TagStatus::Created
-    } else {
-        TagStatus::Moved
-    }
-}
-
-/// Returns whether, once the run ends, the operation's channel holds this run's digest on every
-/// image of the plan: its channel write has a status that `held` accepts, or (no write planned)
-/// it already pointed there.
-fn channel_holds(plan: &Plan, tags: &[TagChange], channel: &str, held: impl Fn(TagStatus) -> bool) -> bool {
-    plan.images.iter().enumerate().all(|(k, img)| {
-        let write = plan
-            .steps
-            .iter()
-            .zip(tags)
-            .find(|(s, _)| s.image == k && s.tag.as_str() == channel);
-        match write {
-            Some((_, t)) => held(t.status),
-            None => img.previous_digest.as_ref() == Some(&img.digest),
-        }
-    })
-}
-
-/// Returns whether an earlier run already moved the channel (a re-run whose every write is a
-/// no-op): a failure now is still a failure after writes.
-fn plan_already_moved(plan: &Plan) -> bool {
-    !plan.steps.is_empty() && plan.steps.iter().all(WriteStep::is_noop)
 }

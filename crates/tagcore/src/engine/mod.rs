@@ -18,8 +18,6 @@ mod step;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde::Serialize;
-
 pub use prune::{ImagePrune, PruneReport, PruneRequest};
 pub use push::{KnownBlobs, PushReport, push_image};
 pub use report::{HistoryReport, ImageStatus, StatusReport, TagPointer, VerifyReport};
@@ -37,9 +35,9 @@ use crate::policy::Policy;
 use crate::request::{InputError, Request};
 use crate::{AuditSink, Cause, Manifest, Registry, RegistryError, RegistryErrorKind, Timestamp, Verifier};
 
-/// What kind of refusal or failure stopped an operation before its first write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "registry")]
+/// What kind of refusal or failure stopped an operation, before its first write or after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OpErrorKind {
     /// A bad input value (exit 2).
     Input,
@@ -47,12 +45,17 @@ pub enum OpErrorKind {
     Refused,
     /// No signature satisfied the policy.
     Verification,
-    /// A tag is not where it must be (a stamp at another digest, a concurrent move).
+    /// A tag is not where it must be (a stamp at another digest, a concurrent move seen by a
+    /// compare-and-swap re-read or a read-back).
     Conflict,
+    /// Another run moved the channel during this run; re-running would undo that run's move.
+    Superseded,
     /// The history cannot name a target without guessing.
     History,
     /// A registry failure of this kind.
     Registry(RegistryErrorKind),
+    /// The release or the deploy dispatch failed with this kind.
+    Audit(crate::AuditErrorKind),
 }
 
 /// Why an operation stopped before writing anything.
@@ -135,6 +138,7 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
 
     /// Resolves, validates and verifies everything `request` needs and returns the plan.
     /// Writes nothing.
+    #[tracing::instrument(name = "prepare", skip_all, fields(operation = %request.kind(), unit = %self.policy.unit))]
     pub async fn prepare(&self, request: &Request, now: Timestamp) -> Result<Prepared, OpError> {
         self.calls.store(0, Ordering::Relaxed);
         self.verifications.store(0, Ordering::Relaxed);

@@ -27,8 +27,8 @@ pub struct ImagePrune {
     pub plan: PrunePlan,
     /// The tags deleted (when applied).
     pub deleted: Vec<Tag>,
-    /// The deletions that failed, with the reason.
-    pub failed: Vec<(Tag, String)>,
+    /// The deletions that failed, with the kind and reason.
+    pub failed: Vec<(Tag, crate::outcome::Failure)>,
 }
 
 /// The prune of every image of the unit.
@@ -47,6 +47,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// lacks them) and, when `apply`, deletes oldest first. Refuses to delete from an incomplete
     /// listing or on a registry that cannot delete; a deletion that fails is reported and the
     /// others go on.
+    #[tracing::instrument(name = "prune", skip_all, fields(unit = %self.policy.unit, apply = req.apply))]
     pub async fn prune(&self, req: &PruneRequest, now: Timestamp) -> Result<PruneReport, OpError> {
         let mut images = Vec::new();
         for image in &self.policy.images {
@@ -141,9 +142,12 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             if let Some(channel) = moved_here.iter().find(|(_, d)| d == &v.digest).map(|(c, _)| c) {
                 img.failed.push((
                     v.tag.clone(),
-                    format!(
-                        "{channel} moved to {} since the plan; deleting that manifest would take it along, not deleted",
-                        v.digest
+                    crate::outcome::Failure::new(
+                        OpErrorKind::Conflict,
+                        format!(
+                            "{channel} moved to {} since the plan; deleting that manifest would take it along, not deleted",
+                            v.digest
+                        ),
                     ),
                 ));
                 continue;
@@ -158,12 +162,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                             format!("{}; nothing was deleted", e.message),
                         ));
                     }
-                    img.failed.push((v.tag.clone(), e.to_string()));
+                    img.failed.push((v.tag.clone(), failure(&e)));
                     break;
                 }
-                Err(e) => img.failed.push((v.tag.clone(), e.to_string())),
+                Err(e) => img.failed.push((v.tag.clone(), failure(&e))),
             }
         }
         Ok(())
     }
+}
+
+/// Returns the failure of a deletion the registry refused.
+fn failure(e: &crate::RegistryError) -> crate::outcome::Failure {
+    crate::outcome::Failure::new(OpErrorKind::Registry(e.kind), e.to_string())
 }

@@ -73,6 +73,7 @@ pub struct VerifyReport {
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// Returns every channel and alias with its digest, stamps and source commit.
+    #[tracing::instrument(name = "status", skip_all, fields(unit = %self.policy.unit))]
     pub async fn status(&self) -> Result<StatusReport, OpError> {
         let tags = &self.policy.tags;
         let mut images = Vec::new();
@@ -150,6 +151,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     }
 
     /// Returns the prod timeline of the primary image, newest first.
+    #[tracing::instrument(name = "history", skip_all, fields(unit = %self.policy.unit))]
     pub async fn history(&self) -> Result<HistoryReport, OpError> {
         let repo = &self.policy.primary().repository;
         let scope = super::inventory::release_scope(&self.policy.tags);
@@ -166,6 +168,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     }
 
     /// Runs the signature policy on `target` of image `image` (an index into the unit).
+    #[tracing::instrument(name = "verify", skip_all, fields(unit = %self.policy.unit, image = image))]
     pub async fn verify_reference(&self, image: usize, target: &Target) -> Result<VerifyReport, OpError> {
         let Some(unit_image) = self.policy.images.get(image) else {
             return Err(OpError::new(

@@ -135,6 +135,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// images publish moves; otherwise those promote moves) once and, when asked,
     /// verifies each digest. A refused image keeps its digest but gets no reference; a missing
     /// tag on any image is an error naming it.
+    #[tracing::instrument(name = "resolve", skip_all, fields(unit = %self.policy.unit, channel = %req.channel))]
     pub async fn resolve_unit(&self, req: &ResolveRequest) -> Result<ResolveReport, OpError> {
         let tag = req.at.clone().unwrap_or_else(|| req.channel.clone());
         let t = &self.policy.tags;

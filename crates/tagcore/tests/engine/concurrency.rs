@@ -66,8 +66,11 @@ fn a_run_whose_prod_was_overwritten_stops_before_its_aliases_and_names_the_winne
     };
     assert_eq!(
         msg,
-        &format!(
-            "another run moved prod to {b} (docker.io/nearai/cloud-api); this run stopped and does not undo it"
+        &tagcore::outcome::Failure::new(
+            tagcore::OpErrorKind::Superseded,
+            format!(
+                "another run moved prod to {b} (docker.io/nearai/cloud-api); this run stopped and does not undo it"
+            )
         )
     );
     assert_eq!(out.superseded_by, Some(b.clone()));
@@ -165,7 +168,11 @@ fn publish_against_publish_keeps_staging_and_its_alias_together() {
     let RunResult::Partial(msg) = &lost.result else {
         panic!("{:?}", lost.result)
     };
-    assert!(msg.starts_with("another run moved staging to sha256:"), "{msg}");
+    assert!(
+        msg.message.starts_with("another run moved staging to sha256:"),
+        "{msg}"
+    );
+    assert_eq!(msg.kind, tagcore::OpErrorKind::Superseded);
     assert_eq!(w.tag(0, "staging"), Some(b.clone()));
     assert_eq!(w.tag(0, "latest"), Some(b));
     assert_eq!(

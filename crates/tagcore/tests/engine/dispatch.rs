@@ -73,7 +73,8 @@ fn a_failed_rollback_dispatch_is_sent_by_the_re_run_and_carries_no_payload() {
         .run(&rollback(RollbackTarget::Automatic), "2026-07-09T10:00:00Z")
         .unwrap();
     assert!(
-        matches!(out.result, RunResult::Partial(ref m) if m.contains("prod redeploy")),
+        matches!(out.result, RunResult::Partial(ref m) if m.message.contains("prod redeploy")
+            && m.kind == tagcore::OpErrorKind::Audit(tagcore::AuditErrorKind::Unavailable)),
         "{:?}",
         out.result
     );

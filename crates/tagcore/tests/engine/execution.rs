@@ -72,7 +72,10 @@ fn a_failed_dispatch_is_partial_and_the_rerun_sends_it() {
     };
     assert_eq!(
         msg,
-        "deploy dispatch (deploy) after promote failed: dispatch failed (injected)"
+        &tagcore::outcome::Failure::new(
+            tagcore::OpErrorKind::Audit(tagcore::AuditErrorKind::Unavailable),
+            "deploy dispatch (deploy) after promote failed: dispatch failed (injected)"
+        )
     );
     assert_eq!(out.dispatches[0].status, SideStatus::Failed);
     assert_eq!(w.tag(0, "prod"), Some(d1.clone()));
@@ -114,8 +117,11 @@ fn read_back_catches_a_tag_moved_after_its_put() {
     };
     assert_eq!(
         msg,
-        &format!(
-            "read-back: docker.io/nearai/cloud-api:prod-20260624-a2fad42 points at {intruder}, expected {d1}"
+        &tagcore::outcome::Failure::new(
+            tagcore::OpErrorKind::Conflict,
+            format!(
+                "read-back: docker.io/nearai/cloud-api:prod-20260624-a2fad42 points at {intruder}, expected {d1}"
+            )
         )
     );
     assert_eq!(
@@ -138,7 +144,7 @@ fn a_rerun_that_fails_again_is_still_partial() {
     assert!(matches!(out.result, RunResult::Partial(_)), "{:?}", out.result);
     let again = w.run(&promote_staging(), "2026-06-24T10:10:00Z").unwrap();
     assert!(
-        matches!(&again.result, RunResult::Partial(m) if m.starts_with("release prod-20260624-a2fad42 failed")),
+        matches!(&again.result, RunResult::Partial(m) if m.message.starts_with("release prod-20260624-a2fad42 failed")),
         "{:?}",
         again.result
     );
@@ -215,9 +221,12 @@ fn a_retag_target_moved_meanwhile_is_a_compare_and_swap_failure() {
     assert_eq!(out.superseded_by, None);
     assert_eq!(
         out.result,
-        RunResult::FailedBeforeWrite(format!(
-            "docker.io/nearai/cloud-api:qa moved from (absent) to {other} since it was read: someone else moved it; \
-             not overwriting (compare-and-swap)"
+        RunResult::FailedBeforeWrite(tagcore::outcome::Failure::new(
+            tagcore::OpErrorKind::Conflict,
+            format!(
+                "docker.io/nearai/cloud-api:qa moved from (absent) to {other} since it was read: someone else moved it; \
+                 not overwriting (compare-and-swap)"
+            )
         ))
     );
 }
@@ -266,7 +275,10 @@ fn a_failed_release_carries_its_reason() {
     let release = out.release.unwrap();
     assert_eq!(release.status, SideStatus::Failed);
     assert_eq!(
-        release.error.as_deref(),
-        Some("release prod-20260624-a2fad42 failed: release service unavailable (injected)")
+        release.error,
+        Some(tagcore::outcome::Failure::new(
+            tagcore::OpErrorKind::Audit(tagcore::AuditErrorKind::Unavailable),
+            "release prod-20260624-a2fad42 failed: release service unavailable (injected)"
+        ))
     );
 }

@@ -220,7 +220,8 @@ fn release_down_after_prod_moved_is_partial_and_a_rerun_completes_it() {
     w.audit.fail_releases(1);
     let out = w.run(&promote_staging(), "2026-06-24T10:00:00Z").unwrap();
     assert!(
-        matches!(&out.result, RunResult::Partial(m) if m.contains("release prod-20260624-a2fad42 failed")),
+        matches!(&out.result, RunResult::Partial(m) if m.message.contains("release prod-20260624-a2fad42 failed")
+            && m.kind == OpErrorKind::Audit(tagcore::AuditErrorKind::Unavailable)),
         "{:?}",
         out.result
     );
@@ -280,8 +281,11 @@ fn prod_moved_by_someone_else_aborts_the_move() {
     };
     assert_eq!(
         msg,
-        &format!(
-            "another run moved prod to {intruder} (docker.io/nearai/cloud-api); this run stopped and does not undo it"
+        &tagcore::outcome::Failure::new(
+            OpErrorKind::Superseded,
+            format!(
+                "another run moved prod to {intruder} (docker.io/nearai/cloud-api); this run stopped and does not undo it"
+            )
         )
     );
     assert_eq!(out.superseded_by, Some(intruder.clone()));

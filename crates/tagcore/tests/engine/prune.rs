@@ -155,7 +155,8 @@ fn a_channel_moved_onto_a_planned_digest_keeps_that_manifest_on_a_delete_by_dige
         .iter()
         .find(|(t, _)| t.as_str() == stamps[0].0)
         .unwrap();
-    assert!(why.contains("prod moved to"), "{why}");
+    assert!(why.message.contains("prod moved to"), "{why}");
+    assert_eq!(why.kind, tagcore::OpErrorKind::Conflict);
     assert_eq!(img.failed.len(), 1, "{:?}", img.failed);
     assert_eq!(w.tag(0, "prod"), Some(stamps[0].1.clone()));
     assert_eq!(img.deleted.len(), img.plan.delete.len() - 1);
@@ -204,7 +205,7 @@ fn deletes_refused_after_some_succeeded_are_reported_per_tag() {
     // It stops at the first refusal: the rest are neither deleted nor tried.
     assert_eq!(img.failed.len(), 1);
     assert!(
-        img.failed[0].1.contains("the registry disallows deletes"),
+        img.failed[0].1.message.contains("the registry disallows deletes"),
         "{:?}",
         img.failed
     );

@@ -84,8 +84,14 @@ fn an_interrupted_rollback_resumes_with_its_own_audit_tag() {
         panic!("{:?}", out.result)
     };
     assert!(
-        msg.contains("writing docker.io/nearai/cloud-api:prod failed"),
+        msg.message
+            .contains("writing docker.io/nearai/cloud-api:prod failed"),
         "{msg}"
+    );
+    assert_eq!(
+        msg.kind,
+        OpErrorKind::Registry(RegistryErrorKind::Transient),
+        "a transient failure after writes says so"
     );
     assert_eq!(w.tag(0, "prod"), Some(p[2].clone()));
     w.reg.clear_faults();
@@ -194,7 +200,8 @@ fn required_audit_failure_stops_everything() {
     let RunResult::FailedBeforeWrite(msg) = &out.result else {
         panic!("{:?}", out.result)
     };
-    assert!(msg.contains("permission denied"), "{msg}");
+    assert!(msg.message.contains("permission denied"), "{msg}");
+    assert_eq!(msg.kind, OpErrorKind::Registry(RegistryErrorKind::Forbidden));
     assert_eq!(w.tag(0, "prod"), Some(p2));
     assert_eq!(out.tags[1].status, TagStatus::NotAttempted);
 }
