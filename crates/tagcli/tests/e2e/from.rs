@@ -338,6 +338,17 @@ fn a_dry_run_reads_the_source_and_only_heads_blobs() {
     let log = w.registry.settled_requests()[before..].to_vec();
     assert!(log.iter().all(|l| l.starts_with("HEAD ")), "{log:#?}");
     assert_eq!(w.tag("cloud-api", "staging"), None);
+    // The JSON form (validated against docs/output.schema.json by `json()`).
+    let r = publish(&w, &[&from], &["--dry-run", "--output", "json"]);
+    let v = r.json();
+    assert_eq!(
+        (v["result"].as_str(), v["push"][0]["digest"].as_str()),
+        (Some("dry_run"), Some(d.as_str()))
+    );
+    assert_eq!(
+        (v["push"][0]["missing_blobs"].as_u64(), v["push"][0]["blobs"].as_u64()),
+        (Some(3), Some(3))
+    );
 }
 
 #[test]

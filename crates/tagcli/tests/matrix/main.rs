@@ -157,7 +157,12 @@ fn run_case(w: &World, case: &Case, fault: Fault, k: usize, clean_end: &world::T
     v
 }
 
+/// One operation's matrix at a time: four registries stalling and resetting at once on two
+/// loaded cores pushed clean re-runs past the client timeout (`world::CLIENT_TIMEOUT`).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn matrix(op: Op) {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let w = World::new();
     let clean = w.setup(op);
     let before = w.state(&clean.name);
