@@ -25,7 +25,7 @@ mod proxy;
 mod tls;
 mod token;
 
-pub use proxy::{Fault, FaultProxy, LoggedRequest};
+pub use proxy::{Fault, FaultProxy, LoggedRequest, sequential_depth};
 pub use tls::TestCa;
 pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenRequest, TokenServer};
 
