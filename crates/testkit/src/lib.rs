@@ -10,6 +10,9 @@
 //! [`RegistryServer::start_token`] (Bearer tokens from a [`TokenServer`] written in Rust, which
 //! records the `service` and `scope`s each client asked for).
 //!
+//! [`HubServer`] emulates Docker Hub's Hub API (tag listings with push times, paged newest first,
+//! `name=` filtering, login) with up to hundreds of thousands of lazily generated tags.
+//!
 //! [`FaultProxy`] sits in front of a registry to add latency, count and log requests, and break
 //! exactly one request with a [`Fault`] (500, 429, reset, stall, wrong digest, truncated body).
 #![forbid(unsafe_code)]
@@ -21,10 +24,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod hub;
 mod proxy;
 mod tls;
 mod token;
 
+pub use hub::{HubOutage, HubRepo, HubRequest, HubServer, HubTag};
 pub use proxy::{Fault, FaultProxy, LoggedRequest, sequential_depth};
 pub use tls::TestCa;
 pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenRequest, TokenServer};
