@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// The environment variable that turns the bench binary into the peak-RSS wrapper.
 pub(crate) const RSS_WRAPPER: &str = "TAGCLI_BENCH_RSS_WRAPPER";
@@ -15,8 +14,6 @@ pub(crate) struct Output {
     pub(crate) code: i32,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
-    /// Wall time from spawn to exit.
-    pub(crate) wall: Duration,
     /// The peak RSS in KiB, when measured.
     pub(crate) max_rss_kib: Option<u64>,
 }
@@ -33,40 +30,44 @@ impl Output {
     }
 }
 
-/// Runs `program` with `args` in `dir`, stdin closed, and returns its output and wall time.
-pub(crate) fn run(program: &Path, args: &[OsString], dir: &Path) -> Result<Output, String> {
-    let start = Instant::now();
-    let out = Command::new(program)
-        .args(args)
+/// Returns a command for `program` in `dir` with a clean environment: `PATH`, and `HOME` and
+/// `DOCKER_CONFIG` inside `dir`, so no tool reads the user's credentials or configuration.
+fn command(program: &Path, dir: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("DOCKER_CONFIG", dir.join("docker"))
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `program` with `args` in `dir`, stdin closed, and returns its output.
+pub(crate) fn run(program: &Path, args: &[OsString], dir: &Path) -> Result<Output, String> {
+    let out = command(program, dir)
+        .args(args)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-    let wall = start.elapsed();
     Ok(Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        wall,
         max_rss_kib: None,
     })
 }
 
 /// Runs `program` through this binary in wrapper mode, which waits for it alone and reports
-/// its peak RSS (`getrusage(RUSAGE_CHILDREN)` of a process whose only child it is). The wall
-/// time includes the wrapper's own start (about a millisecond).
+/// its peak RSS (`getrusage(RUSAGE_CHILDREN)` of a process whose only child it is). Timing it
+/// includes the wrapper's own start (about a millisecond).
 pub(crate) fn run_measured(program: &Path, args: &[OsString], dir: &Path) -> Result<Output, String> {
     let me = std::env::current_exe().map_err(|e| format!("cannot find the bench binary: {e}"))?;
-    let start = Instant::now();
-    let out = Command::new(me)
+    let out = command(&me, dir)
         .arg(program)
         .args(args)
         .env(RSS_WRAPPER, "1")
-        .current_dir(dir)
-        .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run the RSS wrapper: {e}"))?;
-    let wall = start.elapsed();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     // The wrapper's last stderr line is `max_rss_kib N`.
     let (rest, last) = stderr.trim_end().rsplit_once('\n').unwrap_or(("", stderr.trim_end()));
@@ -77,7 +78,6 @@ pub(crate) fn run_measured(program: &Path, args: &[OsString], dir: &Path) -> Res
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: if max_rss_kib.is_some() { rest.to_owned() } else { stderr },
-        wall,
         max_rss_kib,
     })
 }

@@ -1,0 +1,265 @@
+//! The operations measured, run in the same world by tagcli and by the seed's sequence, and
+//! what each timed run recorded.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::images::{Build, Kind, push_build};
+use crate::run::{Output, run_measured};
+use crate::seed::Seed;
+use crate::world::{Counts, World};
+
+/// An operation of the table, in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Op {
+    Publish,
+    Promote(KindKey),
+    RerunPromote,
+    RollbackExplicit,
+    RerunRollback,
+    RollbackAuto,
+    History,
+}
+
+/// [`Kind`] in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum KindKey {
+    One,
+    Five,
+    Index,
+}
+
+impl Op {
+    /// Returns the row label.
+    pub(crate) fn label(self, synthetic: usize) -> String {
+        match self {
+            Self::Publish => "publish (staging + stamp), 1-layer".into(),
+            Self::Promote(k) => format!("promote (prod + stamp + latest), {}", kind_of(k).label()),
+            Self::RerunPromote => "re-run of a completed promote".into(),
+            Self::RollbackExplicit => "rollback, explicit stamp".into(),
+            Self::RerunRollback => "re-run of a completed rollback".into(),
+            Self::RollbackAuto => "rollback, automatic".into(),
+            Self::History => format!("history, {synthetic} Hub tags"),
+        }
+    }
+}
+
+fn key_of(kind: Kind) -> KindKey {
+    match kind {
+        Kind::OneLayer => KindKey::One,
+        Kind::FiveLayers => KindKey::Five,
+        Kind::Index => KindKey::Index,
+    }
+}
+
+fn kind_of(key: KindKey) -> Kind {
+    match key {
+        KindKey::One => Kind::OneLayer,
+        KindKey::Five => Kind::FiveLayers,
+        KindKey::Index => Kind::Index,
+    }
+}
+
+/// The kinds of image promoted.
+pub(crate) const KINDS: [Kind; 3] = [Kind::OneLayer, Kind::FiveLayers, Kind::Index];
+
+/// One timed run.
+#[derive(Debug, Clone)]
+pub(crate) struct Sample {
+    pub(crate) wall: Duration,
+    pub(crate) counts: Counts,
+    pub(crate) max_rss_kib: Option<u64>,
+    pub(crate) error: Option<String>,
+}
+
+/// Every sample: (one-way ms, operation) → (tagcli's, the seed's).
+pub(crate) type Results = BTreeMap<(u64, Op), (Vec<Sample>, Vec<Sample>)>;
+
+/// The repository suffixes of the two tools (each has its own repositories).
+pub(crate) const TAGCLI: &str = "";
+pub(crate) const SEED: &str = "-seed";
+
+/// Runs the operations and keeps the samples.
+pub(crate) struct Bench {
+    pub(crate) world: World,
+    tagcli: PathBuf,
+    builds: BTreeMap<String, usize>,
+    /// The last release stamp of each repository (the explicit rollback's target).
+    last_stamp: BTreeMap<String, String>,
+    pub(crate) results: Results,
+    latency_ms: u64,
+}
+
+impl Bench {
+    pub(crate) fn new(world: World, tagcli: PathBuf) -> Self {
+        Self {
+            world,
+            tagcli,
+            builds: BTreeMap::new(),
+            last_stamp: BTreeMap::new(),
+            results: Results::new(),
+            latency_ms: 0,
+        }
+    }
+
+    /// Sets both proxies' one-way delay for the following runs.
+    pub(crate) fn set_latency(&mut self, ms: u64) {
+        self.latency_ms = ms;
+        self.world.set_latency(Duration::from_millis(ms));
+    }
+
+    /// Pushes and signs the next build of `kind` into `repo` (direct, untimed).
+    async fn next_build(&mut self, repo: &str, kind: Kind) -> Result<Build, String> {
+        let n = self.builds.entry(repo.to_owned()).or_insert(0);
+        *n += 1;
+        let n = *n;
+        let reference = self.world.reference(repo);
+        push_build(self.world.registry.addr(), &format!("nearai/{repo}"), &reference, kind, n, &self.world.key)
+            .await
+    }
+
+    fn tagcli_args(&self, repo: &str, args: &[&str]) -> Vec<OsString> {
+        let mut all: Vec<OsString> = vec![
+            "--config".into(),
+            self.world.policy(repo).into_os_string(),
+            "--output".into(),
+            "json".into(),
+            "--now".into(),
+            self.world.now().into(),
+        ];
+        all.extend(args.iter().map(OsString::from));
+        all
+    }
+
+    /// Runs tagcli untimed; fails on a non-zero exit.
+    async fn tagcli_setup(&mut self, repo: &str, args: &[&str]) -> Result<Output, String> {
+        self.world.sync_hub().await?;
+        self.world.tick();
+        let out = run_measured(&self.tagcli, &self.tagcli_args(repo, args), self.world.path())?;
+        out.ok(&format!("tagcli {}", args.join(" ")))
+    }
+
+    /// Runs tagcli timed and records the sample under `op` (when given); returns its output.
+    async fn tagcli_timed(&mut self, op: Option<Op>, repo: &str, args: &[&str]) -> Result<Output, String> {
+        let Some(op) = op else {
+            return self.tagcli_setup(repo, args).await;
+        };
+        self.world.sync_hub().await?;
+        self.world.tick();
+        self.world.reset_counters();
+        let start = Instant::now();
+        let out = run_measured(&self.tagcli, &self.tagcli_args(repo, args), self.world.path())?;
+        let wall = start.elapsed();
+        let sample = Sample {
+            wall,
+            counts: self.world.counts(),
+            max_rss_kib: out.max_rss_kib,
+            error: (out.code != 0).then(|| first_error(&out)),
+        };
+        self.record(op, sample, true);
+        Ok(out)
+    }
+
+    /// Runs a seed sequence timed (untimed when `op` is `None`); returns its result.
+    async fn seed_timed<T>(
+        &mut self,
+        op: Option<Op>,
+        f: impl FnOnce(&World) -> Result<T, String>,
+    ) -> Result<Result<T, String>, String> {
+        self.world.sync_hub().await?;
+        self.world.tick();
+        self.world.reset_counters();
+        let start = Instant::now();
+        let result = f(&self.world);
+        let wall = start.elapsed();
+        if let Some(op) = op {
+            let sample = Sample {
+                wall,
+                counts: self.world.counts(),
+                max_rss_kib: None,
+                error: result.as_ref().err().cloned(),
+            };
+            self.record(op, sample, false);
+        }
+        Ok(result)
+    }
+
+    fn record(&mut self, op: Op, sample: Sample, tagcli: bool) {
+        let entry = self.results.entry((self.latency_ms, op)).or_default();
+        if tagcli {
+            entry.0.push(sample);
+        } else {
+            entry.1.push(sample);
+        }
+    }
+
+    /// One round of tagcli's operations on `kind` (timed when `timed`).
+    pub(crate) async fn tagcli_round(&mut self, kind: Kind, timed: bool) -> Result<(), String> {
+        let repo = kind.repo(TAGCLI);
+        let one = kind == Kind::OneLayer && timed;
+        let when = |op: Op, cond: bool| cond.then_some(op);
+        let build = self.next_build(&repo, kind).await?;
+        let publish = ["publish", "--digest", build.digest.as_str(), "--commit", &build.commit];
+        self.tagcli_timed(when(Op::Publish, one), &repo, &publish).await?.ok("tagcli publish")?;
+        let out = self.tagcli_timed(when(Op::Promote(key_of(kind)), timed), &repo, &["promote"]).await?;
+        let stamp = stamp_of(&out);
+        if one {
+            self.tagcli_timed(Some(Op::RerunPromote), &repo, &["promote"]).await?;
+            if let Some(previous) = self.last_stamp.get(&repo).cloned() {
+                let args = ["rollback", previous.as_str()];
+                self.tagcli_timed(Some(Op::RollbackExplicit), &repo, &args).await?;
+                self.tagcli_timed(Some(Op::RerunRollback), &repo, &args).await?;
+            }
+            self.tagcli_timed(Some(Op::RollbackAuto), &repo, &["rollback"]).await?;
+            self.tagcli_timed(Some(Op::History), &repo, &["history"]).await?;
+        }
+        if let Some(stamp) = stamp {
+            self.last_stamp.insert(repo, stamp);
+        }
+        Ok(())
+    }
+
+    /// One round of the seed's sequences on `kind` (timed when `timed`).
+    pub(crate) async fn seed_round(&mut self, kind: Kind, timed: bool) -> Result<(), String> {
+        let repo = kind.repo(SEED);
+        let one = kind == Kind::OneLayer && timed;
+        let build = self.next_build(&repo, kind).await?;
+        self.seed_timed(one.then_some(Op::Publish), |w: &World| {
+            Seed::new(w, &repo, kind).publish(build.digest.as_str(), &build.commit)
+        })
+        .await??;
+        let op = timed.then_some(Op::Promote(key_of(kind)));
+        let stamp = self.seed_timed(op, |w: &World| Seed::new(w, &repo, kind).promote()).await?;
+        if one {
+            if let Some(previous) = self.last_stamp.get(&repo).cloned() {
+                let op = Some(Op::RollbackExplicit);
+                self.seed_timed(op, |w: &World| Seed::new(w, &repo, kind).rollback(Some(&previous))).await?.ok();
+            }
+            self.seed_timed(Some(Op::RollbackAuto), |w: &World| Seed::new(w, &repo, kind).rollback(None)).await?.ok();
+        }
+        if let Ok(stamp) = stamp {
+            self.last_stamp.insert(repo.clone(), stamp);
+        }
+        Ok(())
+    }
+}
+
+/// Returns the stamp tagcli's JSON output names, if any.
+fn stamp_of(out: &Output) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).ok()?;
+    v["stamp"].as_str().map(str::to_owned)
+}
+
+/// Returns the exit code and the first line of what a failed tagcli run said.
+fn first_error(out: &Output) -> String {
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    let line: String = line.chars().take(160).collect();
+    format!("exit {}: {line}", out.code)
+}
