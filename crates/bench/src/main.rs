@@ -118,6 +118,15 @@ async fn bench(args: &Args) -> Result<(), String> {
         table::machine(&tagcli),
     );
     println!("{block}");
+    for op in [ops::Op::Promote(ops::KindKey::One), ops::Op::RerunPromote] {
+        if let Some((ms, lines)) = bench.last_requests.get(&op) {
+            println!(
+                "\nRequests of the last tagcli {} at {ms} ms:\n```text\n{}\n```",
+                op.label(args.synthetic),
+                lines.join("\n")
+            );
+        }
+    }
     if args.write {
         table::write_block(&args.doc, &block)?;
         eprintln!("bench: wrote {}", args.doc.display());

@@ -89,6 +89,8 @@ pub(crate) struct Bench {
     /// The last release stamp of each repository (the explicit rollback's target).
     last_stamp: BTreeMap<String, String>,
     pub(crate) results: Results,
+    /// The requests of the last timed tagcli run of each operation, with its latency.
+    pub(crate) last_requests: BTreeMap<Op, (u64, Vec<String>)>,
     latency_ms: u64,
 }
 
@@ -100,6 +102,7 @@ impl Bench {
             builds: BTreeMap::new(),
             last_stamp: BTreeMap::new(),
             results: Results::new(),
+            last_requests: BTreeMap::new(),
             latency_ms: 0,
         }
     }
@@ -159,6 +162,8 @@ impl Bench {
             error: (out.code != 0).then(|| first_error(&out)),
         };
         self.record(op, sample, true);
+        self.last_requests
+            .insert(op, (self.latency_ms, self.world.request_lines()));
         Ok(out)
     }
 

@@ -151,9 +151,20 @@ impl World {
 
     async fn sync_repo(&mut self, repo: &str) -> Result<(), String> {
         let base = format!("http://{}/v2/{NAMESPACE}/{repo}", self.registry.addr());
-        let listing: serde_json::Value = self
-            .get(&format!("{base}/tags/list"))
-            .await?
+        let url = format!("{base}/tags/list");
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            // Nothing pushed to this repository yet.
+            return Ok(());
+        }
+        let listing: serde_json::Value = resp
+            .error_for_status()
+            .map_err(|e| format!("GET {url}: {e}"))?
             .json()
             .await
             .map_err(|e| format!("tag list of {repo}: {e}"))?;
@@ -176,15 +187,6 @@ impl World {
             }
         }
         Ok(())
-    }
-
-    async fn get(&self, url: &str) -> Result<reqwest::Response, String> {
-        self.http
-            .get(url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("GET {url}: {e}"))
     }
 
     async fn head_digest(&self, url: &str) -> Result<String, String> {
@@ -222,6 +224,27 @@ impl World {
             sequential: testkit::sequential_depth(&spans),
             connections: self.proxy.connections() + self.hub_proxy.connections(),
         }
+    }
+}
+
+impl World {
+    /// Returns the requests since the last reset, both services, in arrival order, each as
+    /// `+MS ms METHOD PATH -> STATUS` (time from the first request's arrival).
+    pub(crate) fn request_lines(&self) -> Vec<String> {
+        let mut all: Vec<(Instant, String)> = Vec::new();
+        for (service, log) in [("registry", self.proxy.requests()), ("Hub API", self.hub_proxy.requests())] {
+            for r in log {
+                let status = r.status.map_or_else(|| "-".into(), |s| s.to_string());
+                all.push((r.received, format!("{service} {} {} -> {status}", r.method, r.path)));
+            }
+        }
+        all.sort_by_key(|(t, _)| *t);
+        let Some(&(first, _)) = all.first() else {
+            return Vec::new();
+        };
+        all.into_iter()
+            .map(|(t, line)| format!("+{:>5} ms  {line}", t.duration_since(first).as_millis()))
+            .collect()
     }
 }
 

@@ -328,3 +328,17 @@ fn latency_mode_tells_requests_in_turn_from_requests_in_parallel() {
     proxy.reset();
     assert_eq!(proxy.sequential_requests(), 0);
 }
+
+#[test]
+fn a_connection_that_is_not_http_gets_a_400_and_is_not_counted() {
+    use std::io::{Read, Write};
+    let registry = RegistryServer::start();
+    let proxy = FaultProxy::start(registry.addr());
+    let mut s = std::net::TcpStream::connect(proxy.addr()).unwrap();
+    // The start of a TLS ClientHello, as a client trying HTTPS first sends.
+    s.write_all(&[0x16, 0x03, 0x01, 0x00, 0x2f, 0x01]).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    assert_eq!((proxy.count(), proxy.connections()), (0, 1));
+}

@@ -1,12 +1,17 @@
 //! One client connection of the proxy: read a request, hold it for the latency, answer a fault
 //! that never reaches the upstream, or forward it over the connection's upstream socket and
-//! deliver (or break) the answer.
+//! deliver (or break) the answer. A connection that does not start with HTTP gets a `400` and
+//! is closed, as by the registry itself.
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::http::{Conn, Framing, Head, invalid, synthetic, wrong_digest};
 use super::{Fault, Shared};
+
+/// What an HTTP server answers to bytes that are not HTTP, such as a TLS handshake.
+const NOT_HTTP: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+    Connection: close\r\n\r\n400 Bad Request";
 
 /// An upstream answer, read completely.
 struct Exchange {
@@ -29,6 +34,14 @@ pub(super) async fn serve(
     // Without Nagle's algorithm: a head and a body written apart must not wait for an ACK.
     client.set_nodelay(true)?;
     let mut client = Conn::new(client);
+    if client.peek_byte().await?.is_some_and(|b| !b.is_ascii_alphabetic()) {
+        // Not HTTP (a TLS ClientHello: clients such as skopeo try HTTPS first on an insecure
+        // registry): answer as the registry's own HTTP server would, and close.
+        tokio::time::sleep(shared.one_way() * 2).await;
+        client.stream.write_all(NOT_HTTP).await?;
+        client.stream.shutdown().await?;
+        return Ok(());
+    }
     let mut up: Option<Conn> = None;
     while let Some(req) = client.read_head(false).await? {
         let body = client
