@@ -112,7 +112,11 @@ async fn bench(args: &Args) -> Result<(), String> {
         "{}\n`scripts/bench --runs {} --latency {}` took {}m{:02}s in all.\n\n{}",
         table::render(&bench.results, args.synthetic),
         args.runs,
-        args.latency.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
+        args.latency
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
         elapsed / 60,
         elapsed % 60,
         table::machine(&tagcli),

@@ -72,6 +72,8 @@ pub(crate) struct Sample {
     pub(crate) counts: Counts,
     pub(crate) max_rss_kib: Option<u64>,
     pub(crate) error: Option<String>,
+    /// tagcli's `result` (`done`, `noop`, …).
+    pub(crate) result: Option<String>,
 }
 
 /// Every sample: (one-way ms, operation) → (tagcli's, the seed's).
@@ -86,8 +88,6 @@ pub(crate) struct Bench {
     pub(crate) world: World,
     tagcli: PathBuf,
     builds: BTreeMap<String, usize>,
-    /// The last release stamp of each repository (the explicit rollback's target).
-    last_stamp: BTreeMap<String, String>,
     pub(crate) results: Results,
     /// The requests of the last timed tagcli run of each operation, with its latency.
     pub(crate) last_requests: BTreeMap<Op, (u64, Vec<String>)>,
@@ -100,7 +100,6 @@ impl Bench {
             world,
             tagcli,
             builds: BTreeMap::new(),
-            last_stamp: BTreeMap::new(),
             results: Results::new(),
             last_requests: BTreeMap::new(),
             latency_ms: 0,
@@ -119,8 +118,15 @@ impl Bench {
         *n += 1;
         let n = *n;
         let reference = self.world.reference(repo);
-        push_build(self.world.registry.addr(), &format!("nearai/{repo}"), &reference, kind, n, &self.world.key)
-            .await
+        push_build(
+            self.world.registry.addr(),
+            &format!("nearai/{repo}"),
+            &reference,
+            kind,
+            n,
+            &self.world.key,
+        )
+        .await
     }
 
     fn tagcli_args(&self, repo: &str, args: &[&str]) -> Vec<OsString> {
@@ -160,7 +166,14 @@ impl Bench {
             counts: self.world.counts(),
             max_rss_kib: out.max_rss_kib,
             error: (out.code != 0).then(|| first_error(&out)),
+            result: json_field(&out, "result"),
         };
+        if std::env::var_os("TAGCLI_BENCH_DEBUG").is_some() {
+            eprintln!(
+                "tagcli {args:?}: exit {}\n{}\n{}",
+                out.code, out.stdout, out.stderr
+            );
+        }
         self.record(op, sample, true);
         self.last_requests
             .insert(op, (self.latency_ms, self.world.request_lines()));
@@ -185,6 +198,7 @@ impl Bench {
                 counts: self.world.counts(),
                 max_rss_kib: None,
                 error: result.as_ref().err().cloned(),
+                result: None,
             };
             self.record(op, sample, false);
         }
@@ -206,22 +220,33 @@ impl Bench {
         let one = kind == Kind::OneLayer && timed;
         let when = |op: Op, cond: bool| cond.then_some(op);
         let build = self.next_build(&repo, kind).await?;
-        let publish = ["publish", "--digest", build.digest.as_str(), "--commit", &build.commit];
-        self.tagcli_timed(when(Op::Publish, one), &repo, &publish).await?.ok("tagcli publish")?;
-        let out = self.tagcli_timed(when(Op::Promote(key_of(kind)), timed), &repo, &["promote"]).await?;
-        let stamp = stamp_of(&out);
+        let publish = [
+            "publish",
+            "--digest",
+            build.digest.as_str(),
+            "--commit",
+            &build.commit,
+        ];
+        self.tagcli_timed(when(Op::Publish, one), &repo, &publish)
+            .await?
+            .ok("tagcli publish")?;
+        let out = self
+            .tagcli_timed(when(Op::Promote(key_of(kind)), timed), &repo, &["promote"])
+            .await?;
+        let stamp = json_field(&out, "stamp");
         if one {
-            self.tagcli_timed(Some(Op::RerunPromote), &repo, &["promote"]).await?;
-            if let Some(previous) = self.last_stamp.get(&repo).cloned() {
-                let args = ["rollback", previous.as_str()];
-                self.tagcli_timed(Some(Op::RollbackExplicit), &repo, &args).await?;
+            self.tagcli_timed(Some(Op::RerunPromote), &repo, &["promote"])
+                .await?;
+            // Back to the release before, then forward again to this one by its stamp.
+            self.tagcli_timed(Some(Op::RollbackAuto), &repo, &["rollback"])
+                .await?;
+            if let Some(stamp) = &stamp {
+                let args = ["rollback", stamp.as_str()];
+                self.tagcli_timed(Some(Op::RollbackExplicit), &repo, &args)
+                    .await?;
                 self.tagcli_timed(Some(Op::RerunRollback), &repo, &args).await?;
             }
-            self.tagcli_timed(Some(Op::RollbackAuto), &repo, &["rollback"]).await?;
             self.tagcli_timed(Some(Op::History), &repo, &["history"]).await?;
-        }
-        if let Some(stamp) = stamp {
-            self.last_stamp.insert(repo, stamp);
         }
         Ok(())
     }
@@ -236,25 +261,23 @@ impl Bench {
         })
         .await??;
         let op = timed.then_some(Op::Promote(key_of(kind)));
-        let stamp = self.seed_timed(op, |w: &World| Seed::new(w, &repo, kind).promote()).await?;
-        if one {
-            if let Some(previous) = self.last_stamp.get(&repo).cloned() {
-                let op = Some(Op::RollbackExplicit);
-                self.seed_timed(op, |w: &World| Seed::new(w, &repo, kind).rollback(Some(&previous))).await?.ok();
-            }
-            self.seed_timed(Some(Op::RollbackAuto), |w: &World| Seed::new(w, &repo, kind).rollback(None)).await?.ok();
-        }
-        if let Ok(stamp) = stamp {
-            self.last_stamp.insert(repo.clone(), stamp);
+        let stamp = self
+            .seed_timed(op, |w: &World| Seed::new(w, &repo, kind).promote())
+            .await?;
+        if let (true, Ok(stamp)) = (one, &stamp) {
+            let auto = |w: &World| Seed::new(w, &repo, kind).rollback(None);
+            self.seed_timed(Some(Op::RollbackAuto), auto).await?.ok();
+            let explicit = |w: &World| Seed::new(w, &repo, kind).rollback(Some(stamp));
+            self.seed_timed(Some(Op::RollbackExplicit), explicit).await?.ok();
         }
         Ok(())
     }
 }
 
-/// Returns the stamp tagcli's JSON output names, if any.
-fn stamp_of(out: &Output) -> Option<String> {
+/// Returns a top-level string field of tagcli's JSON output, if any.
+fn json_field(out: &Output, field: &str) -> Option<String> {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).ok()?;
-    v["stamp"].as_str().map(str::to_owned)
+    v[field].as_str().map(str::to_owned)
 }
 
 /// Returns the exit code and the first line of what a failed tagcli run said.

@@ -70,14 +70,21 @@ pub(crate) fn run_measured(program: &Path, args: &[OsString], dir: &Path) -> Res
         .map_err(|e| format!("cannot run the RSS wrapper: {e}"))?;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     // The wrapper's last stderr line is `max_rss_kib N`.
-    let (rest, last) = stderr.trim_end().rsplit_once('\n').unwrap_or(("", stderr.trim_end()));
+    let (rest, last) = stderr
+        .trim_end()
+        .rsplit_once('\n')
+        .unwrap_or(("", stderr.trim_end()));
     let max_rss_kib = last
         .strip_prefix("max_rss_kib ")
         .and_then(|n| n.trim().parse().ok());
     Ok(Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: if max_rss_kib.is_some() { rest.to_owned() } else { stderr },
+        stderr: if max_rss_kib.is_some() {
+            rest.to_owned()
+        } else {
+            stderr
+        },
         max_rss_kib,
     })
 }

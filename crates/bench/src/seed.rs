@@ -48,7 +48,14 @@ impl<'a> Seed<'a> {
 
     /// `skopeo inspect docker://…:<tag>` and its `.Digest`.
     fn inspect(&self, tag: &str) -> Result<String, String> {
-        let out = self.run("skopeo", &["inspect", "--tls-verify=false", &format!("{}:{tag}", self.image())])?;
+        let out = self.run(
+            "skopeo",
+            &[
+                "inspect",
+                "--tls-verify=false",
+                &format!("{}:{tag}", self.image()),
+            ],
+        )?;
         let v: serde_json::Value =
             serde_json::from_str(&out.stdout).map_err(|e| format!("skopeo inspect output: {e}"))?;
         v["Digest"]
@@ -82,7 +89,16 @@ impl<'a> Seed<'a> {
     }
 
     fn curl(&self, url: &str, accept: Option<&str>) -> Result<String, String> {
-        let mut args = vec!["-sS", "-f", "--max-time", "30", "--retry", "2", "--retry-delay", "2"];
+        let mut args = vec![
+            "-sS",
+            "-f",
+            "--max-time",
+            "30",
+            "--retry",
+            "2",
+            "--retry-delay",
+            "2",
+        ];
         let header = accept.map(|a| format!("Accept: {a}"));
         if let Some(h) = &header {
             args.extend(["-H", h.as_str()]);
@@ -101,8 +117,8 @@ impl<'a> Seed<'a> {
         );
         let mut all = Vec::new();
         for _ in 0..MAX_PAGES {
-            let page: serde_json::Value = serde_json::from_str(&self.curl(&url, None)?)
-                .map_err(|e| format!("Hub page: {e}"))?;
+            let page: serde_json::Value =
+                serde_json::from_str(&self.curl(&url, None)?).map_err(|e| format!("Hub page: {e}"))?;
             let results = page["results"].as_array().cloned().unwrap_or_default();
             let found = results.iter().any(&stop);
             all.extend(results);
@@ -149,7 +165,15 @@ impl<'a> Seed<'a> {
         let dir = self.world.path();
         std::fs::write(dir.join("payload.json"), &payload).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("payload.sig"), der).map_err(|e| e.to_string())?;
-        let args = ["dgst", "-sha256", "-verify", "cosign.pub", "-signature", "payload.sig", "payload.json"];
+        let args = [
+            "dgst",
+            "-sha256",
+            "-verify",
+            "cosign.pub",
+            "-signature",
+            "payload.sig",
+            "payload.json",
+        ];
         self.run("openssl", &args).map(drop)
     }
 
@@ -185,7 +209,9 @@ impl<'a> Seed<'a> {
         };
         let digest = self.inspect(&target)?;
         if digest == current {
-            return Err(format!("Target tag {target} already matches current :prod digest"));
+            return Err(format!(
+                "Target tag {target} already matches current :prod digest"
+            ));
         }
         self.verify(&digest)?;
         let audit = format!(
@@ -206,7 +232,12 @@ impl<'a> Seed<'a> {
             .iter()
             .filter(|t| t["name"].as_str().is_some_and(is_prod_stamp))
             .filter(|t| t["digest"].as_str() != Some(current))
-            .filter_map(|t| Some((t["last_updated"].as_str()?.to_owned(), t["name"].as_str()?.to_owned())))
+            .filter_map(|t| {
+                Some((
+                    t["last_updated"].as_str()?.to_owned(),
+                    t["name"].as_str()?.to_owned(),
+                ))
+            })
             .collect();
         releases.sort();
         releases
@@ -232,7 +263,9 @@ fn is_stamp(name: &str, prefix: &str) -> bool {
     bytes.len() == 16
         && bytes[..8].iter().all(u8::is_ascii_digit)
         && bytes[8] == b'-'
-        && bytes[9..].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        && bytes[9..]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
 }
 
 fn is_staging_stamp(name: &str) -> bool {
@@ -255,7 +288,9 @@ mod tests {
     fn stamps_match_the_pipelines_regexes() {
         assert!(is_prod_stamp("prod-20261201-dac1007"));
         assert!(is_staging_stamp("staging-20261201-dac1007"));
-        assert!(!is_prod_stamp("prod-rollback-20261201-104152-from-20261130-dac1007"));
+        assert!(!is_prod_stamp(
+            "prod-rollback-20261201-104152-from-20261130-dac1007"
+        ));
         assert!(!is_prod_stamp("prod-20261201-DAC1007"));
         assert!(!is_prod_stamp("prod-2026121-dac1007"));
         assert!(!is_staging_stamp("prod-20261201-dac1007"));

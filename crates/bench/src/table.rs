@@ -16,7 +16,11 @@ fn secs(d: Duration) -> String {
 
 /// Returns `median (min–max)` seconds of the successful samples, or the first failure.
 fn times(samples: &[Sample]) -> String {
-    let mut ok: Vec<Duration> = samples.iter().filter(|s| s.error.is_none()).map(|s| s.wall).collect();
+    let mut ok: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.error.is_none())
+        .map(|s| s.wall)
+        .collect();
     let failed = samples.len() - ok.len();
     let failure = samples
         .iter()
@@ -26,7 +30,18 @@ fn times(samples: &[Sample]) -> String {
         return failure.unwrap_or_else(|| "—".into());
     }
     ok.sort();
-    let text = format!("{} ({}–{})", secs(ok[ok.len() / 2]), secs(ok[0]), secs(ok[ok.len() - 1]));
+    let mut text = format!(
+        "{} ({}–{})",
+        secs(ok[ok.len() / 2]),
+        secs(ok[0]),
+        secs(ok[ok.len() - 1])
+    );
+    let mut results: Vec<&str> = samples.iter().filter_map(|s| s.result.as_deref()).collect();
+    results.sort_unstable();
+    results.dedup();
+    if !results.is_empty() && results != ["done"] {
+        text.push_str(&format!(" [{}]", results.join(", ")));
+    }
     match failure {
         Some(f) => format!("{text}; {f}"),
         None => text,
@@ -41,7 +56,11 @@ fn count(samples: &[Sample], f: impl Fn(&Sample) -> usize) -> String {
     }
     v.sort_unstable();
     let (lo, hi) = (v[0], v[v.len() - 1]);
-    if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") }
+    if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}–{hi}")
+    }
 }
 
 /// Returns `registry` or `registry + Hub` requests.
@@ -109,7 +128,12 @@ fn first_line(program: &str, args: &[&str]) -> String {
         .ok()
         .map(|o| {
             let text = if o.stdout.is_empty() { o.stderr } else { o.stdout };
-            String::from_utf8_lossy(&text).lines().next().unwrap_or("").trim().to_owned()
+            String::from_utf8_lossy(&text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
         })
         .unwrap_or_else(|| format!("{program}: not found"))
 }
@@ -119,7 +143,10 @@ fn proc_field(file: &str, key: &str) -> String {
         .unwrap_or_default()
         .lines()
         .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_once([':', '=']).map(|(_, v)| v.trim().trim_matches('"').to_owned()))
+        .and_then(|l| {
+            l.split_once([':', '='])
+                .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+        })
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -157,7 +184,12 @@ pub(crate) fn write_block(doc: &Path, block: &str) -> Result<(), String> {
 fn replace_block(text: &str, block: &str) -> Option<String> {
     let start = text.find(BEGIN)? + BEGIN.len();
     let end = start + text[start..].find(END)?;
-    Some(format!("{}\n{}\n{}", &text[..start], block.trim_end(), &text[end..]))
+    Some(format!(
+        "{}\n{}\n{}",
+        &text[..start],
+        block.trim_end(),
+        &text[end..]
+    ))
 }
 
 #[cfg(test)]

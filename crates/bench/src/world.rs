@@ -232,10 +232,16 @@ impl World {
     /// `+MS ms METHOD PATH -> STATUS` (time from the first request's arrival).
     pub(crate) fn request_lines(&self) -> Vec<String> {
         let mut all: Vec<(Instant, String)> = Vec::new();
-        for (service, log) in [("registry", self.proxy.requests()), ("Hub API", self.hub_proxy.requests())] {
+        for (service, log) in [
+            ("registry", self.proxy.requests()),
+            ("Hub API", self.hub_proxy.requests()),
+        ] {
             for r in log {
                 let status = r.status.map_or_else(|| "-".into(), |s| s.to_string());
-                all.push((r.received, format!("{service} {} {} -> {status}", r.method, r.path)));
+                all.push((
+                    r.received,
+                    format!("{service} {} {} -> {status}", r.method, r.path),
+                ));
             }
         }
         all.sort_by_key(|(t, _)| *t);

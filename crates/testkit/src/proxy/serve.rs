@@ -34,7 +34,11 @@ pub(super) async fn serve(
     // Without Nagle's algorithm: a head and a body written apart must not wait for an ACK.
     client.set_nodelay(true)?;
     let mut client = Conn::new(client);
-    if client.peek_byte().await?.is_some_and(|b| !b.is_ascii_alphabetic()) {
+    if client
+        .peek_byte()
+        .await?
+        .is_some_and(|b| !b.is_ascii_alphabetic())
+    {
         // Not HTTP (a TLS ClientHello: clients such as skopeo try HTTPS first on an insecure
         // registry): answer as the registry's own HTTP server would, and close.
         tokio::time::sleep(shared.one_way() * 2).await;
