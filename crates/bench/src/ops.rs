@@ -280,14 +280,27 @@ fn json_field(out: &Output, field: &str) -> Option<String> {
     v[field].as_str().map(str::to_owned)
 }
 
-/// Returns the exit code and the first line of what a failed tagcli run said.
+/// Returns the exit code and what a failed tagcli run said: the JSON output's `error`, else
+/// the first line of stderr.
 fn first_error(out: &Output) -> String {
-    let line = out
-        .stderr
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
+    let json: Option<serde_json::Value> = serde_json::from_str(&out.stdout).ok();
+    let from_json = json.and_then(|v| match &v["error"] {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(
+            other["message"]
+                .as_str()
+                .map_or_else(|| other.to_string(), str::to_owned),
+        ),
+    });
+    let line = from_json.unwrap_or_else(|| {
+        out.stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .to_owned()
+    });
     let line: String = line.chars().take(160).collect();
     format!("exit {}: {line}", out.code)
 }
