@@ -25,14 +25,15 @@ pub(crate) async fn read<R: Registry>(
         message: format!("signature tag {tag_name} is not a valid tag: {e}"),
         source: None,
     })?;
-    let Some(sig_digest) = registry
-        .resolve_tag(repository, &tag)
+    // One GET by tag: the bytes are needed, so no HEAD first.
+    let Some(manifest) = registry
+        .fetch_manifest_by_tag(repository, &tag)
         .await
         .map_err(|e| oci::unavailable(format!("resolving {repository}:{tag_name}"), e))?
     else {
         return Ok(Vec::new());
     };
-    let manifest = oci::manifest(registry, repository, &sig_digest).await?;
+    let sig_digest = manifest.digest();
     let origin = format!("{tag_name} ({sig_digest})");
     let parsed = match oci::image_manifest(&manifest) {
         Ok(m) => m,

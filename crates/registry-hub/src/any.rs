@@ -90,6 +90,28 @@ impl Registry for AnyRegistry {
         }
     }
 
+    async fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        match self {
+            Self::Remote(r) => r.fetch_manifest_by_tag(repository, tag).await,
+            Self::Layout(r) => r.fetch_manifest_by_tag(repository, tag).await,
+        }
+    }
+
+    async fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &tagcore::ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        match self {
+            Self::Remote(r) => r.list_tags_scoped(repository, scope).await,
+            Self::Layout(r) => r.list_tags_scoped(repository, scope).await,
+        }
+    }
+
     async fn fetch_blob(
         &self,
         repository: &Repository,
@@ -121,6 +143,13 @@ impl Registry for AnyRegistry {
         match self {
             Self::Remote(r) => r.image_revision(repository, digest).await,
             Self::Layout(r) => r.image_revision(repository, digest).await,
+        }
+    }
+
+    fn traffic(&self) -> Option<tagcore::Traffic> {
+        match self {
+            Self::Remote(r) => r.traffic(),
+            Self::Layout(r) => r.traffic(),
         }
     }
 

@@ -8,13 +8,14 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, Response};
 use serde_json::Value;
-use tagcore::{RegistryError, Repository, Tag, TagListing};
+use tagcore::{EnoughTags, ListingScope, RegistryError, Repository, Tag, TagListing, Timestamp};
 
 use crate::client::{build_client_pair, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
@@ -87,6 +88,13 @@ pub struct HubListOptions {
     /// Hub lists newest tags first, so this suits callers that need only the newest tags. The
     /// listing then says so in `truncated`.
     pub stop_when: Option<StopWhen>,
+    /// Asks Docker Hub for names containing this (`name=`) and keeps only those, whether or not
+    /// the service honoured it. The listing is then `partial`.
+    pub name: Option<String>,
+    /// Stops once the tags read settle the caller's answer: called only while the push times
+    /// read so far are in newest-first order, with the time every unread tag was pushed at or
+    /// before (see [`ListingScope::enough`]). The listing is then `partial`, not truncated.
+    pub enough: Option<EnoughTags>,
 }
 
 impl std::fmt::Debug for HubListOptions {
@@ -94,6 +102,8 @@ impl std::fmt::Debug for HubListOptions {
         f.debug_struct("HubListOptions")
             .field("max_pages", &self.max_pages)
             .field("stop_when", &self.stop_when.is_some())
+            .field("name", &self.name)
+            .field("enough", &self.enough.is_some())
             .finish()
     }
 }
@@ -111,6 +121,8 @@ struct Inner {
     config: HubConfig,
     token: Mutex<Option<(Secret, Instant)>>,
     rate: Mutex<Option<RateLimit>>,
+    /// API requests sent (logins not counted).
+    requests: AtomicU64,
 }
 
 impl std::fmt::Debug for HubClient {
@@ -149,6 +161,7 @@ impl HubClient {
                 config,
                 token: Mutex::new(None),
                 rate: Mutex::new(None),
+                requests: AtomicU64::new(0),
             }),
         })
     }
@@ -171,6 +184,11 @@ impl HubClient {
             out = out.replace(secret.as_str(), "***");
         }
         out
+    }
+
+    /// Returns how many API requests this client sent (logins not counted).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
     }
 
     /// Returns the `X-RateLimit-*` headers of the latest response that carried any.
@@ -243,6 +261,7 @@ impl HubClient {
     ) -> Result<Response, RegistryError> {
         let mut forced = false;
         loop {
+            self.inner.requests.fetch_add(1, Ordering::Relaxed);
             let auth = match self.token(forced).await? {
                 Some(t) => Some(sensitive(&format!("Bearer {}", t.expose()))?),
                 None => None,
@@ -283,7 +302,8 @@ impl HubClient {
     }
 
     /// Returns the tags of `<namespace>/<repository>`, following `next` up to the page cap (then
-    /// `truncated` says so), or until `options.stop_when` is satisfied.
+    /// `truncated` says so), or until `options.stop_when` or `options.enough` is satisfied.
+    /// With `options.name`, asks for names containing it (`name=`) and keeps only those.
     pub async fn list_tags_with(
         &self,
         namespace: &str,
@@ -294,14 +314,17 @@ impl HubClient {
         let max_pages = options.max_pages.unwrap_or(self.inner.config.max_pages).max(1);
         let base =
             reqwest::Url::parse(self.base()).map_err(|_| error_map::invalid_input(&what, "bad base URL"))?;
-        let mut url = format!(
-            "{}/v2/namespaces/{namespace}/repositories/{repository}/tags?page_size={}",
+        let mut url = first_page_url(
             self.base(),
-            self.inner.config.page_size.clamp(1, 100)
+            namespace,
+            repository,
+            self.inner.config.page_size,
+            options,
         );
         let mut listing = TagListing::default();
         let mut seen_urls = HashSet::new();
         let mut seen_tags = HashSet::new();
+        let mut order = PageOrder::default();
         let config = &self.inner.config;
         let mut budget = ListingBudget::new(config.max_listing_bytes, config.max_listing_time);
         for page in 1..=max_pages {
@@ -316,13 +339,20 @@ impl HubClient {
             budget.add(bytes.len());
             let v = parse_page(&bytes, page, &mut listing, &mut seen_tags)
                 .map_err(|problem| error_map::invalid(&what, problem))?;
+            order.add_page(&v);
+            if let Some(name) = &options.name {
+                listing.tags.retain(|t| t.tag.as_str().contains(name.as_str()));
+                listing.partial = Some(format!("only tags whose names contain `{name}`"));
+            }
             let Some(next) = v.get("next").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
                 return Ok(listing);
             };
-            if options.stop_when.as_ref().is_some_and(|stop| stop(&listing)) {
-                listing.truncated = Some(format!(
-                    "stopped after {page} pages at the caller's request (it needed only the newest tags)"
-                ));
+            if let Some(why) = stop_reason(options, &listing, &order, page) {
+                if why.1 {
+                    listing.partial = Some(why.0);
+                } else {
+                    listing.truncated = Some(why.0);
+                }
                 return Ok(listing);
             }
             let next_url = match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
@@ -355,6 +385,23 @@ impl HubClient {
             url = next_url;
         }
         Ok(listing)
+    }
+
+    /// Returns the tags `scope` needs of `repository` (`<ns>/<repo>` on `docker.io`): names
+    /// containing `scope.contains` (asked with `name=`, filtered here anyway), newest first,
+    /// stopping once `scope.enough` says older pages cannot change the answer.
+    pub async fn list_repository_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        let (ns, repo) = split_repository(repository)?;
+        let options = HubListOptions {
+            name: scope.contains.clone(),
+            enough: scope.enough.clone(),
+            ..HubListOptions::default()
+        };
+        self.list_tags_with(ns, repo, &options).await
     }
 
     /// Deletes tag `tag` of `<namespace>/<repository>` (never a manifest by digest, which would
@@ -405,4 +452,101 @@ fn split_repository(repository: &Repository) -> Result<(&str, &str), RegistryErr
                 "expected docker.io/<namespace>/<name>",
             )
         })
+}
+
+/// Returns the URL of the first page: the page size, newest first, and the name filter.
+fn first_page_url(
+    base: &str,
+    namespace: &str,
+    repository: &str,
+    page_size: u32,
+    options: &HubListOptions,
+) -> String {
+    let mut url = format!(
+        "{base}/v2/namespaces/{namespace}/repositories/{repository}/tags?page_size={}&ordering=last_updated",
+        page_size.clamp(1, 100)
+    );
+    if let Some(name) = &options.name {
+        // Percent-encodes everything but unreserved characters (tag names use only those).
+        let encoded: String = name
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        url.push_str(&format!("&name={encoded}"));
+    }
+    url
+}
+
+/// Returns why the listing stops after `page` although more pages exist, and whether that
+/// leaves it `partial` (true: the caller has what it needs) or `truncated` (false).
+fn stop_reason(
+    options: &HubListOptions,
+    listing: &TagListing,
+    order: &PageOrder,
+    page: u32,
+) -> Option<(String, bool)> {
+    if options.stop_when.as_ref().is_some_and(|stop| stop(listing)) {
+        return Some((
+            format!("stopped after {page} pages at the caller's request (it needed only the newest tags)"),
+            false,
+        ));
+    }
+    let floor = order.proven_floor()?;
+    let enough = options.enough.as_ref()?;
+    enough(&listing.tags, floor).then(|| {
+        (
+            format!(
+                "newest tags only: stopped after {page} pages, newest first; every tag not read was pushed at or \
+                 before {floor} and cannot change the answer"
+            ),
+            true,
+        )
+    })
+}
+
+/// The order of the push times read so far: whether they prove that every unread tag is older.
+#[derive(Debug, Default)]
+struct PageOrder {
+    /// The oldest `last_updated` read so far.
+    floor: Option<Timestamp>,
+    /// False once a tag came newer than one before it, or without a time, or pushed after its
+    /// own `last_updated`.
+    broken: bool,
+}
+
+impl PageOrder {
+    /// Checks the results of one page (Docker Hub orders by `last_updated`, newest first).
+    fn add_page(&mut self, page: &Value) {
+        let time = |item: &Value, field: &str| {
+            item.get(field)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Timestamp>().ok())
+        };
+        for item in page
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(updated) = time(item, "last_updated") else {
+                self.broken = true;
+                continue;
+            };
+            let pushed = time(item, "tag_last_pushed").unwrap_or(updated);
+            if pushed > updated || self.floor.is_some_and(|f| updated > f) {
+                self.broken = true;
+            }
+            self.floor = Some(self.floor.map_or(updated, |f| f.min(updated)));
+        }
+    }
+
+    /// Returns the time every unread tag was pushed at or before, when the order proves it.
+    fn proven_floor(&self) -> Option<Timestamp> {
+        if self.broken { None } else { self.floor }
+    }
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::header::{ACCEPT, HeaderValue};
-use tagcore::{ListedTag, RegistryError, Repository, Tag, TagListing};
+use tagcore::{ListedTag, ListingScope, RegistryError, RegistryErrorKind, Repository, Tag, TagListing};
 
 use crate::auth::Access;
 use crate::client::read_capped;
@@ -64,6 +64,31 @@ impl ListingBudget {
 }
 
 impl RemoteRegistry {
+    /// Returns the tags `scope` needs: through the Hub API where it serves `repository`, else
+    /// (and during a Hub API outage: 5xx, timeout, refused connection) through the registry's
+    /// own `/tags/list`, flagged `degraded` in the latter case.
+    pub(crate) async fn list_scoped(
+        &self,
+        repository: &Repository,
+        scope: &ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        let Some(hub) = self.hub().filter(|_| self.hub_serves(repository)) else {
+            return self.list_tags_oci(repository).await;
+        };
+        match hub.list_repository_tags_scoped(repository, scope).await {
+            Err(e) if e.kind == RegistryErrorKind::Transient => {
+                let mut listing = self.list_tags_oci(repository).await?;
+                listing.degraded = Some(format!(
+                    "the Docker Hub API is unavailable ({}); tags of {repository} were listed through the registry \
+                     instead, without push times",
+                    e.message
+                ));
+                Ok(listing)
+            }
+            other => other,
+        }
+    }
+
     /// Returns the tags through the OCI `/tags/list` API (never the Hub API), following `Link`
     /// pagination, tolerating registries that ignore `n`/`last` or return tags unsorted. A
     /// repository the registry does not know (`NAME_UNKNOWN`) has an empty listing.

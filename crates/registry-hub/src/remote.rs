@@ -1,6 +1,7 @@
 //! The OCI distribution API client: implements [`tagcore::Registry`] for any registry.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -31,6 +32,9 @@ pub(crate) struct Inner {
     /// service's registry).
     hub_host: String,
     multi_tag: Mutex<HashMap<String, bool>>,
+    /// Requests sent and manifest GETs among them (see [`tagcore::Traffic`]).
+    requests: AtomicU64,
+    pulls: AtomicU64,
 }
 
 impl std::fmt::Debug for RemoteRegistry {
@@ -51,6 +55,8 @@ impl RemoteRegistry {
                 hub: None,
                 hub_host: tagcore::DOCKER_HUB.to_owned(),
                 multi_tag: Mutex::new(HashMap::new()),
+                requests: AtomicU64::new(0),
+                pulls: AtomicU64::new(0),
             }),
         })
     }
@@ -69,6 +75,8 @@ impl RemoteRegistry {
                 hub: Some(hub),
                 hub_host: tagcore::canonical_registry(host),
                 multi_tag: Mutex::new(HashMap::new()),
+                requests: AtomicU64::new(0),
+                pulls: AtomicU64::new(0),
             }),
         })
     }
@@ -150,6 +158,10 @@ impl RemoteRegistry {
     }
 
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        if req.method == Method::GET && req.url.contains("/manifests/") {
+            self.inner.pulls.fetch_add(1, Ordering::Relaxed);
+        }
         self.inner.transport.send(req).await
     }
 
@@ -405,6 +417,31 @@ impl Registry for RemoteRegistry {
         Ok(Manifest::new(media_type, bytes))
     }
 
+    async fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> Result<Option<Manifest>, RegistryError> {
+        let what = format!("GET manifest {repository}:{tag}");
+        let Some(resp) = self.manifest_by_tag(Method::GET, repository, tag, &what).await? else {
+            return Ok(None);
+        };
+        let reported = header_str(&resp, "docker-content-digest").map(str::to_owned);
+        let content_type = content_media_type(header_str(&resp, "content-type"));
+        let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
+        let digest = Digest::of(&bytes);
+        if let Some(reported) = reported.filter(|r| r != digest.as_str()) {
+            return Err(error_map::invalid(
+                &what,
+                format!("registry reported digest {reported} for bytes whose sha256 is {digest}"),
+            ));
+        }
+        let media_type = content_type
+            .or_else(|| media_type_of(&bytes))
+            .ok_or_else(|| error_map::invalid(&what, "no media type in Content-Type or in the manifest"))?;
+        Ok(Some(Manifest::new(media_type, bytes)))
+    }
+
     async fn put_manifest(
         &self,
         repository: &Repository,
@@ -416,13 +453,25 @@ impl Registry for RemoteRegistry {
         Ok(manifest.digest())
     }
 
+    fn traffic(&self) -> Option<tagcore::Traffic> {
+        let hub = self.inner.hub.as_ref().map_or(0, HubClient::requests_sent);
+        Some(tagcore::Traffic {
+            requests: self.inner.requests.load(Ordering::Relaxed) + hub,
+            pulls: self.inner.pulls.load(Ordering::Relaxed),
+        })
+    }
+
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {
-        match &self.inner.hub {
-            Some(hub) if repository.registry() == self.inner.hub_host => {
-                hub.list_repository_tags(repository).await
-            }
-            _ => self.list_tags_oci(repository).await,
-        }
+        self.list_scoped(repository, &tagcore::ListingScope::default())
+            .await
+    }
+
+    async fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &tagcore::ListingScope,
+    ) -> Result<TagListing, RegistryError> {
+        self.list_scoped(repository, scope).await
     }
 
     async fn fetch_blob(

@@ -246,6 +246,13 @@ pub(crate) fn outcome_text(o: &Outcome) -> String {
             "  budget          {} reads and {} verifications made; at most {} registry calls to write",
             b.reads, b.verifications, b.writes
         );
+        if let (Some(requests), Some(pulls)) = (b.requests, b.pulls) {
+            let _ = writeln!(
+                s,
+                "  HTTP requests   {requests} sent to prepare ({pulls} Docker Hub pulls); {} more to write (0 pulls)",
+                b.write_requests
+            );
+        }
     }
     if let RunResult::Partial(_) = &o.result {
         let moved: Vec<String> = o.moved().map(|t| format!("{}:{}", t.repository, t.tag)).collect();

@@ -404,6 +404,20 @@ impl Timeline {
         }
     }
 
+    /// Tells whether events older than all of these cannot change what the timeline says about
+    /// prod at `current` (docs: ARCHITECTURE.md, "Decisions"): in every order the known times
+    /// allow, every rollback finds its target among these events, the replay ends with
+    /// `current` on top and another digest below it. Older events would then only add entries
+    /// below, so `previous`, `explains` and `head` answer as with every event.
+    pub fn settled_without_older(&self, current: &Digest) -> bool {
+        let (orders, unknowable) = self.orders();
+        unknowable.is_empty()
+            && orders.iter().all(|o| {
+                let r = replay(&self.events, o);
+                !r.underflow && r.valid && r.previous(&self.events, current).is_ok()
+            })
+    }
+
     /// Returns the newest rollback (audit tags carry exact times, so rollbacks are ordered).
     pub fn newest_rollback(&self) -> Option<&Event> {
         self.events
@@ -425,6 +439,9 @@ impl Timeline {
 struct Replay {
     stack: Vec<usize>,
     undone: Vec<usize>,
+    /// True when a rollback found no promotion of its target on the stack: older events might
+    /// have held it.
+    underflow: bool,
     /// False when the order is impossible: a rollback to the digest prod already had (tagcli
     /// refuses those, and a re-run reuses its audit tag rather than writing another).
     valid: bool,
@@ -458,6 +475,7 @@ fn replay(events: &[Event], order: &[usize]) -> Replay {
     let mut stack: Vec<usize> = Vec::new();
     let mut undone = Vec::new();
     let mut valid = true;
+    let mut underflow = false;
     for &i in order {
         match events[i].kind {
             EventKind::Promotion => stack.push(i),
@@ -470,12 +488,20 @@ fn replay(events: &[Event], order: &[usize]) -> Replay {
                 }
                 match stack.iter().rposition(|&j| events[j].digest == events[i].digest) {
                     Some(pos) => undone.extend(stack.drain(pos + 1..)),
-                    None => undone.append(&mut stack),
+                    None => {
+                        underflow = true;
+                        undone.append(&mut stack);
+                    }
                 }
             }
         }
     }
-    Replay { stack, undone, valid }
+    Replay {
+        stack,
+        undone,
+        underflow,
+        valid,
+    }
 }
 
 /// Returns every order of `range`, in lexicographic order of positions.

@@ -41,8 +41,8 @@ pub use digest::{Digest, DigestError};
 pub use endpoint::{Endpoint, EndpointError, is_loopback_authority, is_loopback_host};
 pub use error::{AuditError, AuditErrorKind, Cause, RegistryError, RegistryErrorKind, VerifyError};
 pub use port::{
-    AuditSink, DispatchRequest, ListedTag, Manifest, Registry, ReleaseReceipt, ReleaseRequest, TagListing,
-    VerifiedSignature, Verifier,
+    AuditSink, DispatchRequest, EnoughTags, ListedTag, ListingScope, Manifest, Registry, ReleaseReceipt,
+    ReleaseRequest, TagListing, Traffic, VerifiedSignature, Verifier,
 };
 pub use reference::{DOCKER_HUB, ImageReference, ReferenceError, Repository, Target, canonical_registry};
 pub use tag::{Tag, TagError, is_signature_artifact};

@@ -66,8 +66,9 @@ pub struct ReadStep {
     pub found: String,
 }
 
-/// The registry calls an operation makes: those already made to prepare it, and the most the
-/// execution will make (one re-read, one put and one read-back per write).
+/// The registry calls an operation makes: those already made to prepare it, and those the
+/// execution will make; as port calls, and (where the adapter counts them) as HTTP requests and
+/// Docker Hub pulls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RequestBudget {
     /// Calls made while resolving and verifying.
@@ -76,6 +77,30 @@ pub struct RequestBudget {
     pub verifications: u32,
     /// At most this many calls to write and check.
     pub writes: u32,
+    /// HTTP requests sent while preparing (registry and Hub API, verification included), when
+    /// the registry adapter counts them.
+    pub requests: Option<u64>,
+    /// Docker Hub pulls (manifest GETs) among them.
+    pub pulls: Option<u64>,
+    /// HTTP requests the execution sends when nothing fails: per written stamp or audit tag a
+    /// PUT and its read-back; per moved channel or alias a re-read, a PUT and a read-back. It
+    /// makes no pull (HEADs and PUTs only).
+    pub write_requests: u32,
+}
+
+impl RequestBudget {
+    /// Returns the HTTP requests of `steps`' execution when nothing fails (see
+    /// [`RequestBudget::write_requests`]).
+    pub fn write_requests_of(steps: &[WriteStep]) -> u32 {
+        steps
+            .iter()
+            .filter(|s| !s.is_noop())
+            .map(|s| match (s.kind, &s.expected) {
+                (TagKind::Immutable, None) => 2,
+                _ => 3,
+            })
+            .sum()
+    }
 }
 
 /// Everything an operation will do, decided before the first write.
@@ -115,6 +140,34 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Returns the plan of `operation` on `policy`'s unit, writing `steps` for `images`: the one
+    /// place a plan is built. Everything else starts empty (no stamp, target, commit, release,
+    /// dispatch, warning or notice) for the operation to fill in; the release mode is the
+    /// policy's; reads and budget are filled in by the engine after preparing.
+    pub fn new(
+        operation: OperationKind,
+        policy: &crate::policy::Policy,
+        images: Vec<ImagePlan>,
+        steps: Vec<WriteStep>,
+    ) -> Self {
+        Self {
+            operation,
+            unit: policy.unit.clone(),
+            images,
+            reads: Vec::new(),
+            stamp: None,
+            target: None,
+            source_commit: None,
+            steps,
+            release: None,
+            release_mode: policy.release,
+            dispatches: Vec::new(),
+            warnings: Vec::new(),
+            notices: Vec::new(),
+            budget: RequestBudget::default(),
+        }
+    }
+
     /// Returns whether executing the plan writes nothing to the registry.
     pub fn writes_nothing(&self) -> bool {
         self.steps.iter().all(WriteStep::is_noop)

@@ -63,6 +63,60 @@ pub struct TagListing {
     pub truncated: Option<String>,
     /// Names the registry sent that are not valid tags, skipped.
     pub skipped_invalid: Vec<String>,
+    /// Set when the listing holds only what its [`ListingScope`] asked for (names containing a
+    /// substring, or the newest tags back to a proven cutoff): other names may exist, so the
+    /// absence of a name proves nothing. Says what was left out.
+    pub partial: Option<String>,
+    /// Set when the listing came from a fallback (the registry's own listing during a Hub API
+    /// outage): says which and why, for the output. The listing is complete but may lack push
+    /// times and digests.
+    pub degraded: Option<String>,
+}
+
+/// The HTTP traffic an adapter sent since it was built (requests after a retry or an auth
+/// challenge count once; token requests do not count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Traffic {
+    /// Requests sent: to the registry and to a tag-listing service (Docker Hub's Hub API).
+    pub requests: u64,
+    /// Manifest GETs among them: what Docker Hub counts as pulls (a HEAD is not one).
+    pub pulls: u64,
+}
+
+impl Traffic {
+    /// Returns the traffic sent between `earlier` and `self`.
+    pub fn since(self, earlier: Self) -> Self {
+        Self {
+            requests: self.requests.saturating_sub(earlier.requests),
+            pulls: self.pulls.saturating_sub(earlier.pulls),
+        }
+    }
+}
+
+/// Decides whether the tags read so far settle the caller's answer (see
+/// [`ListingScope::enough`]).
+pub type EnoughTags = std::sync::Arc<dyn Fn(&[ListedTag], Timestamp) -> bool + Send + Sync>;
+
+/// What one listing needs: lets a service that can filter and order (Docker Hub's Hub API) read
+/// less. A registry that cannot ignores it and lists everything.
+#[derive(Clone, Default)]
+pub struct ListingScope {
+    /// Only names containing this substring are needed. Services may filter by it; adapters
+    /// filter client-side anyway.
+    pub contains: Option<String>,
+    /// Called after each page when the listing is read newest first and the order of what was
+    /// read proves that every unread tag was pushed at or before the given time: `true` stops
+    /// the listing there (it is then `partial`). Never called on listings without that proof.
+    pub enough: Option<EnoughTags>,
+}
+
+impl std::fmt::Debug for ListingScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListingScope")
+            .field("contains", &self.contains)
+            .field("enough", &self.enough.is_some())
+            .finish()
+    }
 }
 
 /// Reads and writes tags of repositories on a registry.
@@ -81,6 +135,22 @@ pub trait Registry: Send + Sync {
         digest: &Digest,
     ) -> impl Future<Output = Result<Manifest, RegistryError>> + Send;
 
+    /// Returns the manifest `tag` points at (its digest is the sha256 of its bytes), or `None`
+    /// when the tag does not exist. Where a registry allows, one GET by tag instead of a HEAD
+    /// and a GET by digest; by default, exactly those two.
+    fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send {
+        async move {
+            match self.resolve_tag(repository, tag).await? {
+                Some(digest) => self.fetch_manifest(repository, &digest).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    }
+
     /// Stores `manifest` under `tag` and returns the digest the registry reports for it.
     fn put_manifest(
         &self,
@@ -94,6 +164,17 @@ pub trait Registry: Send + Sync {
         &self,
         repository: &Repository,
     ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send;
+
+    /// Returns the tags `scope` needs: at least every tag it asks for, or a listing marked
+    /// `partial` that provably settles the caller's answer. By default, every tag.
+    fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &ListingScope,
+    ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
+        let _ = scope;
+        self.list_tags(repository)
+    }
 
     /// Returns the blob at `digest` (a config or a signature layer), refusing blobs larger than
     /// `max_bytes`. Implementations check the sha256 of what they return.
@@ -122,6 +203,12 @@ pub trait Registry: Send + Sync {
 
     /// Returns how this registry deletes tags; `None` when it cannot delete at all.
     fn delete_mode(&self) -> Option<crate::retention::DeleteMode> {
+        None
+    }
+
+    /// Returns the HTTP traffic sent so far, when the adapter counts it (the plan's budget
+    /// reports it); `None` otherwise.
+    fn traffic(&self) -> Option<Traffic> {
         None
     }
 
@@ -175,6 +262,26 @@ impl<T: Registry + ?Sized> Registry for &T {
         repository: &Repository,
     ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
         (**self).list_tags(repository)
+    }
+
+    fn list_tags_scoped(
+        &self,
+        repository: &Repository,
+        scope: &ListingScope,
+    ) -> impl Future<Output = Result<TagListing, RegistryError>> + Send {
+        (**self).list_tags_scoped(repository, scope)
+    }
+
+    fn fetch_manifest_by_tag(
+        &self,
+        repository: &Repository,
+        tag: &Tag,
+    ) -> impl Future<Output = Result<Option<Manifest>, RegistryError>> + Send {
+        (**self).fetch_manifest_by_tag(repository, tag)
+    }
+
+    fn traffic(&self) -> Option<Traffic> {
+        (**self).traffic()
     }
 
     fn fetch_blob(

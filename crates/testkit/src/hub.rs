@@ -348,17 +348,15 @@ fn page(
         Some(_) => return (400, json!({"message": "invalid page"})),
     };
     let by_name = param(query, "ordering").is_some_and(|o| o.trim_start_matches('-') == "name");
-    let count = repo.listed(name, by_name).count();
     let start = (number - 1).saturating_mul(size);
+    let (count, tags) = repo.page(name, by_name, start, size);
     if start >= count && number > 1 {
         return (404, json!({"detail": "Invalid page."}));
     }
-    let results: Vec<Value> = repo
-        .listed(name, by_name)
+    let results: Vec<Value> = tags
+        .iter()
         .enumerate()
-        .skip(start)
-        .take(size)
-        .map(|(i, t)| data::tag_json(&t, i + 1))
+        .map(|(i, t)| data::tag_json(t, start + i + 1))
         .collect();
     let link = |n: usize| {
         let mut q: Vec<String> = query

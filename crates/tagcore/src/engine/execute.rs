@@ -220,6 +220,12 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         channel: Option<&Tag>,
     ) -> Result<TagStatus, WriteFailure> {
         let tag = &step.tag;
+        // An immutable tag the plan found absent is written without a re-read: nothing may
+        // move it, and the read-back of every written tag reports one found at another digest
+        // (ARCHITECTURE.md, "Decisions"). Moving tags keep their compare-and-swap re-read.
+        if step.kind == TagKind::Immutable && step.expected.is_none() {
+            return self.put(repo, step, manifest).await;
+        }
         let expected = |d: &Option<Digest>| *d == step.expected || d.as_ref() == Some(&step.new);
         let now = self.confirmed_read(repo, tag, expected).await.map_err(|e| {
             WriteFailure::plain(format!("re-reading {repo}:{tag} before writing it failed: {e}"))

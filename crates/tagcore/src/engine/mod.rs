@@ -3,6 +3,7 @@
 
 mod downgrade;
 mod execute;
+mod inventory;
 mod promote;
 mod prune;
 mod publish;
@@ -135,6 +136,7 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
         self.calls.store(0, Ordering::Relaxed);
         self.verifications.store(0, Ordering::Relaxed);
         self.take_reads();
+        let before = self.registry.traffic();
         let mut prepared = match request {
             Request::Publish(r) => self.prepare_publish(r, now).await?,
             Request::Promote(r) => self.prepare_promote(r, now).await?,
@@ -153,6 +155,15 @@ impl<'a, R: Registry, V: Verifier, A: AuditSink> Engine<'a, R, V, A> {
             .saturating_mul(3)
             .try_into()
             .unwrap_or(u32::MAX);
+        let sent = self
+            .registry
+            .traffic()
+            .zip(before)
+            .map(|(now, then)| now.since(then));
+        prepared.plan.budget.requests = sent.map(|t| t.requests);
+        prepared.plan.budget.pulls = sent.map(|t| t.pulls);
+        prepared.plan.budget.write_requests =
+            crate::plan::RequestBudget::write_requests_of(&prepared.plan.steps);
         Ok(prepared)
     }
 

@@ -1,14 +1,45 @@
 //! Promote: move prod (and its aliases) to a verified digest, after stamping it.
+//!
+//! The reads come in rounds (ARCHITECTURE.md, "Decisions"): first everything that needs no
+//! digest, per image and all at once (the source tag, prod, the aliases, the listing); then,
+//! only when something is to be written, the signature and the manifest the writes will put,
+//! at once. A re-run whose every tag already holds its digest writes nothing, so it reads no
+//! signature and no manifest: verification gates writes.
 
-use super::read::{Depth, Inventory};
+use super::inventory::{Depth, Inventory};
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::EventKind;
-use crate::plan::{ImagePlan, Plan, RequestBudget};
+use crate::plan::{ImagePlan, Plan, WriteStep};
 use crate::policy::{AlreadyInProd, StepMode, UnitImage};
 use crate::release::{NotesInput, render_notes};
 use crate::request::{PromoteRequest, PromoteSource, check_confirm};
+use crate::source::SourceCommit;
 use crate::template::TemplateValues;
-use crate::{AuditSink, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+
+/// What promote read of the unit before deciding anything.
+struct PromoteState {
+    images: Vec<ImagePlan>,
+    current: Vec<Option<Digest>>,
+    aliases: Vec<Vec<Option<Digest>>>,
+    inventories: Vec<Inventory>,
+    warnings: Vec<String>,
+    notices: Vec<String>,
+}
+
+/// What the records say about this promotion.
+struct Record {
+    /// The stamp of the newest event when it promoted this digest.
+    ours: Option<Tag>,
+    /// Prod already holds the digest on every image.
+    in_prod: bool,
+    /// The policy asks for a new stamp although prod holds the digest.
+    restamp: bool,
+    /// A re-run of the promotion that `ours` records (or, stamps off, of the version).
+    rerun: bool,
+    /// Nothing to do: already in prod by another promotion, policy `skip`.
+    skip: bool,
+}
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     pub(super) async fn prepare_promote(
@@ -16,67 +47,193 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         req: &PromoteRequest,
         now: Timestamp,
     ) -> Result<Prepared, OpError> {
-        let policy = self.policy;
-        check_confirm(policy.promote.confirm.as_deref(), req.confirm.as_deref())?;
+        self.check_promote_input(req)?;
+        let mut st = self.read_unit_for_promote(req).await?;
+        let record = self.promote_record(&st, req);
+        st.notices.extend(in_prod_notice(&record, &st.images[0].digest));
+        if record.rerun
+            && let Some(r) = record_tag(&record, req)
+        {
+            self.previous_of_record(&mut st.images, &st.current, &r, &st.inventories)
+                .await?;
+        }
+        // A re-run whose tags are all in place (or a skip) writes nothing: no signature, no
+        // manifest, and the commit from the records.
+        let reused = match (&self.policy.tags.prod_stamp, &record.ours) {
+            (None, _) => Some(None),
+            (Some(_), Some(t)) if !record.restamp => Some(Some(t.clone())),
+            _ => None,
+        };
+        let early = match () {
+            () if record.skip => Some(reused.clone().flatten()),
+            () if record.rerun => reused.clone(),
+            () => None,
+        };
+        if let Some(stamp) = early {
+            let steps = self.promote_steps(&st, &record, stamp.as_ref()).await?;
+            if steps.iter().all(WriteStep::is_noop) {
+                let commit = self
+                    .recorded_commit(&st.images[0], &st.inventories[0], stamp.as_ref())
+                    .await?;
+                if !record.skip {
+                    st.notices.push(format!(
+                        "every tag already holds {}: nothing to write, so its signature was not read again \
+                         (verification gates writes)",
+                        st.images[0].digest
+                    ));
+                }
+                return Ok(self.promote_plan(req, st, &record, stamp, steps, commit, Vec::new()));
+            }
+        }
+        let manifests = self.verify_for_promote(&mut st, req).await?;
+        let commit = self
+            .promote_commit(&mut st, manifests.first().and_then(Option::as_ref))
+            .await?;
+        let stamp = self.promote_stamp(&record, reused, &commit, now, &mut st.warnings)?;
+        let steps = self.promote_steps(&st, &record, stamp.as_ref()).await?;
+        let manifests = keep_written(manifests, &steps);
+        Ok(self.promote_plan(req, st, &record, stamp, steps, commit, manifests))
+    }
+
+    /// Refuses what promote cannot do before any read.
+    fn check_promote_input(&self, req: &PromoteRequest) -> Result<(), OpError> {
+        check_confirm(self.policy.promote.confirm.as_deref(), req.confirm.as_deref())?;
         if matches!(req.source, PromoteSource::Digest(_))
-            && policy.images_for(OperationKind::Promote).count() > 1
+            && self.policy.images_for(OperationKind::Promote).count() > 1
         {
             return Err(OpError::new(
                 OpErrorKind::Input,
                 "source: a digest names one image's manifest; this unit has several images (use staging, a tag or a version)",
             ));
         }
-        let tags = &policy.tags;
-        let mut warnings = Vec::new();
-        // 1. Resolve every image's source digest once and verify it, with its current prod,
-        //    aliases and release tags: independent reads, all in flight at once.
-        let unit: Vec<&UnitImage> = policy.images_for(OperationKind::Promote).collect();
-        let states = futures_util::future::try_join_all(unit.iter().enumerate().map(|(k, image)| {
-            // `--expect-digest` names the primary's digest: checked before it is verified.
+        Ok(())
+    }
+
+    /// Reads every image of the unit at once (see [`Self::read_for_promote`]).
+    async fn read_unit_for_promote(&self, req: &PromoteRequest) -> Result<PromoteState, OpError> {
+        let unit: Vec<&UnitImage> = self.policy.images_for(OperationKind::Promote).collect();
+        let reads = futures_util::future::try_join_all(unit.iter().enumerate().map(|(k, image)| {
+            // `--expect-digest` names the primary's digest: checked before anything else.
             let expect = req.expect_digest.as_ref().filter(|_| k == 0);
             self.read_for_promote(image, &req.source, expect)
         }))
         .await?;
-        let mut images = Vec::new();
-        let mut aliases = Vec::new();
-        let mut current = Vec::new();
-        let mut inventories = Vec::new();
-        for st in states {
-            warnings.extend(st.inventory.warnings.iter().cloned());
-            current.push(st.image.previous_digest.clone());
-            images.push(st.image);
-            aliases.push(st.aliases);
-            inventories.push(st.inventory);
+        let mut st = PromoteState {
+            images: Vec::new(),
+            current: Vec::new(),
+            aliases: Vec::new(),
+            inventories: Vec::new(),
+            warnings: Vec::new(),
+            notices: Vec::new(),
+        };
+        for r in reads {
+            st.warnings.extend(r.inventory.warnings.iter().cloned());
+            st.current.push(r.image.previous_digest.clone());
+            st.images.push(r.image);
+            st.aliases.push(r.aliases);
+            st.inventories.push(r.inventory);
         }
-        // 2. Every image is verified (above); no downgrade.
-        warnings.extend(self.check_downgrade(&images, &current, req.allow_older).await?);
-        // 3. The source commit, from the primary image (docs/behaviour.md#source-commit).
-        let primary = images[0].clone();
+        Ok(st)
+    }
+
+    /// Returns what the records say: is the newest event a promotion of this digest (an
+    /// interrupted or finished run, whose stamp is reused), is it in prod, is there nothing to do.
+    fn promote_record(&self, st: &PromoteState, req: &PromoteRequest) -> Record {
+        let policy = self.policy;
+        let primary = &st.images[0];
+        let ours = self
+            .timeline(&st.inventories[0])
+            .latest()
+            .filter(|e| e.kind == EventKind::Promotion && e.digest == primary.digest)
+            .map(|e| e.tag.clone());
+        let in_prod = st
+            .images
+            .iter()
+            .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
+        let restamp = in_prod && policy.promote.already_in_prod == AlreadyInProd::Restamp;
+        // With stamps off, the version tag names the release: promoting it again is a re-run.
+        let rerun = match &policy.tags.prod_stamp {
+            Some(_) => ours.is_some(),
+            None => matches!(req.source, PromoteSource::Version(_)),
+        };
+        Record {
+            skip: in_prod && !restamp && !rerun,
+            ours,
+            in_prod,
+            restamp,
+            rerun,
+        }
+    }
+
+    /// Verifies every image's digest and fetches the manifest its writes will put, all at once;
+    /// then the downgrade guard. Returns the manifests, per image.
+    async fn verify_for_promote(
+        &self,
+        st: &mut PromoteState,
+        req: &PromoteRequest,
+    ) -> Result<Vec<Option<Manifest>>, OpError> {
+        let unit: Vec<&UnitImage> = self.policy.images_for(OperationKind::Promote).collect();
+        let both =
+            futures_util::future::try_join_all(unit.iter().zip(&st.images).map(|(image, img)| async move {
+                futures_util::future::try_join(
+                    self.verify(image, &img.digest),
+                    self.manifest(&img.repository, &img.digest),
+                )
+                .await
+            }))
+            .await?;
+        let mut manifests = Vec::new();
+        for (img, (verification, manifest)) in st.images.iter_mut().zip(both) {
+            img.verification = verification;
+            manifests.push(Some(manifest));
+        }
+        let warnings = self
+            .check_downgrade(&st.images, &st.current, req.allow_older)
+            .await?;
+        st.warnings.extend(warnings);
+        Ok(manifests)
+    }
+
+    /// Returns the source commit of the primary image (docs/behaviour.md#source-commit), from
+    /// its certificate, else the manifest already read, and warns about secondary images
+    /// without a staging stamp of that commit.
+    async fn promote_commit(
+        &self,
+        st: &mut PromoteState,
+        manifest: Option<&Manifest>,
+    ) -> Result<SourceCommit, OpError> {
+        let primary = &st.images[0];
         let cert_commit = primary
             .verification
             .as_ref()
             .and_then(|v| v.source_commit.clone());
         let commit = self
-            .source_commit(
+            .source_commit_of(
                 &primary.repository,
                 &primary.digest,
                 cert_commit.as_ref(),
-                &inventories[0],
+                manifest,
+                &st.inventories[0],
             )
             .await?;
         if commit.is_derived() {
-            warnings.push(format!(
+            st.warnings.push(format!(
                 "source commit of {} is unknown: stamp suffix {} is derived from digest, commit unknown",
                 primary.digest,
                 commit.sha7()
             ));
         }
-        for (k, img) in images.iter().enumerate().skip(1) {
+        for (k, img) in st.images.iter().enumerate().skip(1) {
             let own = self
-                .staging_stamps(&img.repository, &inventories[k], &img.digest, Some(commit.sha7()))
+                .staging_stamps(
+                    &img.repository,
+                    &st.inventories[k],
+                    &img.digest,
+                    Some(commit.sha7()),
+                )
                 .await?;
             if own.is_empty() {
-                warnings.push(format!(
+                st.warnings.push(format!(
                     "{} has no staging stamp of commit {} for {}; it gets the primary's stamp name",
                     img.repository,
                     commit.sha7(),
@@ -84,94 +241,119 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 ));
             }
         }
-        // 4. The stamp. The newest event being a promotion of this digest means this is a
-        //    re-run: an interrupted one (prod not there yet) or a finished one. Reuse its stamp.
-        let timeline = self.timeline(&inventories[0]);
-        let in_prod = images
-            .iter()
-            .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
-        let ours = timeline
-            .latest()
-            .filter(|e| e.kind == EventKind::Promotion && e.digest == primary.digest)
-            .map(|e| e.tag.clone());
-        let restamp = in_prod && policy.promote.already_in_prod == AlreadyInProd::Restamp;
-        let stamp: Option<Tag> = match (&tags.prod_stamp, &ours) {
-            (None, _) => None,
-            (Some(_), Some(tag)) if !restamp => {
-                if !in_prod {
-                    warnings.push(format!("resuming an interrupted promotion: reusing stamp {tag}"));
-                }
-                Some(tag.clone())
+        Ok(commit)
+    }
+
+    /// Returns the stamp: the reused one of a re-run (resuming warns), else a new one rendered
+    /// from `now` and the commit.
+    fn promote_stamp(
+        &self,
+        record: &Record,
+        reused: Option<Option<Tag>>,
+        commit: &SourceCommit,
+        now: Timestamp,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Tag>, OpError> {
+        if let Some(stamp) = reused {
+            if let Some(tag) = stamp.as_ref().filter(|_| !record.in_prod) {
+                warnings.push(format!("resuming an interrupted promotion: reusing stamp {tag}"));
             }
-            (Some(template), _) => Some(
-                template
-                    .render(&TemplateValues {
-                        date: Some(&now.date_compact()),
-                        sha7: Some(commit.sha7()),
-                        ..Default::default()
-                    })
-                    .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))?,
-            ),
+            return Ok(stamp);
+        }
+        let Some(template) = &self.policy.tags.prod_stamp else {
+            return Ok(None);
         };
-        let mut notices = Vec::new();
+        template
+            .render(&TemplateValues {
+                date: Some(&now.date_compact()),
+                sha7: Some(commit.sha7()),
+                ..Default::default()
+            })
+            .map(Some)
+            .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))
+    }
+
+    /// Returns the writes: immutable stamps first (all images), then prod and its aliases;
+    /// none when there is nothing to do.
+    async fn promote_steps(
+        &self,
+        st: &PromoteState,
+        record: &Record,
+        stamp: Option<&Tag>,
+    ) -> Result<Vec<WriteStep>, OpError> {
         let mut steps = Vec::new();
-        // Already in prod and not a re-run of the promotion that put it there: nothing to do.
-        // With stamps off, the version tag names the release: promoting it again is a re-run.
-        let rerun = match &tags.prod_stamp {
-            Some(_) => ours.is_some(),
-            None => matches!(req.source, PromoteSource::Version(_)),
-        };
-        // The record a re-run completes: its stamp, or (stamps off) the version tag.
-        let ours = match (&ours, &req.source) {
-            (None, PromoteSource::Version(v)) if rerun => Some(v.clone()),
-            _ => ours,
-        };
-        let skip = in_prod && !restamp && !rerun;
-        if in_prod {
-            notices.push(match (skip, restamp) {
-                (true, _) => format!(
-                    "{} is already in prod; policy `skip`: nothing to do",
-                    primary.digest
-                ),
-                (false, true) => format!(
-                    "{} is already in prod; policy `restamp`: writing a stamp only",
-                    primary.digest
-                ),
-                (false, false) => format!(
-                    "{} is already in prod by this promotion: completing what is left (aliases, release)",
-                    primary.digest
-                ),
-            });
+        if record.skip {
+            return Ok(steps);
         }
-        if rerun && let Some(record) = &ours {
-            self.previous_of_record(&mut images, &current, record, &inventories)
-                .await?;
-        }
-        if !skip {
-            // 5. Immutable stamps first (all images), then prod and aliases.
-            if let Some(stamp) = &stamp {
-                for (k, img) in images.iter().enumerate() {
-                    steps.push(
-                        self.immutable_step(
-                            k,
-                            &img.repository,
-                            stamp,
-                            &img.digest,
-                            StepMode::Required,
-                            inventories.get(k),
-                        )
-                        .await?,
-                    );
-                }
+        if let Some(stamp) = stamp {
+            for (k, img) in st.images.iter().enumerate() {
+                let listed = st.inventories.get(k);
+                let step = self
+                    .immutable_step(k, &img.repository, stamp, &img.digest, StepMode::Required, listed)
+                    .await?;
+                steps.push(step);
             }
-            steps.extend(super::step::prod_steps(
-                &tags.prod,
-                &tags.prod_aliases,
-                &images,
-                &current,
-                &aliases,
-            ));
         }
+        let tags = &self.policy.tags;
+        steps.extend(super::step::prod_steps(
+            &tags.prod,
+            &tags.prod_aliases,
+            &st.images,
+            &st.current,
+            &st.aliases,
+        ));
+        Ok(steps)
+    }
+
+    /// Returns the commit the records name when no signature is read: the staging stamps at
+    /// the digest (read with HEADs where the listing lacks them), else the stamp's name.
+    pub(super) async fn recorded_commit(
+        &self,
+        primary: &ImagePlan,
+        inventory: &Inventory,
+        stamp: Option<&Tag>,
+    ) -> Result<SourceCommit, OpError> {
+        let stamps = self
+            .staging_stamps(&primary.repository, inventory, &primary.digest, None)
+            .await?;
+        let found = crate::source::resolve_source_commit(
+            &primary.digest,
+            &crate::source::CommitEvidence {
+                certificate: None,
+                revision: None,
+                staging_stamps: stamps.iter().map(|(t, s, p)| (t, s.as_str(), *p)).collect(),
+            },
+        );
+        let named = stamp.and_then(
+            |t| match crate::history::classify(&self.policy.tags, t.as_str()) {
+                crate::history::TagRole::ProdStamp { sha7, .. } => Some(SourceCommit {
+                    sha: sha7,
+                    source: crate::source::CommitSource::ProdStamp(t.clone()),
+                }),
+                _ => None,
+            },
+        );
+        Ok(match named {
+            Some(n) if found.is_derived() => n,
+            _ => found,
+        })
+    }
+
+    /// Builds the plan: source, release and dispatches from the stamp and commit.
+    #[allow(clippy::too_many_arguments)]
+    fn promote_plan(
+        &self,
+        req: &PromoteRequest,
+        st: PromoteState,
+        record: &Record,
+        stamp: Option<Tag>,
+        steps: Vec<WriteStep>,
+        commit: SourceCommit,
+        manifests: Vec<Option<Manifest>>,
+    ) -> Prepared {
+        let policy = self.policy;
+        let tags = &policy.tags;
+        let primary = &st.images[0];
         let source = match &req.source {
             PromoteSource::Staging => format!("`{}` resolved to {}", tags.staging, primary.digest),
             PromoteSource::Tag(t) => format!("tag `{t}`"),
@@ -182,14 +364,14 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             PromoteSource::Version(v) => Some(format!("v{v}")),
             _ => None,
         });
-        let release = (policy.release != StepMode::Off && !skip)
+        let release = (policy.release != StepMode::Off && !record.skip)
             .then_some(release_tag.clone())
             .flatten()
             .map(|tag| ReleaseRequest {
                 title: format!("Production Release {tag}"),
                 notes: render_notes(&NotesInput {
                     heading: &format!("Production Release {tag}"),
-                    images: &images,
+                    images: &st.images,
                     source: &source,
                     commit: Some(&commit),
                 }),
@@ -208,40 +390,34 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 commit: commit.full_commit(),
             },
         );
-        let manifests = self.manifests_for(&images, &steps).await?;
-        Ok(Prepared {
-            plan: Plan {
-                operation: OperationKind::Promote,
-                unit: policy.unit.clone(),
-                images,
-                stamp,
-                target: match &req.source {
-                    PromoteSource::Staging => Some(tags.staging.clone()),
-                    PromoteSource::Tag(t) | PromoteSource::Version(t) => Some(t.clone()),
-                    PromoteSource::Digest(_) => None,
-                },
-                source_commit: Some(commit),
-                steps,
-                release,
-                release_mode: policy.release,
-                dispatches,
-                warnings,
-                notices,
-                budget: RequestBudget::default(),
-                reads: Vec::new(),
-            },
-            manifests,
-        })
+        let mut plan = Plan::new(OperationKind::Promote, policy, st.images, steps);
+        plan.stamp = stamp;
+        plan.target = match &req.source {
+            PromoteSource::Staging => Some(tags.staging.clone()),
+            PromoteSource::Tag(t) | PromoteSource::Version(t) => Some(t.clone()),
+            PromoteSource::Digest(_) => None,
+        };
+        plan.source_commit = Some(commit);
+        plan.release = release;
+        plan.dispatches = dispatches;
+        plan.warnings = st.warnings;
+        plan.notices = st.notices;
+        let manifests = if manifests.is_empty() {
+            vec![None; plan.images.len()]
+        } else {
+            manifests
+        };
+        Prepared { plan, manifests }
     }
 
     /// Sets, on every image prod already holds, the digest prod had before the promotion that
     /// `record` names: a re-run completes that record, so it reports the record's own
-    /// "previous", never the digest it is completing. Reads every release tag when the listing
-    /// read for the plan left older days out.
+    /// "previous", never the digest it is completing. Reads the digests of the older release
+    /// tags the plan's listing left unread (never the listing again).
     async fn previous_of_record(
         &self,
         images: &mut [ImagePlan],
-        current: &[Option<crate::Digest>],
+        current: &[Option<Digest>],
         record: &Tag,
         inventories: &[Inventory],
     ) -> Result<(), OpError> {
@@ -249,50 +425,66 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             if current[k].as_ref() != Some(&img.digest) {
                 continue;
             }
-            let full;
-            let inventory = match inventories.get(k) {
-                Some(i) if !i.older_skipped => i,
-                _ => {
-                    full = self.inventory(&img.repository, Depth::Full).await?;
-                    &full
-                }
+            let Some(inventory) = inventories.get(k) else {
+                continue;
             };
-            img.previous_digest = self.timeline(inventory).before(record).map(|e| e.digest.clone());
+            let timeline = if inventory.older_skipped {
+                let mut known = self
+                    .digests_of(
+                        &img.repository,
+                        inventory
+                            .older
+                            .iter()
+                            .take(super::inventory::MAX_RESOLVES)
+                            .cloned()
+                            .collect(),
+                    )
+                    .await?;
+                known.extend(inventory.known.iter().cloned());
+                crate::history::Timeline::build(&self.policy.tags, &known)
+            } else {
+                self.timeline(inventory)
+            };
+            img.previous_digest = timeline.before(record).map(|e| e.digest.clone());
         }
         Ok(())
     }
 
-    /// Reads one image for promote: its source digest (once), then at once its verification,
-    /// its prod and aliases, and its newest release tags.
+    /// Reads what one image's promotion needs before any digest is known, all at once: its
+    /// source digest (checked against `expect`), its prod and aliases, and its newest release
+    /// tags.
     async fn read_for_promote(
         &self,
         image: &UnitImage,
         source: &PromoteSource,
-        expect: Option<&crate::Digest>,
+        expect: Option<&Digest>,
     ) -> Result<PromoteRead, OpError> {
         let tags = &self.policy.tags;
         let repo = &image.repository;
-        let digest = match source {
-            PromoteSource::Staging => self.require(repo, &tags.staging, "staging tag").await?,
-            PromoteSource::Tag(t) => self.require(repo, t, "source tag").await?,
-            PromoteSource::Version(t) => self.require(repo, t, "version tag").await?,
-            PromoteSource::Digest(d) => d.clone(),
+        let digest = async {
+            let digest = match source {
+                PromoteSource::Staging => self.require(repo, &tags.staging, "staging tag").await?,
+                PromoteSource::Tag(t) => self.require(repo, t, "source tag").await?,
+                PromoteSource::Version(t) => self.require(repo, t, "version tag").await?,
+                PromoteSource::Digest(d) => d.clone(),
+            };
+            match expect.filter(|e| **e != digest) {
+                Some(expected) => Err(OpError::new(
+                    OpErrorKind::Refused,
+                    format!(
+                        "source resolved to {digest}, but --expect-digest asked for {expected}; nothing was written"
+                    ),
+                )),
+                None => Ok(digest),
+            }
         };
-        if let Some(expected) = expect.filter(|e| **e != digest) {
-            return Err(OpError::new(
-                OpErrorKind::Refused,
-                format!(
-                    "source resolved to {digest}, but --expect-digest asked for {expected}; nothing was written"
-                ),
-            ));
-        }
         let aliases =
             futures_util::future::try_join_all(tags.prod_aliases.iter().map(|a| self.resolve(repo, a)));
-        let (verification, previous, aliases, inventory) = futures_util::future::try_join4(
-            self.verify(image, &digest),
+        let (digest, previous, aliases, inventory) = futures_util::future::try_join4(
+            digest,
             self.resolve(repo, &tags.prod),
             aliases,
-            self.inventory(repo, Depth::Newest),
+            self.inventory(repo, Depth::Newest, &crate::ListingScope::default()),
         )
         .await?;
         Ok(PromoteRead {
@@ -300,7 +492,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 repository: repo.clone(),
                 digest,
                 previous_digest: previous,
-                verification,
+                verification: None,
             },
             aliases,
             inventory,
@@ -311,6 +503,34 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
 /// What promote reads of one image before planning.
 struct PromoteRead {
     image: ImagePlan,
-    aliases: Vec<Option<crate::Digest>>,
+    aliases: Vec<Option<Digest>>,
     inventory: Inventory,
+}
+
+/// Returns the notice of a digest prod already holds.
+fn in_prod_notice(record: &Record, digest: &Digest) -> Option<String> {
+    record.in_prod.then(|| match (record.skip, record.restamp) {
+        (true, _) => format!("{digest} is already in prod; policy `skip`: nothing to do"),
+        (false, true) => format!("{digest} is already in prod; policy `restamp`: writing a stamp only"),
+        (false, false) => format!(
+            "{digest} is already in prod by this promotion: completing what is left (aliases, release)"
+        ),
+    })
+}
+
+/// Returns the record a re-run completes: its stamp, or (stamps off) the version tag.
+fn record_tag(record: &Record, req: &PromoteRequest) -> Option<Tag> {
+    match (&record.ours, &req.source) {
+        (None, PromoteSource::Version(v)) if record.rerun => Some(v.clone()),
+        (ours, _) => ours.clone(),
+    }
+}
+
+/// Keeps the manifests of the images that have something to write (the others are not needed).
+fn keep_written(manifests: Vec<Option<Manifest>>, steps: &[WriteStep]) -> Vec<Option<Manifest>> {
+    manifests
+        .into_iter()
+        .enumerate()
+        .map(|(k, m)| m.filter(|_| steps.iter().any(|s| s.image == k && !s.is_noop())))
+        .collect()
 }

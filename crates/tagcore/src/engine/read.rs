@@ -1,71 +1,13 @@
 //! Reads shared by the operations: counted, checked, and mapped to operation errors.
 
+use super::inventory::{Inventory, MAX_RESOLVES, PARALLEL_READS};
 use super::{Engine, OpError, OpErrorKind};
 use crate::history::{KnownTag, TagRole, Timeline, classify};
 use crate::policy::UnitImage;
 use crate::source::{CommitEvidence, SourceCommit, resolve_source_commit};
 use crate::{
-    AuditSink, Digest, Manifest, Registry, RegistryErrorKind, Repository, Tag, TagListing, VerifiedSignature,
-    Verifier,
+    AuditSink, Digest, Manifest, Registry, RegistryErrorKind, Repository, Tag, VerifiedSignature, Verifier,
 };
-
-/// The most tags whose digest is read one by one (registries that list names only).
-const MAX_RESOLVES: usize = 500;
-
-/// How many of those reads are in flight at once.
-const PARALLEL_READS: usize = 8;
-
-/// How much of the history an operation needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Depth {
-    /// Every release tag (rollback, history, status).
-    Full,
-    /// Only the newest day of release tags (promote: is the newest event ours?); staging
-    /// stamps are read later, and only if the source commit needs them.
-    Newest,
-}
-
-/// A repository's tags, classified, with digests where known.
-pub(super) struct Inventory {
-    pub(super) known: Vec<KnownTag>,
-    /// Staging stamps listed without a digest and not read yet (depth `Newest`).
-    unresolved: Vec<crate::ListedTag>,
-    /// Whether older release tags were left out (depth `Newest` on a names-only listing).
-    pub(super) older_skipped: bool,
-    /// Every name the listing carried (when it was complete).
-    listed: Option<std::collections::BTreeSet<Tag>>,
-    pub(super) warnings: Vec<String>,
-    pub(super) truncated: bool,
-}
-
-impl Inventory {
-    /// Returns what the listing already says about `tag`, when it says enough to skip a read:
-    /// `Some(Some(digest))` when its digest is known, `Some(None)` when a complete listing does
-    /// not carry the name, `None` otherwise.
-    pub(super) fn lookup(&self, tag: &Tag) -> Option<Option<Digest>> {
-        if let Some(k) = self.known.iter().find(|k| &k.tag == tag) {
-            return Some(Some(k.digest.clone()));
-        }
-        let listed = self.listed.as_ref()?;
-        (!listed.contains(tag)).then_some(None)
-    }
-
-    /// Returns the staging stamps pointing at `digest`, with their sha7 and push time.
-    pub(super) fn staging_stamps_at<'a>(
-        &'a self,
-        engine_tags: &crate::policy::TagPolicy,
-        digest: &Digest,
-    ) -> Vec<(&'a Tag, String, Option<crate::Timestamp>)> {
-        self.known
-            .iter()
-            .filter(|k| &k.digest == digest)
-            .filter_map(|k| match classify(engine_tags, k.tag.as_str()) {
-                TagRole::StagingStamp { sha7, .. } => Some((&k.tag, sha7, k.pushed)),
-                _ => None,
-            })
-            .collect()
-    }
-}
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// Returns the digest `tag` points at in `repo`, or `None`.
@@ -79,7 +21,11 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     }
 
     /// Returns what `resolve` does, without a line in the plan's reads (bulk history reads).
-    async fn resolve_quietly(&self, repo: &Repository, tag: &Tag) -> Result<Option<Digest>, OpError> {
+    pub(super) async fn resolve_quietly(
+        &self,
+        repo: &Repository,
+        tag: &Tag,
+    ) -> Result<Option<Digest>, OpError> {
         self.count();
         self.registry.resolve_tag(repo, tag).await.map_err(|e| {
             let mut err = OpError::from(e);
@@ -119,120 +65,6 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             format!("{} ({} bytes, sha256 checked)", m.media_type, m.bytes.len()),
         );
         Ok(m)
-    }
-
-    /// Returns the repository's tags with digests for the roles that matter (stamps, audit
-    /// tags, versions), reading digests one by one where the listing lacks them.
-    pub(super) async fn inventory(&self, repo: &Repository, depth: Depth) -> Result<Inventory, OpError> {
-        self.count();
-        let TagListing {
-            tags,
-            truncated,
-            skipped_invalid,
-        } = self.registry.list_tags(repo).await.map_err(|e| {
-            let mut err = OpError::from(e);
-            err.message = format!("listing tags of {repo}: {}", err.message);
-            err
-        })?;
-        let mut warnings = Vec::new();
-        if let Some(reason) = &truncated {
-            warnings.push(format!("tag listing of {repo} is incomplete: {reason}"));
-        }
-        if !skipped_invalid.is_empty() {
-            warnings.push(format!(
-                "{repo}: skipped {} invalid tag names from the listing",
-                skipped_invalid.len()
-            ));
-        }
-        let tags_policy = &self.policy.tags;
-        let listed = tags.len();
-        let names = truncated.is_none().then(|| {
-            tags.iter()
-                .map(|t| t.tag.clone())
-                .collect::<std::collections::BTreeSet<_>>()
-        });
-        let versions_are_history = tags_policy.prod_stamp.is_none();
-        // Each relevant tag with its role and the day its name carries ("" when none).
-        let mut relevant: Vec<(crate::ListedTag, TagRole, String)> = tags
-            .into_iter()
-            .filter_map(|t| {
-                let role = classify(tags_policy, t.tag.as_str());
-                let day = match &role {
-                    TagRole::ProdStamp { date, .. } | TagRole::StagingStamp { date, .. } => {
-                        date.clone().unwrap_or_default()
-                    }
-                    TagRole::RollbackAudit { date, .. } => date.clone(),
-                    TagRole::Version { .. } if versions_are_history => String::new(),
-                    _ => return None,
-                };
-                Some((t, role, day))
-            })
-            .collect();
-        // Newest first (push time, then the day in the name), so a cap drops the oldest.
-        relevant.sort_by(|a, b| {
-            b.0.pushed
-                .cmp(&a.0.pushed)
-                .then_with(|| b.2.cmp(&a.2))
-                .then_with(|| b.0.tag.cmp(&a.0.tag))
-        });
-        let newest_release_day = relevant
-            .iter()
-            .filter(|(_, role, _)| !matches!(role, TagRole::StagingStamp { .. }))
-            .map(|(_, _, day)| day.clone())
-            .max()
-            .unwrap_or_default();
-        let mut unresolved = Vec::new();
-        let mut older_skipped = false;
-        let mut capped = false;
-        let mut chosen: Vec<crate::ListedTag> = Vec::new();
-        let mut resolves = 0;
-        for (t, role, day) in relevant {
-            if t.digest.is_none() && depth == Depth::Newest {
-                if matches!(role, TagRole::StagingStamp { .. }) {
-                    unresolved.push(t);
-                    continue;
-                }
-                if day < newest_release_day {
-                    older_skipped = true;
-                    continue;
-                }
-            }
-            if t.digest.is_none() {
-                if resolves == MAX_RESOLVES {
-                    capped = true;
-                    continue;
-                }
-                resolves += 1;
-            }
-            chosen.push(t);
-        }
-        let known = self.digests_of(repo, chosen).await?;
-        self.note(
-            "list",
-            repo.to_string(),
-            format!(
-                "{listed} tags, {} release tags, {resolves} digests read one by one{}",
-                known.len(),
-                if truncated.is_some() {
-                    ", listing incomplete"
-                } else {
-                    ""
-                }
-            ),
-        );
-        if capped {
-            warnings.push(format!(
-                "{repo}: read the digests of the newest {MAX_RESOLVES} release tags only; older ones are not in the history"
-            ));
-        }
-        Ok(Inventory {
-            known,
-            unresolved,
-            older_skipped,
-            listed: names,
-            warnings,
-            truncated: truncated.is_some() || capped,
-        })
     }
 
     /// Returns, per image, the manifest its writes will put: fetched (and its sha256 checked)
@@ -289,11 +121,24 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         certificate: Option<&crate::CommitSha>,
         inventory: &Inventory,
     ) -> Result<SourceCommit, OpError> {
+        self.source_commit_of(repo, digest, certificate, None, inventory)
+            .await
+    }
+
+    /// Returns what [`Self::source_commit`] does, reading the revision from `manifest` (the
+    /// manifest at `digest`, already read) where it can instead of fetching it again.
+    pub(super) async fn source_commit_of(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        certificate: Option<&crate::CommitSha>,
+        manifest: Option<&Manifest>,
+        inventory: &Inventory,
+    ) -> Result<SourceCommit, OpError> {
         let revision = match certificate {
             Some(_) => None,
             None => {
-                self.count();
-                let r = self.registry.image_revision(repo, digest).await?;
+                let r = self.revision(repo, digest, manifest).await?;
                 self.note(
                     "revision",
                     format!("{repo}@{digest}"),
@@ -321,6 +166,41 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         ))
     }
 
+    /// Returns the image's revision: from `manifest`'s annotation, else its config's label
+    /// (one blob read), else (an index, or no manifest at hand) from the registry's own reading.
+    async fn revision(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        manifest: Option<&Manifest>,
+    ) -> Result<Option<String>, OpError> {
+        const REVISION: &str = "org.opencontainers.image.revision";
+        let parsed = manifest.and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.bytes).ok());
+        if let Some(v) = parsed.filter(|v| v.get("manifests").is_none()) {
+            let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+            if let Some(rev) = v.get("annotations").and_then(|a| a.get(REVISION)).and_then(text) {
+                return Ok(Some(rev));
+            }
+            let Some(config) = v
+                .get("config")
+                .and_then(|c| c.get("digest"))
+                .and_then(serde_json::Value::as_str)
+                .and_then(|d| d.parse::<Digest>().ok())
+            else {
+                return Ok(None);
+            };
+            self.count();
+            let blob = self.registry.fetch_blob(repo, &config, 4 * 1024 * 1024).await?;
+            let config: Option<serde_json::Value> = serde_json::from_slice(&blob).ok();
+            return Ok(config
+                .as_ref()
+                .and_then(|c| c.get("config")?.get("Labels")?.get(REVISION))
+                .and_then(text));
+        }
+        self.count();
+        Ok(self.registry.image_revision(repo, digest).await?)
+    }
+
     /// Returns the staging stamps pointing at `digest` (only those naming `sha7`, when given),
     /// reading the digests the listing did not carry.
     pub(super) async fn staging_stamps(
@@ -331,6 +211,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         sha7: Option<&str>,
     ) -> Result<Vec<(Tag, String, Option<crate::Timestamp>)>, OpError> {
         let tags = &self.policy.tags;
+        // A listing scoped to release tags holds no staging stamps; they are not listed again
+        // (on a service that ignores the name filter that would read every page): the caller
+        // falls back to the release's own stamp name.
         let wanted = |s: &str| sha7.is_none_or(|w| w == s);
         let mut found: Vec<_> = inventory
             .staging_stamps_at(tags, digest)

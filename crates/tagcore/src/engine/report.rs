@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::read::Depth;
+use super::inventory::Depth;
 use super::{Engine, OpError, OpErrorKind};
 use crate::history::{Event, TagRole, classify};
 use crate::source::{CommitEvidence, CommitSource, SourceCommit, resolve_source_commit};
@@ -79,7 +79,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let mut warnings = Vec::new();
         for image in &self.policy.images {
             let repo = &image.repository;
-            let inventory = self.inventory(repo, Depth::Full).await?;
+            let inventory = self
+                .inventory(repo, Depth::Full, &crate::ListingScope::default())
+                .await?;
             warnings.extend(inventory.warnings.iter().cloned());
             let roles = std::iter::once((&tags.staging, "staging"))
                 .chain(tags.publish_aliases.iter().map(|t| (t, "publish_alias")))
@@ -150,7 +152,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     /// Returns the prod timeline of the primary image, newest first.
     pub async fn history(&self) -> Result<HistoryReport, OpError> {
         let repo = &self.policy.primary().repository;
-        let inventory = self.inventory(repo, Depth::Full).await?;
+        let scope = super::inventory::release_scope(&self.policy.tags);
+        let inventory = self.inventory(repo, Depth::Full, &scope).await?;
         let timeline = self.timeline(&inventory);
         let current = self.resolve(repo, &self.policy.tags.prod).await?;
         Ok(HistoryReport {
@@ -189,7 +192,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             .verify(&forced, &digest)
             .await?
             .ok_or_else(|| OpError::new(OpErrorKind::Verification, "no signature policy applies"))?;
-        let inventory = self.inventory(repo, Depth::Newest).await?;
+        let inventory = self
+            .inventory(repo, Depth::Newest, &crate::ListingScope::default())
+            .await?;
         let source_commit = self
             .source_commit(repo, &digest, signature.source_commit.as_ref(), &inventory)
             .await?;

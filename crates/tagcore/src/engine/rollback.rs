@@ -1,14 +1,18 @@
 //! Rollback: move prod (and its aliases) back to an earlier, verified release.
+//!
+//! Like promote, a re-run whose every tag already holds its digest writes nothing and so reads
+//! no signature and no manifest: verification gates writes.
 
-use super::read::Depth;
+use super::inventory::{Depth, Inventory, release_scope, rollback_scope};
 use super::{Engine, OpError, OpErrorKind, Prepared};
-use crate::history::{Event, NamedTime};
-use crate::plan::{ImagePlan, Plan, RequestBudget};
+use crate::history::{Event, NamedTime, Timeline};
+use crate::plan::{ImagePlan, Plan, WriteStep};
 use crate::policy::StepMode;
 use crate::release::{NotesInput, render_notes};
 use crate::request::{RollbackRequest, RollbackTarget, check_confirm};
+use crate::source::SourceCommit;
 use crate::template::TemplateValues;
-use crate::{AuditSink, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+use crate::{AuditSink, Digest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
 
 /// How long after an automatic rollback a second automatic rollback is taken to be a re-run of
 /// the first (finishing it) rather than a request to go back further. Naming the target
@@ -22,113 +26,216 @@ fn event_time(e: &Event) -> Option<Timestamp> {
     })
 }
 
+/// What a rollback read before planning its writes.
+struct RollbackState {
+    /// Where prod and the aliases point now, per image.
+    current: Vec<Digest>,
+    aliases: Vec<Vec<Option<Digest>>>,
+    inventory: Inventory,
+    timeline: Timeline,
+    warnings: Vec<String>,
+}
+
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     pub(super) async fn prepare_rollback(
         &self,
         req: &RollbackRequest,
         now: Timestamp,
     ) -> Result<Prepared, OpError> {
-        let policy = self.policy;
-        let tags = &policy.tags;
-        check_confirm(policy.rollback.confirm.as_deref(), req.confirm.as_deref())?;
-        let mut warnings = Vec::new();
-        // 1. Where prod is now, on every image; the primary's history.
-        let mut current = Vec::new();
-        for image in policy.images_for(OperationKind::Rollback) {
-            current.push(self.require(&image.repository, &tags.prod, "prod tag").await?);
-        }
-        let primary = policy.primary();
-        let inventory = self.inventory(&primary.repository, Depth::Full).await?;
-        warnings.extend(inventory.warnings.iter().cloned());
-        let timeline = self.timeline(&inventory);
-        // The newest rollback, when it may still need finishing: prod has not reached its
-        // target and no promotion came after it (interrupted), or prod is at its target (a
-        // re-run of a finished one).
-        let newest_rollback = timeline.newest_rollback().cloned();
-        // Only prod stamps record promotions: without them nothing can tell that a promotion
-        // followed an unfinished rollback, so none is ever taken as interrupted.
-        let stamps = tags.prod_stamp.is_some();
-        let interrupted = |r: &Event| stamps && r.digest != current[0] && !timeline.promoted_since(r);
-        let recent = |r: &Event| event_time(r).is_some_and(|t| now.unix() - t.unix() <= RERUN_WINDOW_SECS);
-
-        // 2. The target. An unfinished rollback (audit tag newest, prod not there yet) or a
-        //    finished one that is re-run is completed with its own audit tag.
-        let mut resume: Option<Tag> = None;
-        let target: Tag = match &req.target {
-            RollbackTarget::Stamp(t) | RollbackTarget::Version(t) => t.clone(),
-            RollbackTarget::Automatic => {
-                if inventory.truncated {
-                    return Err(OpError::new(
-                        OpErrorKind::History,
-                        format!(
-                            "the tag listing of {} is incomplete, so the previous release cannot be known; name the target explicitly",
-                            primary.repository
-                        ),
-                    ));
-                }
-                let rerun = newest_rollback
-                    .as_ref()
-                    .filter(|r| interrupted(r) || (r.digest == current[0] && recent(r)));
-                match rerun {
-                    Some(r) => {
-                        let target = self.target_of(r, &timeline).ok_or_else(|| {
-                            OpError::new(
-                                OpErrorKind::History,
-                                format!("the newest rollback {} names no known target; name the target explicitly", r.tag),
-                            )
-                        })?;
-                        resume = Some(r.tag.clone());
-                        target
-                    }
-                    None if !timeline.events.is_empty() && !timeline.explains(&current[0]) => {
-                        let head = timeline.head().map_or_else(String::new, |h| h.tag.to_string());
-                        return Err(OpError::new(
-                            OpErrorKind::History,
-                            format!(
-                                "prod is at {} but the records say it should be at {head}: prod was moved without a \
-                                 record (for example a best-effort audit tag that failed). Automatic rollback will not \
-                                 guess from there; name the target explicitly (naming the release prod is at records it)",
-                                current[0]
-                            ),
-                        ));
-                    }
-                    None => timeline
-                        .previous(&current[0])
-                        .map_err(|e| OpError::new(OpErrorKind::History, e.to_string()))?
-                        .tag
-                        .clone(),
-                }
-            }
-        };
-        let mut images = Vec::new();
-        let prod_now: Vec<Option<crate::Digest>> = current.iter().cloned().map(Some).collect();
-        for (image, cur) in policy.images_for(OperationKind::Rollback).zip(&prod_now) {
-            let digest = self
-                .require(&image.repository, &target, "rollback target")
-                .await?;
-            images.push(ImagePlan {
-                repository: image.repository.clone(),
-                digest,
-                previous_digest: cur.clone(),
-                verification: None,
-            });
-        }
-        let at_target = images
-            .iter()
-            .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
-        if resume.is_none()
-            && let Some(r) = newest_rollback.as_ref().filter(|r| r.digest == images[0].digest)
-            && ((at_target && (stamps || recent(r))) || interrupted(r))
-        {
-            resume = Some(r.tag.clone());
-        }
-        // Prod already at the named target without a record of how it got there: record it.
-        let unrecorded = at_target && !timeline.events.is_empty() && !timeline.explains(&images[0].digest);
+        check_confirm(self.policy.rollback.confirm.as_deref(), req.confirm.as_deref())?;
+        let mut st = self.read_for_rollback(req, now).await?;
+        let (target, mut resume) = self.rollback_target(req, &st, now)?;
+        let mut images = self.target_digests(&target, &st.current).await?;
+        let unrecorded = self.check_resume(&st, &images, &target, now, &mut resume)?;
         if unrecorded && resume.is_none() {
-            warnings.push(format!(
+            st.warnings.push(format!(
                 "prod is already at {target} but no record says so: writing the missing audit tag and finishing"
             ));
         }
+        if let Some(r) = &resume {
+            st.warnings
+                .push(format!("re-run of rollback {r}: finishing its remaining steps"));
+            // Prod already moved by that rollback: report what it rolled back from.
+            if images
+                .iter()
+                .all(|i| i.previous_digest.as_ref() == Some(&i.digest))
+            {
+                let before = st.timeline.before(r).map(|e| e.digest.clone());
+                for img in &mut images {
+                    img.previous_digest = before.clone();
+                }
+            }
+        }
+        let audit = match resume {
+            Some(r) => r,
+            None => self.audit_tag(&target, now)?,
+        };
+        let steps = self.rollback_steps(&st, &images, &audit).await?;
+        let commit = if steps.iter().all(WriteStep::is_noop) {
+            // Nothing to write: no signature is read, the records name the commit.
+            self.recorded_commit(&images[0], &st.inventory, Some(&target))
+                .await?
+        } else {
+            self.verify_target(&mut images, &st.inventory, &target).await?
+        };
+        let manifests = self.manifests_for(&images, &steps).await?;
+        let plan = self.rollback_plan(st, images, target, audit, steps, commit);
+        Ok(Prepared { plan, manifests })
+    }
+
+    /// Reads where prod and its aliases point on every image (all at once), then the primary's
+    /// release tags: all of them, or for an automatic rollback the newest until they settle
+    /// the answer.
+    async fn read_for_rollback(
+        &self,
+        req: &RollbackRequest,
+        now: Timestamp,
+    ) -> Result<RollbackState, OpError> {
+        let tags = &self.policy.tags;
+        let reads = futures_util::future::try_join_all(self.policy.images_for(OperationKind::Rollback).map(
+            |image| async move {
+                let aliases = futures_util::future::try_join_all(
+                    tags.prod_aliases
+                        .iter()
+                        .map(|a| self.resolve(&image.repository, a)),
+                );
+                futures_util::future::try_join(
+                    self.require(&image.repository, &tags.prod, "prod tag"),
+                    aliases,
+                )
+                .await
+            },
+        ))
+        .await?;
+        let (current, aliases): (Vec<Digest>, Vec<_>) = reads.into_iter().unzip();
+        let scope = match req.target {
+            RollbackTarget::Automatic => rollback_scope(tags, &current[0], now),
+            _ => release_scope(tags),
+        };
+        let primary = self.policy.primary();
+        let inventory = self.inventory(&primary.repository, Depth::Full, &scope).await?;
+        let warnings = inventory.warnings.clone();
+        let timeline = self.timeline(&inventory);
+        Ok(RollbackState {
+            current,
+            aliases,
+            inventory,
+            timeline,
+            warnings,
+        })
+    }
+
+    /// Returns the target and, when this finishes an earlier rollback, that rollback's audit
+    /// tag: an unfinished rollback (audit tag newest, prod not there yet) or a finished one
+    /// re-run within the window is completed with its own audit tag.
+    fn rollback_target(
+        &self,
+        req: &RollbackRequest,
+        st: &RollbackState,
+        now: Timestamp,
+    ) -> Result<(Tag, Option<Tag>), OpError> {
+        let (RollbackTarget::Stamp(t) | RollbackTarget::Version(t)) = &req.target else {
+            return self.automatic_target(st, now);
+        };
+        Ok((t.clone(), None))
+    }
+
+    /// Returns the automatic rollback's target (see [`Self::rollback_target`]).
+    fn automatic_target(&self, st: &RollbackState, now: Timestamp) -> Result<(Tag, Option<Tag>), OpError> {
+        let primary = self.policy.primary();
+        if st.inventory.truncated {
+            return Err(OpError::new(
+                OpErrorKind::History,
+                format!(
+                    "the tag listing of {} is incomplete, so the previous release cannot be known; name the target explicitly",
+                    primary.repository
+                ),
+            ));
+        }
+        let timeline = &st.timeline;
+        let current = &st.current[0];
+        let rerun = timeline
+            .newest_rollback()
+            .filter(|r| self.interrupted(r, st) || (&r.digest == current && recent(r, now)));
+        if let Some(r) = rerun {
+            let target = target_of(r, timeline).ok_or_else(|| {
+                OpError::new(
+                    OpErrorKind::History,
+                    format!(
+                        "the newest rollback {} names no known target; name the target explicitly",
+                        r.tag
+                    ),
+                )
+            })?;
+            return Ok((target, Some(r.tag.clone())));
+        }
+        if !timeline.events.is_empty() && !timeline.explains(current) {
+            let head = timeline.head().map_or_else(String::new, |h| h.tag.to_string());
+            return Err(OpError::new(
+                OpErrorKind::History,
+                format!(
+                    "prod is at {current} but the records say it should be at {head}: prod was moved without a \
+                     record (for example a best-effort audit tag that failed). Automatic rollback will not \
+                     guess from there; name the target explicitly (naming the release prod is at records it)"
+                ),
+            ));
+        }
+        let previous = timeline
+            .previous(current)
+            .map_err(|e| OpError::new(OpErrorKind::History, e.to_string()))?;
+        Ok((previous.tag.clone(), None))
+    }
+
+    /// Tells whether rollback `r` was interrupted: prod has not reached its target and no
+    /// promotion came after it. Only prod stamps record promotions: without them nothing can
+    /// tell that a promotion followed an unfinished rollback, so none is ever taken as
+    /// interrupted.
+    fn interrupted(&self, r: &Event, st: &RollbackState) -> bool {
+        self.policy.tags.prod_stamp.is_some() && r.digest != st.current[0] && !st.timeline.promoted_since(r)
+    }
+
+    /// Returns the target's digest on every image, with where prod is now as "previous".
+    async fn target_digests(&self, target: &Tag, current: &[Digest]) -> Result<Vec<ImagePlan>, OpError> {
+        let unit: Vec<_> = self.policy.images_for(OperationKind::Rollback).collect();
+        futures_util::future::try_join_all(unit.iter().zip(current).map(|(image, cur)| async move {
+            let digest = self.require(&image.repository, target, "rollback target").await?;
+            Ok::<_, OpError>(ImagePlan {
+                repository: image.repository.clone(),
+                digest,
+                previous_digest: Some(cur.clone()),
+                verification: None,
+            })
+        }))
+        .await
+    }
+
+    /// Takes a rollback that already put prod at `images`' digests (or was interrupted) as the
+    /// one this run finishes; refuses a target prod already holds with a record of it. Returns
+    /// whether prod is at the target without a record of how it got there.
+    fn check_resume(
+        &self,
+        st: &RollbackState,
+        images: &[ImagePlan],
+        target: &Tag,
+        now: Timestamp,
+        resume: &mut Option<Tag>,
+    ) -> Result<bool, OpError> {
+        let at_target = images
+            .iter()
+            .all(|i| i.previous_digest.as_ref() == Some(&i.digest));
+        let stamps = self.policy.tags.prod_stamp.is_some();
+        if resume.is_none()
+            && let Some(r) = st
+                .timeline
+                .newest_rollback()
+                .filter(|r| r.digest == images[0].digest)
+            && ((at_target && (stamps || recent(r, now))) || self.interrupted(r, st))
+        {
+            *resume = Some(r.tag.clone());
+        }
+        // Prod already at the named target without a record of how it got there: record it.
+        let unrecorded =
+            at_target && !st.timeline.events.is_empty() && !st.timeline.explains(&images[0].digest);
         if at_target && resume.is_none() && !unrecorded {
             return Err(OpError::new(
                 OpErrorKind::Refused,
@@ -138,70 +245,94 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 ),
             ));
         }
-        if let Some(r) = &resume {
-            warnings.push(format!("re-run of rollback {r}: finishing its remaining steps"));
-            // Prod already moved by that rollback: report what it rolled back from.
-            if at_target {
-                let before = timeline.before(r).map(|e| e.digest.clone());
-                for img in &mut images {
-                    img.previous_digest = before.clone();
-                }
-            }
+        Ok(unrecorded)
+    }
+
+    /// Returns the audit tag of a new rollback to `target` at `now`.
+    fn audit_tag(&self, target: &Tag, now: Timestamp) -> Result<Tag, OpError> {
+        let tags = &self.policy.tags;
+        let prefix = tags.prod_stamp.as_ref().map_or("", |t| t.literal_prefix());
+        let suffix = target.as_str().strip_prefix(prefix).unwrap_or(target.as_str());
+        tags.rollback_audit
+            .render(&TemplateValues {
+                date: Some(&now.date_compact()),
+                time: Some(&now.time_compact()),
+                target_suffix: Some(suffix),
+                ..Default::default()
+            })
+            .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))
+    }
+
+    /// Returns the writes: the audit tag (immutable, first) on every image, then prod and its
+    /// aliases.
+    async fn rollback_steps(
+        &self,
+        st: &RollbackState,
+        images: &[ImagePlan],
+        audit: &Tag,
+    ) -> Result<Vec<WriteStep>, OpError> {
+        let mut steps = Vec::new();
+        for (k, img) in images.iter().enumerate() {
+            let listed = (k == 0).then_some(&st.inventory);
+            let mode = self.policy.rollback.audit_tag;
+            steps.push(
+                self.immutable_step(k, &img.repository, audit, &img.digest, mode, listed)
+                    .await?,
+            );
         }
-        // 3. Verify the target on every image.
-        for (image, plan) in policy.images_for(OperationKind::Rollback).zip(&mut images) {
-            plan.verification = self.verify(image, &plan.digest).await?;
+        let prod_now: Vec<Option<Digest>> = st.current.iter().cloned().map(Some).collect();
+        let tags = &self.policy.tags;
+        steps.extend(super::step::prod_steps(
+            &tags.prod,
+            &tags.prod_aliases,
+            images,
+            &prod_now,
+            &st.aliases,
+        ));
+        Ok(steps)
+    }
+
+    /// Verifies the target on every image (all at once) and returns its source commit: from
+    /// the certificate, the revision, the staging stamps; when none names it and the listing
+    /// was scoped to release tags (no staging stamps in it), from the target's own stamp name.
+    async fn verify_target(
+        &self,
+        images: &mut [ImagePlan],
+        inventory: &Inventory,
+        target: &Tag,
+    ) -> Result<SourceCommit, OpError> {
+        let unit: Vec<_> = self.policy.images_for(OperationKind::Rollback).collect();
+        let verified = futures_util::future::try_join_all(
+            unit.iter()
+                .zip(images.iter())
+                .map(|(image, plan)| self.verify(image, &plan.digest)),
+        )
+        .await?;
+        for (plan, v) in images.iter_mut().zip(verified) {
+            plan.verification = v;
         }
         let p = &images[0];
         let cert = p.verification.as_ref().and_then(|v| v.source_commit.clone());
         let commit = self
-            .source_commit(&p.repository, &p.digest, cert.as_ref(), &inventory)
+            .source_commit(&p.repository, &p.digest, cert.as_ref(), inventory)
             .await?;
-        // 4. The audit tag (immutable, first), then prod and aliases.
-        let audit = match resume {
-            Some(r) => r,
-            None => {
-                let prefix = tags.prod_stamp.as_ref().map_or("", |t| t.literal_prefix());
-                let suffix = target.as_str().strip_prefix(prefix).unwrap_or(target.as_str());
-                tags.rollback_audit
-                    .render(&TemplateValues {
-                        date: Some(&now.date_compact()),
-                        time: Some(&now.time_compact()),
-                        target_suffix: Some(suffix),
-                        ..Default::default()
-                    })
-                    .map_err(|e| OpError::new(OpErrorKind::Refused, e.to_string()))?
-            }
-        };
-        let mut steps = Vec::new();
-        for (k, img) in images.iter().enumerate() {
-            steps.push(
-                self.immutable_step(
-                    k,
-                    &img.repository,
-                    &audit,
-                    &img.digest,
-                    policy.rollback.audit_tag,
-                    (k == 0).then_some(&inventory),
-                )
-                .await?,
-            );
+        if commit.is_derived() && inventory.partial {
+            return self.recorded_commit(p, inventory, Some(target)).await;
         }
-        let mut aliases = Vec::new();
-        for img in &images {
-            let mut now_at = Vec::new();
-            for a in &tags.prod_aliases {
-                now_at.push(self.resolve(&img.repository, a).await?);
-            }
-            aliases.push(now_at);
-        }
-        steps.extend(super::step::prod_steps(
-            &tags.prod,
-            &tags.prod_aliases,
-            &images,
-            &prod_now,
-            &aliases,
-        ));
+        Ok(commit)
+    }
+
+    /// Builds the plan: release and dispatches from the audit tag and commit.
+    fn rollback_plan(
+        &self,
+        st: RollbackState,
+        images: Vec<ImagePlan>,
+        target: Tag,
+        audit: Tag,
+        steps: Vec<WriteStep>,
+        commit: SourceCommit,
+    ) -> Plan {
+        let policy = self.policy;
         let heading = format!("Production Rollback {audit}");
         let release = (policy.release != StepMode::Off).then(|| ReleaseRequest {
             tag: audit.to_string(),
@@ -222,37 +353,30 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 unit: &policy.unit,
                 digest: &images[0].digest,
                 tag: Some(audit.as_str()),
-                channel: tags.prod.as_str(),
+                channel: policy.tags.prod.as_str(),
                 commit: commit.full_commit(),
             },
         );
-        let manifests = self.manifests_for(&images, &steps).await?;
-        Ok(Prepared {
-            plan: Plan {
-                operation: OperationKind::Rollback,
-                unit: policy.unit.clone(),
-                images,
-                stamp: Some(audit),
-                target: Some(target),
-                source_commit: Some(commit),
-                steps,
-                release,
-                release_mode: policy.release,
-                dispatches,
-                warnings,
-                notices: Vec::new(),
-                budget: RequestBudget::default(),
-                reads: Vec::new(),
-            },
-            manifests,
-        })
+        let mut plan = Plan::new(OperationKind::Rollback, policy, images, steps);
+        plan.stamp = Some(audit);
+        plan.target = Some(target);
+        plan.source_commit = Some(commit);
+        plan.release = release;
+        plan.dispatches = dispatches;
+        plan.warnings = st.warnings;
+        plan
     }
+}
 
-    /// Returns the release a rollback event went to: the newest promotion at its digest.
-    fn target_of(&self, rollback: &Event, timeline: &crate::history::Timeline) -> Option<Tag> {
-        timeline
-            .promotions()
-            .find(|p| p.digest == rollback.digest)
-            .map(|p| p.tag.clone())
-    }
+/// Tells whether rollback `r` happened within the re-run window before `now`.
+fn recent(r: &Event, now: Timestamp) -> bool {
+    event_time(r).is_some_and(|t| now.unix() - t.unix() <= RERUN_WINDOW_SECS)
+}
+
+/// Returns the release a rollback event went to: the newest promotion at its digest.
+fn target_of(rollback: &Event, timeline: &Timeline) -> Option<Tag> {
+    timeline
+        .promotions()
+        .find(|p| p.digest == rollback.digest)
+        .map(|p| p.tag.clone())
 }

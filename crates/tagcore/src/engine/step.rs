@@ -18,7 +18,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         tag: &Tag,
         digest: &Digest,
         mode: StepMode,
-        listed: Option<&super::read::Inventory>,
+        listed: Option<&super::inventory::Inventory>,
     ) -> Result<WriteStep, OpError> {
         let existing = match listed.and_then(|i| i.lookup(tag)) {
             Some(known) => known,

@@ -393,6 +393,7 @@ impl Registry for MemoryRegistry {
             tags,
             truncated,
             skipped_invalid,
+            ..TagListing::default()
         })
     }
 

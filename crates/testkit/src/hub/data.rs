@@ -107,6 +107,59 @@ impl HubRepo {
     }
 }
 
+impl HubRepo {
+    /// Returns how many tags a listing shows and those at positions `start..start + size`. Fast
+    /// (no synthetic tag generated but those returned) unless synthetic names may match `name`
+    /// or the order is by name.
+    pub(super) fn page(
+        &self,
+        name: Option<&str>,
+        by_name: bool,
+        start: usize,
+        size: usize,
+    ) -> (usize, Vec<HubTag>) {
+        let synthetic_may_match = name.is_none_or(|n| n.chars().all(|c| "build-0123456789".contains(c)));
+        if by_name || (name.is_some() && synthetic_may_match) {
+            let count = self.listed(name, by_name).count();
+            return (count, self.listed(name, by_name).skip(start).take(size).collect());
+        }
+        let mut explicit: Vec<&HubTag> = self
+            .tags
+            .iter()
+            .filter(|t| name.is_none_or(|n| t.name.contains(n)))
+            .collect();
+        explicit.sort_by(|a, b| b.pushed.cmp(&a.pushed).then_with(|| a.name.cmp(&b.name)));
+        let synthetic = if name.is_some() { 0 } else { self.synthetic };
+        // The merged position of each explicit tag: its rank plus the synthetic tags pushed after it.
+        let positions: Vec<usize> = explicit
+            .iter()
+            .enumerate()
+            .map(|(j, e)| {
+                let newer = if self.synthetic_newest <= e.pushed {
+                    0
+                } else {
+                    usize::try_from(
+                        (self.synthetic_newest - e.pushed + self.synthetic_step - 1) / self.synthetic_step,
+                    )
+                    .unwrap_or(usize::MAX)
+                };
+                j + newer.min(synthetic)
+            })
+            .collect();
+        let count = explicit.len() + synthetic;
+        let items = (start..count.min(start.saturating_add(size)))
+            .map(|k| {
+                let before = positions.partition_point(|&p| p < k);
+                match positions.get(before) {
+                    Some(&p) if p == k => explicit[before].clone(),
+                    _ => self.synthetic_tag(k - before),
+                }
+            })
+            .collect();
+        (count, items)
+    }
+}
+
 /// Returns `tag` as Docker Hub's tag object (the fields its documentation and practice show).
 pub(super) fn tag_json(tag: &HubTag, id: usize) -> Value {
     let pushed = rfc3339(tag.pushed);
@@ -188,5 +241,14 @@ mod tests {
         assert_eq!(filtered, ["build-0", "build-1", "build-2"]);
         let by_name: Vec<_> = repo.listed(None, true).map(|t| t.name).collect();
         assert_eq!(by_name, ["build-0", "build-1", "build-2", "mid", "old"]);
+        for start in 0..6 {
+            for size in 1..4 {
+                let fast = repo.page(None, false, start, size);
+                let slow: Vec<_> = repo.newest_first().skip(start).take(size).collect();
+                assert_eq!(fast, (5, slow), "start {start} size {size}");
+            }
+        }
+        assert_eq!(repo.page(Some("o"), false, 0, 10).1.len(), 1);
+        assert_eq!(repo.page(Some("d-"), false, 1, 10).1.len(), 2);
     }
 }
