@@ -3,9 +3,11 @@
 //! and a key-based cosign signature for each, pushed straight to the registry (not through the
 //! latency proxy, so the setup is neither timed nor counted).
 
-use cosign_verify::testing::{Artifact, KeyPair, push_to_registry, sig_artifact};
+use cosign_verify::testing::{Artifact, KeyPair, sig_artifact};
 use serde_json::{Value, json};
 use tagcore::{Digest, Manifest};
+
+use crate::world::World;
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -52,6 +54,8 @@ pub(crate) struct Build {
     pub(crate) digest: Digest,
     /// The 40-hex commit the build names.
     pub(crate) commit: String,
+    /// The top-level manifest.
+    pub(crate) manifest: Manifest,
 }
 
 fn descriptor(media_type: &str, bytes: &[u8]) -> Value {
@@ -130,10 +134,10 @@ fn commit_of(seed: &str) -> String {
     Digest::of(format!("commit {seed}").as_bytes()).hex()[..40].to_owned()
 }
 
-/// Pushes build number `n` of `kind` into `repo` on the registry at `registry` (direct), and
-/// signs it with `key` as `reference` (`<proxy>/<repo>`, the repository the tools verify).
+/// Pushes build number `n` of `kind` into `repo` (`nearai/<name>`) straight on the registry,
+/// and signs it with `key` as `reference` (`<proxy>/<repo>`, the repository the tools verify).
 pub(crate) async fn push_build(
-    registry: &str,
+    world: &World,
     repo: &str,
     reference: &str,
     kind: Kind,
@@ -142,14 +146,19 @@ pub(crate) async fn push_build(
 ) -> Result<Build, String> {
     let seed = format!("{repo} build {n}");
     let commit = commit_of(&seed);
-    let mut digest = None;
+    let mut top = None;
     for artifact in build_artifacts(kind, &seed, &commit) {
-        digest = Some(push_to_registry(registry, repo, &artifact).await?);
+        world.push(repo, &artifact).await?;
+        top = Some((artifact.digest(), artifact.manifest));
     }
-    let digest = digest.ok_or("a build has at least one manifest")?;
+    let (digest, manifest) = top.ok_or("a build has at least one manifest")?;
     let sig = sig_artifact(&digest, &[key.sign_image(reference, &digest)]);
-    push_to_registry(registry, repo, &sig).await?;
-    Ok(Build { digest, commit })
+    world.push(repo, &sig).await?;
+    Ok(Build {
+        digest,
+        commit,
+        manifest,
+    })
 }
 
 #[cfg(test)]

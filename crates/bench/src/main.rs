@@ -97,6 +97,9 @@ async fn bench(args: &Args) -> Result<(), String> {
         bench.tagcli_round(kind, false).await?;
         bench.seed_round(kind, false).await?;
     }
+    bench
+        .prepare_names(args.runs as usize * args.latency.len())
+        .await?;
     for &ms in &args.latency {
         bench.set_latency(ms);
         for run in 0..args.runs {
@@ -105,6 +108,7 @@ async fn bench(args: &Args) -> Result<(), String> {
                 bench.tagcli_round(kind, true).await?;
                 bench.seed_round(kind, true).await?;
             }
+            bench.names_round().await?;
         }
     }
     let elapsed = started.elapsed().as_secs();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::images::{Build, Kind, push_build};
 use crate::run::{Output, run_measured};
 use crate::seed::Seed;
-use crate::world::{Counts, World};
+use crate::world::{Counts, START, World};
 
 /// An operation of the table, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -21,6 +21,8 @@ pub(crate) enum Op {
     RerunRollback,
     RollbackAuto,
     History,
+    NamesHistory,
+    NamesRollback,
 }
 
 /// [`Kind`] in table order.
@@ -42,6 +44,10 @@ impl Op {
             Self::RerunRollback => "re-run of a completed rollback".into(),
             Self::RollbackAuto => "rollback, automatic".into(),
             Self::History => format!("history, {synthetic} Hub tags"),
+            Self::NamesHistory => format!("history, names-only registry, ≤ {NAMES_RELEASES} releases"),
+            Self::NamesRollback => {
+                format!("rollback, automatic, names-only registry, ≤ {NAMES_RELEASES} releases")
+            }
         }
     }
 }
@@ -78,6 +84,11 @@ pub(crate) struct Sample {
 
 /// Every sample: (one-way ms, operation) → (tagcli's, the seed's).
 pub(crate) type Results = BTreeMap<(u64, Op), (Vec<Sample>, Vec<Sample>)>;
+
+/// The names-only repository (no Hub API: the registry's listing has names only).
+pub(crate) const NAMES: &str = "names";
+/// The release stamps the names-only repository starts with.
+pub(crate) const NAMES_RELEASES: usize = 500;
 
 /// The repository suffixes of the two tools (each has its own repositories).
 pub(crate) const TAGCLI: &str = "";
@@ -119,7 +130,7 @@ impl Bench {
         let n = *n;
         let reference = self.world.reference(repo);
         push_build(
-            self.world.registry.addr(),
+            &self.world,
             &format!("nearai/{repo}"),
             &reference,
             kind,
@@ -303,4 +314,60 @@ fn first_error(out: &Output) -> String {
     });
     let line: String = line.chars().take(160).collect();
     format!("exit {}: {line}", out.code)
+}
+
+impl Bench {
+    /// Fills the names-only repository with prod stamps, one a day before the clock's start,
+    /// each on its own signed build, with prod and latest on the newest (straight on the
+    /// registry, not counted): [`NAMES_RELEASES`] less the `rounds` promotions still to come, so
+    /// the last round lists exactly that many.
+    pub(crate) async fn prepare_names(&mut self, rounds: usize) -> Result<(), String> {
+        self.world.write_names_only_policy(NAMES)?;
+        let releases = NAMES_RELEASES.saturating_sub(rounds).max(1);
+        let reference = self.world.reference(NAMES);
+        let repo = format!("nearai/{NAMES}");
+        let mut newest = None;
+        // Pushed 25 at a time: the setup is not measured, only waited for.
+        for chunk in (0..releases).collect::<Vec<_>>().chunks(25) {
+            let world = &self.world;
+            let pushes = chunk
+                .iter()
+                .map(|&i| push_build(world, &repo, &reference, Kind::OneLayer, i + 1, &world.key));
+            let builds = futures_util::future::join_all(pushes).await;
+            for (&i, build) in chunk.iter().zip(builds) {
+                let build = build?;
+                let day = START - 86_400 * (releases - i) as i64;
+                let date = testkit::hub::rfc3339(day)[..10].replace('-', "");
+                let stamp = format!("prod-{date}-{}", &build.commit[..7]);
+                self.world.put_tag(NAMES, &stamp, &build.manifest).await?;
+                newest = Some(build);
+            }
+        }
+        self.builds.insert(NAMES.to_owned(), releases);
+        let newest = newest.ok_or("no release")?;
+        for tag in ["prod", "latest"] {
+            self.world.put_tag(NAMES, tag, &newest.manifest).await?;
+        }
+        Ok(())
+    }
+
+    /// One names-only round: publish and promote a new build (untimed), then `history` and an
+    /// automatic rollback, timed.
+    pub(crate) async fn names_round(&mut self) -> Result<(), String> {
+        let build = self.next_build(NAMES, Kind::OneLayer).await?;
+        let publish = [
+            "publish",
+            "--digest",
+            build.digest.as_str(),
+            "--commit",
+            &build.commit,
+        ];
+        self.tagcli_setup(NAMES, &publish).await?;
+        self.tagcli_setup(NAMES, &["promote"]).await?;
+        self.tagcli_timed(Some(Op::NamesHistory), NAMES, &["history"])
+            .await?;
+        self.tagcli_timed(Some(Op::NamesRollback), NAMES, &["rollback"])
+            .await?;
+        Ok(())
+    }
 }

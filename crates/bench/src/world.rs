@@ -19,7 +19,7 @@ pub(crate) const NAMESPACE: &str = "nearai";
 /// The tags that move; every other tag is written once.
 const MOVING: [&str; 3] = ["staging", "prod", "latest"];
 /// 2026-12-01T00:00:00Z, the clock's start.
-const START: i64 = 1_796_083_200;
+pub(crate) const START: i64 = 1_796_083_200;
 const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
     application/vnd.oci.image.manifest.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json";
@@ -94,14 +94,96 @@ impl World {
     }
 
     fn write_policy(&self, repo: &str) -> Result<(), String> {
-        let text = format!(
-            "name = \"{repo}\"\n\n[registry]\nhost = \"{}\"\nnamespace = \"{NAMESPACE}\"\n\
-             hub_api = \"http://{}\"\nhub_credentials = \"none\"\n\n[[image]]\nname = \"{repo}\"\n\n\
-             [tags]\nprod_aliases = [\"latest\"]\n\n[verify]\nkey = \"cosign.pub\"\n",
-            self.proxy.addr(),
+        let hub = format!(
+            "hub_api = \"http://{}\"\nhub_credentials = \"none\"",
             self.hub_proxy.addr()
         );
+        self.write_policy_with(repo, &hub)
+    }
+
+    /// Writes the policy of `repo` on a names-only registry (no Hub API).
+    pub(crate) fn write_names_only_policy(&self, repo: &str) -> Result<(), String> {
+        self.write_policy_with(repo, "hub_api = \"off\"")
+    }
+
+    fn write_policy_with(&self, repo: &str, hub: &str) -> Result<(), String> {
+        let text = format!(
+            "name = \"{repo}\"\n\n[registry]\nhost = \"{}\"\nnamespace = \"{NAMESPACE}\"\n{hub}\n\n\
+             [[image]]\nname = \"{repo}\"\n\n[tags]\nprod_aliases = [\"latest\"]\n\n\
+             [verify]\nkey = \"cosign.pub\"\n",
+            self.proxy.addr(),
+        );
         std::fs::write(self.policy(repo), text).map_err(|e| format!("writing the policy: {e}"))
+    }
+
+    /// Uploads `artifact` (blobs the registry lacks, then its manifest under its tag or by
+    /// digest) into `repo` straight on the registry (not counted), over one shared client.
+    pub(crate) async fn push(
+        &self,
+        repo: &str,
+        artifact: &cosign_verify::testing::Artifact,
+    ) -> Result<(), String> {
+        let base = format!("http://{}/v2/{repo}", self.registry.addr());
+        for blob in &artifact.blobs {
+            let digest = tagcore::Digest::of(blob);
+            let head = self.http.head(format!("{base}/blobs/{digest}")).send().await;
+            if head.is_ok_and(|r| r.status().is_success()) {
+                continue;
+            }
+            let start = self
+                .http
+                .post(format!("{base}/blobs/uploads/"))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| format!("starting an upload to {repo}: {e}"))?;
+            let location = start
+                .headers()
+                .get("Location")
+                .and_then(|v| v.to_str().ok())
+                .ok_or("upload answer without Location")?;
+            let location = if location.starts_with("http") {
+                location.to_owned()
+            } else {
+                format!("http://{}{location}", self.registry.addr())
+            };
+            let sep = if location.contains('?') { '&' } else { '?' };
+            self.http
+                .put(format!("{location}{sep}digest={digest}"))
+                .body(blob.clone())
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+                .map_err(|e| format!("uploading {digest}: {e}"))?;
+        }
+        let reference = artifact
+            .tag
+            .clone()
+            .unwrap_or_else(|| artifact.digest().to_string());
+        self.put_tag(repo.trim_start_matches("nearai/"), &reference, &artifact.manifest)
+            .await
+    }
+
+    /// Points `tag` of `repo` at `manifest`, straight on the registry (not counted).
+    pub(crate) async fn put_tag(
+        &self,
+        repo: &str,
+        tag: &str,
+        manifest: &tagcore::Manifest,
+    ) -> Result<(), String> {
+        let url = format!(
+            "http://{}/v2/{NAMESPACE}/{repo}/manifests/{tag}",
+            self.registry.addr()
+        );
+        self.http
+            .put(&url)
+            .header("Content-Type", &manifest.media_type)
+            .body(manifest.bytes.clone())
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map(drop)
+            .map_err(|e| format!("PUT {url}: {e}"))
     }
 
     /// Sets the one-way delay of both proxies.
