@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use reqwest::header::AUTHORIZATION;
 use reqwest::{Method, Response};
 use serde_json::Value;
-use tagcore::{EnoughTags, ListingScope, RegistryError, Repository, Tag, TagListing, Timestamp};
+use tagcore::{EnoughTags, ListingScope, RegistryError, Repository, Tag, TagListing};
 
 use crate::client::{build_client_pair, read_capped, sensitive};
 use crate::credentials::{Credentials, Secret};
 use crate::error_map;
-use crate::hub_page::{jwt_lifetime, parse_page};
+use crate::hub_page::{PageOrder, first_page_url, jwt_lifetime, next_page, parse_page, stop_reason};
 use crate::listing::ListingBudget;
 use crate::retry::{RateLimit, RetryPolicy, retrying};
 
@@ -347,30 +347,22 @@ impl HubClient {
             let Some(next) = v.get("next").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
                 return Ok(listing);
             };
-            if let Some(why) = stop_reason(options, &listing, &order, page) {
-                if why.1 {
-                    listing.partial = Some(why.0);
+            if let Some((why, settled)) = stop_reason(options, &listing, &order, page) {
+                *(if settled {
+                    &mut listing.partial
                 } else {
-                    listing.truncated = Some(why.0);
-                }
+                    &mut listing.truncated
+                }) = Some(why);
                 return Ok(listing);
             }
-            let next_url = match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
-                Ok(u) if u.origin() == base.origin() => u.to_string(),
-                Ok(_) => {
-                    listing.truncated = Some(format!(
-                        "stopped after {page} pages: `next` points to another host"
-                    ));
+            let next_url = match next_page(&base, next, &seen_urls, page) {
+                Ok(Ok(u)) => u,
+                Ok(Err(why)) => {
+                    listing.truncated = Some(why);
                     return Ok(listing);
                 }
-                Err(_) => return Err(error_map::invalid(&what, "`next` is not a URL")),
+                Err(problem) => return Err(error_map::invalid(&what, problem)),
             };
-            if seen_urls.contains(&next_url) {
-                listing.truncated = Some(format!(
-                    "stopped after {page} pages: `next` repeats an earlier page"
-                ));
-                return Ok(listing);
-            }
             if page == max_pages {
                 listing.truncated = Some(format!(
                     "stopped after {max_pages} pages (page cap) although Docker Hub announced more; the history may be \
@@ -452,101 +444,4 @@ fn split_repository(repository: &Repository) -> Result<(&str, &str), RegistryErr
                 "expected docker.io/<namespace>/<name>",
             )
         })
-}
-
-/// Returns the URL of the first page: the page size, newest first, and the name filter.
-fn first_page_url(
-    base: &str,
-    namespace: &str,
-    repository: &str,
-    page_size: u32,
-    options: &HubListOptions,
-) -> String {
-    let mut url = format!(
-        "{base}/v2/namespaces/{namespace}/repositories/{repository}/tags?page_size={}&ordering=last_updated",
-        page_size.clamp(1, 100)
-    );
-    if let Some(name) = &options.name {
-        // Percent-encodes everything but unreserved characters (tag names use only those).
-        let encoded: String = name
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    char::from(b).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        url.push_str(&format!("&name={encoded}"));
-    }
-    url
-}
-
-/// Returns why the listing stops after `page` although more pages exist, and whether that
-/// leaves it `partial` (true: the caller has what it needs) or `truncated` (false).
-fn stop_reason(
-    options: &HubListOptions,
-    listing: &TagListing,
-    order: &PageOrder,
-    page: u32,
-) -> Option<(String, bool)> {
-    if options.stop_when.as_ref().is_some_and(|stop| stop(listing)) {
-        return Some((
-            format!("stopped after {page} pages at the caller's request (it needed only the newest tags)"),
-            false,
-        ));
-    }
-    let floor = order.proven_floor()?;
-    let enough = options.enough.as_ref()?;
-    enough(&listing.tags, floor).then(|| {
-        (
-            format!(
-                "newest tags only: stopped after {page} pages, newest first; every tag not read was pushed at or \
-                 before {floor} and cannot change the answer"
-            ),
-            true,
-        )
-    })
-}
-
-/// The order of the push times read so far: whether they prove that every unread tag is older.
-#[derive(Debug, Default)]
-struct PageOrder {
-    /// The oldest `last_updated` read so far.
-    floor: Option<Timestamp>,
-    /// False once a tag came newer than one before it, or without a time, or pushed after its
-    /// own `last_updated`.
-    broken: bool,
-}
-
-impl PageOrder {
-    /// Checks the results of one page (Docker Hub orders by `last_updated`, newest first).
-    fn add_page(&mut self, page: &Value) {
-        let time = |item: &Value, field: &str| {
-            item.get(field)
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<Timestamp>().ok())
-        };
-        for item in page
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let Some(updated) = time(item, "last_updated") else {
-                self.broken = true;
-                continue;
-            };
-            let pushed = time(item, "tag_last_pushed").unwrap_or(updated);
-            if pushed > updated || self.floor.is_some_and(|f| updated > f) {
-                self.broken = true;
-            }
-            self.floor = Some(self.floor.map_or(updated, |f| f.min(updated)));
-        }
-    }
-
-    /// Returns the time every unread tag was pushed at or before, when the order proves it.
-    fn proven_floor(&self) -> Option<Timestamp> {
-        if self.broken { None } else { self.floor }
-    }
 }

@@ -1,4 +1,5 @@
-//! Parsing Docker Hub's answers: tag entries (every field optional) and the JWT's expiry.
+//! Parsing Docker Hub's answers: tag entries (every field optional), the order of pages (what
+//! proves that unread pages hold only older tags), and the JWT's expiry.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,6 +8,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use tagcore::{Digest, ListedTag, Tag, TagListing, Timestamp};
+
+use crate::hub::HubListOptions;
 
 /// Adds the tags of Hub page number `page` to `listing` and returns the page, or says what is
 /// wrong with it.
@@ -73,6 +76,124 @@ pub(crate) fn jwt_lifetime(jwt: &str) -> Option<Duration> {
     Some(Duration::from_secs(exp.saturating_sub(now)))
 }
 
+/// Returns the URL of the first page: the page size, newest first, and the name filter.
+pub(crate) fn first_page_url(
+    base: &str,
+    namespace: &str,
+    repository: &str,
+    page_size: u32,
+    options: &HubListOptions,
+) -> String {
+    let mut url = format!(
+        "{base}/v2/namespaces/{namespace}/repositories/{repository}/tags?page_size={}&ordering=last_updated",
+        page_size.clamp(1, 100)
+    );
+    if let Some(name) = &options.name {
+        // Percent-encodes everything but unreserved characters (tag names use only those).
+        let encoded: String = name
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        url.push_str(&format!("&name={encoded}"));
+    }
+    url
+}
+
+/// Returns why the listing stops after `page` although more pages exist, and whether that
+/// leaves it `partial` (true: the caller has what it needs) or `truncated` (false).
+pub(crate) fn stop_reason(
+    options: &HubListOptions,
+    listing: &TagListing,
+    order: &PageOrder,
+    page: u32,
+) -> Option<(String, bool)> {
+    if options.stop_when.as_ref().is_some_and(|stop| stop(listing)) {
+        return Some((
+            format!("stopped after {page} pages at the caller's request (it needed only the newest tags)"),
+            false,
+        ));
+    }
+    let floor = order.proven_floor()?;
+    let enough = options.enough.as_ref()?;
+    enough(&listing.tags, floor).then(|| {
+        (
+            format!(
+                "newest tags only: stopped after {page} pages, newest first; every tag not read was pushed at or \
+                 before {floor} and cannot change the answer"
+            ),
+            true,
+        )
+    })
+}
+
+/// Returns the URL of the page `next` names after page `page`: `Ok(Ok(url))` to follow,
+/// `Ok(Err(why))` when the listing stops there (another host, a page already read), `Err` when
+/// it is not a URL.
+pub(crate) fn next_page(
+    base: &reqwest::Url,
+    next: &str,
+    seen: &HashSet<String>,
+    page: u32,
+) -> Result<Result<String, String>, &'static str> {
+    match reqwest::Url::parse(next).or_else(|_| base.join(next)) {
+        Ok(u) if u.origin() != base.origin() => Ok(Err(format!(
+            "stopped after {page} pages: `next` points to another host"
+        ))),
+        Ok(u) if seen.contains(u.as_str()) => Ok(Err(format!(
+            "stopped after {page} pages: `next` repeats an earlier page"
+        ))),
+        Ok(u) => Ok(Ok(u.to_string())),
+        Err(_) => Err("`next` is not a URL"),
+    }
+}
+
+/// The order of the push times read so far: whether they prove that every unread tag is older.
+#[derive(Debug, Default)]
+pub(crate) struct PageOrder {
+    /// The oldest `last_updated` read so far.
+    floor: Option<Timestamp>,
+    /// False once a tag came newer than one before it, or without a time, or pushed after its
+    /// own `last_updated`.
+    broken: bool,
+}
+
+impl PageOrder {
+    /// Checks the results of one page (Docker Hub orders by `last_updated`, newest first).
+    pub(crate) fn add_page(&mut self, page: &Value) {
+        let time = |item: &Value, field: &str| {
+            item.get(field)
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Timestamp>().ok())
+        };
+        for item in page
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(updated) = time(item, "last_updated") else {
+                self.broken = true;
+                continue;
+            };
+            let pushed = time(item, "tag_last_pushed").unwrap_or(updated);
+            if pushed > updated || self.floor.is_some_and(|f| updated > f) {
+                self.broken = true;
+            }
+            self.floor = Some(self.floor.map_or(updated, |f| f.min(updated)));
+        }
+    }
+
+    /// Returns the time every unread tag was pushed at or before, when the order proves it.
+    pub(crate) fn proven_floor(&self) -> Option<Timestamp> {
+        if self.broken { None } else { self.floor }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +240,34 @@ mod tests {
         let lifetime = jwt_lifetime(&format!("h.{payload}.s")).unwrap();
         assert!(lifetime > Duration::from_secs(590) && lifetime <= Duration::from_secs(600));
         assert_eq!(jwt_lifetime("garbage"), None);
+    }
+
+    #[test]
+    fn only_a_newest_first_order_proves_a_floor() {
+        let page = |items: &[(&str, Option<&str>)]| {
+            serde_json::json!({"results": items.iter().map(|(updated, pushed)| {
+                serde_json::json!({"name": "t", "last_updated": updated, "tag_last_pushed": pushed})
+            }).collect::<Vec<_>>()})
+        };
+        let mut order = PageOrder::default();
+        order.add_page(&page(&[
+            ("2026-06-25T12:00:00Z", Some("2026-06-25T12:00:00Z")),
+            ("2026-06-25T11:00:00Z", None),
+        ]));
+        order.add_page(&page(&[("2026-06-25T11:00:00Z", Some("2026-06-25T10:00:00Z"))]));
+        assert_eq!(
+            order.proven_floor(),
+            Some("2026-06-25T11:00:00Z".parse().unwrap())
+        );
+        // A newer tag after an older one: the order proves nothing any more.
+        order.add_page(&page(&[("2026-06-25T11:30:00Z", None)]));
+        assert_eq!(order.proven_floor(), None);
+        // Pushed after its own last update, or without a time: nothing proven either.
+        let mut odd = PageOrder::default();
+        odd.add_page(&page(&[("2026-06-25T11:00:00Z", Some("2026-06-25T11:00:01Z"))]));
+        assert_eq!(odd.proven_floor(), None);
+        let mut untimed = PageOrder::default();
+        untimed.add_page(&serde_json::json!({"results": [{"name": "t"}]}));
+        assert_eq!(untimed.proven_floor(), None);
     }
 }

@@ -72,6 +72,7 @@
 
 mod any;
 mod auth;
+mod by_tag;
 mod client;
 mod credentials;
 mod delete;

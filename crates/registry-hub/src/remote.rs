@@ -1,7 +1,6 @@
 //! The OCI distribution API client: implements [`tagcore::Registry`] for any registry.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -9,6 +8,7 @@ use reqwest::{Method, Response};
 use tagcore::{Digest, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing};
 
 use crate::auth::Access;
+use crate::by_tag::Counter;
 use crate::client::{OciConfig, Req, Transport, read_capped, unexpected};
 use crate::error_map;
 use crate::hub::HubClient;
@@ -32,9 +32,8 @@ pub(crate) struct Inner {
     /// service's registry).
     hub_host: String,
     multi_tag: Mutex<HashMap<String, bool>>,
-    /// Requests sent and manifest GETs among them (see [`tagcore::Traffic`]).
-    requests: AtomicU64,
-    pulls: AtomicU64,
+    /// Requests sent and manifest GETs among them.
+    counter: Counter,
 }
 
 impl std::fmt::Debug for RemoteRegistry {
@@ -55,8 +54,7 @@ impl RemoteRegistry {
                 hub: None,
                 hub_host: tagcore::DOCKER_HUB.to_owned(),
                 multi_tag: Mutex::new(HashMap::new()),
-                requests: AtomicU64::new(0),
-                pulls: AtomicU64::new(0),
+                counter: Counter::default(),
             }),
         })
     }
@@ -75,8 +73,7 @@ impl RemoteRegistry {
                 hub: Some(hub),
                 hub_host: tagcore::canonical_registry(host),
                 multi_tag: Mutex::new(HashMap::new()),
-                requests: AtomicU64::new(0),
-                pulls: AtomicU64::new(0),
+                counter: Counter::default(),
             }),
         })
     }
@@ -118,7 +115,7 @@ impl RemoteRegistry {
     }
 
     /// Returns a read request (`pull` scope) for `suffix`, accepting `accept` when given.
-    fn pull_req<'a>(
+    pub(crate) fn pull_req<'a>(
         &self,
         method: Method,
         repository: &'a Repository,
@@ -133,35 +130,8 @@ impl RemoteRegistry {
         Ok(req)
     }
 
-    /// Sends `method` for the manifest tagged `tag`: `None` when it does not exist, an error
-    /// for any other non-success status.
-    async fn manifest_by_tag(
-        &self,
-        method: Method,
-        repository: &Repository,
-        tag: &Tag,
-        what: &str,
-    ) -> Result<Option<Response>, RegistryError> {
-        let req = self.pull_req(
-            method,
-            repository,
-            &format!("manifests/{tag}"),
-            Some(MANIFEST_ACCEPT),
-            what,
-        )?;
-        let resp = self.send(&req).await?;
-        match resp.status().as_u16() {
-            404 => Ok(None),
-            s if (200..300).contains(&s) => Ok(Some(resp)),
-            _ => Err(self.refused(resp, what, repository).await),
-        }
-    }
-
     pub(crate) async fn send(&self, req: &Req<'_>) -> Result<Response, RegistryError> {
-        self.inner.requests.fetch_add(1, Ordering::Relaxed);
-        if req.method == Method::GET && req.url.contains("/manifests/") {
-            self.inner.pulls.fetch_add(1, Ordering::Relaxed);
-        }
+        self.inner.counter.record(&req.method, &req.url);
         self.inner.transport.send(req).await
     }
 
@@ -351,7 +321,7 @@ fn join(tags: &[Tag]) -> String {
     tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(",")
 }
 
-fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
+pub(crate) fn header_str<'a>(resp: &'a Response, name: &str) -> Option<&'a str> {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -422,24 +392,7 @@ impl Registry for RemoteRegistry {
         repository: &Repository,
         tag: &Tag,
     ) -> Result<Option<Manifest>, RegistryError> {
-        let what = format!("GET manifest {repository}:{tag}");
-        let Some(resp) = self.manifest_by_tag(Method::GET, repository, tag, &what).await? else {
-            return Ok(None);
-        };
-        let reported = header_str(&resp, "docker-content-digest").map(str::to_owned);
-        let content_type = content_media_type(header_str(&resp, "content-type"));
-        let bytes = read_capped(resp, self.inner.transport.config.max_manifest_bytes, &what).await?;
-        let digest = Digest::of(&bytes);
-        if let Some(reported) = reported.filter(|r| r != digest.as_str()) {
-            return Err(error_map::invalid(
-                &what,
-                format!("registry reported digest {reported} for bytes whose sha256 is {digest}"),
-            ));
-        }
-        let media_type = content_type
-            .or_else(|| media_type_of(&bytes))
-            .ok_or_else(|| error_map::invalid(&what, "no media type in Content-Type or in the manifest"))?;
-        Ok(Some(Manifest::new(media_type, bytes)))
+        self.get_manifest_by_tag(repository, tag).await
     }
 
     async fn put_manifest(
@@ -455,10 +408,7 @@ impl Registry for RemoteRegistry {
 
     fn traffic(&self) -> Option<tagcore::Traffic> {
         let hub = self.inner.hub.as_ref().map_or(0, HubClient::requests_sent);
-        Some(tagcore::Traffic {
-            requests: self.inner.requests.load(Ordering::Relaxed) + hub,
-            pulls: self.inner.pulls.load(Ordering::Relaxed),
-        })
+        Some(self.inner.counter.traffic(hub))
     }
 
     async fn list_tags(&self, repository: &Repository) -> Result<TagListing, RegistryError> {

@@ -3,7 +3,11 @@
 use serde::Serialize;
 
 use crate::policy::TagPolicy;
+
+mod replay;
+
 use crate::{Digest, Tag, Timestamp};
+use replay::{permutations, replay};
 
 /// What a tag is, by name, under a policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -434,92 +438,4 @@ impl Timeline {
             .iter()
             .any(|e| e.kind == EventKind::Promotion && e.tag != event.tag && e.interval().1 >= from)
     }
-}
-
-struct Replay {
-    stack: Vec<usize>,
-    undone: Vec<usize>,
-    /// True when a rollback found no promotion of its target on the stack: older events might
-    /// have held it.
-    underflow: bool,
-    /// False when the order is impossible: a rollback to the digest prod already had (tagcli
-    /// refuses those, and a re-run reuses its audit tag rather than writing another).
-    valid: bool,
-}
-
-impl Replay {
-    fn previous(&self, events: &[Event], current: &Digest) -> Result<usize, HistoryError> {
-        // An order explains prod only if its replay ends with prod's digest on top: a digest
-        // buried lower in the stack would mean prod moved back there without a record.
-        let top = self
-            .stack
-            .len()
-            .checked_sub(1)
-            .filter(|&top| self.valid && &events[self.stack[top]].digest == current);
-        let top = top.ok_or_else(|| HistoryError::CurrentUnknown {
-            current: current.clone(),
-        })?;
-        self.stack[..top]
-            .iter()
-            .rev()
-            .copied()
-            .find(|&i| &events[i].digest != current)
-            .ok_or_else(|| HistoryError::NoPrevious {
-                current: current.clone(),
-            })
-    }
-}
-
-/// Replays events in `order`: promotions push, a rollback pops back to its target's digest.
-fn replay(events: &[Event], order: &[usize]) -> Replay {
-    let mut stack: Vec<usize> = Vec::new();
-    let mut undone = Vec::new();
-    let mut valid = true;
-    let mut underflow = false;
-    for &i in order {
-        match events[i].kind {
-            EventKind::Promotion => stack.push(i),
-            EventKind::Rollback { .. } => {
-                if stack
-                    .last()
-                    .is_some_and(|&top| events[top].digest == events[i].digest)
-                {
-                    valid = false;
-                }
-                match stack.iter().rposition(|&j| events[j].digest == events[i].digest) {
-                    Some(pos) => undone.extend(stack.drain(pos + 1..)),
-                    None => {
-                        underflow = true;
-                        undone.append(&mut stack);
-                    }
-                }
-            }
-        }
-    }
-    Replay {
-        stack,
-        undone,
-        underflow,
-        valid,
-    }
-}
-
-/// Returns every order of `range`, in lexicographic order of positions.
-fn permutations(range: std::ops::Range<usize>) -> Vec<Vec<usize>> {
-    fn of(items: &[usize]) -> Vec<Vec<usize>> {
-        if items.len() <= 1 {
-            return vec![items.to_vec()];
-        }
-        (0..items.len())
-            .flat_map(|i| {
-                let mut rest = items.to_vec();
-                let first = rest.remove(i);
-                of(&rest).into_iter().map(move |mut p| {
-                    p.insert(0, first);
-                    p
-                })
-            })
-            .collect()
-    }
-    of(&range.collect::<Vec<_>>())
 }

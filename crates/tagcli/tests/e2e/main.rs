@@ -10,6 +10,7 @@ mod deploy;
 mod gaps;
 mod hostile;
 mod hub;
+mod hub_outage;
 mod support;
 mod usage;
 mod workflows;

@@ -101,6 +101,9 @@ fn with_a_release_history_one_more_head_reads_the_newest_release_and_a_rollback_
     let (out, log) = w.counted(&rollback(), LATER, false);
     assert_eq!(out.result, RunResult::Done, "{out:#?}");
     println!("rollback: {} requests", log.len());
+    for l in show(&log) {
+        println!("  {l}");
+    }
     assert_eq!(w.get_tag("prod"), Some(old.clone()));
     let (again, log) = w.counted(&rollback(), "2026-07-09T10:40:00Z", false);
     println!("rollback re-run: {} requests", log.len());
@@ -136,4 +139,76 @@ fn the_dry_run_budget_counts_the_requests_and_pulls_actually_sent() {
         show(&log)
     );
     assert_eq!(pulls(&log), b.pulls.unwrap(), "writing pulls nothing");
+}
+
+/// Prints the wall time of a promote and its re-run at `ONE_WAY_MS` (default 25) one-way
+/// latency, and that time in round trips (each new connection costs one more). A measurement,
+/// not a check: `ONE_WAY_MS=200 cargo test -p tagcli --test requests -- --ignored --nocapture`
+/// (at 200 ms the machine's own time is negligible: 4.2 s, about 10 round trips: the 9 of
+/// `docs/benchmarks-requests.md` plus the first connection's).
+#[test]
+#[ignore = "a measurement"]
+fn measure_promote_round_trips() {
+    let one_way: u64 = std::env::var("ONE_WAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
+    let (w, _, _) = world(false);
+    w.proxy.set_latency(std::time::Duration::from_millis(one_way));
+    for (what, now) in [("promote", NOW), ("re-run", LATER)] {
+        let started = std::time::Instant::now();
+        let (_, log) = w.counted(&promote(), now, false);
+        let took = started.elapsed();
+        println!(
+            "{what} at {one_way} ms one way: {} requests, {took:?}, {:.1} round trips",
+            log.len(),
+            took.as_secs_f64() / (2.0 * one_way as f64 / 1000.0)
+        );
+    }
+}
+
+#[test]
+fn an_automatic_rollback_on_a_names_only_registry_reads_only_the_newest_release_days() {
+    let w = World::new(None);
+    let a = w.image("a", Some(SHA_OLD));
+    let b = w.image("b", Some(SHA_NEW));
+    // 40 promotions on 40 days, alternating between two builds; prod at the newest.
+    let start = crate::world::t("2026-04-01T00:00:00Z").unix();
+    let mut names = Vec::new();
+    for k in 0..40i64 {
+        let day = tagcore::Timestamp::from_unix(start + k * 86_400).date_compact();
+        let (digest, sha) = if k % 2 == 0 {
+            (&a, "851f2cc")
+        } else {
+            (&b, "a2fad42")
+        };
+        let name = format!("prod-{day}-{sha}");
+        w.set_tag(&name, digest);
+        names.push(name);
+    }
+    for t in ["prod", "latest"] {
+        w.set_tag(t, &b);
+    }
+    let (out, log) = w.counted(&rollback(), "2026-06-01T00:00:00Z", true);
+    assert_eq!(
+        out.plan.target.as_ref().map(tagcore::Tag::as_str),
+        Some(names[38].as_str())
+    );
+    let release_heads = log
+        .iter()
+        .filter(|r| r.method == "HEAD" && r.path.contains("/manifests/prod-2026"))
+        .count();
+    println!(
+        "automatic rollback over 40 release tags: {release_heads} of them read, {} requests",
+        log.len()
+    );
+    assert!(release_heads < 20, "{:#?}", show(&log));
+    assert!(
+        out.plan
+            .reads
+            .iter()
+            .any(|r| r.found.contains("cannot change the answer")),
+        "{:#?}",
+        out.plan.reads
+    );
 }

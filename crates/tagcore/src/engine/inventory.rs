@@ -16,8 +16,9 @@ use crate::{
 /// The most tags whose digest is read one by one (registries that list names only).
 pub(super) const MAX_RESOLVES: usize = 500;
 
-/// How many of those reads are in flight at once.
-pub(super) const PARALLEL_READS: usize = 8;
+/// How many of those reads are in flight at once (500 release tags at 25 ms one way: about 32
+/// round trips).
+pub(super) const PARALLEL_READS: usize = 16;
 
 /// How much of the history an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,18 +112,17 @@ pub(super) fn rollback_scope(tags: &TagPolicy, current: &Digest, now: Timestamp)
         enough: Some(Arc::new(move |listed: &[ListedTag], cutoff: Timestamp| {
             let mut known = Vec::new();
             for t in listed {
-                let release = matches!(
-                    classify(&tags, t.tag.as_str()),
-                    TagRole::ProdStamp { .. } | TagRole::RollbackAudit { .. }
-                );
-                if !release {
+                let role = classify(&tags, t.tag.as_str());
+                if !matches!(role, TagRole::ProdStamp { .. } | TagRole::RollbackAudit { .. }) {
                     continue;
                 }
-                match (&t.digest, t.pushed) {
-                    (Some(digest), Some(pushed)) if pushed > cutoff => known.push(KnownTag {
+                // The earliest the event may have happened: its push time, else its name's.
+                let earliest = t.pushed.or_else(|| named_time(&role));
+                match (&t.digest, earliest) {
+                    (Some(digest), Some(at)) if at > cutoff => known.push(KnownTag {
                         tag: t.tag.clone(),
                         digest: digest.clone(),
-                        pushed: Some(pushed),
+                        pushed: t.pushed,
                     }),
                     _ => return false,
                 }
@@ -132,6 +132,25 @@ pub(super) fn rollback_scope(tags: &TagPolicy, current: &Digest, now: Timestamp)
                 && (timeline.newest_rollback().is_some() || cutoff.unix() < now.unix() - RERUN_WINDOW_SECS)
                 && timeline.settled_without_older(&current)
         })),
+    }
+}
+
+/// Returns the earliest time a release tag's name gives: the start of a stamp's day, an audit
+/// tag's exact second.
+fn named_time(role: &TagRole) -> Option<Timestamp> {
+    match role {
+        TagRole::ProdStamp { date, .. } => date.as_deref().and_then(Timestamp::parse_date_compact),
+        TagRole::RollbackAudit { date, time, .. } => Timestamp::parse_compact(date, time),
+        _ => None,
+    }
+}
+
+/// Returns the day a release tag's name carries (`""` when none).
+fn named_day(policy: &TagPolicy, tag: &Tag) -> String {
+    match classify(policy, tag.as_str()) {
+        TagRole::ProdStamp { date, .. } => date.unwrap_or_default(),
+        TagRole::RollbackAudit { date, .. } => date,
+        _ => String::new(),
     }
 }
 
@@ -246,9 +265,29 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let count = listing.tags.len();
         let complete = listing.truncated.is_none() && listing.partial.is_none();
         let names = complete.then(|| listing.tags.iter().map(|t| t.tag.clone()).collect());
-        let tags = std::mem::take(&mut listing.tags);
+        let mut tags = std::mem::take(&mut listing.tags);
+        // The scope's filter applies whatever the registry did with it: on a names-only
+        // registry it spares a HEAD per tag outside it (staging stamps, for a rollback).
+        if let Some(contains) = &scope.contains {
+            tags.retain(|t| t.tag.as_str().contains(contains.as_str()));
+            listing
+                .partial
+                .get_or_insert_with(|| format!("only tags whose names contain `{contains}`"));
+        }
         let s = select(relevant(&self.policy.tags, tags), depth);
-        let known = self.digests_of(repo, s.chosen).await?;
+        let names_only = s.chosen.iter().all(|t| t.digest.is_none() && t.pushed.is_none());
+        let known = match &scope.enough {
+            Some(enough) if names_only && !s.chosen.is_empty() => {
+                let (known, skipped) = self.digests_until(repo, s.chosen, enough).await?;
+                if skipped > 0 {
+                    listing.partial = Some(format!(
+                        "newest release days only: {skipped} older release tags cannot change the answer"
+                    ));
+                }
+                known
+            }
+            _ => self.digests_of(repo, s.chosen).await?,
+        };
         let mut found = format!(
             "{count} tags, {} release tags, {} digests read one by one",
             known.len(),
@@ -276,5 +315,132 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             warnings,
             truncated: listing.truncated.is_some() || s.capped,
         })
+    }
+
+    /// Returns the digests of `chosen` (release tags, newest day first, names only), read a
+    /// whole day at a time, about [`PARALLEL_READS`] at once, until `enough` says the days read
+    /// settle the answer: every unread tag is of an earlier day. Returns them and how many
+    /// were left unread.
+    async fn digests_until(
+        &self,
+        repo: &Repository,
+        chosen: Vec<ListedTag>,
+        enough: &crate::EnoughTags,
+    ) -> Result<(Vec<KnownTag>, usize), OpError> {
+        let policy = &self.policy.tags;
+        let mut known: Vec<KnownTag> = Vec::new();
+        let mut rest = chosen.into_iter().peekable();
+        while rest.peek().is_some() {
+            let mut batch = Vec::new();
+            while let Some(t) = rest.next() {
+                let day = named_day(policy, &t.tag);
+                batch.push(t);
+                let same_day = rest.peek().is_some_and(|n| named_day(policy, &n.tag) == day);
+                if batch.len() >= PARALLEL_READS && !same_day {
+                    break;
+                }
+            }
+            let oldest = batch
+                .last()
+                .map(|t| named_day(policy, &t.tag))
+                .unwrap_or_default();
+            known.extend(self.digests_of(repo, batch).await?);
+            let Some(day_start) = Timestamp::parse_date_compact(&oldest) else {
+                continue;
+            };
+            let listed: Vec<ListedTag> = known
+                .iter()
+                .map(|k| ListedTag {
+                    tag: k.tag.clone(),
+                    digest: Some(k.digest.clone()),
+                    pushed: k.pushed,
+                })
+                .collect();
+            if rest.peek().is_some() && enough(&listed, Timestamp::from_unix(day_start.unix() - 1)) {
+                return Ok((known, rest.count()));
+            }
+        }
+        Ok((known, 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{ImageSpec, Policy, PolicySpec};
+
+    fn tags() -> TagPolicy {
+        let spec = PolicySpec {
+            unit: "u".into(),
+            images: vec![ImageSpec {
+                repository: "docker.io/team/app".into(),
+                verify: false,
+                ..ImageSpec::default()
+            }],
+            ..PolicySpec::default()
+        };
+        Policy::from_spec(&spec).expect("valid").tags
+    }
+
+    fn d(n: u8) -> Digest {
+        format!("sha256:{}", format!("{n:02x}").repeat(32))
+            .parse()
+            .expect("digest")
+    }
+
+    fn listed(name: &str, digest: u8, pushed: &str) -> ListedTag {
+        ListedTag {
+            tag: name.parse().expect("tag"),
+            digest: Some(d(digest)),
+            pushed: Some(pushed.parse().expect("time")),
+        }
+    }
+
+    fn enough(current: u8, now: &str, tags_read: &[ListedTag], cutoff: &str) -> bool {
+        let scope = rollback_scope(&tags(), &d(current), now.parse().expect("time"));
+        assert_eq!(scope.contains.as_deref(), Some("prod-"));
+        (scope.enough.expect("enough"))(tags_read, cutoff.parse().expect("time"))
+    }
+
+    #[test]
+    fn older_pages_cannot_change_the_rollback_target_once_the_newest_events_settle_it() {
+        let now = "2026-06-26T12:00:00Z";
+        let two = [
+            listed("prod-20260625-a2fad42", 2, "2026-06-25T11:00:00Z"),
+            listed("prod-20260624-851f2cc", 1, "2026-06-24T11:00:00Z"),
+        ];
+        assert!(enough(2, now, &two, "2026-06-24T10:00:00Z"));
+        // A release tag pushed at the cutoff may tie with an unread one.
+        assert!(!enough(2, now, &two, "2026-06-24T11:00:00Z"));
+        // One promotion only: the previous release may be on an older page.
+        assert!(!enough(2, now, &two[..1], "2026-06-25T10:00:00Z"));
+        // Prod is not where these events put it: an older event may explain it.
+        assert!(!enough(1, now, &two, "2026-06-24T10:00:00Z"));
+        // A rollback to a digest no event read holds: its target is older.
+        let mut back = two.to_vec();
+        back.insert(
+            0,
+            listed(
+                "prod-rollback-20260625-120000-from-20260620-0000000",
+                9,
+                "2026-06-25T12:00:00Z",
+            ),
+        );
+        assert!(!enough(9, now, &back, "2026-06-24T10:00:00Z"));
+        // No rollback read and the cutoff within the re-run window: an older rollback could be
+        // the one to finish.
+        assert!(!enough(2, "2026-06-24T10:30:00Z", &two, "2026-06-24T10:00:00Z"));
+        // A release tag without a push time proves nothing.
+        let mut unknown = two.to_vec();
+        unknown[1].pushed = None;
+        assert!(!enough(2, now, &unknown, "2026-06-24T10:00:00Z"));
+        // Build tags do not count.
+        let mut builds = two.to_vec();
+        builds.push(ListedTag {
+            tag: "build-7".parse().expect("tag"),
+            digest: None,
+            pushed: None,
+        });
+        assert!(enough(2, now, &builds, "2026-06-24T10:00:00Z"));
     }
 }

@@ -5,6 +5,7 @@ mod downgrade;
 mod execute;
 mod inventory;
 mod promote;
+mod promote_plan;
 mod prune;
 mod publish;
 mod read;

@@ -9,36 +9,35 @@
 use super::inventory::{Depth, Inventory};
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::EventKind;
-use crate::plan::{ImagePlan, Plan, WriteStep};
+use crate::plan::{ImagePlan, WriteStep};
 use crate::policy::{AlreadyInProd, StepMode, UnitImage};
-use crate::release::{NotesInput, render_notes};
 use crate::request::{PromoteRequest, PromoteSource, check_confirm};
 use crate::source::SourceCommit;
 use crate::template::TemplateValues;
-use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, Tag, Timestamp, Verifier};
 
 /// What promote read of the unit before deciding anything.
-struct PromoteState {
-    images: Vec<ImagePlan>,
-    current: Vec<Option<Digest>>,
-    aliases: Vec<Vec<Option<Digest>>>,
-    inventories: Vec<Inventory>,
-    warnings: Vec<String>,
-    notices: Vec<String>,
+pub(super) struct PromoteState {
+    pub(super) images: Vec<ImagePlan>,
+    pub(super) current: Vec<Option<Digest>>,
+    pub(super) aliases: Vec<Vec<Option<Digest>>>,
+    pub(super) inventories: Vec<Inventory>,
+    pub(super) warnings: Vec<String>,
+    pub(super) notices: Vec<String>,
 }
 
 /// What the records say about this promotion.
-struct Record {
+pub(super) struct Record {
     /// The stamp of the newest event when it promoted this digest.
-    ours: Option<Tag>,
+    pub(super) ours: Option<Tag>,
     /// Prod already holds the digest on every image.
-    in_prod: bool,
+    pub(super) in_prod: bool,
     /// The policy asks for a new stamp although prod holds the digest.
-    restamp: bool,
+    pub(super) restamp: bool,
     /// A re-run of the promotion that `ours` records (or, stamps off, of the version).
-    rerun: bool,
+    pub(super) rerun: bool,
     /// Nothing to do: already in prod by another promotion, policy `skip`.
-    skip: bool,
+    pub(super) skip: bool,
 }
 
 impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
@@ -303,111 +302,6 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             &st.aliases,
         ));
         Ok(steps)
-    }
-
-    /// Returns the commit the records name when no signature is read: the staging stamps at
-    /// the digest (read with HEADs where the listing lacks them), else the stamp's name.
-    pub(super) async fn recorded_commit(
-        &self,
-        primary: &ImagePlan,
-        inventory: &Inventory,
-        stamp: Option<&Tag>,
-    ) -> Result<SourceCommit, OpError> {
-        let stamps = self
-            .staging_stamps(&primary.repository, inventory, &primary.digest, None)
-            .await?;
-        let found = crate::source::resolve_source_commit(
-            &primary.digest,
-            &crate::source::CommitEvidence {
-                certificate: None,
-                revision: None,
-                staging_stamps: stamps.iter().map(|(t, s, p)| (t, s.as_str(), *p)).collect(),
-            },
-        );
-        let named = stamp.and_then(
-            |t| match crate::history::classify(&self.policy.tags, t.as_str()) {
-                crate::history::TagRole::ProdStamp { sha7, .. } => Some(SourceCommit {
-                    sha: sha7,
-                    source: crate::source::CommitSource::ProdStamp(t.clone()),
-                }),
-                _ => None,
-            },
-        );
-        Ok(match named {
-            Some(n) if found.is_derived() => n,
-            _ => found,
-        })
-    }
-
-    /// Builds the plan: source, release and dispatches from the stamp and commit.
-    #[allow(clippy::too_many_arguments)]
-    fn promote_plan(
-        &self,
-        req: &PromoteRequest,
-        st: PromoteState,
-        record: &Record,
-        stamp: Option<Tag>,
-        steps: Vec<WriteStep>,
-        commit: SourceCommit,
-        manifests: Vec<Option<Manifest>>,
-    ) -> Prepared {
-        let policy = self.policy;
-        let tags = &policy.tags;
-        let primary = &st.images[0];
-        let source = match &req.source {
-            PromoteSource::Staging => format!("`{}` resolved to {}", tags.staging, primary.digest),
-            PromoteSource::Tag(t) => format!("tag `{t}`"),
-            PromoteSource::Version(t) => format!("version `{t}`"),
-            PromoteSource::Digest(d) => format!("digest `{d}`"),
-        };
-        let release_tag = stamp.as_ref().map(Tag::to_string).or_else(|| match &req.source {
-            PromoteSource::Version(v) => Some(format!("v{v}")),
-            _ => None,
-        });
-        let release = (policy.release != StepMode::Off && !record.skip)
-            .then_some(release_tag.clone())
-            .flatten()
-            .map(|tag| ReleaseRequest {
-                title: format!("Production Release {tag}"),
-                notes: render_notes(&NotesInput {
-                    heading: &format!("Production Release {tag}"),
-                    images: &st.images,
-                    source: &source,
-                    commit: Some(&commit),
-                }),
-                tag,
-                make_latest: true,
-                target_commitish: commit.full_commit().map(str::to_owned),
-            });
-        let dispatches = crate::policy::dispatch_requests(
-            &policy.dispatch,
-            &crate::policy::DispatchValues {
-                operation: OperationKind::Promote,
-                unit: &policy.unit,
-                digest: &primary.digest,
-                tag: release_tag.as_deref(),
-                channel: tags.prod.as_str(),
-                commit: commit.full_commit(),
-            },
-        );
-        let mut plan = Plan::new(OperationKind::Promote, policy, st.images, steps);
-        plan.stamp = stamp;
-        plan.target = match &req.source {
-            PromoteSource::Staging => Some(tags.staging.clone()),
-            PromoteSource::Tag(t) | PromoteSource::Version(t) => Some(t.clone()),
-            PromoteSource::Digest(_) => None,
-        };
-        plan.source_commit = Some(commit);
-        plan.release = release;
-        plan.dispatches = dispatches;
-        plan.warnings = st.warnings;
-        plan.notices = st.notices;
-        let manifests = if manifests.is_empty() {
-            vec![None; plan.images.len()]
-        } else {
-            manifests
-        };
-        Prepared { plan, manifests }
     }
 
     /// Sets, on every image prod already holds, the digest prod had before the promotion that

@@ -3,6 +3,7 @@
 use super::inventory::{Inventory, MAX_RESOLVES, PARALLEL_READS};
 use super::{Engine, OpError, OpErrorKind};
 use crate::history::{KnownTag, TagRole, Timeline, classify};
+use crate::plan::ImagePlan;
 use crate::policy::UnitImage;
 use crate::source::{CommitEvidence, SourceCommit, resolve_source_commit};
 use crate::{
@@ -65,24 +66,6 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             format!("{} ({} bytes, sha256 checked)", m.media_type, m.bytes.len()),
         );
         Ok(m)
-    }
-
-    /// Returns, per image, the manifest its writes will put: fetched (and its sha256 checked)
-    /// only for the images that have something to write, all at once. A re-run whose every tag
-    /// is in place reads no manifest.
-    pub(super) async fn manifests_for(
-        &self,
-        images: &[crate::plan::ImagePlan],
-        steps: &[crate::plan::WriteStep],
-    ) -> Result<Vec<Option<Manifest>>, OpError> {
-        futures_util::future::try_join_all(images.iter().enumerate().map(|(k, img)| async move {
-            if steps.iter().any(|s| s.image == k && !s.is_noop()) {
-                self.manifest(&img.repository, &img.digest).await.map(Some)
-            } else {
-                Ok(None)
-            }
-        }))
-        .await
     }
 
     /// Returns the listed tags with their digests, reading those the listing lacks with up to
@@ -199,6 +182,38 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         }
         self.count();
         Ok(self.registry.image_revision(repo, digest).await?)
+    }
+
+    /// Returns the commit the records name when no signature is read: the staging stamps at
+    /// the digest (read with HEADs where the listing lacks them), else the stamp's name.
+    pub(super) async fn recorded_commit(
+        &self,
+        primary: &ImagePlan,
+        inventory: &Inventory,
+        stamp: Option<&Tag>,
+    ) -> Result<SourceCommit, OpError> {
+        let stamps = self
+            .staging_stamps(&primary.repository, inventory, &primary.digest, None)
+            .await?;
+        let found = resolve_source_commit(
+            &primary.digest,
+            &CommitEvidence {
+                certificate: None,
+                revision: None,
+                staging_stamps: stamps.iter().map(|(t, s, p)| (t, s.as_str(), *p)).collect(),
+            },
+        );
+        let named = stamp.and_then(|t| match classify(&self.policy.tags, t.as_str()) {
+            TagRole::ProdStamp { sha7, .. } => Some(SourceCommit {
+                sha: sha7,
+                source: crate::source::CommitSource::ProdStamp(t.clone()),
+            }),
+            _ => None,
+        });
+        Ok(match named {
+            Some(n) if found.is_derived() => n,
+            _ => found,
+        })
     }
 
     /// Returns the staging stamps pointing at `digest` (only those naming `sha7`, when given),

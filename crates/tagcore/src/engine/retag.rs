@@ -1,7 +1,7 @@
 //! Retag: copy a tag or digest to another (unprotected) tag of the same image.
 
 use super::{Engine, OpError, Prepared};
-use crate::plan::{ImagePlan, Plan, RequestBudget, TagKind, WriteStep};
+use crate::plan::{ImagePlan, Plan, TagKind, WriteStep};
 use crate::policy::StepMode;
 use crate::request::{RetagRequest, RetagSource};
 use crate::{AuditSink, OperationKind, Registry, Verifier};
@@ -31,35 +31,25 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         };
         let previous = self.resolve(repo, &req.target).await?;
         let manifest = self.manifest(repo, &digest).await?;
+        let images = vec![ImagePlan {
+            repository: repo.clone(),
+            digest: digest.clone(),
+            previous_digest: previous.clone(),
+            verification: None,
+        }];
+        let steps = vec![WriteStep {
+            image: 0,
+            tag: req.target.clone(),
+            kind: TagKind::Moving,
+            expected: previous,
+            new: digest,
+            mode: StepMode::Required,
+        }];
+        let mut plan = Plan::new(OperationKind::Retag, policy, images, steps);
+        plan.target = Some(req.target.clone());
+        plan.release_mode = StepMode::Off;
         Ok(Prepared {
-            plan: Plan {
-                operation: OperationKind::Retag,
-                unit: policy.unit.clone(),
-                images: vec![ImagePlan {
-                    repository: repo.clone(),
-                    digest: digest.clone(),
-                    previous_digest: previous.clone(),
-                    verification: None,
-                }],
-                stamp: None,
-                target: Some(req.target.clone()),
-                source_commit: None,
-                steps: vec![WriteStep {
-                    image: 0,
-                    tag: req.target.clone(),
-                    kind: TagKind::Moving,
-                    expected: previous,
-                    new: digest,
-                    mode: StepMode::Required,
-                }],
-                release: None,
-                release_mode: StepMode::Off,
-                dispatches: Vec::new(),
-                warnings: Vec::new(),
-                notices: Vec::new(),
-                budget: RequestBudget::default(),
-                reads: Vec::new(),
-            },
+            plan,
             // The plan holds this one image, at index 0.
             manifests: vec![Some(manifest)],
         })

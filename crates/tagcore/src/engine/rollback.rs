@@ -12,7 +12,7 @@ use crate::release::{NotesInput, render_notes};
 use crate::request::{RollbackRequest, RollbackTarget, check_confirm};
 use crate::source::SourceCommit;
 use crate::template::TemplateValues;
-use crate::{AuditSink, Digest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
+use crate::{AuditSink, Digest, Manifest, OperationKind, Registry, ReleaseRequest, Tag, Timestamp, Verifier};
 
 /// How long after an automatic rollback a second automatic rollback is taken to be a re-run of
 /// the first (finishing it) rather than a request to go back further. Naming the target
@@ -45,7 +45,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         check_confirm(self.policy.rollback.confirm.as_deref(), req.confirm.as_deref())?;
         let mut st = self.read_for_rollback(req, now).await?;
         let (target, mut resume) = self.rollback_target(req, &st, now)?;
-        let mut images = self.target_digests(&target, &st.current).await?;
+        let mut images = self.target_digests(&target, &st).await?;
         let unrecorded = self.check_resume(&st, &images, &target, now, &mut resume)?;
         if unrecorded && resume.is_none() {
             st.warnings.push(format!(
@@ -71,14 +71,16 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             None => self.audit_tag(&target, now)?,
         };
         let steps = self.rollback_steps(&st, &images, &audit).await?;
-        let commit = if steps.iter().all(WriteStep::is_noop) {
+        let (commit, manifests) = if steps.iter().all(WriteStep::is_noop) {
             // Nothing to write: no signature is read, the records name the commit.
-            self.recorded_commit(&images[0], &st.inventory, Some(&target))
-                .await?
+            let commit = self
+                .recorded_commit(&images[0], &st.inventory, Some(&target))
+                .await?;
+            (commit, vec![None; images.len()])
         } else {
-            self.verify_target(&mut images, &st.inventory, &target).await?
+            self.verify_target(&mut images, &st.inventory, &target, &steps)
+                .await?
         };
-        let manifests = self.manifests_for(&images, &steps).await?;
         let plan = self.rollback_plan(st, images, target, audit, steps, commit);
         Ok(Prepared { plan, manifests })
     }
@@ -194,18 +196,28 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         self.policy.tags.prod_stamp.is_some() && r.digest != st.current[0] && !st.timeline.promoted_since(r)
     }
 
-    /// Returns the target's digest on every image, with where prod is now as "previous".
-    async fn target_digests(&self, target: &Tag, current: &[Digest]) -> Result<Vec<ImagePlan>, OpError> {
+    /// Returns the target's digest on every image (the primary's from the listing when it
+    /// carries it), with where prod is now as "previous".
+    async fn target_digests(&self, target: &Tag, st: &RollbackState) -> Result<Vec<ImagePlan>, OpError> {
         let unit: Vec<_> = self.policy.images_for(OperationKind::Rollback).collect();
-        futures_util::future::try_join_all(unit.iter().zip(current).map(|(image, cur)| async move {
-            let digest = self.require(&image.repository, target, "rollback target").await?;
-            Ok::<_, OpError>(ImagePlan {
-                repository: image.repository.clone(),
-                digest,
-                previous_digest: Some(cur.clone()),
-                verification: None,
-            })
-        }))
+        let known = st.inventory.lookup(target).flatten();
+        futures_util::future::try_join_all(unit.iter().zip(&st.current).enumerate().map(
+            |(k, (image, cur))| {
+                let known = known.clone().filter(|_| k == 0);
+                async move {
+                    let digest = match known {
+                        Some(d) => d,
+                        None => self.require(&image.repository, target, "rollback target").await?,
+                    };
+                    Ok::<_, OpError>(ImagePlan {
+                        repository: image.repository.clone(),
+                        digest,
+                        previous_digest: Some(cur.clone()),
+                        verification: None,
+                    })
+                }
+            },
+        ))
         .await
     }
 
@@ -300,26 +312,42 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         images: &mut [ImagePlan],
         inventory: &Inventory,
         target: &Tag,
-    ) -> Result<SourceCommit, OpError> {
+        steps: &[WriteStep],
+    ) -> Result<(SourceCommit, Vec<Option<Manifest>>), OpError> {
         let unit: Vec<_> = self.policy.images_for(OperationKind::Rollback).collect();
-        let verified = futures_util::future::try_join_all(
-            unit.iter()
-                .zip(images.iter())
-                .map(|(image, plan)| self.verify(image, &plan.digest)),
-        )
+        let read = futures_util::future::try_join_all(unit.iter().zip(images.iter()).enumerate().map(
+            |(k, (image, plan))| async move {
+                let writes = steps.iter().any(|s| s.image == k && !s.is_noop());
+                let manifest = async {
+                    match writes {
+                        true => self.manifest(&plan.repository, &plan.digest).await.map(Some),
+                        false => Ok(None),
+                    }
+                };
+                futures_util::future::try_join(self.verify(image, &plan.digest), manifest).await
+            },
+        ))
         .await?;
-        for (plan, v) in images.iter_mut().zip(verified) {
+        let mut manifests = Vec::new();
+        for (plan, (v, m)) in images.iter_mut().zip(read) {
             plan.verification = v;
+            manifests.push(m);
         }
         let p = &images[0];
         let cert = p.verification.as_ref().and_then(|v| v.source_commit.clone());
         let commit = self
-            .source_commit(&p.repository, &p.digest, cert.as_ref(), inventory)
+            .source_commit_of(
+                &p.repository,
+                &p.digest,
+                cert.as_ref(),
+                manifests[0].as_ref(),
+                inventory,
+            )
             .await?;
         if commit.is_derived() && inventory.partial {
-            return self.recorded_commit(p, inventory, Some(target)).await;
+            return Ok((self.recorded_commit(p, inventory, Some(target)).await?, manifests));
         }
-        Ok(commit)
+        Ok((commit, manifests))
     }
 
     /// Builds the plan: release and dispatches from the audit tag and commit.
