@@ -30,7 +30,7 @@ mod tls;
 mod token;
 
 pub use hub::{HubOutage, HubRepo, HubRequest, HubServer, HubTag};
-pub use proxy::{Fault, FaultProxy, LoggedRequest};
+pub use proxy::{Fault, FaultProxy, LoggedRequest, sequential_depth};
 pub use tls::TestCa;
 pub use token::{TOKEN_ISSUER, TOKEN_SERVICE, TokenRequest, TokenServer};
 

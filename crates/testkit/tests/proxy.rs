@@ -293,3 +293,52 @@ fn adds_one_way_latency_per_message_and_a_round_trip_per_new_connection() {
     assert!(second < first, "{second:?} vs {first:?}");
     assert_eq!(proxy.connections(), 1);
 }
+
+#[test]
+fn latency_mode_tells_requests_in_turn_from_requests_in_parallel() {
+    let registry = RegistryServer::start();
+    let proxy = FaultProxy::with_latency(registry.addr(), Duration::from_millis(30));
+    let rt = rt();
+    let http = client(Duration::from_secs(10));
+    let url = format!("http://{}/v2/", proxy.addr());
+    rt.block_on(async {
+        // Three at once (three connections), then one more on a reused connection.
+        let (a, b, c) = tokio::join!(
+            http.get(&url).send(),
+            http.get(&url).send(),
+            http.get(&url).send()
+        );
+        for r in [a, b, c] {
+            assert_eq!(r.unwrap().status(), 200);
+        }
+        assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    });
+    let log = proxy.requests();
+    assert_eq!(log.len(), 4);
+    assert!(
+        log.iter().all(|r| r.answered.is_some_and(|a| a > r.received)),
+        "{log:?}"
+    );
+    assert_eq!(proxy.sequential_requests(), 2, "{log:?}");
+    assert_eq!(proxy.connections(), 3);
+    let mut connections: Vec<usize> = log.iter().map(|r| r.connection).collect();
+    connections.sort_unstable();
+    connections.dedup();
+    assert_eq!(connections, vec![1, 2, 3]);
+    proxy.reset();
+    assert_eq!(proxy.sequential_requests(), 0);
+}
+
+#[test]
+fn a_connection_that_is_not_http_gets_a_400_and_is_not_counted() {
+    use std::io::{Read, Write};
+    let registry = RegistryServer::start();
+    let proxy = FaultProxy::start(registry.addr());
+    let mut s = std::net::TcpStream::connect(proxy.addr()).unwrap();
+    // The start of a TLS ClientHello, as a client trying HTTPS first sends.
+    s.write_all(&[0x16, 0x03, 0x01, 0x00, 0x2f, 0x01]).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 400"), "{out}");
+    assert_eq!((proxy.count(), proxy.connections()), (0, 1));
+}

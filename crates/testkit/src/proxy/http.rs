@@ -72,6 +72,14 @@ impl Conn {
         Ok(n > 0)
     }
 
+    /// Returns the first byte the peer sent (without consuming it), or `None` at a clean end.
+    pub(super) async fn peek_byte(&mut self) -> std::io::Result<Option<u8>> {
+        if self.buf.is_empty() {
+            self.fill().await?;
+        }
+        Ok(self.buf.first().copied())
+    }
+
     /// Returns the next message head (through the blank line), or `None` at a clean end.
     pub(super) async fn read_head(&mut self, response: bool) -> std::io::Result<Option<Head>> {
         loop {

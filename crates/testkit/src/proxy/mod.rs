@@ -6,9 +6,12 @@
 //! close-delimited, `HEAD`), so it can count requests, log them, delay them and break exactly one
 //! of them:
 //!
-//! - **Latency**: every message is held `one_way` before it is forwarded (the request towards
-//!   the upstream, the response towards the client), and every new client connection first
-//!   costs one extra round trip (`2 × one_way`), as a TCP handshake over a slow link would.
+//! - **Latency mode** ([`FaultProxy::with_latency`] or [`FaultProxy::set_latency`]): every
+//!   message is held `one_way` before it is forwarded (the request towards the upstream, the
+//!   response towards the client), and every new client connection first costs one extra round
+//!   trip (`2 × one_way`), as a TCP handshake over a slow link would. Each logged request keeps
+//!   when it arrived and when its answer left, so [`FaultProxy::sequential_requests`] can tell
+//!   how many of them ran one after another (the round trips a client waited for in turn).
 //! - **Counting and log**: every request that reaches the proxy gets the next number (1-based,
 //!   since the last [`FaultProxy::reset`]); [`FaultProxy::requests`] returns method, path, the
 //!   status the client saw and the fault applied.
@@ -20,15 +23,16 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 mod http;
+mod latency;
+mod serve;
 
-use http::{Conn, Framing, invalid, synthetic, wrong_digest};
+pub use latency::sequential_depth;
 
 /// A failure injected into exactly one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,6 +100,12 @@ pub struct LoggedRequest {
     pub status: Option<u16>,
     /// The fault applied to it.
     pub fault: Option<Fault>,
+    /// The client connection it came on (1-based, counted since the last reset).
+    pub connection: usize,
+    /// When the proxy had read it completely.
+    pub received: Instant,
+    /// When its answer left the proxy towards the client (none when the client got none).
+    pub answered: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -117,8 +127,9 @@ impl Shared {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Numbers a new request, logs it, and returns its number and the fault armed for it.
-    fn next(&self, method: &str, path: &str) -> (usize, Option<Fault>) {
+    /// Numbers a new request that came on client connection `connection`, logs it, and returns
+    /// its number and the fault armed for it.
+    fn next(&self, method: &str, path: &str, connection: usize) -> (usize, Option<Fault>) {
         let mut s = self.lock();
         s.count += 1;
         let n = s.count;
@@ -129,6 +140,9 @@ impl Shared {
             path: path.to_owned(),
             status: None,
             fault,
+            connection,
+            received: Instant::now(),
+            answered: None,
         });
         (n, fault)
     }
@@ -136,6 +150,7 @@ impl Shared {
     fn set_status(&self, n: usize, status: u16) {
         if let Some(r) = self.lock().log.iter_mut().rev().find(|r| r.n == n) {
             r.status = Some(status);
+            r.answered = Some(Instant::now());
         }
     }
 
@@ -194,6 +209,14 @@ impl FaultProxy {
         }
     }
 
+    /// Starts a proxy in latency mode: like [`Self::start`], with every message held `one_way`
+    /// and one extra round trip per new client connection.
+    pub fn with_latency(upstream: &str, one_way: Duration) -> Self {
+        let proxy = Self::start(upstream);
+        proxy.set_latency(one_way);
+        proxy
+    }
+
     /// Returns `127.0.0.1:PORT`, the address clients connect to.
     pub fn addr(&self) -> String {
         self.addr.to_string()
@@ -248,6 +271,20 @@ impl FaultProxy {
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.lock().log.clone()
     }
+
+    /// Returns the longest chain of requests since the last reset in which each arrived after
+    /// the previous one was answered: how many round trips a client waited for one after
+    /// another (requests made in parallel count once). Unanswered requests are left out.
+    pub fn sequential_requests(&self) -> usize {
+        let spans: Vec<(Instant, Instant)> = self
+            .shared
+            .lock()
+            .log
+            .iter()
+            .filter_map(|r| Some((r.received, r.answered?)))
+            .collect();
+        sequential_depth(&spans)
+    }
 }
 
 impl Drop for FaultProxy {
@@ -267,119 +304,16 @@ async fn accept_loop(listener: TcpListener, upstream: String, shared: Shared) {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
-        shared.lock().connections += 1;
+        let connection = {
+            let mut s = shared.lock();
+            s.connections += 1;
+            s.connections
+        };
         let upstream = upstream.clone();
         let shared = shared.clone();
         tokio::spawn(async move {
             // Errors only end this connection; the client sees it closed.
-            let _ = serve(client, &upstream, &shared).await;
+            let _ = serve::serve(client, &upstream, &shared, connection).await;
         });
     }
-}
-
-/// Serves one client connection: one upstream connection, opened lazily and re-opened when the
-/// upstream closes it.
-async fn serve(client: TcpStream, upstream: &str, shared: &Shared) -> std::io::Result<()> {
-    tokio::time::sleep(shared.one_way() * 2).await;
-    // Without Nagle's algorithm: a head and a body written apart must not wait for an ACK.
-    client.set_nodelay(true)?;
-    let mut client = Conn::new(client);
-    let mut up: Option<Conn> = None;
-    while let Some(req) = client.read_head(false).await? {
-        let body = client
-            .read_body(match req.framing() {
-                Framing::UntilClose => Framing::None,
-                f => f,
-            })
-            .await?;
-        let (method, path) = req.first.clone();
-        let is_head = method.eq_ignore_ascii_case("HEAD");
-        let (n, fault) = shared.next(&method, &path);
-        let (retry_after, stall) = {
-            let s = shared.lock();
-            (s.retry_after_secs, s.stall)
-        };
-        tokio::time::sleep(shared.one_way()).await;
-        match fault {
-            Some(Fault::ServerError) => {
-                shared.set_status(n, 500);
-                client
-                    .stream
-                    .write_all(&synthetic(500, "Internal Server Error", "", is_head))
-                    .await?;
-                continue;
-            }
-            Some(Fault::TooManyRequests) => {
-                let extra = format!("Retry-After: {retry_after}\r\n");
-                shared.set_status(n, 429);
-                client
-                    .stream
-                    .write_all(&synthetic(429, "Too Many Requests", &extra, is_head))
-                    .await?;
-                continue;
-            }
-            _ => {}
-        }
-        let mut conn = match up.take() {
-            Some(c) => c,
-            None => {
-                let stream = TcpStream::connect(upstream).await?;
-                stream.set_nodelay(true)?;
-                Conn::new(stream)
-            }
-        };
-        conn.stream
-            .write_all(&[req.raw.as_slice(), &body].concat())
-            .await?;
-        let resp = conn
-            .read_head(true)
-            .await?
-            .ok_or_else(|| invalid("upstream closed"))?;
-        let status: u16 = resp.first.0.parse().unwrap_or(0);
-        let framing = if is_head || status == 204 || status == 304 || (100..200).contains(&status) {
-            Framing::None
-        } else {
-            resp.framing()
-        };
-        let resp_body = conn.read_body(framing).await?;
-        let closes = resp.closes() || framing == Framing::UntilClose;
-        if !closes {
-            up = Some(conn);
-        }
-        tokio::time::sleep(shared.one_way()).await;
-        match fault {
-            Some(Fault::Reset) => {
-                client.stream.set_zero_linger()?;
-                return Ok(());
-            }
-            Some(Fault::Stall) => {
-                tokio::time::sleep(stall).await;
-                return Ok(());
-            }
-            Some(Fault::TruncatedBody) => {
-                if resp_body.is_empty() {
-                    client.stream.write_all(&resp.raw[..resp.raw.len() / 2]).await?;
-                } else {
-                    shared.set_status(n, status);
-                    client.stream.write_all(&resp.raw).await?;
-                    client.stream.write_all(&resp_body[..resp_body.len() / 2]).await?;
-                }
-                client.stream.shutdown().await?;
-                return Ok(());
-            }
-            _ => {}
-        }
-        // Logged before the answer leaves, so a client that has its answer sees it logged.
-        shared.set_status(n, status);
-        let head = if fault == Some(Fault::WrongDigest) {
-            wrong_digest(&resp)
-        } else {
-            resp.raw
-        };
-        client.stream.write_all(&[head, resp_body].concat()).await?;
-        if closes {
-            return Ok(());
-        }
-    }
-    Ok(())
 }
