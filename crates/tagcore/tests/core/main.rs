@@ -1,0 +1,6 @@
+//! Tests of tagcore's public API outside the engine: names, digests, endpoints, policy,
+//! requests, templates and time. Each was written to fail on a mutant that survived the
+//! suite (docs/testing.md, "Mutation testing").
+
+mod ids;
+mod endpoint;
