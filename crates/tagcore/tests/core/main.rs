@@ -4,3 +4,4 @@
 
 mod ids;
 mod endpoint;
+mod errors;
