@@ -5,3 +5,4 @@
 mod ids;
 mod endpoint;
 mod errors;
+mod reference;
