@@ -6,3 +6,4 @@ mod ids;
 mod endpoint;
 mod errors;
 mod reference;
+mod tag;
