@@ -7,3 +7,5 @@ mod endpoint;
 mod errors;
 mod reference;
 mod tag;
+mod request;
+mod support;
