@@ -5,6 +5,7 @@
 mod ids;
 mod endpoint;
 mod errors;
+mod glob;
 mod reference;
 mod tag;
 mod request;
