@@ -8,5 +8,6 @@ mod errors;
 mod glob;
 mod reference;
 mod tag;
+mod template;
 mod request;
 mod support;
