@@ -10,4 +10,5 @@ mod reference;
 mod tag;
 mod template;
 mod request;
+mod source;
 mod support;
