@@ -10,5 +10,6 @@ mod reference;
 mod tag;
 mod template;
 mod request;
+mod retention;
 mod source;
 mod support;
