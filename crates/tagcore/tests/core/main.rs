@@ -6,6 +6,7 @@ mod ids;
 mod endpoint;
 mod errors;
 mod glob;
+mod policy;
 mod reference;
 mod tag;
 mod template;
