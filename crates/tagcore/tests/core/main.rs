@@ -7,6 +7,7 @@ mod endpoint;
 mod errors;
 mod glob;
 mod policy;
+mod port;
 mod reference;
 mod tag;
 mod template;
