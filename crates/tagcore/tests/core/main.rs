@@ -11,6 +11,7 @@ mod port;
 mod reference;
 mod tag;
 mod template;
+mod time;
 mod request;
 mod retention;
 mod source;
