@@ -1,0 +1,72 @@
+//! The gate's verdicts over the in-memory registry (offline, fast): what an accepted signature
+//! reports, and the constraints a refusal names. Written against mutants of the gate modules
+//! that the scenario tests let survive (docs/testing.md, "Mutation testing").
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use cosign_verify::testing::{
+    FakeRekor, KeyPair, MemoryRegistry, SIGNING_TIME, SigLayer, TestPki, image_artifact, sig_artifact,
+};
+use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use tagcore::{Digest, Repository, Timestamp, VerifiedSignature, Verifier as _, VerifyError};
+
+/// The docker reference the signatures name.
+const REF: &str = "registry.example/nearai/cloud-api";
+
+fn repo() -> Repository {
+    Repository::new("registry.example", "nearai/cloud-api").expect("repository")
+}
+
+/// The one place these tests build a key-based policy.
+fn key_policy(key: &KeyPair, pki: &TestPki) -> SignaturePolicy {
+    SignaturePolicy {
+        key_pem: Some(key.public_key_pem()),
+        trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
+        ..SignaturePolicy::default()
+    }
+}
+
+/// Pushes an image and a `.sig` manifest of `layers` (built for its digest) and verifies it.
+fn verify_layers(
+    policy: &SignaturePolicy,
+    layers: impl FnOnce(&Digest) -> Vec<SigLayer>,
+) -> (Digest, Result<VerifiedSignature, VerifyError>) {
+    let reg = MemoryRegistry::new();
+    let digest = reg.push(&repo(), &image_artifact("staging", "a"));
+    reg.push(&repo(), &sig_artifact(&digest, &layers(&digest)));
+    let verifier = CosignVerifier::new(reg, policy).expect("policy");
+    let result = pollster::block_on(verifier.verify(&repo(), &digest));
+    (digest, result)
+}
+
+/// A key-based layer whose signature `rekor` logged at `time`.
+fn logged(rekor: &FakeRekor, key: &KeyPair, digest: &Digest, time: i64) -> SigLayer {
+    let mut layer = key.sign_image(REF, digest);
+    let signature = BASE64.decode(&layer.signature).expect("base64");
+    let body = FakeRekor::hashedrekord_body(&layer.payload, &signature, &key.public_key_pem());
+    layer.bundle = Some(rekor.cosign_bundle(&body, time));
+    layer
+}
+
+#[test]
+fn a_logged_key_signature_reports_the_key_the_digest_the_layer_and_the_logged_time() {
+    let pki = TestPki::new();
+    let key = KeyPair::generate();
+    let (digest, result) = verify_layers(&key_policy(&key, &pki), |d| vec![logged(&pki.rekor, &key, d, SIGNING_TIME)]);
+    let v = result.expect("accepted");
+    assert_eq!(v.digest, digest);
+    assert_eq!(v.signed_at, Some(Timestamp::from_unix(SIGNING_TIME)));
+    assert!(v.key.as_deref().is_some_and(|k| !k.is_empty()), "{v:?}");
+    assert!(v.layer.contains(&format!("{}", digest.signature_tag())), "{}", v.layer);
+    assert!(v.layer.contains("layer 1/1"), "{}", v.layer);
+    assert_eq!((v.identity, v.issuer, v.source_commit), (None, None, None));
+}
+
+#[test]
+fn an_unlogged_key_signature_is_accepted_without_a_signing_time() {
+    let pki = TestPki::new();
+    let key = KeyPair::generate();
+    let (_, result) = verify_layers(&key_policy(&key, &pki), |d| vec![key.sign_image(REF, d)]);
+    let v = result.expect("accepted: key-based signing may skip the log");
+    assert_eq!(v.signed_at, None);
+}
