@@ -5,10 +5,14 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cosign_verify::testing::{
-    FakeRekor, KeyPair, MemoryRegistry, SIGNING_TIME, SigLayer, TestPki, image_artifact, sig_artifact,
+    FakeRekor, GITHUB_ISSUER, KeyPair, MemoryRegistry, SIGNING_TIME, SigLayer, TestPki, bundle_artifact,
+    image_artifact, sig_artifact,
 };
 use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use serde_json::Value;
 use tagcore::{Digest, Repository, Timestamp, VerifiedSignature, Verifier as _, VerifyError};
+
+use crate::support::{build_on, reasons};
 
 /// The docker reference the signatures name.
 const REF: &str = "registry.example/nearai/cloud-api";
@@ -69,4 +73,48 @@ fn an_unlogged_key_signature_is_accepted_without_a_signing_time() {
     let (_, result) = verify_layers(&key_policy(&key, &pki), |d| vec![key.sign_image(REF, d)]);
     let v = result.expect("accepted: key-based signing may skip the log");
     assert_eq!(v.signed_at, None);
+}
+
+/// The one place these tests build a keyless policy: cloud-api's build workflow on main.
+fn keyless_policy(pki: &TestPki) -> SignaturePolicy {
+    SignaturePolicy {
+        issuer: Some(GITHUB_ISSUER.into()),
+        identity: Some(build_on("refs/heads/main").identity),
+        trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
+        ..SignaturePolicy::default()
+    }
+}
+
+/// Pushes an image and, as its referrer, the bundle `bundle` makes for its digest; verifies it.
+fn verify_bundle(
+    policy: &SignaturePolicy,
+    bundle: impl FnOnce(&Digest) -> Vec<u8>,
+) -> Result<VerifiedSignature, VerifyError> {
+    let reg = MemoryRegistry::with_referrers_api();
+    let image = image_artifact("staging", "a");
+    let digest = reg.push(&repo(), &image);
+    reg.push(&repo(), &bundle_artifact(&image.manifest, &bundle(&digest)));
+    let verifier = CosignVerifier::new(reg, policy).expect("policy");
+    pollster::block_on(verifier.verify(&repo(), &digest))
+}
+
+fn edited(bundle: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut json: Value = serde_json::from_slice(bundle).expect("bundle JSON");
+    edit(&mut json);
+    serde_json::to_vec(&json).expect("JSON")
+}
+
+#[test]
+fn a_keyless_bundle_with_a_timestamp_but_no_log_entry_is_refused() {
+    let pki = TestPki::new();
+    let policy = keyless_policy(&pki);
+    let v2 = |d: &Digest| pki.bundle_keyless_v2(&build_on("refs/heads/main"), REF, d);
+    // The bundle as made (Rekor v2 entry and RFC 3161 timestamp) is accepted at the TSA time.
+    let v = verify_bundle(&policy, v2).expect("accepted");
+    assert_eq!(v.signed_at, Some(Timestamp::from_unix(SIGNING_TIME)));
+    // Without its log entry, the timestamp alone does not make a keyless signature acceptable.
+    let r = reasons(verify_bundle(&policy, |d| {
+        edited(&v2(d), |b| b["verificationMaterial"]["tlogEntries"] = Value::Array(Vec::new()))
+    }));
+    assert_eq!(r, vec!["layer has no Rekor entry; the keyless policy requires one"]);
 }

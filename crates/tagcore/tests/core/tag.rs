@@ -51,6 +51,9 @@ fn cosign_artifact_tags_are_sha256_dash_hex_with_an_optional_known_suffix() {
         "prod".to_owned(),
     ] {
         assert!(!is_signature_artifact(&not), "{not}");
+        if let Ok(t) = not.parse::<Tag>() {
+            assert!(!t.is_signature_artifact(), "{not}");
+        }
     }
 }
 
