@@ -6,6 +6,7 @@ mod ids;
 mod endpoint;
 mod errors;
 mod glob;
+mod plan;
 mod policy;
 mod port;
 mod reference;
