@@ -118,3 +118,64 @@ fn a_keyless_bundle_with_a_timestamp_but_no_log_entry_is_refused() {
     }));
     assert_eq!(r, vec!["layer has no Rekor entry; the keyless policy requires one"]);
 }
+
+/// Pushes an image and a referrer holding a genuine keyless bundle for it, with `edit` applied
+/// to the referrer manifest's JSON (blobs unchanged); verifies through the referrers API.
+fn verify_edited_referrer(pki: &TestPki, edit: impl FnOnce(&mut Value)) -> Vec<String> {
+    let reg = MemoryRegistry::with_referrers_api();
+    let image = image_artifact("staging", "a");
+    let digest = reg.push(&repo(), &image);
+    let bundle = pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest);
+    let mut referrer = bundle_artifact(&image.manifest, &bundle);
+    let json = edited(&referrer.manifest.bytes, edit);
+    referrer.manifest = tagcore::Manifest::new(referrer.manifest.media_type.clone(), json);
+    reg.push(&repo(), &referrer);
+    let verifier = CosignVerifier::new(reg, &keyless_policy(pki)).expect("policy");
+    reasons(pollster::block_on(verifier.verify(&repo(), &digest)))
+}
+
+#[test]
+fn a_referrer_must_hold_exactly_one_bundle_layer_of_the_bundle_type() {
+    let pki = TestPki::new();
+    // Unedited, the referrer is accepted (so each refusal below is for its edit).
+    let reg = MemoryRegistry::with_referrers_api();
+    let image = image_artifact("staging", "a");
+    let digest = reg.push(&repo(), &image);
+    reg.push(
+        &repo(),
+        &bundle_artifact(&image.manifest, &pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest)),
+    );
+    let verifier = CosignVerifier::new(reg, &keyless_policy(&pki)).expect("policy");
+    assert!(pollster::block_on(verifier.verify(&repo(), &digest)).is_ok());
+
+    let r = verify_edited_referrer(&pki, |m| {
+        let layer = m["layers"][0].clone();
+        m["layers"] = Value::Array(vec![layer.clone(), layer]);
+    });
+    assert_eq!(r, vec!["bundle manifest has 2 layers; expected 1"]);
+    let r = verify_edited_referrer(&pki, |m| m["layers"] = Value::Array(Vec::new()));
+    assert_eq!(r, vec!["bundle manifest has 0 layers; expected 1"]);
+    let r = verify_edited_referrer(&pki, |m| m["layers"][0]["mediaType"] = "application/json".into());
+    assert_eq!(
+        r,
+        vec![format!("bundle layer media type \"application/json\" is not {}", cosign_verify::BUNDLE_V03_MEDIA_TYPE)]
+    );
+}
+
+#[test]
+fn a_referrer_of_another_bundle_version_is_named_and_other_artifacts_are_skipped() {
+    let pki = TestPki::new();
+    let v02 = "application/vnd.dev.sigstore.bundle+json;version=0.2";
+    let r = verify_edited_referrer(&pki, |m| m["artifactType"] = v02.into());
+    assert_eq!(
+        r,
+        vec![format!(
+            "bundle artifact type {v02:?} is not supported; expected {}",
+            cosign_verify::BUNDLE_V03_MEDIA_TYPE
+        )]
+    );
+    // An SBOM referrer is no signature: the image counts as unsigned.
+    let r = verify_edited_referrer(&pki, |m| m["artifactType"] = "application/spdx+json".into());
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(!r[0].contains("spdx"), "{r:?}");
+}
