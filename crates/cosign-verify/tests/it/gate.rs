@@ -179,3 +179,51 @@ fn a_referrer_of_another_bundle_version_is_named_and_other_artifacts_are_skipped
     assert_eq!(r.len(), 1, "{r:?}");
     assert!(!r[0].contains("spdx"), "{r:?}");
 }
+
+/// A key-based layer over `payload`, signed by `key`.
+fn key_layer(key: &KeyPair, payload: Vec<u8>) -> SigLayer {
+    SigLayer {
+        signature: BASE64.encode(key.sign(&payload)),
+        payload,
+        certificate_pem: None,
+        chain_pem: None,
+        bundle: None,
+    }
+}
+
+#[test]
+fn a_sig_manifest_without_layers_or_with_unreadable_ones_is_refused_with_the_reason() {
+    let pki = TestPki::new();
+    let key = KeyPair::generate();
+    let policy = key_policy(&key, &pki);
+    assert_eq!(
+        reasons(verify_layers(&policy, |_| Vec::new()).1),
+        vec!["signature manifest has no layers"]
+    );
+    let (_, r) = verify_layers(&policy, |d| {
+        let mut layer = key.sign_image(REF, d);
+        layer.signature = "not base64!".into();
+        vec![layer]
+    });
+    let r = reasons(r);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("layer signature is not base64"), "{r:?}");
+    let (_, r) = verify_layers(&policy, |d| {
+        let payload = cosign_verify::testing::simple_signing_payload(REF, d);
+        let text = String::from_utf8(payload).expect("utf8");
+        vec![key_layer(
+            &key,
+            text.replace("cosign container image signature", "an attestation").into_bytes(),
+        )]
+    });
+    assert_eq!(
+        reasons(r),
+        vec!["payload type is \"an attestation\", not \"cosign container image signature\""]
+    );
+    let (_, r) = verify_layers(&policy, |_| vec![key_layer(&key, b"[]".to_vec())]);
+    let r = reasons(r);
+    assert!(
+        r.iter().any(|x| x.starts_with("payload is not a simple-signing document")),
+        "{r:?}"
+    );
+}
