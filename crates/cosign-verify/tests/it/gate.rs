@@ -56,12 +56,14 @@ fn logged(rekor: &FakeRekor, key: &KeyPair, digest: &Digest, time: i64) -> SigLa
 fn a_logged_key_signature_reports_the_key_the_digest_the_layer_and_the_logged_time() {
     let pki = TestPki::new();
     let key = KeyPair::generate();
-    let (digest, result) = verify_layers(&key_policy(&key, &pki), |d| vec![logged(&pki.rekor, &key, d, SIGNING_TIME)]);
+    let (digest, result) = verify_layers(&key_policy(&key, &pki), |d| {
+        vec![logged(&pki.rekor, &key, d, SIGNING_TIME)]
+    });
     let v = result.expect("accepted");
     assert_eq!(v.digest, digest);
     assert_eq!(v.signed_at, Some(Timestamp::from_unix(SIGNING_TIME)));
     assert!(v.key.as_deref().is_some_and(|k| !k.is_empty()), "{v:?}");
-    assert!(v.layer.contains(&format!("{}", digest.signature_tag())), "{}", v.layer);
+    assert!(v.layer.contains(&digest.signature_tag()), "{}", v.layer);
     assert!(v.layer.contains("layer 1/1"), "{}", v.layer);
     assert_eq!((v.identity, v.issuer, v.source_commit), (None, None, None));
 }
@@ -114,9 +116,14 @@ fn a_keyless_bundle_with_a_timestamp_but_no_log_entry_is_refused() {
     assert_eq!(v.signed_at, Some(Timestamp::from_unix(SIGNING_TIME)));
     // Without its log entry, the timestamp alone does not make a keyless signature acceptable.
     let r = reasons(verify_bundle(&policy, |d| {
-        edited(&v2(d), |b| b["verificationMaterial"]["tlogEntries"] = Value::Array(Vec::new()))
+        edited(&v2(d), |b| {
+            b["verificationMaterial"]["tlogEntries"] = Value::Array(Vec::new())
+        })
     }));
-    assert_eq!(r, vec!["layer has no Rekor entry; the keyless policy requires one"]);
+    assert_eq!(
+        r,
+        vec!["layer has no Rekor entry; the keyless policy requires one"]
+    );
 }
 
 /// Pushes an image and a referrer holding a genuine keyless bundle for it, with `edit` applied
@@ -143,7 +150,10 @@ fn a_referrer_must_hold_exactly_one_bundle_layer_of_the_bundle_type() {
     let digest = reg.push(&repo(), &image);
     reg.push(
         &repo(),
-        &bundle_artifact(&image.manifest, &pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest)),
+        &bundle_artifact(
+            &image.manifest,
+            &pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest),
+        ),
     );
     let verifier = CosignVerifier::new(reg, &keyless_policy(&pki)).expect("policy");
     assert!(pollster::block_on(verifier.verify(&repo(), &digest)).is_ok());
@@ -158,7 +168,10 @@ fn a_referrer_must_hold_exactly_one_bundle_layer_of_the_bundle_type() {
     let r = verify_edited_referrer(&pki, |m| m["layers"][0]["mediaType"] = "application/json".into());
     assert_eq!(
         r,
-        vec![format!("bundle layer media type \"application/json\" is not {}", cosign_verify::BUNDLE_V03_MEDIA_TYPE)]
+        vec![format!(
+            "bundle layer media type \"application/json\" is not {}",
+            cosign_verify::BUNDLE_V03_MEDIA_TYPE
+        )]
     );
 }
 
@@ -213,7 +226,8 @@ fn a_sig_manifest_without_layers_or_with_unreadable_ones_is_refused_with_the_rea
         let text = String::from_utf8(payload).expect("utf8");
         vec![key_layer(
             &key,
-            text.replace("cosign container image signature", "an attestation").into_bytes(),
+            text.replace("cosign container image signature", "an attestation")
+                .into_bytes(),
         )]
     });
     assert_eq!(
@@ -223,7 +237,8 @@ fn a_sig_manifest_without_layers_or_with_unreadable_ones_is_refused_with_the_rea
     let (_, r) = verify_layers(&policy, |_| vec![key_layer(&key, b"[]".to_vec())]);
     let r = reasons(r);
     assert!(
-        r.iter().any(|x| x.starts_with("payload is not a simple-signing document")),
+        r.iter()
+            .any(|x| x.starts_with("payload is not a simple-signing document")),
         "{r:?}"
     );
 }

@@ -14,8 +14,15 @@ fn a_registry_error_names_its_kind_and_message_and_keeps_its_cause() {
     let text = e.to_string();
     assert!(text.contains("permission denied"), "{text}");
     assert!(text.contains("PUT nearai/cloud-api:prod"), "{text}");
-    assert_eq!(e.source().map(ToString::to_string).as_deref(), Some("connection reset by peer"));
-    assert!(RegistryError::new(RegistryErrorKind::NotFound, "x").source().is_none());
+    assert_eq!(
+        e.source().map(ToString::to_string).as_deref(),
+        Some("connection reset by peer")
+    );
+    assert!(
+        RegistryError::new(RegistryErrorKind::NotFound, "x")
+            .source()
+            .is_none()
+    );
 }
 
 #[test]
@@ -42,13 +49,19 @@ fn a_verify_error_lists_every_reason_or_says_what_could_not_be_read() {
         reasons: vec!["wrong issuer".into(), "wrong identity".into()],
     };
     let text = refused.to_string();
-    assert!(text.contains("wrong issuer") && text.contains("wrong identity"), "{text}");
+    assert!(
+        text.contains("wrong issuer") && text.contains("wrong identity"),
+        "{text}"
+    );
     assert!(refused.source().is_none());
     let unavailable = VerifyError::Unavailable {
         message: "the trust root".into(),
         source: Some(Box::new(Reset)),
     };
-    assert!(unavailable.to_string().contains("the trust root"), "{unavailable}");
+    assert!(
+        unavailable.to_string().contains("the trust root"),
+        "{unavailable}"
+    );
     assert_eq!(
         unavailable.source().map(ToString::to_string).as_deref(),
         Some("connection reset by peer")
@@ -61,5 +74,8 @@ fn an_audit_error_prints_its_message_and_keeps_its_cause() {
     assert_eq!(e.to_string(), "creating release v1.2.3");
     assert!(e.source().is_none());
     e.source = Some(Box::new(Reset));
-    assert_eq!(e.source().map(ToString::to_string).as_deref(), Some("connection reset by peer"));
+    assert_eq!(
+        e.source().map(ToString::to_string).as_deref(),
+        Some("connection reset by peer")
+    );
 }

@@ -40,9 +40,14 @@ fn a_digest_round_trips_through_json_and_a_bad_one_is_refused() {
 
 #[test]
 fn a_commit_id_is_lowercased_and_shows_its_text() {
-    let c: CommitSha = "DAC1007F00DBA11C0FFEE00000000000000000AB".parse().expect("a commit");
+    let c: CommitSha = "DAC1007F00DBA11C0FFEE00000000000000000AB"
+        .parse()
+        .expect("a commit");
     assert_eq!(c.to_string(), "dac1007f00dba11c0ffee00000000000000000ab");
-    assert_eq!(format!("{c:?}"), "CommitSha(dac1007f00dba11c0ffee00000000000000000ab)");
+    assert_eq!(
+        format!("{c:?}"),
+        "CommitSha(dac1007f00dba11c0ffee00000000000000000ab)"
+    );
     assert_eq!(
         serde_json::to_string(&c).expect("serialize"),
         "\"dac1007f00dba11c0ffee00000000000000000ab\""

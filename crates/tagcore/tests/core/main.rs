@@ -2,18 +2,18 @@
 //! requests, templates and time. Each was written to fail on a mutant that survived the
 //! suite (docs/testing.md, "Mutation testing").
 
-mod ids;
 mod endpoint;
 mod errors;
 mod glob;
+mod ids;
 mod plan;
 mod policy;
 mod port;
 mod reference;
-mod tag;
-mod template;
-mod time;
 mod request;
 mod retention;
 mod source;
 mod support;
+mod tag;
+mod template;
+mod time;

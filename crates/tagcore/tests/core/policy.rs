@@ -6,29 +6,68 @@ use tagcore::policy::{PolicySpec, SourceMode, StepMode, TargetMode, VerifySpec};
 
 use crate::support::{policy, spec, three_images};
 
+/// An edit of a spec, and the field its refusal names.
+type Case = (&'static str, Box<dyn Fn(&mut PolicySpec)>);
+
 fn field(s: &PolicySpec) -> String {
     tagcore::policy::Policy::from_spec(s).expect_err("refused").field
 }
 
 #[test]
 fn tag_names_and_templates_are_refused_by_their_field() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut PolicySpec)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("tags.staging", Box::new(|s| s.tags.staging = "a b".into())),
         ("tags.prod", Box::new(|s| s.tags.prod = String::new())),
         ("tags.prod", Box::new(|s| s.tags.prod = "staging".into())),
-        ("tags.staging_stamp", Box::new(|s| s.tags.staging_stamp = "staging-{date}".into())),
-        ("tags.staging_stamp", Box::new(|s| s.tags.staging_stamp = "staging-{time}-{sha7}".into())),
-        ("tags.prod_stamp", Box::new(|s| s.tags.prod_stamp = "prod-{version}-{sha7}".into())),
-        ("tags.rollback_audit", Box::new(|s| s.tags.rollback_audit = "rb-{date}".into())),
-        ("tags.rollback_audit", Box::new(|s| s.tags.rollback_audit = "rb-{date}-{time}-{sha7}".into())),
+        (
+            "tags.staging_stamp",
+            Box::new(|s| s.tags.staging_stamp = "staging-{date}".into()),
+        ),
+        (
+            "tags.staging_stamp",
+            Box::new(|s| s.tags.staging_stamp = "staging-{time}-{sha7}".into()),
+        ),
+        (
+            "tags.prod_stamp",
+            Box::new(|s| s.tags.prod_stamp = "prod-{version}-{sha7}".into()),
+        ),
+        (
+            "tags.rollback_audit",
+            Box::new(|s| s.tags.rollback_audit = "rb-{date}".into()),
+        ),
+        (
+            "tags.rollback_audit",
+            Box::new(|s| s.tags.rollback_audit = "rb-{date}-{time}-{sha7}".into()),
+        ),
         ("tags.version", Box::new(|s| s.tags.version = "v-{date}".into())),
-        ("tags.prod_aliases[1]", Box::new(|s| s.tags.prod_aliases = vec!["live".into(), "a b".into()])),
-        ("tags.prod_aliases[0]", Box::new(|s| s.tags.prod_aliases = vec!["prod".into()])),
-        ("tags.publish_aliases[0]", Box::new(|s| s.tags.publish_aliases = vec![":x".into()])),
-        ("tags.publish_aliases[0]", Box::new(|s| s.tags.publish_aliases = vec!["prod-20260101-0000000".into()])),
-        ("tags.protected[1]", Box::new(|s| s.tags.protected = vec!["prod".into(), "a?".into()])),
-        ("tags.staging_stamp", Box::new(|s| s.tags.prod_aliases = vec!["staging-20260101-0000000".into()])),
-        ("tags.prod_stamp", Box::new(|s| s.tags.prod_stamp = "0.0.{sha7}".into())),
+        (
+            "tags.prod_aliases[1]",
+            Box::new(|s| s.tags.prod_aliases = vec!["live".into(), "a b".into()]),
+        ),
+        (
+            "tags.prod_aliases[0]",
+            Box::new(|s| s.tags.prod_aliases = vec!["prod".into()]),
+        ),
+        (
+            "tags.publish_aliases[0]",
+            Box::new(|s| s.tags.publish_aliases = vec![":x".into()]),
+        ),
+        (
+            "tags.publish_aliases[0]",
+            Box::new(|s| s.tags.publish_aliases = vec!["prod-20260101-0000000".into()]),
+        ),
+        (
+            "tags.protected[1]",
+            Box::new(|s| s.tags.protected = vec!["prod".into(), "a?".into()]),
+        ),
+        (
+            "tags.staging_stamp",
+            Box::new(|s| s.tags.prod_aliases = vec!["staging-20260101-0000000".into()]),
+        ),
+        (
+            "tags.prod_stamp",
+            Box::new(|s| s.tags.prod_stamp = "0.0.{sha7}".into()),
+        ),
         (
             "tags.prod_stamp",
             Box::new(|s| {
@@ -64,11 +103,22 @@ fn prod_owns_its_channel_aliases_stamps_and_audit_tags() {
     s.tags.publish_aliases = vec!["latest".into()];
     s.tags.protected = vec!["keep-*".into()];
     let p = policy(&s);
-    for owned in ["prod", "live", "prod-20260101-abc1234", "prod-rollback-20260101-101010-from-x"] {
+    for owned in [
+        "prod",
+        "live",
+        "prod-20260101-abc1234",
+        "prod-rollback-20260101-101010-from-x",
+    ] {
         assert!(p.tags.is_prod_owned(owned), "{owned}");
         assert!(p.tags.is_protected(owned), "{owned}");
     }
-    for not in ["latest", "staging", "staging-20260101-abc1234", "keep-me", "prod-x"] {
+    for not in [
+        "latest",
+        "staging",
+        "staging-20260101-abc1234",
+        "keep-me",
+        "prod-x",
+    ] {
         assert!(!p.tags.is_prod_owned(not), "{not}");
     }
     assert!(p.tags.is_protected("keep-me"));
@@ -153,12 +203,21 @@ fn image_operations_are_named_once_and_cover_every_operation() {
         }
         s
     };
-    assert_eq!(field(&with_ops(&[&["promote", "rollback", "promote"]])), "images[0].operations[2]");
-    assert_eq!(field(&with_ops(&[&["promote", "deploy"]])), "images[0].operations[1]");
+    assert_eq!(
+        field(&with_ops(&[&["promote", "rollback", "promote"]])),
+        "images[0].operations[2]"
+    );
+    assert_eq!(
+        field(&with_ops(&[&["promote", "deploy"]])),
+        "images[0].operations[1]"
+    );
     assert_eq!(field(&with_ops(&[&["promote"]])), "images[0].operations");
     assert_eq!(field(&with_ops(&[&["rollback"]])), "images[0].operations");
     assert_eq!(
-        field(&with_ops(&[&["promote", "rollback"], &["promote", "rollback", "publish"]])),
+        field(&with_ops(&[
+            &["promote", "rollback"],
+            &["promote", "rollback", "publish"]
+        ])),
         "images[2].operations",
         "nobody retags"
     );
@@ -181,7 +240,9 @@ fn image_operations_are_named_once_and_cover_every_operation() {
 fn keyless_and_key_settings_are_exclusive_and_complete() {
     let keyless = || VerifySpec {
         issuer: Some("https://token.actions.githubusercontent.com".into()),
-        identity: Some("https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main".into()),
+        identity: Some(
+            "https://github.com/nearai/cloud-api/.github/workflows/build.yml@refs/heads/main".into(),
+        ),
         ..Default::default()
     };
     let with = |v: VerifySpec| {
@@ -191,8 +252,20 @@ fn keyless_and_key_settings_are_exclusive_and_complete() {
         s
     };
     assert!(tagcore::policy::Policy::from_spec(&with(keyless())).is_ok());
-    assert_eq!(field(&with(VerifySpec { issuer: Some(String::new()), ..keyless() })), "verify.issuer");
-    assert_eq!(field(&with(VerifySpec { issuer: None, ..keyless() })), "verify.issuer");
+    assert_eq!(
+        field(&with(VerifySpec {
+            issuer: Some(String::new()),
+            ..keyless()
+        })),
+        "verify.issuer"
+    );
+    assert_eq!(
+        field(&with(VerifySpec {
+            issuer: None,
+            ..keyless()
+        })),
+        "verify.issuer"
+    );
     assert_eq!(
         field(&with(VerifySpec {
             key: Some("cosign.pub".into()),
@@ -201,17 +274,37 @@ fn keyless_and_key_settings_are_exclusive_and_complete() {
         "verify.key"
     );
     for only in [
-        VerifySpec { identity: Some("x".into()), ..Default::default() },
-        VerifySpec { identity_regex: Some("x".into()), ..Default::default() },
+        VerifySpec {
+            identity: Some("x".into()),
+            ..Default::default()
+        },
+        VerifySpec {
+            identity_regex: Some("x".into()),
+            ..Default::default()
+        },
     ] {
-        assert_eq!(field(&with(VerifySpec { key: Some("k.pub".into()), ..only })), "verify.key");
+        assert_eq!(
+            field(&with(VerifySpec {
+                key: Some("k.pub".into()),
+                ..only
+            })),
+            "verify.key"
+        );
     }
-    assert_eq!(field(&with(VerifySpec { key: Some(" ".into()), ..Default::default() })), "verify.key");
-    assert!(tagcore::policy::Policy::from_spec(&with(VerifySpec {
-        key: Some("cosign.pub".into()),
-        ..Default::default()
-    }))
-    .is_ok());
+    assert_eq!(
+        field(&with(VerifySpec {
+            key: Some(" ".into()),
+            ..Default::default()
+        })),
+        "verify.key"
+    );
+    assert!(
+        tagcore::policy::Policy::from_spec(&with(VerifySpec {
+            key: Some("cosign.pub".into()),
+            ..Default::default()
+        }))
+        .is_ok()
+    );
     assert_eq!(
         field(&with(VerifySpec {
             workflow_refs: vec!["refs/heads/main".into(), "refs/*?".into()],

@@ -16,7 +16,17 @@ fn component_is_valid(c: &str) -> bool {
 
 #[test]
 fn a_path_component_is_lowercase_runs_joined_by_one_separator() {
-    for ok in ["app", "a1", "cloud-api", "a--b", "a.b", "a_b", "a__b", "a.b-c_d", "0"] {
+    for ok in [
+        "app",
+        "a1",
+        "cloud-api",
+        "a--b",
+        "a.b",
+        "a_b",
+        "a__b",
+        "a.b-c_d",
+        "0",
+    ] {
         assert!(component_is_valid(ok), "{ok}");
     }
     for bad in [
@@ -29,10 +39,25 @@ fn a_path_component_is_lowercase_runs_joined_by_one_separator() {
 
 #[test]
 fn a_host_is_a_name_or_address_with_an_optional_port_of_up_to_five_digits() {
-    for ok in ["ghcr.io", "127.0.0.1:5000", "localhost:65535", "[::1]:5000", "my-registry.example:1"] {
+    for ok in [
+        "ghcr.io",
+        "127.0.0.1:5000",
+        "localhost:65535",
+        "[::1]:5000",
+        "my-registry.example:1",
+    ] {
         assert!(Repository::new(ok, "a/b").is_ok(), "{ok}");
     }
-    for bad in ["", "ghcr.io:", "ghcr.io:123456", "ghcr.io:50a0", "gh_cr.io", "ghcr.io/x", "[]:5000", "a b"] {
+    for bad in [
+        "",
+        "ghcr.io:",
+        "ghcr.io:123456",
+        "ghcr.io:50a0",
+        "gh_cr.io",
+        "ghcr.io/x",
+        "[]:5000",
+        "a b",
+    ] {
         assert!(
             matches!(Repository::new(bad, "a/b"), Err(ReferenceError::Host { .. })),
             "{bad}"
@@ -74,7 +99,10 @@ fn a_repository_shows_as_registry_slash_path_in_text_debug_and_json() {
     let r: Repository = "nginx".parse().expect("nginx");
     assert_eq!(r.to_string(), "docker.io/library/nginx");
     assert_eq!(format!("{r:?}"), "Repository(docker.io/library/nginx)");
-    assert_eq!(serde_json::to_string(&r).expect("json"), "\"docker.io/library/nginx\"");
+    assert_eq!(
+        serde_json::to_string(&r).expect("json"),
+        "\"docker.io/library/nginx\""
+    );
 }
 
 #[test]
@@ -99,7 +127,10 @@ fn a_reference_splits_at_the_last_colon_after_the_last_slash() {
 
 #[test]
 fn a_manifest_shows_its_type_size_and_digest_but_not_its_bytes() {
-    let m = Manifest::new("application/vnd.oci.image.index.v1+json", b"{\"secret-ish\":1}".to_vec());
+    let m = Manifest::new(
+        "application/vnd.oci.image.index.v1+json",
+        b"{\"secret-ish\":1}".to_vec(),
+    );
     let text = format!("{m:?}");
     assert!(text.contains("application/vnd.oci.image.index.v1+json"), "{text}");
     assert!(text.contains("len: 16"), "{text}");

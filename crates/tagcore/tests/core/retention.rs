@@ -9,7 +9,9 @@ use tagcore::{Digest, Timestamp};
 use crate::support::{policy, spec};
 
 fn d(n: u8) -> Digest {
-    format!("sha256:{}", format!("{n:02x}").repeat(32)).parse().expect("digest")
+    format!("sha256:{}", format!("{n:02x}").repeat(32))
+        .parse()
+        .expect("digest")
 }
 
 fn k(tag: &str, n: u8, pushed: &str) -> KnownTag {
@@ -52,7 +54,11 @@ fn the_stamp_prod_runs_after_a_rollback_is_kept_and_only_that_one() {
             .find(|v| v.tag.as_str() == tag)
             .map(|v| v.reason.as_str())
     };
-    assert_eq!(reason_of("prod-20260101-aaaaaaa"), Some("names the release prod runs"), "{plan:#?}");
+    assert_eq!(
+        reason_of("prod-20260101-aaaaaaa"),
+        Some("names the release prod runs"),
+        "{plan:#?}"
+    );
     let deleted: Vec<&str> = plan.delete.iter().map(|v| v.tag.as_str()).collect();
     assert!(deleted.contains(&"prod-20260201-bbbbbbb"), "{plan:#?}");
 }

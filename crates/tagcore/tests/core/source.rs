@@ -31,7 +31,10 @@ fn the_oldest_staging_stamp_by_push_time_wins_then_by_name() {
         ..Default::default()
     };
     let r = resolve_source_commit(&d(), &ev);
-    assert_eq!((r.sha.as_str(), r.source), ("2222222", CommitSource::StagingStamp(old.clone())));
+    assert_eq!(
+        (r.sha.as_str(), r.source),
+        ("2222222", CommitSource::StagingStamp(old.clone()))
+    );
     ev.staging_stamps.push((&unknown, "3333333", None));
     let r = resolve_source_commit(&d(), &ev);
     assert_eq!(r.source, CommitSource::StagingStamp(unknown.clone()));

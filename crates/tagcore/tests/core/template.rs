@@ -25,11 +25,41 @@ fn every_placeholder_renders_its_value_and_is_read_back() {
     assert_eq!(m.target_suffix.as_deref(), Some("from-a_b"));
     assert_eq!(m.version.as_deref(), Some("1.2.3-rc.1"));
     for (name, missing) in [
-        ("date", TemplateValues { date: None, ..values.clone() }),
-        ("time", TemplateValues { time: None, ..values.clone() }),
-        ("sha7", TemplateValues { sha7: None, ..values.clone() }),
-        ("target_suffix", TemplateValues { target_suffix: None, ..values.clone() }),
-        ("version", TemplateValues { version: None, ..values.clone() }),
+        (
+            "date",
+            TemplateValues {
+                date: None,
+                ..values.clone()
+            },
+        ),
+        (
+            "time",
+            TemplateValues {
+                time: None,
+                ..values.clone()
+            },
+        ),
+        (
+            "sha7",
+            TemplateValues {
+                sha7: None,
+                ..values.clone()
+            },
+        ),
+        (
+            "target_suffix",
+            TemplateValues {
+                target_suffix: None,
+                ..values.clone()
+            },
+        ),
+        (
+            "version",
+            TemplateValues {
+                version: None,
+                ..values.clone()
+            },
+        ),
     ] {
         assert_eq!(
             tpl.render(&missing),
@@ -87,7 +117,9 @@ fn placeholders_match_only_their_own_shapes() {
 
 #[test]
 fn braces_must_pair_and_name_a_known_placeholder() {
-    let unbalanced = |raw: &str| TemplateError::Unbalanced { template: raw.to_owned() };
+    let unbalanced = |raw: &str| TemplateError::Unbalanced {
+        template: raw.to_owned(),
+    };
     assert_eq!(TagTemplate::parse("prod-}x"), Err(unbalanced("prod-}x")));
     assert_eq!(TagTemplate::parse("}"), Err(unbalanced("}")));
     assert_eq!(TagTemplate::parse("{date"), Err(unbalanced("{date")));
@@ -98,7 +130,13 @@ fn braces_must_pair_and_name_a_known_placeholder() {
             name: String::new()
         })
     );
-    assert!(matches!(TagTemplate::parse("-{date}"), Err(TemplateError::Literal { .. })));
-    assert!(matches!(TagTemplate::parse(""), Err(TemplateError::Literal { .. })));
+    assert!(matches!(
+        TagTemplate::parse("-{date}"),
+        Err(TemplateError::Literal { .. })
+    ));
+    assert!(matches!(
+        TagTemplate::parse(""),
+        Err(TemplateError::Literal { .. })
+    ));
     assert!(TagTemplate::parse("{date}{time}").is_ok());
 }

@@ -8,7 +8,20 @@ fn leap(y: i64) -> bool {
 }
 
 fn month_days(y: i64, m: u32) -> u32 {
-    [31, if leap(y) { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1]
+    [
+        31,
+        if leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][m as usize - 1]
 }
 
 /// Every (year, month, day) from 1600-01-01 to 2500-12-31 with its day number since 1970-01-01,
@@ -58,7 +71,10 @@ fn every_day_from_1600_to_2500_converts_both_ways() {
             assert_eq!(t.time_compact(), format!("{h:02}{mi:02}{s:02}"));
             let day = Timestamp::from_unix(n * 86_400);
             assert_eq!(Timestamp::parse_date_compact(&t.date_compact()), Some(day));
-            assert_eq!(Timestamp::parse_compact(&t.date_compact(), &t.time_compact()), Some(t));
+            assert_eq!(
+                Timestamp::parse_compact(&t.date_compact(), &t.time_compact()),
+                Some(t)
+            );
         }
     }
 }
@@ -77,9 +93,16 @@ fn impossible_dates_and_times_are_refused() {
         (2026, 1, 1, 0, 60, 0),
         (2026, 1, 1, 0, 0, 61),
     ] {
-        assert_eq!(Timestamp::from_civil(y, m, d, h, mi, s), None, "{y}-{m}-{d} {h}:{mi}:{s}");
+        assert_eq!(
+            Timestamp::from_civil(y, m, d, h, mi, s),
+            None,
+            "{y}-{m}-{d} {h}:{mi}:{s}"
+        );
     }
-    assert!(Timestamp::from_civil(2000, 2, 29, 23, 59, 60).is_some(), "a leap second");
+    assert!(
+        Timestamp::from_civil(2000, 2, 29, 23, 59, 60).is_some(),
+        "a leap second"
+    );
     assert!(Timestamp::from_civil(2024, 2, 29, 0, 0, 0).is_some());
     for bad in ["2026013", "202601011", "2026-101", "20261301", "20260230"] {
         assert_eq!(Timestamp::parse_date_compact(bad), None, "{bad}");
@@ -103,7 +126,11 @@ fn rfc3339_offsets_fractions_and_separators_are_read() {
     assert_eq!(at("2026-06-24T10:05:00.123456789Z"), Ok(base));
     assert_eq!(at("2026-06-24T12:35:00+02:30"), Ok(base));
     assert_eq!(at("2026-06-24T07:04:00-03:01"), Ok(base));
-    assert_eq!(at("2026-06-24T10:05:60Z"), Ok(base + 59), "a leap second reads as :59");
+    assert_eq!(
+        at("2026-06-24T10:05:60Z"),
+        Ok(base + 59),
+        "a leap second reads as :59"
+    );
     for (bad, reason) in [
         ("2026-06-24T10:05:00", "too short"),
         ("2026-06-24T10:05Z", "too short"),
@@ -130,7 +157,10 @@ fn rfc3339_offsets_fractions_and_separators_are_read() {
 fn a_timestamp_shows_as_rfc3339_in_debug_and_json() {
     let t: Timestamp = "2026-06-24T10:05:00Z".parse().expect("time");
     assert_eq!(format!("{t:?}"), "Timestamp(2026-06-24T10:05:00Z)");
-    assert_eq!(serde_json::to_string(&t).expect("json"), "\"2026-06-24T10:05:00Z\"");
+    assert_eq!(
+        serde_json::to_string(&t).expect("json"),
+        "\"2026-06-24T10:05:00Z\""
+    );
     assert_eq!(Timestamp::from_unix(-1).to_string(), "1969-12-31T23:59:59Z");
 }
 
