@@ -242,3 +242,73 @@ fn a_sig_manifest_without_layers_or_with_unreadable_ones_is_refused_with_the_rea
         "{r:?}"
     );
 }
+
+/// Verifies a genuine keyless bundle with `edit` applied to its transparency log entry.
+fn verify_edited_entry(pki: &TestPki, edit: impl FnOnce(&mut Value)) -> Vec<String> {
+    reasons(verify_bundle(&keyless_policy(pki), |d| {
+        let bundle = pki.bundle_keyless(&build_on("refs/heads/main"), REF, d);
+        edited(&bundle, |b| {
+            edit(&mut b["verificationMaterial"]["tlogEntries"][0])
+        })
+    }))
+}
+
+#[test]
+fn a_log_entry_must_name_its_log_index_log_kind_and_version_truthfully() {
+    let pki = TestPki::new();
+    let r = verify_edited_entry(&pki, |e| e["logIndex"] = "-1".into());
+    assert_eq!(r, vec!["transparency log entry has a negative log index -1"]);
+    let r = verify_edited_entry(&pki, |e| {
+        e.as_object_mut().expect("entry").remove("logId");
+    });
+    assert_eq!(r, vec!["transparency log entry has no log id"]);
+    let r = verify_edited_entry(&pki, |e| {
+        e.as_object_mut().expect("entry").remove("kindVersion");
+    });
+    assert_eq!(r, vec!["transparency log entry has no kind"]);
+    let r = verify_edited_entry(&pki, |e| e["kindVersion"]["version"] = "0.0.2".into());
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(
+        r[0].starts_with("transparency log entry says version \"0.0.2\" but its body is \"0.0."),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_log_entry_must_describe_this_payload_this_signature_and_this_key() {
+    let pki = TestPki::new();
+    let key = KeyPair::generate();
+    let other_key = KeyPair::generate();
+    let policy = key_policy(&key, &pki);
+    // A layer whose Rekor bundle (genuinely signed by the trusted log) records `body(layer)`.
+    let with_entry = |body: &dyn Fn(&SigLayer, &[u8]) -> Vec<u8>| {
+        verify_layers(&policy, |d| {
+            let mut layer = key.sign_image(REF, d);
+            let signature = BASE64.decode(&layer.signature).expect("base64");
+            layer.bundle = Some(pki.rekor.cosign_bundle(&body(&layer, &signature), SIGNING_TIME));
+            vec![layer]
+        })
+        .1
+    };
+    let r = reasons(with_entry(&|_, sig| {
+        FakeRekor::hashedrekord_body(b"another payload", sig, &key.public_key_pem())
+    }));
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(r[0].starts_with("Rekor entry is for another payload"), "{r:?}");
+    let r = reasons(with_entry(&|layer, _| {
+        FakeRekor::hashedrekord_body(&layer.payload, &key.sign(b"other"), &key.public_key_pem())
+    }));
+    assert_eq!(r, vec!["Rekor entry records another signature than this layer's"]);
+    let r = reasons(with_entry(&|layer, sig| {
+        FakeRekor::hashedrekord_body(&layer.payload, sig, &other_key.public_key_pem())
+    }));
+    assert_eq!(
+        r,
+        vec!["Rekor entry records another certificate or key than this layer's"]
+    );
+    // The same entry, truthful, is accepted.
+    assert!(
+        with_entry(&|layer, sig| FakeRekor::hashedrekord_body(&layer.payload, sig, &key.public_key_pem()))
+            .is_ok()
+    );
+}
