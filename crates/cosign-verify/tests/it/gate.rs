@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cosign_verify::testing::{
     FakeRekor, GITHUB_ISSUER, KeyPair, MemoryRegistry, SIGNING_TIME, SigLayer, TestPki, bundle_artifact,
-    image_artifact, sig_artifact,
+    bundle_artifact_for, image_artifact, sig_artifact,
 };
 use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
 use serde_json::Value;
@@ -310,5 +310,38 @@ fn a_log_entry_must_describe_this_payload_this_signature_and_this_key() {
     assert!(
         with_entry(&|layer, sig| FakeRekor::hashedrekord_body(&layer.payload, sig, &key.public_key_pem()))
             .is_ok()
+    );
+}
+
+/// Verifies an image that `n` referrers claim to sign, none of them a parsable bundle.
+fn with_referrers(n: usize) -> Vec<String> {
+    let pki = TestPki::new();
+    let reg = MemoryRegistry::with_referrers_api();
+    let image = image_artifact("staging", "a");
+    let digest = reg.push(&repo(), &image);
+    for i in 0..n {
+        let size = image.manifest.bytes.len() as u64;
+        let bytes = format!("{{\"n\":{i}}}");
+        reg.push(
+            &repo(),
+            &bundle_artifact_for(&digest, &image.manifest.media_type, size, bytes.as_bytes()),
+        );
+    }
+    let verifier = CosignVerifier::new(reg, &keyless_policy(&pki)).expect("policy");
+    reasons(pollster::block_on(verifier.verify(&repo(), &digest)))
+}
+
+#[test]
+fn sixty_four_referrers_are_examined_and_sixty_five_are_refused_unread() {
+    let r = with_referrers(64);
+    assert_eq!(r.len(), 64, "each referrer is examined: {:?}", &r[..2]);
+    assert!(
+        r.iter().all(|x| x.starts_with("bundle does not parse")),
+        "{:?}",
+        &r[..2]
+    );
+    assert_eq!(
+        with_referrers(65),
+        vec!["referrers API: 65 bundles refer to the image, more than 64 examined"]
     );
 }
