@@ -36,9 +36,10 @@ fn plan(known: &[KnownTag]) -> PrunePlan {
 
 #[test]
 fn the_stamp_prod_runs_after_a_rollback_is_kept_and_only_that_one() {
+    // Listed in no particular order; the first tag is not the one prod runs.
     let known = [
-        k("prod-20260101-aaaaaaa", 1, "2026-01-01T00:00:00Z"),
         k("prod-20260201-bbbbbbb", 2, "2026-02-01T00:00:00Z"),
+        k("prod-20260101-aaaaaaa", 1, "2026-01-01T00:00:00Z"),
         k("prod-20260215-ccccccc", 3, "2026-02-15T00:00:00Z"),
         k(
             "prod-rollback-20260301-101010-from-20260215-ccccccc",
