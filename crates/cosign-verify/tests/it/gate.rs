@@ -345,3 +345,42 @@ fn sixty_four_referrers_are_examined_and_sixty_five_are_refused_unread() {
         vec!["referrers API: 65 bundles refer to the image, more than 64 examined"]
     );
 }
+
+#[test]
+fn a_log_entry_at_index_zero_is_accepted() {
+    let pki = TestPki::new();
+    // A Rekor v2 entry carries no SET, so its index can be set to the log's first, 0.
+    let v = verify_bundle(&keyless_policy(&pki), |d| {
+        let bundle = pki.bundle_keyless_v2(&build_on("refs/heads/main"), REF, d);
+        edited(&bundle, |b| {
+            b["verificationMaterial"]["tlogEntries"][0]["logIndex"] = "0".into()
+        })
+    });
+    assert!(v.is_ok(), "{v:?}");
+}
+
+#[test]
+fn only_a_v0_1_bundle_may_rely_on_its_promise_without_an_inclusion_proof() {
+    let pki = TestPki::new();
+    let policy = keyless_policy(&pki).compile().expect("policy");
+    let image = image_artifact("staging", "a");
+    let digest = image.digest();
+    let without_proof = |media_type: &str| {
+        let bundle = pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest);
+        edited(&bundle, |b| {
+            b["mediaType"] = media_type.into();
+            b["verificationMaterial"]["tlogEntries"][0]
+                .as_object_mut()
+                .expect("entry")
+                .remove("inclusionProof");
+        })
+    };
+    let v01 = without_proof("application/vnd.dev.sigstore.bundle+json;version=0.1");
+    let v = policy.verify_bundle(&v01, &image.manifest.bytes);
+    assert!(v.is_ok(), "{v:?}");
+    let v03 = without_proof(cosign_verify::BUNDLE_V03_MEDIA_TYPE);
+    assert_eq!(
+        policy.verify_bundle(&v03, &image.manifest.bytes).map(|_| ()),
+        Err(vec!["transparency log entry has no inclusion proof".to_owned()])
+    );
+}
