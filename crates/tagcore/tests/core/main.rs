@@ -10,6 +10,7 @@ mod plan;
 mod policy;
 mod port;
 mod reference;
+mod release;
 mod request;
 mod retention;
 mod source;
