@@ -1,9 +1,9 @@
 //! Release notes: a commit derived from the digest is shown as unknown, never as a commit.
 
-use tagcore::Engine;
-use tagcore::policy::{SourceMode, StepMode};
+use tagcore::policy::{SourceMode, StepMode, VerifySpec};
 use tagcore::request::{PromoteRequest, PromoteSource, Request};
 use tagcore::testing::{MemoryAudit, MemoryRegistry, MemoryVerifier, block_on};
+use tagcore::{Digest, Engine, Repository, VerifiedSignature, Verifier, VerifyError};
 
 use crate::support::{policy, spec};
 
@@ -34,4 +34,53 @@ fn the_notes_of_a_promotion_whose_commit_is_unknown_say_so() {
         "{notes}"
     );
     assert!(!notes.contains("(from derived"), "{notes}");
+}
+
+/// A verifier that accepts every digest as signed by one public key.
+struct KeyVerifier;
+
+impl Verifier for KeyVerifier {
+    async fn verify(&self, _: &Repository, digest: &Digest) -> Result<VerifiedSignature, VerifyError> {
+        Ok(VerifiedSignature {
+            digest: digest.clone(),
+            layer: "sha256-….sig layer 1/1".into(),
+            identity: None,
+            issuer: None,
+            key: Some("SHA256:abcdef".into()),
+            workflow_repository: None,
+            workflow_ref: None,
+            source_commit: None,
+            signed_at: None,
+        })
+    }
+}
+
+#[test]
+fn the_notes_name_the_public_key_of_a_key_based_signature() {
+    let mut s = spec();
+    s.release.mode = StepMode::Required;
+    s.promote.sources = vec![SourceMode::Digest];
+    s.images[0].verify = true;
+    s.verify = Some(VerifySpec {
+        key: Some("cosign.pub".into()),
+        ..Default::default()
+    });
+    let p = policy(&s);
+    let now = "2026-06-01T00:00:00Z".parse().expect("time");
+    let reg = MemoryRegistry::new(now);
+    let digest = reg.add_image(&p.images[0].repository, "keyed");
+    let audit = MemoryAudit::new();
+    let request = Request::Promote(PromoteRequest {
+        source: PromoteSource::Digest(digest),
+        confirm: None,
+        expect_digest: None,
+        allow_older: false,
+    });
+    block_on(Engine::new(&p, &reg, &KeyVerifier, &audit).run(&request, now, false)).expect("promoted");
+    let releases = audit.releases();
+    let notes = &releases.values().next().expect("a release").request.notes;
+    assert!(
+        notes.contains("- Verified `docker.io/nearai/cloud-api`: public key SHA256:abcdef"),
+        "{notes}"
+    );
 }
