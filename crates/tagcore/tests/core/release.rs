@@ -36,17 +36,17 @@ fn the_notes_of_a_promotion_whose_commit_is_unknown_say_so() {
     assert!(!notes.contains("(from derived"), "{notes}");
 }
 
-/// A verifier that accepts every digest as signed by one public key.
-struct KeyVerifier;
+/// A verifier that accepts every digest with the signer `(identity, key)`.
+struct Signer(Option<&'static str>, Option<&'static str>);
 
-impl Verifier for KeyVerifier {
+impl Verifier for Signer {
     async fn verify(&self, _: &Repository, digest: &Digest) -> Result<VerifiedSignature, VerifyError> {
         Ok(VerifiedSignature {
             digest: digest.clone(),
             layer: "sha256-….sig layer 1/1".into(),
-            identity: None,
+            identity: self.0.map(str::to_owned),
             issuer: None,
-            key: Some("SHA256:abcdef".into()),
+            key: self.1.map(str::to_owned),
             workflow_repository: None,
             workflow_ref: None,
             source_commit: None,
@@ -55,8 +55,8 @@ impl Verifier for KeyVerifier {
     }
 }
 
-#[test]
-fn the_notes_name_the_public_key_of_a_key_based_signature() {
+/// Returns the notes of a verified promotion by digest, the signature accepted by `signer`.
+fn notes_signed_by(signer: &Signer) -> String {
     let mut s = spec();
     s.release.mode = StepMode::Required;
     s.promote.sources = vec![SourceMode::Digest];
@@ -76,11 +76,21 @@ fn the_notes_name_the_public_key_of_a_key_based_signature() {
         expect_digest: None,
         allow_older: false,
     });
-    block_on(Engine::new(&p, &reg, &KeyVerifier, &audit).run(&request, now, false)).expect("promoted");
+    block_on(Engine::new(&p, &reg, signer, &audit).run(&request, now, false)).expect("promoted");
     let releases = audit.releases();
-    let notes = &releases.values().next().expect("a release").request.notes;
+    releases.values().next().expect("a release").request.notes.clone()
+}
+
+#[test]
+fn the_notes_name_the_key_or_the_identity_that_signed() {
+    let notes = notes_signed_by(&Signer(None, Some("SHA256:abcdef")));
     assert!(
-        notes.contains("- Verified `docker.io/nearai/cloud-api`: public key SHA256:abcdef"),
+        notes.contains("- Verified `docker.io/nearai/cloud-api`: public key SHA256:abcdef\n"),
+        "{notes}"
+    );
+    let notes = notes_signed_by(&Signer(Some("alice@example.com"), None));
+    assert!(
+        notes.contains("- Verified `docker.io/nearai/cloud-api`: alice@example.com\n"),
         "{notes}"
     );
 }
