@@ -384,3 +384,24 @@ fn only_a_v0_1_bundle_may_rely_on_its_promise_without_an_inclusion_proof() {
         Err(vec!["transparency log entry has no inclusion proof".to_owned()])
     );
 }
+
+#[test]
+fn sixty_four_signature_layers_are_examined_and_sixty_five_are_refused_unread() {
+    let pki = TestPki::new();
+    let key = KeyPair::generate();
+    let policy = key_policy(&key, &pki);
+    let other = KeyPair::generate();
+    // 63 layers signed by another key, then the good one: accepted only if all 64 are read.
+    let (_, v) = verify_layers(&policy, |d| {
+        let mut layers = vec![other.sign_image(REF, d); 63];
+        layers.push(key.sign_image(REF, d));
+        layers
+    });
+    let v = v.expect("the 64th layer is examined");
+    assert!(v.layer.contains("layer 64/64"), "{}", v.layer);
+    let (_, r) = verify_layers(&policy, |d| vec![key.sign_image(REF, d); 65]);
+    assert_eq!(
+        reasons(r),
+        vec!["signature manifest has 65 layers, more than 64 examined"]
+    );
+}

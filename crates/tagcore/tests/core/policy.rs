@@ -313,3 +313,18 @@ fn keyless_and_key_settings_are_exclusive_and_complete() {
         "verify.workflow_refs[1]"
     );
 }
+
+#[test]
+fn a_dispatch_payload_keeps_its_template_text() {
+    let mut s = spec();
+    s.dispatch = vec![tagcore::policy::DispatchSpec {
+        target: "deploy".into(),
+        after: vec!["promote".into()],
+        payload: Some([("image".to_owned(), "{unit}@{digest}".to_owned())].into()),
+        ..Default::default()
+    }];
+    let p = policy(&s);
+    let payload = p.dispatch[0].payload.as_ref().expect("a payload");
+    assert_eq!(payload[0].0, "image");
+    assert_eq!(payload[0].1.as_str(), "{unit}@{digest}");
+}
