@@ -328,3 +328,20 @@ fn a_dispatch_payload_keeps_its_template_text() {
     assert_eq!(payload[0].0, "image");
     assert_eq!(payload[0].1.as_str(), "{unit}@{digest}");
 }
+
+#[test]
+fn a_dispatch_payload_may_have_exactly_the_allowed_number_of_keys() {
+    let with_keys = |n: usize| {
+        let mut s = spec();
+        s.dispatch = vec![tagcore::policy::DispatchSpec {
+            target: "deploy".into(),
+            after: vec!["promote".into()],
+            payload: Some((0..n).map(|i| (format!("k{i}"), "{digest}".to_owned())).collect()),
+            payload_max_keys: 3,
+            ..Default::default()
+        }];
+        s
+    };
+    assert!(tagcore::policy::Policy::from_spec(&with_keys(3)).is_ok());
+    assert_eq!(field(&with_keys(4)), "dispatch[0].payload");
+}
