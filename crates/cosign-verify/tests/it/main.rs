@@ -4,6 +4,7 @@
 mod accepted;
 mod checks;
 mod conformance;
+mod gate;
 mod memory;
 mod public_good;
 mod refused;
