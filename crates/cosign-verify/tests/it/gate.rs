@@ -4,12 +4,15 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use cosign_verify::testing::{Artifact, TestPolicy};
 use cosign_verify::testing::{
-    FakeRekor, GITHUB_ISSUER, KeyPair, MemoryRegistry, SIGNING_TIME, SigLayer, TestPki, bundle_artifact,
-    bundle_artifact_for, image_artifact, sig_artifact,
+    FakeRekor, GITHUB_ISSUER, KeyPair, SIGNING_TIME, SigLayer, TestPki, bundle_artifact, bundle_artifact_for,
+    image_artifact, sig_artifact,
 };
-use cosign_verify::{CosignVerifier, SignaturePolicy, TrustedRootSource};
+use cosign_verify::{CosignVerifier, TrustedRootSource};
 use serde_json::Value;
+use tagcore::policy::VerifySpec;
+use tagcore::testing::MemoryRegistry;
 use tagcore::{Digest, Repository, Timestamp, VerifiedSignature, Verifier as _, VerifyError};
 
 use crate::support::{build_on, reasons};
@@ -17,28 +20,45 @@ use crate::support::{build_on, reasons};
 /// The docker reference the signatures name.
 const REF: &str = "registry.example/nearai/cloud-api";
 
+/// The media type of a Sigstore bundle v0.3.
+const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
 fn repo() -> Repository {
     Repository::new("registry.example", "nearai/cloud-api").expect("repository")
 }
 
+/// Returns an empty in-memory registry, answering the referrers API when `referrers`.
+fn registry(referrers: bool) -> MemoryRegistry {
+    let reg = MemoryRegistry::new(Timestamp::from_unix(SIGNING_TIME));
+    reg.answer_referrers(referrers);
+    reg
+}
+
+/// Stores `artifact` in `reg` and returns its digest.
+fn push(reg: &MemoryRegistry, repository: &Repository, artifact: &Artifact) -> Digest {
+    artifact.store_in(reg, repository)
+}
+
 /// The one place these tests build a key-based policy.
-fn key_policy(key: &KeyPair, pki: &TestPki) -> SignaturePolicy {
-    SignaturePolicy {
-        key_pem: Some(key.public_key_pem()),
+fn key_policy(key: &KeyPair, pki: &TestPki) -> TestPolicy {
+    TestPolicy {
+        spec: VerifySpec {
+            key: Some(key.public_key_pem()),
+            ..VerifySpec::default()
+        },
         trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
-        ..SignaturePolicy::default()
     }
 }
 
 /// Pushes an image and a `.sig` manifest of `layers` (built for its digest) and verifies it.
 fn verify_layers(
-    policy: &SignaturePolicy,
+    policy: &TestPolicy,
     layers: impl FnOnce(&Digest) -> Vec<SigLayer>,
 ) -> (Digest, Result<VerifiedSignature, VerifyError>) {
-    let reg = MemoryRegistry::new();
-    let digest = reg.push(&repo(), &image_artifact("staging", "a"));
-    reg.push(&repo(), &sig_artifact(&digest, &layers(&digest)));
-    let verifier = CosignVerifier::new(reg, policy).expect("policy");
+    let reg = registry(false);
+    let digest = push(&reg, &repo(), &image_artifact("staging", "a"));
+    push(&reg, &repo(), &sig_artifact(&digest, &layers(&digest)));
+    let verifier = CosignVerifier::with_policy(reg, policy.compile().expect("policy"));
     let result = pollster::block_on(verifier.verify(&repo(), &digest));
     (digest, result)
 }
@@ -78,25 +98,27 @@ fn an_unlogged_key_signature_is_accepted_without_a_signing_time() {
 }
 
 /// The one place these tests build a keyless policy: cloud-api's build workflow on main.
-fn keyless_policy(pki: &TestPki) -> SignaturePolicy {
-    SignaturePolicy {
-        issuer: Some(GITHUB_ISSUER.into()),
-        identity: Some(build_on("refs/heads/main").identity),
+fn keyless_policy(pki: &TestPki) -> TestPolicy {
+    TestPolicy {
+        spec: VerifySpec {
+            issuer: Some(GITHUB_ISSUER.into()),
+            identity: Some(build_on("refs/heads/main").identity),
+            ..VerifySpec::default()
+        },
         trusted_root: TrustedRootSource::Json(pki.trusted_root_json()),
-        ..SignaturePolicy::default()
     }
 }
 
 /// Pushes an image and, as its referrer, the bundle `bundle` makes for its digest; verifies it.
 fn verify_bundle(
-    policy: &SignaturePolicy,
+    policy: &TestPolicy,
     bundle: impl FnOnce(&Digest) -> Vec<u8>,
 ) -> Result<VerifiedSignature, VerifyError> {
-    let reg = MemoryRegistry::with_referrers_api();
+    let reg = registry(true);
     let image = image_artifact("staging", "a");
-    let digest = reg.push(&repo(), &image);
-    reg.push(&repo(), &bundle_artifact(&image.manifest, &bundle(&digest)));
-    let verifier = CosignVerifier::new(reg, policy).expect("policy");
+    let digest = push(&reg, &repo(), &image);
+    push(&reg, &repo(), &bundle_artifact(&image.manifest, &bundle(&digest)));
+    let verifier = CosignVerifier::with_policy(reg, policy.compile().expect("policy"));
     pollster::block_on(verifier.verify(&repo(), &digest))
 }
 
@@ -129,15 +151,15 @@ fn a_keyless_bundle_with_a_timestamp_but_no_log_entry_is_refused() {
 /// Pushes an image and a referrer holding a genuine keyless bundle for it, with `edit` applied
 /// to the referrer manifest's JSON (blobs unchanged); verifies through the referrers API.
 fn verify_edited_referrer(pki: &TestPki, edit: impl FnOnce(&mut Value)) -> Vec<String> {
-    let reg = MemoryRegistry::with_referrers_api();
+    let reg = registry(true);
     let image = image_artifact("staging", "a");
-    let digest = reg.push(&repo(), &image);
+    let digest = push(&reg, &repo(), &image);
     let bundle = pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest);
     let mut referrer = bundle_artifact(&image.manifest, &bundle);
     let json = edited(&referrer.manifest.bytes, edit);
     referrer.manifest = tagcore::Manifest::new(referrer.manifest.media_type.clone(), json);
-    reg.push(&repo(), &referrer);
-    let verifier = CosignVerifier::new(reg, &keyless_policy(pki)).expect("policy");
+    push(&reg, &repo(), &referrer);
+    let verifier = CosignVerifier::with_policy(reg, keyless_policy(pki).compile().expect("policy"));
     reasons(pollster::block_on(verifier.verify(&repo(), &digest)))
 }
 
@@ -145,17 +167,18 @@ fn verify_edited_referrer(pki: &TestPki, edit: impl FnOnce(&mut Value)) -> Vec<S
 fn a_referrer_must_hold_exactly_one_bundle_layer_of_the_bundle_type() {
     let pki = TestPki::new();
     // Unedited, the referrer is accepted (so each refusal below is for its edit).
-    let reg = MemoryRegistry::with_referrers_api();
+    let reg = registry(true);
     let image = image_artifact("staging", "a");
-    let digest = reg.push(&repo(), &image);
-    reg.push(
+    let digest = push(&reg, &repo(), &image);
+    push(
+        &reg,
         &repo(),
         &bundle_artifact(
             &image.manifest,
             &pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest),
         ),
     );
-    let verifier = CosignVerifier::new(reg, &keyless_policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, keyless_policy(&pki).compile().expect("policy"));
     assert!(pollster::block_on(verifier.verify(&repo(), &digest)).is_ok());
 
     let r = verify_edited_referrer(&pki, |m| {
@@ -170,7 +193,7 @@ fn a_referrer_must_hold_exactly_one_bundle_layer_of_the_bundle_type() {
         r,
         vec![format!(
             "bundle layer media type \"application/json\" is not {}",
-            cosign_verify::BUNDLE_V03_MEDIA_TYPE
+            BUNDLE_V03_MEDIA_TYPE
         )]
     );
 }
@@ -184,7 +207,7 @@ fn a_referrer_of_another_bundle_version_is_named_and_other_artifacts_are_skipped
         r,
         vec![format!(
             "bundle artifact type {v02:?} is not supported; expected {}",
-            cosign_verify::BUNDLE_V03_MEDIA_TYPE
+            BUNDLE_V03_MEDIA_TYPE
         )]
     );
     // An SBOM referrer is no signature: the image counts as unsigned.
@@ -316,18 +339,19 @@ fn a_log_entry_must_describe_this_payload_this_signature_and_this_key() {
 /// Verifies an image that `n` referrers claim to sign, none of them a parsable bundle.
 fn with_referrers(n: usize) -> Vec<String> {
     let pki = TestPki::new();
-    let reg = MemoryRegistry::with_referrers_api();
+    let reg = registry(true);
     let image = image_artifact("staging", "a");
-    let digest = reg.push(&repo(), &image);
+    let digest = push(&reg, &repo(), &image);
     for i in 0..n {
         let size = image.manifest.bytes.len() as u64;
         let bytes = format!("{{\"n\":{i}}}");
-        reg.push(
+        push(
+            &reg,
             &repo(),
             &bundle_artifact_for(&digest, &image.manifest.media_type, size, bytes.as_bytes()),
         );
     }
-    let verifier = CosignVerifier::new(reg, &keyless_policy(&pki)).expect("policy");
+    let verifier = CosignVerifier::with_policy(reg, keyless_policy(&pki).compile().expect("policy"));
     reasons(pollster::block_on(verifier.verify(&repo(), &digest)))
 }
 
@@ -378,7 +402,7 @@ fn only_a_v0_1_bundle_may_rely_on_its_promise_without_an_inclusion_proof() {
     let v01 = without_proof("application/vnd.dev.sigstore.bundle+json;version=0.1");
     let v = policy.verify_bundle(&v01, &image.manifest.bytes);
     assert!(v.is_ok(), "{v:?}");
-    let v03 = without_proof(cosign_verify::BUNDLE_V03_MEDIA_TYPE);
+    let v03 = without_proof(BUNDLE_V03_MEDIA_TYPE);
     assert_eq!(
         policy.verify_bundle(&v03, &image.manifest.bytes).map(|_| ()),
         Err(vec!["transparency log entry has no inclusion proof".to_owned()])

@@ -346,7 +346,10 @@ fn a_dry_run_reads_the_source_and_only_heads_blobs() {
         (Some("dry_run"), Some(d.as_str()))
     );
     assert_eq!(
-        (v["push"][0]["missing_blobs"].as_u64(), v["push"][0]["blobs"].as_u64()),
+        (
+            v["push"][0]["missing_blobs"].as_u64(),
+            v["push"][0]["blobs"].as_u64()
+        ),
         (Some(3), Some(3))
     );
 }

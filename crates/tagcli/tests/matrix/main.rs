@@ -162,7 +162,9 @@ fn run_case(w: &World, case: &Case, fault: Fault, k: usize, clean_end: &world::T
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn matrix(op: Op) {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let w = World::new();
     let clean = w.setup(op);
     let before = w.state(&clean.name);

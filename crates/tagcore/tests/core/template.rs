@@ -89,10 +89,8 @@ fn a_template_knows_its_placeholders_and_its_literal_prefix() {
     let stamp = t("prod-{date}-{sha7}");
     assert!(stamp.has(Placeholder::Date) && stamp.has(Placeholder::Sha7));
     assert!(!stamp.has(Placeholder::Time) && !stamp.has(Placeholder::Version));
-    assert!(!stamp.is_literal());
     assert_eq!(stamp.literal_prefix(), "prod-");
     let literal = t("prod");
-    assert!(literal.is_literal());
     assert_eq!(literal.literal_prefix(), "prod");
     assert_eq!(literal.regex(), "^prod$");
     let version = t("{version}-x");
