@@ -307,3 +307,36 @@ fn automatic_rollback_on_a_names_only_registry_with_more_than_500_releases_stops
     assert_eq!(out.result, RunResult::Done);
     assert_eq!(w.tag(0, "prod"), Some(p[(newest - 1) % 3].clone()));
 }
+
+#[test]
+fn same_day_stamps_without_push_times_tie_with_every_audit_tag_of_their_day() {
+    // Names only: three promotions and two rollbacks on one day (stamps carry the day only,
+    // audit tags the second). Every stamp of the day ties with both audit tags, so the order
+    // P1, R1, P2, R2, P3 explains prod and the third rollback goes back to the old release.
+    let w = World::cloud();
+    w.reg.set_listing_detail(false, false);
+    let old = w.signed_image(0, "old", SHA_A);
+    w.reg.set_tag(
+        &w.repo(0),
+        "prod-20261130-0000032",
+        &old,
+        t("2026-11-30T10:00:00Z"),
+    );
+    w.reg.set_tag(&w.repo(0), "prod", &old, t("2026-11-30T10:00:00Z"));
+    for (r, sha) in [SHA_A, SHA_B, SHA_C].into_iter().enumerate() {
+        let d = w.signed_image(0, &format!("new{r}"), sha);
+        let m = 10 + r * 5;
+        w.reg
+            .set_tag(&w.repo(0), "staging", &d, t(&format!("2026-12-01T00:{m:02}:00Z")));
+        w.run(&promote_staging(), &format!("2026-12-01T00:{:02}:00Z", m + 1))
+            .unwrap();
+        let out = w
+            .run(
+                &rollback(RollbackTarget::Automatic),
+                &format!("2026-12-01T00:{:02}:00Z", m + 3),
+            )
+            .unwrap();
+        assert_eq!(out.result, RunResult::Done, "round {r}");
+        assert_eq!(w.tag(0, "prod"), Some(old.clone()), "round {r}");
+    }
+}
