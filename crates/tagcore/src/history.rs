@@ -305,13 +305,14 @@ impl Timeline {
     fn tie_groups(&self) -> Vec<std::ops::Range<usize>> {
         let mut groups = Vec::new();
         let mut start = 0;
+        // The latest end of the group so far: a day-long stamp ties with every exact time of
+        // its day, not only with the event next to it.
+        let mut hi = i64::MIN;
         for i in 1..=self.events.len() {
-            let tied = i < self.events.len() && {
-                let (_, a_hi) = self.events[i - 1].interval();
-                let (b_lo, _) = self.events[i].interval();
-                a_hi >= b_lo
-            };
+            hi = hi.max(self.events[i - 1].interval().1);
+            let tied = i < self.events.len() && hi >= self.events[i].interval().0;
             if !tied {
+                hi = i64::MIN;
                 if i - start > 1 {
                     groups.push(start..i);
                 }

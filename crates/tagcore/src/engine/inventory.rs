@@ -194,8 +194,9 @@ fn relevant(policy: &TagPolicy, tags: Vec<ListedTag>) -> Vec<(ListedTag, TagRole
 }
 
 /// Chooses which relevant tags get a digest now: at depth `Newest`, staging stamps and release
-/// tags older than the newest release day wait; at most [`MAX_RESOLVES`] digests are read.
-fn select(relevant: Vec<(ListedTag, TagRole, String)>, depth: Depth) -> Selection {
+/// tags older than the newest release day wait; at most [`MAX_RESOLVES`] digests are read when
+/// `cap` (an early-stopping read applies the cap to the reads it actually makes).
+fn select(relevant: Vec<(ListedTag, TagRole, String)>, depth: Depth, cap: bool) -> Selection {
     let newest_release_day = relevant
         .iter()
         .filter(|(_, role, _)| !matches!(role, TagRole::StagingStamp { .. }))
@@ -216,7 +217,7 @@ fn select(relevant: Vec<(ListedTag, TagRole, String)>, depth: Depth) -> Selectio
             }
         }
         if t.digest.is_none() {
-            if s.resolves == MAX_RESOLVES {
+            if cap && s.resolves == MAX_RESOLVES {
                 s.capped = true;
                 continue;
             }
@@ -274,11 +275,17 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 .partial
                 .get_or_insert_with(|| format!("only tags whose names contain `{contains}`"));
         }
-        let s = select(relevant(&self.policy.tags, tags), depth);
-        let names_only = s.chosen.iter().all(|t| t.digest.is_none() && t.pushed.is_none());
+        let relevant = relevant(&self.policy.tags, tags);
+        let names_only = relevant
+            .iter()
+            .all(|(t, _, _)| t.digest.is_none() && t.pushed.is_none());
+        let early_stop = scope.enough.is_some() && names_only;
+        let mut s = select(relevant, depth, !early_stop);
         let known = match &scope.enough {
-            Some(enough) if names_only && !s.chosen.is_empty() => {
-                let (known, skipped) = self.digests_until(repo, s.chosen, enough).await?;
+            Some(enough) if early_stop && !s.chosen.is_empty() => {
+                let (known, skipped, capped) = self.digests_until(repo, s.chosen, enough).await?;
+                s.resolves = known.len();
+                s.capped = capped;
                 if skipped > 0 {
                     listing.partial = Some(format!(
                         "newest release days only: {skipped} older release tags cannot change the answer"
@@ -319,14 +326,15 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
 
     /// Returns the digests of `chosen` (release tags, newest day first, names only), read a
     /// whole day at a time, about [`PARALLEL_READS`] at once, until `enough` says the days read
-    /// settle the answer: every unread tag is of an earlier day. Returns them and how many
-    /// were left unread.
+    /// settle the answer: every unread tag is of an earlier day; or until [`MAX_RESOLVES`]
+    /// were read (the older ones are then out of the history: `capped`). Returns them, how
+    /// many were left unread, and whether the cap stopped the reads.
     async fn digests_until(
         &self,
         repo: &Repository,
         chosen: Vec<ListedTag>,
         enough: &crate::EnoughTags,
-    ) -> Result<(Vec<KnownTag>, usize), OpError> {
+    ) -> Result<(Vec<KnownTag>, usize, bool), OpError> {
         let policy = &self.policy.tags;
         let mut known: Vec<KnownTag> = Vec::new();
         let mut rest = chosen.into_iter().peekable();
@@ -339,6 +347,12 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 if batch.len() >= PARALLEL_READS && !same_day {
                     break;
                 }
+            }
+            let room = MAX_RESOLVES - known.len();
+            if batch.len() > room {
+                batch.truncate(room);
+                known.extend(self.digests_of(repo, batch).await?);
+                return Ok((known, 0, true));
             }
             let oldest = batch
                 .last()
@@ -357,10 +371,10 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 })
                 .collect();
             if rest.peek().is_some() && enough(&listed, Timestamp::from_unix(day_start.unix() - 1)) {
-                return Ok((known, rest.count()));
+                return Ok((known, rest.count(), false));
             }
         }
-        Ok((known, 0))
+        Ok((known, 0, false))
     }
 }
 

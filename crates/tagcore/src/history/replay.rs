@@ -1,5 +1,6 @@
-//! The replay of a timeline: promotions push, a rollback pops back to its target's digest; and
-//! the orders a tie group allows.
+//! The replay of a timeline: promotions push, a rollback pops back to its target's digest (or,
+//! rolling forward to a release an earlier rollback undid, puts it back on top); and the orders
+//! a tie group allows.
 
 use super::{Event, EventKind, HistoryError};
 use crate::Digest;
@@ -38,7 +39,8 @@ impl Replay {
     }
 }
 
-/// Replays events in `order`: promotions push, a rollback pops back to its target's digest.
+/// Replays events in `order`: promotions push, a rollback pops back to its target's digest, or
+/// puts back on top the undone promotion of that digest (a rollback forward).
 pub(super) fn replay(events: &[Event], order: &[usize]) -> Replay {
     let mut stack: Vec<usize> = Vec::new();
     let mut undone = Vec::new();
@@ -54,12 +56,16 @@ pub(super) fn replay(events: &[Event], order: &[usize]) -> Replay {
                 {
                     valid = false;
                 }
-                match stack.iter().rposition(|&j| events[j].digest == events[i].digest) {
-                    Some(pos) => undone.extend(stack.drain(pos + 1..)),
-                    None => {
-                        underflow = true;
-                        undone.append(&mut stack);
-                    }
+                let digest = &events[i].digest;
+                if let Some(pos) = stack.iter().rposition(|&j| &events[j].digest == digest) {
+                    undone.extend(stack.drain(pos + 1..));
+                } else if let Some(pos) = undone.iter().rposition(|&j| &events[j].digest == digest) {
+                    // A rollback forward to a release an earlier rollback undid: that release
+                    // is prod again, on top of what was below it.
+                    stack.push(undone.remove(pos));
+                } else {
+                    underflow = true;
+                    undone.append(&mut stack);
                 }
             }
         }

@@ -247,3 +247,96 @@ fn dispatch_follows_prod_even_when_the_release_fails() {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].digest, p1);
 }
+
+#[test]
+fn a_rollback_forward_to_an_undone_release_keeps_the_releases_below_it() {
+    // P1, P2, automatic rollback to P1, explicit rollback forward to P2, P3 promoted: the next
+    // automatic rollback goes to P2 (and the one after to P1), as the bench's rounds do.
+    let w = World::cloud();
+    let p = [
+        w.signed_image(0, "p1", SHA_A),
+        w.signed_image(0, "p2", SHA_B),
+        w.signed_image(0, "p3", SHA_C),
+    ];
+    let promote_at = |d: &tagcore::Digest, at: &str| {
+        w.reg.set_tag(&w.repo(0), "staging", d, t(at));
+        w.run(&promote_staging(), at).unwrap();
+    };
+    promote_at(&p[0], "2026-12-01T00:01:00Z");
+    promote_at(&p[1], "2026-12-01T00:02:00Z");
+    w.run(&rollback(RollbackTarget::Automatic), "2026-12-01T00:03:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+    let forward = RollbackTarget::Stamp("prod-20261201-851f2cc".parse().unwrap());
+    w.run(&rollback(forward), "2026-12-01T00:04:00Z").unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
+    promote_at(&p[2], "2026-12-01T00:05:00Z");
+    let out = w
+        .run(&rollback(RollbackTarget::Automatic), "2026-12-01T02:00:00Z")
+        .unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(p[1].clone()));
+    w.run(&rollback(RollbackTarget::Automatic), "2026-12-01T04:00:00Z")
+        .unwrap();
+    assert_eq!(w.tag(0, "prod"), Some(p[0].clone()));
+}
+
+#[test]
+fn automatic_rollback_on_a_names_only_registry_with_more_than_500_releases_stops_early() {
+    // A names-only listing with 510 release tags: the newest days settle the answer, so the
+    // cap on digests read one by one (500) is not reached and nothing is incomplete.
+    let w = World::cloud();
+    w.reg.set_listing_detail(false, false);
+    let p = [
+        w.signed_image(0, "p1", SHA_A),
+        w.signed_image(0, "p2", SHA_B),
+        w.signed_image(0, "p3", SHA_C),
+    ];
+    let start = t("2025-01-01T10:00:00Z").unix();
+    let mut newest = 0;
+    for i in 0..510usize {
+        let at = tagcore::Timestamp::from_unix(start + 86_400 * i as i64);
+        let stamp = format!("prod-{}-{:07x}", at.date_compact(), i + 1);
+        w.reg.set_tag(&w.repo(0), &stamp, &p[i % 3], at);
+        newest = i;
+    }
+    let at = tagcore::Timestamp::from_unix(start + 86_400 * newest as i64);
+    w.reg.set_tag(&w.repo(0), "prod", &p[newest % 3], at);
+    let now = tagcore::Timestamp::from_unix(start + 86_400 * (newest as i64 + 1)).to_string();
+    let out = w.run(&rollback(RollbackTarget::Automatic), &now).unwrap();
+    assert_eq!(out.result, RunResult::Done);
+    assert_eq!(w.tag(0, "prod"), Some(p[(newest - 1) % 3].clone()));
+}
+
+#[test]
+fn same_day_stamps_without_push_times_tie_with_every_audit_tag_of_their_day() {
+    // Names only: three promotions and two rollbacks on one day (stamps carry the day only,
+    // audit tags the second). Every stamp of the day ties with both audit tags, so the order
+    // P1, R1, P2, R2, P3 explains prod and the third rollback goes back to the old release.
+    let w = World::cloud();
+    w.reg.set_listing_detail(false, false);
+    let old = w.signed_image(0, "old", SHA_A);
+    w.reg.set_tag(
+        &w.repo(0),
+        "prod-20261130-0000032",
+        &old,
+        t("2026-11-30T10:00:00Z"),
+    );
+    w.reg.set_tag(&w.repo(0), "prod", &old, t("2026-11-30T10:00:00Z"));
+    for (r, sha) in [SHA_A, SHA_B, SHA_C].into_iter().enumerate() {
+        let d = w.signed_image(0, &format!("new{r}"), sha);
+        let m = 10 + r * 5;
+        w.reg
+            .set_tag(&w.repo(0), "staging", &d, t(&format!("2026-12-01T00:{m:02}:00Z")));
+        w.run(&promote_staging(), &format!("2026-12-01T00:{:02}:00Z", m + 1))
+            .unwrap();
+        let out = w
+            .run(
+                &rollback(RollbackTarget::Automatic),
+                &format!("2026-12-01T00:{:02}:00Z", m + 3),
+            )
+            .unwrap();
+        assert_eq!(out.result, RunResult::Done, "round {r}");
+        assert_eq!(w.tag(0, "prod"), Some(old.clone()), "round {r}");
+    }
+}
