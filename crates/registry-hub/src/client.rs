@@ -376,11 +376,9 @@ impl Transport {
                 if let Some(s) = service {
                     form.push(("service", s));
                 }
-                let body = form
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", form_encode(v)))
-                    .collect::<Vec<_>>()
-                    .join("&");
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form.iter())
+                    .finish();
                 self.http_secret
                     .post(url.clone())
                     .header("content-type", "application/x-www-form-urlencoded")
@@ -460,18 +458,6 @@ fn basic_header(username: &str, password: &Secret) -> Result<HeaderValue, Regist
         "Basic {}",
         STANDARD.encode(format!("{username}:{}", password.expose()))
     ))
-}
-
-fn form_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Returns the error for an unexpected response, reading a little of its body for the message.

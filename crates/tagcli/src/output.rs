@@ -9,6 +9,7 @@ mod actions;
 pub(crate) mod build;
 mod deploy;
 pub(crate) mod json;
+mod plan_json;
 #[cfg(test)]
 pub(crate) mod schema_tests;
 

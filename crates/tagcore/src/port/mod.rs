@@ -9,6 +9,12 @@ use serde::Serialize;
 
 use crate::{AuditError, CommitSha, Digest, RegistryError, Repository, Tag, Timestamp, VerifyError};
 
+mod audit;
+mod verify;
+
+pub use audit::{AuditSink, DispatchRequest, ReleaseReceipt, ReleaseRequest};
+pub use verify::{VerifiedSignature, Verifier};
+
 /// A manifest exactly as stored: its bytes and media type. Its digest is the sha256 of the bytes.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Manifest {
@@ -475,98 +481,4 @@ impl<T: Registry + ?Sized> Registry for &T {
     ) -> impl Future<Output = Result<Digest, RegistryError>> + Send {
         (**self).put_manifest_by_digest(repository, manifest)
     }
-}
-
-/// What an accepted signature proved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerifiedSignature {
-    /// The digest the signature's payload names; must equal the digest asked about.
-    pub digest: Digest,
-    /// Which signature layer satisfied the policy (for the audit trail).
-    pub layer: String,
-    /// The certificate identity (keyless), e.g. a workflow URL.
-    pub identity: Option<String>,
-    /// The OIDC issuer (keyless).
-    pub issuer: Option<String>,
-    /// The public key's fingerprint (key-based).
-    pub key: Option<String>,
-    /// The GitHub workflow repository from the certificate.
-    pub workflow_repository: Option<String>,
-    /// The GitHub workflow ref from the certificate, e.g. `refs/heads/main`.
-    pub workflow_ref: Option<String>,
-    /// The source commit from the certificate, when it carries one (docs/behaviour.md#source-commit, first source).
-    pub source_commit: Option<CommitSha>,
-    /// When the signature was made, as attested by a verified transparency-log entry (its
-    /// integrated time) or RFC 3161 timestamp; `None` when nothing attests it (key-based
-    /// signatures made without a log).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signed_at: Option<Timestamp>,
-}
-
-/// Checks that a digest carries a signature satisfying the configured policy. Fails closed.
-pub trait Verifier: Send + Sync {
-    /// Returns the accepted signature of `digest` in `repository`, or why none was accepted.
-    fn verify(
-        &self,
-        repository: &Repository,
-        digest: &Digest,
-    ) -> impl Future<Output = Result<VerifiedSignature, VerifyError>> + Send;
-}
-
-/// A release to create or edit (edit-or-create, so re-runs converge).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReleaseRequest {
-    /// The release's git tag: the stamp, the audit tag or the version tag.
-    pub tag: String,
-    /// The title, `Production Release <tag>` or `Production Rollback <tag>`.
-    pub title: String,
-    /// Markdown notes (docs/behaviour.md#audit-trail).
-    pub notes: String,
-    /// Whether this release becomes GitHub's "Latest"; always sent explicitly.
-    pub make_latest: bool,
-    /// The source commit to tag, when known.
-    pub target_commitish: Option<String>,
-}
-
-/// What the release service did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ReleaseReceipt {
-    /// The release's URL.
-    pub url: String,
-    /// Whether it was created or an existing one was edited.
-    pub created: bool,
-}
-
-/// A deploy to trigger once a channel holds the run's digest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DispatchRequest {
-    /// The target's index in the policy's dispatch targets.
-    pub target: usize,
-    /// What the target triggers, for messages.
-    pub name: String,
-    /// `publish`, `promote` or `rollback`.
-    pub operation: String,
-    /// The unit's name.
-    pub unit: String,
-    /// The channel the operation moves (`staging` or `prod`); the dispatch is sent once it
-    /// holds the run's digest on every image.
-    pub channel: String,
-    /// The primary image's new digest.
-    pub digest: Digest,
-    /// The tag that names the release (stamp, audit tag or version).
-    pub tag: Option<String>,
-    /// The rendered payload; `None` when the target sends none.
-    pub payload: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// Records releases and triggers deploys (GitHub in production).
-pub trait AuditSink: Send + Sync {
-    /// Creates or edits the release named by `release.tag`.
-    fn publish_release(
-        &self,
-        release: &ReleaseRequest,
-    ) -> impl Future<Output = Result<ReleaseReceipt, AuditError>> + Send;
-
-    /// Triggers the deploy of target `request.target`.
-    fn dispatch(&self, request: &DispatchRequest) -> impl Future<Output = Result<(), AuditError>> + Send;
 }
