@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 mod blobs;
+mod referrers;
 
 pub use blobs::MemorySource;
 
@@ -301,104 +302,9 @@ impl MemoryRegistry {
         self.lock().deletes_allowed = Some(n);
     }
 
-    /// Makes every mount answer "not mounted" (the caller then uploads).
-    pub fn refuse_mounts(&self) {
-        self.lock().no_mounts = true;
-    }
-
-    /// Returns the blob `digest` of `repository`, if stored (no call recorded).
-    pub fn blob(&self, repository: &Repository, digest: &Digest) -> Option<Vec<u8>> {
-        self.lock().repos.get(repository)?.blobs.get(digest).cloned()
-    }
-
-    /// Returns whether `repository` holds the manifest `digest` (no call recorded).
-    pub fn has_manifest(&self, repository: &Repository, digest: &Digest) -> bool {
-        self.lock()
-            .repos
-            .get(repository)
-            .is_some_and(|r| r.manifests.contains_key(digest))
-    }
-
     /// Makes the registry say it cannot delete at all.
     pub fn cannot_delete(&self) {
         self.lock().cannot_delete = true;
-    }
-}
-
-/// Blobs and the referrers API, for signature artifacts (cosign-verify's tests).
-impl MemoryRegistry {
-    /// Stores `bytes` as a blob of `repository`, without recording a call, and returns its
-    /// digest.
-    pub fn store_blob(&self, repository: &Repository, bytes: Vec<u8>) -> Digest {
-        let digest = Digest::of(&bytes);
-        self.lock()
-            .repos
-            .entry(repository.clone())
-            .or_default()
-            .blobs
-            .insert(digest.clone(), bytes);
-        digest
-    }
-
-    /// Replaces the blob of `repository` stored under `digest` with `bytes` (a corrupt store).
-    pub fn corrupt_blob(&self, repository: &Repository, digest: &Digest, bytes: Vec<u8>) {
-        self.lock()
-            .repos
-            .entry(repository.clone())
-            .or_default()
-            .blobs
-            .insert(digest.clone(), bytes);
-    }
-
-    /// Stores `manifest` in `repository` by digest only, without recording a call, and returns
-    /// its digest.
-    pub fn store_manifest(&self, repository: &Repository, manifest: Manifest) -> Digest {
-        let digest = manifest.digest();
-        self.lock()
-            .repos
-            .entry(repository.clone())
-            .or_default()
-            .manifests
-            .insert(digest.clone(), manifest);
-        digest
-    }
-
-    /// Makes `fetch_referrers` answer like a registry with the OCI 1.1 referrers API: an index
-    /// of the repository's manifests whose `subject` is the digest asked for, sorted by digest.
-    /// Without it the registry has no such API (distribution 2.8, Docker Hub).
-    pub fn answer_referrers(&self, yes: bool) {
-        self.lock().referrers_api = yes;
-    }
-
-    /// Returns the referrers index of `digest` in `repository`.
-    fn referrers_index(&self, repository: &Repository, digest: &Digest) -> Manifest {
-        const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-        let s = self.lock();
-        let mut manifests: Vec<serde_json::Value> = s
-            .repos
-            .get(repository)
-            .map(|r| &r.manifests)
-            .into_iter()
-            .flatten()
-            .filter_map(|(d, m)| {
-                let v: serde_json::Value = serde_json::from_slice(&m.bytes).ok()?;
-                (v.pointer("/subject/digest")?.as_str()? == digest.as_str()).then(|| {
-                    let artifact_type = v
-                        .get("artifactType")
-                        .cloned()
-                        .unwrap_or_else(|| v["config"]["mediaType"].clone());
-                    serde_json::json!({
-                        "mediaType": m.media_type,
-                        "digest": d.as_str(),
-                        "size": m.bytes.len(),
-                        "artifactType": artifact_type,
-                    })
-                })
-            })
-            .collect();
-        manifests.sort_by(|a, b| a["digest"].as_str().cmp(&b["digest"].as_str()));
-        let index = serde_json::json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
-        Manifest::new(OCI_INDEX, index.to_string().into_bytes())
     }
 }
 

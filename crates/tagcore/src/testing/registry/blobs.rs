@@ -4,6 +4,24 @@ use super::{Call, MemoryRegistry};
 use crate::{Digest, Manifest, RegistryError, RegistryErrorKind, Repository};
 
 impl MemoryRegistry {
+    /// Makes every mount answer "not mounted" (the caller then uploads).
+    pub fn refuse_mounts(&self) {
+        self.lock().no_mounts = true;
+    }
+
+    /// Returns the blob `digest` of `repository`, if stored (no call recorded).
+    pub fn blob(&self, repository: &Repository, digest: &Digest) -> Option<Vec<u8>> {
+        self.lock().repos.get(repository)?.blobs.get(digest).cloned()
+    }
+
+    /// Returns whether `repository` holds the manifest `digest` (no call recorded).
+    pub fn has_manifest(&self, repository: &Repository, digest: &Digest) -> bool {
+        self.lock()
+            .repos
+            .get(repository)
+            .is_some_and(|r| r.manifests.contains_key(digest))
+    }
+
     pub(super) fn has_blob_call(
         &self,
         repository: &Repository,
