@@ -1,5 +1,5 @@
-//! History and automatic rollback over 100,000 tags on the Hub API emulation: at most 3 pages,
-//! the same answer as a full read; a Hub outage falls back to the registry's own listing.
+//! History, automatic rollback and promote over 100,000 tags on the Hub API emulation: at most
+//! 3 pages, the same answer as a full read; a Hub outage falls back to the registry's own listing.
 
 use registry_hub::RemoteRegistry;
 use tagcore::engine::HistoryReport;
@@ -47,6 +47,13 @@ impl Registry for FullRead<'_> {
 /// (newest first: release k is pushed 30 s + k × 30 min before the newest build); prod and
 /// latest at the newest release. Returns the world and the releases' digests, newest first.
 fn hub_world() -> (World, Vec<Digest>) {
+    let (w, digests, tags) = releases();
+    serve(&w, tags);
+    (w, digests)
+}
+
+/// The world of [`hub_world`] before the Hub serves it, with the releases' Hub tags.
+fn releases() -> (World, Vec<Digest>, Vec<HubTag>) {
     let w = World::new(Some(HubRepo::new("team", "app", Vec::new())));
     let t0 = t(T0).unix();
     let mut tags = Vec::new();
@@ -65,11 +72,17 @@ fn hub_world() -> (World, Vec<Digest>) {
         }
         digests.push(d);
     }
+    (w, digests, tags)
+}
+
+/// Serves `tags` and 100,000 synthetic builds (the newest pushed at `T0`, a minute apart).
+fn serve(w: &World, tags: Vec<HubTag>) {
     let hub = w.hub.as_ref().expect("hub");
-    hub.set_repos(vec![
-        HubRepo::new("team", "app", tags).with_synthetic(100_000, t0, 60),
-    ]);
-    (w, digests)
+    hub.set_repos(vec![HubRepo::new("team", "app", tags).with_synthetic(
+        100_000,
+        t(T0).unix(),
+        60,
+    )]);
 }
 
 fn history_on<R: Registry>(w: &World, registry: &R) -> HistoryReport {
@@ -157,14 +170,8 @@ fn a_hub_outage_falls_back_to_the_registry_listing_and_automatic_rollback_refuse
     hub.set_outage(Some(HubOutage::Close));
     let new = w.image("new", Some("0123456789abcdef0123456789abcdef01234567"));
     w.set_tag("staging", &new);
-    let promote = Request::Promote(PromoteRequest {
-        source: PromoteSource::Staging,
-        confirm: None,
-        expect_digest: None,
-        allow_older: false,
-    });
     let out = w
-        .run_on(&w.client, &promote, NOW, false)
+        .run_on(&w.client, &promote(), NOW, false)
         .expect("promote during a Hub outage");
     assert_eq!(out.result, tagcore::outcome::RunResult::Done, "{out:#?}");
     assert!(
@@ -175,4 +182,118 @@ fn a_hub_outage_falls_back_to_the_registry_listing_and_automatic_rollback_refuse
         out.warnings
     );
     assert_eq!(w.get_tag("prod"), Some(new));
+}
+
+fn promote() -> Request {
+    Request::Promote(PromoteRequest {
+        source: PromoteSource::Staging,
+        confirm: None,
+        expect_digest: None,
+        allow_older: false,
+    })
+}
+
+/// A new build without a revision (its commit comes from its staging stamps, the oldest
+/// first), staged twice: once before every synthetic build (the last page of a full read)
+/// and again today, under another commit's stamp. Returns the world, the new digest, the
+/// releases' digests and the Hub's tags.
+fn staged_twice() -> (World, Digest, Vec<Digest>, Vec<HubTag>) {
+    let (w, releases, mut tags) = releases();
+    let new = w.image("new", None);
+    let oldest = t(T0).unix() - 100_000 * 60 - 3600;
+    for (name, pushed) in [
+        ("staging-20260510-1111111", oldest),
+        ("staging-20260626-2222222", t(NOW).unix() - 60),
+        ("staging", t(NOW).unix() - 60),
+    ] {
+        w.set_tag(name, &new);
+        tags.push(HubTag::new(name, new.as_str(), pushed));
+    }
+    serve(&w, tags.clone());
+    (w, new, releases, tags)
+}
+
+#[test]
+fn promote_over_100000_hub_tags_stops_within_3_pages_with_the_plan_of_a_full_read() {
+    let (w, new, releases, mut tags) = staged_twice();
+    let hub = w.hub.as_ref().expect("hub");
+    hub.reset();
+    let scoped = w.run_on(&w.client, &promote(), NOW, true).expect("promote");
+    let pages = hub.tag_pages();
+    let names: Vec<Option<String>> = hub
+        .requests()
+        .iter()
+        .map(|r| r.param("name").map(str::to_owned))
+        .collect();
+    println!("promote, name= honoured: {pages} Hub pages, name= {names:?}");
+    assert!(pages <= 3, "{pages} pages");
+    assert_eq!(names, [Some("prod-".to_owned()), Some("staging-".to_owned())]);
+    // The oldest staging stamp names the commit, though it is older than every page read.
+    assert_eq!(
+        scoped.plan.stamp.as_ref().map(Tag::as_str),
+        Some("prod-20260626-1111111")
+    );
+    assert_eq!(scoped.plan.images[0].digest, new);
+    hub.reset();
+    let full = w
+        .run_on(&FullRead(&w.client), &promote(), NOW, true)
+        .expect("promote");
+    println!("promote, full read: {} Hub pages", hub.tag_pages());
+    assert!(hub.tag_pages() > 1000);
+    assert_eq!(scoped.plan.images, full.plan.images);
+    assert_eq!(scoped.plan.steps, full.plan.steps);
+    assert_eq!(scoped.plan.stamp, full.plan.stamp);
+    assert_eq!(scoped.plan.source_commit, full.plan.source_commit);
+    assert_eq!(scoped.plan.warnings, full.plan.warnings);
+
+    // Run it; the Hub then lists what moved, as Docker Hub does.
+    let done = w.run_on(&w.client, &promote(), NOW, false).expect("promote");
+    assert_eq!(done.result, tagcore::outcome::RunResult::Done, "{done:#?}");
+    assert_eq!(w.get_tag("prod"), Some(new.clone()));
+    tags.retain(|h| !matches!(h.name.as_str(), "prod" | "latest"));
+    for name in ["prod-20260626-1111111", "prod", "latest"] {
+        tags.push(HubTag::new(name, new.as_str(), t(NOW).unix()));
+    }
+    serve(&w, tags);
+    // Its re-run reads as few pages, no manifest or blob, and reports the same "previous".
+    let (rerun, log) = w.counted(&promote(), NOW, false);
+    let pages = hub.tag_pages();
+    println!("re-run: {pages} Hub pages, {} registry requests", log.len());
+    assert!(pages <= 3, "{pages} pages");
+    assert_eq!(crate::world::content_gets(&log), Vec::<String>::new());
+    assert_eq!(rerun.plan.stamp, scoped.plan.stamp);
+    assert_eq!(rerun.plan.images[0].previous_digest, Some(releases[0].clone()));
+    assert!(
+        rerun.plan.steps.iter().all(tagcore::plan::WriteStep::is_noop),
+        "{:#?}",
+        rerun.plan.steps
+    );
+}
+
+#[test]
+fn promote_on_a_hub_that_ignores_name_stops_within_3_pages_when_the_revision_names_the_commit() {
+    let (w, releases, mut tags) = releases();
+    let new = w.image("new", Some("0123456789abcdef0123456789abcdef01234567"));
+    w.set_tag("staging", &new);
+    tags.push(HubTag::new("staging", new.as_str(), t(NOW).unix() - 60));
+    serve(&w, tags);
+    let hub = w.hub.as_ref().expect("hub");
+    hub.set_ignore_name_filter(true);
+    hub.reset();
+    let scoped = w.run_on(&w.client, &promote(), NOW, true).expect("promote");
+    let pages = hub.tag_pages();
+    println!("promote, name= ignored: {pages} Hub pages");
+    assert!(pages <= 3, "{pages} pages");
+    assert_eq!(
+        scoped.plan.stamp.as_ref().map(Tag::as_str),
+        Some("prod-20260626-0123456")
+    );
+    assert_eq!(scoped.plan.images[0].previous_digest, Some(releases[0].clone()));
+    hub.reset();
+    let full = w
+        .run_on(&FullRead(&w.client), &promote(), NOW, true)
+        .expect("promote");
+    assert_eq!(scoped.plan.images, full.plan.images);
+    assert_eq!(scoped.plan.steps, full.plan.steps);
+    assert_eq!(scoped.plan.source_commit, full.plan.source_commit);
 }

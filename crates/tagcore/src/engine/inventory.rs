@@ -1,13 +1,10 @@
-//! A repository's tags, classified, with digests where the operation needs them; and the
-//! listing scope each operation asks for (ARCHITECTURE.md, "Decisions": reading only what can
-//! change the answer).
+//! A repository's tags, classified, with digests where the operation needs them (the scope of
+//! each operation's listing is in `scope.rs`).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
-use super::rollback::RERUN_WINDOW_SECS;
 use super::{Engine, OpError};
-use crate::history::{KnownTag, TagRole, Timeline, classify};
+use crate::history::{KnownTag, TagRole, classify};
 use crate::policy::TagPolicy;
 use crate::{
     AuditSink, Digest, ListedTag, ListingScope, Registry, Repository, Tag, TagListing, Timestamp, Verifier,
@@ -16,9 +13,14 @@ use crate::{
 /// The most tags whose digest is read one by one (registries that list names only).
 pub(super) const MAX_RESOLVES: usize = 500;
 
-/// How many of those reads are in flight at once (500 release tags at 25 ms one way: about 32
-/// round trips).
-pub(super) const PARALLEL_READS: usize = 16;
+/// How many of those reads are in flight at once: 500 release tags at 25 ms one way are then
+/// about 16 round trips. Over HTTP/2 (ghcr.io, Docker Hub) they share one connection, well
+/// under the 100 concurrent streams servers commonly allow; over HTTP/1.1, 32 connections.
+pub(super) const PARALLEL_READS: usize = 32;
+
+/// The fewest tags an early-stopping read (see `digests_until`) reads before it asks whether
+/// it has read enough: a whole day at a time, at least this many.
+const STOP_BATCH: usize = 16;
 
 /// How much of the history an operation needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,9 @@ pub(super) struct Inventory {
     /// Whether the listing held only the tags its scope asked for (staging stamps may be
     /// missing: the source commit lists them separately).
     pub(super) partial: bool,
+    /// Whether the service left staging stamps out of a depth-`Newest` listing (its name filter,
+    /// or an early stop): they are then listed apart when the source commit needs them.
+    pub(super) staging_unlisted: bool,
     /// Every name the listing carried (when it was complete).
     listed: Option<BTreeSet<Tag>>,
     pub(super) warnings: Vec<String>,
@@ -74,74 +79,6 @@ impl Inventory {
                 _ => None,
             })
             .collect()
-    }
-}
-
-/// Returns the substring every release tag (prod stamp, rollback audit tag) contains: their
-/// common literal prefix, or `None` when there is none (or versions are the history).
-pub(super) fn release_substring(tags: &TagPolicy) -> Option<String> {
-    let stamp = tags.prod_stamp.as_ref()?.literal_prefix();
-    let audit = tags.rollback_audit.literal_prefix();
-    let common: String = stamp
-        .chars()
-        .zip(audit.chars())
-        .take_while(|(a, b)| a == b)
-        .map(|(a, _)| a)
-        .collect();
-    (!common.is_empty()).then_some(common)
-}
-
-/// Returns the scope of a listing for the prod history: release tags only.
-pub(super) fn release_scope(tags: &TagPolicy) -> ListingScope {
-    ListingScope {
-        contains: release_substring(tags),
-        enough: None,
-    }
-}
-
-/// Returns the scope of an automatic rollback's listing: release tags, newest first, until the
-/// tags read settle the answer for prod at `current` at time `now` (ARCHITECTURE.md,
-/// "Decisions"): every release tag read has a digest and a push time after the cutoff; there
-/// is a promotion; a rollback is among them or the cutoff lies before the re-run window; and
-/// the timeline is settled without older events.
-pub(super) fn rollback_scope(tags: &TagPolicy, current: &Digest, now: Timestamp) -> ListingScope {
-    let tags = tags.clone();
-    let current = current.clone();
-    ListingScope {
-        contains: release_substring(&tags),
-        enough: Some(Arc::new(move |listed: &[ListedTag], cutoff: Timestamp| {
-            let mut known = Vec::new();
-            for t in listed {
-                let role = classify(&tags, t.tag.as_str());
-                if !matches!(role, TagRole::ProdStamp { .. } | TagRole::RollbackAudit { .. }) {
-                    continue;
-                }
-                // The earliest the event may have happened: its push time, else its name's.
-                let earliest = t.pushed.or_else(|| named_time(&role));
-                match (&t.digest, earliest) {
-                    (Some(digest), Some(at)) if at > cutoff => known.push(KnownTag {
-                        tag: t.tag.clone(),
-                        digest: digest.clone(),
-                        pushed: t.pushed,
-                    }),
-                    _ => return false,
-                }
-            }
-            let timeline = Timeline::build(&tags, &known);
-            timeline.promotions().next().is_some()
-                && (timeline.newest_rollback().is_some() || cutoff.unix() < now.unix() - RERUN_WINDOW_SECS)
-                && timeline.settled_without_older(&current)
-        })),
-    }
-}
-
-/// Returns the earliest time a release tag's name gives: the start of a stamp's day, an audit
-/// tag's exact second.
-fn named_time(role: &TagRole) -> Option<Timestamp> {
-    match role {
-        TagRole::ProdStamp { date, .. } => date.as_deref().and_then(Timestamp::parse_date_compact),
-        TagRole::RollbackAudit { date, time, .. } => Timestamp::parse_compact(date, time),
-        _ => None,
     }
 }
 
@@ -267,10 +204,20 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let complete = listing.truncated.is_none() && listing.partial.is_none();
         let names = complete.then(|| listing.tags.iter().map(|t| t.tag.clone()).collect());
         let mut tags = std::mem::take(&mut listing.tags);
+        let staging_unlisted = depth == Depth::Newest && listing.partial.is_some();
         // The scope's filter applies whatever the registry did with it: on a names-only
-        // registry it spares a HEAD per tag outside it (staging stamps, for a rollback).
+        // registry it spares a HEAD per tag outside it (staging stamps, for a rollback). At
+        // depth `Newest` staging stamps cost no read until needed, so those listed are kept.
         if let Some(contains) = &scope.contains {
-            tags.retain(|t| t.tag.as_str().contains(contains.as_str()));
+            let tags_policy = &self.policy.tags;
+            tags.retain(|t| {
+                t.tag.as_str().contains(contains.as_str())
+                    || (depth == Depth::Newest
+                        && matches!(
+                            classify(tags_policy, t.tag.as_str()),
+                            TagRole::StagingStamp { .. }
+                        ))
+            });
             listing
                 .partial
                 .get_or_insert_with(|| format!("only tags whose names contain `{contains}`"));
@@ -279,7 +226,9 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let names_only = relevant
             .iter()
             .all(|(t, _, _)| t.digest.is_none() && t.pushed.is_none());
-        let early_stop = scope.enough.is_some() && names_only;
+        // Names-only listings of promote (depth `Newest`) read the newest day and leave the
+        // rest for a re-run (see `select`).
+        let early_stop = scope.enough.is_some() && names_only && depth == Depth::Full;
         let mut s = select(relevant, depth, !early_stop);
         let known = match &scope.enough {
             Some(enough) if early_stop && !s.chosen.is_empty() => {
@@ -318,6 +267,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             older_skipped: s.older_skipped,
             older: s.older,
             partial: listing.partial.is_some(),
+            staging_unlisted,
             listed: names,
             warnings,
             truncated: listing.truncated.is_some() || s.capped,
@@ -325,7 +275,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     }
 
     /// Returns the digests of `chosen` (release tags, newest day first, names only), read a
-    /// whole day at a time, about [`PARALLEL_READS`] at once, until `enough` says the days read
+    /// whole day and at least [`STOP_BATCH`] tags at a time, until `enough` says the days read
     /// settle the answer: every unread tag is of an earlier day; or until [`MAX_RESOLVES`]
     /// were read (the older ones are then out of the history: `capped`). Returns them, how
     /// many were left unread, and whether the cap stopped the reads.
@@ -344,7 +294,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
                 let day = named_day(policy, &t.tag);
                 batch.push(t);
                 let same_day = rest.peek().is_some_and(|n| named_day(policy, &n.tag) == day);
-                if batch.len() >= PARALLEL_READS && !same_day {
+                if batch.len() >= STOP_BATCH && !same_day {
                     break;
                 }
             }
@@ -375,86 +325,5 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             }
         }
         Ok((known, 0, false))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::{ImageSpec, Policy, PolicySpec};
-
-    fn tags() -> TagPolicy {
-        let spec = PolicySpec {
-            unit: "u".into(),
-            images: vec![ImageSpec {
-                repository: "docker.io/team/app".into(),
-                verify: false,
-                ..ImageSpec::default()
-            }],
-            ..PolicySpec::default()
-        };
-        Policy::from_spec(&spec).expect("valid").tags
-    }
-
-    fn d(n: u8) -> Digest {
-        format!("sha256:{}", format!("{n:02x}").repeat(32))
-            .parse()
-            .expect("digest")
-    }
-
-    fn listed(name: &str, digest: u8, pushed: &str) -> ListedTag {
-        ListedTag {
-            tag: name.parse().expect("tag"),
-            digest: Some(d(digest)),
-            pushed: Some(pushed.parse().expect("time")),
-        }
-    }
-
-    fn enough(current: u8, now: &str, tags_read: &[ListedTag], cutoff: &str) -> bool {
-        let scope = rollback_scope(&tags(), &d(current), now.parse().expect("time"));
-        assert_eq!(scope.contains.as_deref(), Some("prod-"));
-        (scope.enough.expect("enough"))(tags_read, cutoff.parse().expect("time"))
-    }
-
-    #[test]
-    fn older_pages_cannot_change_the_rollback_target_once_the_newest_events_settle_it() {
-        let now = "2026-06-26T12:00:00Z";
-        let two = [
-            listed("prod-20260625-a2fad42", 2, "2026-06-25T11:00:00Z"),
-            listed("prod-20260624-851f2cc", 1, "2026-06-24T11:00:00Z"),
-        ];
-        assert!(enough(2, now, &two, "2026-06-24T10:00:00Z"));
-        // A release tag pushed at the cutoff may tie with an unread one.
-        assert!(!enough(2, now, &two, "2026-06-24T11:00:00Z"));
-        // One promotion only: the previous release may be on an older page.
-        assert!(!enough(2, now, &two[..1], "2026-06-25T10:00:00Z"));
-        // Prod is not where these events put it: an older event may explain it.
-        assert!(!enough(1, now, &two, "2026-06-24T10:00:00Z"));
-        // A rollback to a digest no event read holds: its target is older.
-        let mut back = two.to_vec();
-        back.insert(
-            0,
-            listed(
-                "prod-rollback-20260625-120000-from-20260620-0000000",
-                9,
-                "2026-06-25T12:00:00Z",
-            ),
-        );
-        assert!(!enough(9, now, &back, "2026-06-24T10:00:00Z"));
-        // No rollback read and the cutoff within the re-run window: an older rollback could be
-        // the one to finish.
-        assert!(!enough(2, "2026-06-24T10:30:00Z", &two, "2026-06-24T10:00:00Z"));
-        // A release tag without a push time proves nothing.
-        let mut unknown = two.to_vec();
-        unknown[1].pushed = None;
-        assert!(!enough(2, now, &unknown, "2026-06-24T10:00:00Z"));
-        // Build tags do not count.
-        let mut builds = two.to_vec();
-        builds.push(ListedTag {
-            tag: "build-7".parse().expect("tag"),
-            digest: None,
-            pushed: None,
-        });
-        assert!(enough(2, now, &builds, "2026-06-24T10:00:00Z"));
     }
 }

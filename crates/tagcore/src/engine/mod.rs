@@ -14,6 +14,7 @@ mod report;
 mod resolve;
 mod retag;
 mod rollback;
+mod scope;
 mod step;
 
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -378,7 +378,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             digest,
             self.resolve(repo, &tags.prod),
             aliases,
-            self.inventory(repo, Depth::Newest, &crate::ListingScope::default()),
+            self.inventory(repo, Depth::Newest, &super::scope::promote_scope(tags)),
         )
         .await?;
         Ok(PromoteRead {

@@ -1,6 +1,6 @@
 //! Reads shared by the operations: counted, checked, and mapped to operation errors.
 
-use super::inventory::{Inventory, MAX_RESOLVES, PARALLEL_READS};
+use super::inventory::{Depth, Inventory, MAX_RESOLVES, PARALLEL_READS};
 use super::{Engine, OpError, OpErrorKind};
 use crate::history::{KnownTag, TagRole, Timeline, classify};
 use crate::plan::ImagePlan;
@@ -226,9 +226,18 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         sha7: Option<&str>,
     ) -> Result<Vec<(Tag, String, Option<crate::Timestamp>)>, OpError> {
         let tags = &self.policy.tags;
-        // A listing scoped to release tags holds no staging stamps; they are not listed again
-        // (on a service that ignores the name filter that would read every page): the caller
-        // falls back to the release's own stamp name.
+        // A rollback's listing, scoped to release tags, holds no staging stamps; they are not
+        // listed again (on a service that ignores the name filter that would read every page):
+        // the caller falls back to the release's own stamp name. Promote has no such name, so
+        // it lists them apart, in full (an older stamp of the digest may be on any page).
+        let relisted;
+        let inventory = match super::scope::staging_scope(tags).filter(|_| inventory.staging_unlisted) {
+            Some(scope) => {
+                relisted = self.inventory(repo, Depth::Newest, &scope).await?;
+                &relisted
+            }
+            None => inventory,
+        };
         let wanted = |s: &str| sha7.is_none_or(|w| w == s);
         let mut found: Vec<_> = inventory
             .staging_stamps_at(tags, digest)

@@ -154,7 +154,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
     #[tracing::instrument(name = "history", skip_all, fields(unit = %self.policy.unit))]
     pub async fn history(&self) -> Result<HistoryReport, OpError> {
         let repo = &self.policy.primary().repository;
-        let scope = super::inventory::release_scope(&self.policy.tags);
+        let scope = super::scope::release_scope(&self.policy.tags);
         let inventory = self.inventory(repo, Depth::Full, &scope).await?;
         let timeline = self.timeline(&inventory);
         let current = self.resolve(repo, &self.policy.tags.prod).await?;

@@ -3,7 +3,8 @@
 //! Like promote, a re-run whose every tag already holds its digest writes nothing and so reads
 //! no signature and no manifest: verification gates writes.
 
-use super::inventory::{Depth, Inventory, release_scope, rollback_scope};
+use super::inventory::{Depth, Inventory};
+use super::scope::{release_scope, rollback_scope};
 use super::{Engine, OpError, OpErrorKind, Prepared};
 use crate::history::{Event, NamedTime, Timeline};
 use crate::plan::{ImagePlan, Plan, WriteStep};
