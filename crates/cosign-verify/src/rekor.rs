@@ -429,3 +429,7 @@ fn v2_fields(body: &Value, kind: &str) -> Result<EntryFields, String> {
         verifier_der,
     })
 }
+
+#[cfg(test)]
+#[path = "rekor_tests.rs"]
+mod tests;

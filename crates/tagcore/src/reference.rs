@@ -109,24 +109,40 @@ fn is_alnum(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
+/// Tells whether `h` is `host[:port]`: a DNS name or IPv4 address, or an IPv6 address in
+/// brackets (`[::1]`, `[::1]:5000`); a port is 1 to 5 digits.
 fn valid_host(h: &str) -> bool {
-    let (name, port) = match h.rsplit_once(':') {
-        Some((n, p)) => (n, Some(p)),
-        None => (h, None),
+    let (name, port) = match h.strip_prefix('[') {
+        Some(rest) => {
+            let Some((addr, after)) = rest.split_once(']') else {
+                return false;
+            };
+            if addr.parse::<std::net::Ipv6Addr>().is_err() {
+                return false;
+            }
+            match after {
+                "" => (None, None),
+                _ => match after.strip_prefix(':') {
+                    Some(p) => (None, Some(p)),
+                    None => return false,
+                },
+            }
+        }
+        None => match h.rsplit_once(':') {
+            Some((n, p)) => (Some(n), Some(p)),
+            None => (Some(h), None),
+        },
     };
     if let Some(p) = port
         && (p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()))
     {
         return false;
     }
-    let name = name
-        .strip_prefix('[')
-        .and_then(|n| n.strip_suffix(']'))
-        .unwrap_or(name);
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+    name.is_none_or(|n| {
+        !n.is_empty()
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'))
+    })
 }
 
 impl Repository {
@@ -316,6 +332,26 @@ mod tests {
         }
         for remote in ["127.evil.example:5000/a", "127.0.0.1.collector.example/a"] {
             assert!(!remote.parse::<Repository>().unwrap().is_loopback(), "{remote}");
+        }
+    }
+
+    #[test]
+    fn an_ipv6_registry_is_bracketed_with_or_without_a_port() {
+        for (input, registry) in [("[::1]/a", "[::1]"), ("[::1]:5000/a", "[::1]:5000")] {
+            let r: Repository = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(r.registry(), registry);
+            assert!(r.is_loopback(), "{input}");
+        }
+        assert_eq!(Repository::new("[::1]", "a").unwrap().to_string(), "[::1]/a");
+        assert_eq!(
+            Repository::new("[2001:db8::1]:443", "a").unwrap().registry(),
+            "[2001:db8::1]:443"
+        );
+        for bad in ["[::1", "[::1]x", "[::1]:", "[zz]:5000", "::1", "[]", "a:b:5000"] {
+            assert!(
+                matches!(Repository::new(bad, "a"), Err(ReferenceError::Host { .. })),
+                "{bad} accepted"
+            );
         }
     }
 
