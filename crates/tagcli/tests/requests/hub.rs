@@ -297,3 +297,37 @@ fn promote_on_a_hub_that_ignores_name_stops_within_3_pages_when_the_revision_nam
     assert_eq!(scoped.plan.steps, full.plan.steps);
     assert_eq!(scoped.plan.source_commit, full.plan.source_commit);
 }
+
+/// Round trips are counted, not timed: with 50 ms one way, requests sent together overlap and
+/// count once (`FaultProxy::sequential_requests`).
+#[test]
+fn promote_on_docker_hub_reads_todays_stamp_while_the_signature_is_checked() {
+    let (w, _, mut tags) = releases();
+    let new = w.image("new", Some("0123456789abcdef0123456789abcdef01234567"));
+    w.set_tag("staging", &new);
+    tags.push(HubTag::new("staging", new.as_str(), t(NOW).unix() - 60));
+    serve(&w, tags);
+    w.proxy.set_latency(std::time::Duration::from_millis(50));
+    let (out, log) = w.counted(&promote(), NOW, false);
+    assert_eq!(out.result, tagcore::outcome::RunResult::Done, "{out:#?}");
+    let shown = crate::world::show(&log);
+    println!(
+        "{} registry requests, {} in turn: {shown:#?}",
+        log.len(),
+        w.proxy.sequential_requests()
+    );
+    // The listing stopped early, so it proves no absence: today's stamp is read once, in the
+    // round of the signature's payload, before its PUT.
+    let stamp = "manifests/prod-20260626-0123456";
+    assert_eq!(
+        shown.iter().filter(|r| **r == format!("HEAD {stamp}")).count(),
+        2,
+        "{shown:#?}"
+    );
+    let head = shown.iter().position(|r| *r == format!("HEAD {stamp}"));
+    let put = shown.iter().position(|r| *r == format!("PUT {stamp}"));
+    assert!(head < put, "{shown:#?}");
+    // The 15 of a names-only registry, the Hub page instead of `GET tags/list`, and the HEAD.
+    assert_eq!(log.len(), 15, "{shown:#?}");
+    assert!(w.proxy.sequential_requests() <= 9, "{shown:#?}");
+}

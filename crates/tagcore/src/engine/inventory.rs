@@ -49,6 +49,8 @@ pub(super) struct Inventory {
     pub(super) staging_unlisted: bool,
     /// Every name the listing carried (when it was complete).
     listed: Option<BTreeSet<Tag>>,
+    /// Tags read one by one while planning, outside the history (a stamp name read early).
+    pub(super) read: Vec<(Tag, Option<Digest>)>,
     pub(super) warnings: Vec<String>,
     pub(super) truncated: bool,
 }
@@ -60,6 +62,9 @@ impl Inventory {
     pub(super) fn lookup(&self, tag: &Tag) -> Option<Option<Digest>> {
         if let Some(k) = self.known.iter().find(|k| &k.tag == tag) {
             return Some(Some(k.digest.clone()));
+        }
+        if let Some((_, digest)) = self.read.iter().find(|(t, _)| t == tag) {
+            return Some(digest.clone());
         }
         let listed = self.listed.as_ref()?;
         (!listed.contains(tag)).then_some(None)
@@ -269,6 +274,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             partial: listing.partial.is_some(),
             staging_unlisted,
             listed: names,
+            read: Vec::new(),
             warnings,
             truncated: listing.truncated.is_some() || s.capped,
         })

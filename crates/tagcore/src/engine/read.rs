@@ -157,10 +157,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         digest: &Digest,
         manifest: Option<&Manifest>,
     ) -> Result<Option<String>, OpError> {
-        const REVISION: &str = "org.opencontainers.image.revision";
         let parsed = manifest.and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.bytes).ok());
         if let Some(v) = parsed.filter(|v| v.get("manifests").is_none()) {
-            let text = |v: &serde_json::Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
             if let Some(rev) = v.get("annotations").and_then(|a| a.get(REVISION)).and_then(text) {
                 return Ok(Some(rev));
             }
@@ -299,4 +297,22 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             }),
         }
     }
+}
+
+/// The OCI annotation (and config label) naming an image's source commit.
+const REVISION: &str = "org.opencontainers.image.revision";
+
+/// Returns a JSON value as non-empty text.
+fn text(v: &serde_json::Value) -> Option<String> {
+    v.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Returns the revision annotation of an image manifest (not an index), when it carries one:
+/// what the source commit comes from when no certificate names it, without a blob read.
+pub(super) fn annotated_revision(manifest: &Manifest) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(&manifest.bytes).ok()?;
+    if v.get("manifests").is_some() {
+        return None;
+    }
+    v.get("annotations")?.get(REVISION).and_then(text)
 }
