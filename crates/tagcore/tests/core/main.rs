@@ -13,6 +13,7 @@ mod reference;
 mod release;
 mod request;
 mod retention;
+mod signature;
 mod source;
 mod support;
 mod tag;

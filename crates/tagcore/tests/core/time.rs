@@ -107,7 +107,10 @@ fn impossible_dates_and_times_are_refused() {
     for bad in ["2026013", "202601011", "2026-101", "20261301", "20260230"] {
         assert_eq!(Timestamp::parse_date_compact(bad), None, "{bad}");
     }
-    for bad in ["24000", "2400000", "240000", "236000", "235960", "23595a"] {
+    // Exactly six digits: five that would read as 12:34:05, or signs `u32` parsing accepts.
+    for bad in [
+        "24000", "2400000", "240000", "236000", "235960", "23595a", "12345", "+1+2+3",
+    ] {
         assert_eq!(Timestamp::parse_compact("20260101", bad), None, "{bad}");
     }
     assert_eq!(
