@@ -211,3 +211,82 @@ fn deletes_refused_after_some_succeeded_are_reported_per_tag() {
     );
     assert_eq!(w.reg.tags(&w.repo(0)).len(), 236);
 }
+
+/// Three images, each with three build tags older than the retention window (all prunable).
+fn three_images_to_prune() -> World {
+    let mut spec = cloud_spec();
+    spec.images = ["docker.io/nearai/a", "docker.io/nearai/b", "docker.io/nearai/c"]
+        .into_iter()
+        .map(|r| tagcore::policy::ImageSpec {
+            repository: r.into(),
+            verify: false,
+            ..tagcore::policy::ImageSpec::default()
+        })
+        .collect();
+    let w = World::new(spec);
+    for i in 0..3 {
+        for k in 0..3 {
+            let d = w.reg.add_image(&w.repo(i), &format!("build{i}-{k}"));
+            w.reg
+                .set_tag(&w.repo(i), &format!("pr-{k}"), &d, t("2026-01-15T00:00:00Z"));
+        }
+    }
+    w
+}
+
+fn prune_on(w: &World) -> Result<tagcore::engine::PruneReport, tagcore::OpError> {
+    let engine = tagcore::Engine::new(&w.policy, &w.reg, &w.ver, &w.audit);
+    block_on(engine.prune(&apply(), t("2026-03-31T00:00:00Z")))
+}
+
+#[test]
+fn deletes_disabled_after_two_images_are_reported_on_the_third_not_refused() {
+    let w = three_images_to_prune();
+    // The first two images delete their three tags each; the third's registry then refuses.
+    w.reg.refuse_deletes_after(6);
+    let report = prune_on(&w).expect("earlier images deleted tags: a report, not a refusal");
+    let deleted: Vec<usize> = report.images.iter().map(|i| i.deleted.len()).collect();
+    let failed: Vec<usize> = report.images.iter().map(|i| i.failed.len()).collect();
+    assert_eq!((deleted, failed), (vec![3, 3, 0], vec![0, 0, 1]));
+    assert!(
+        report.images[2].failed[0]
+            .1
+            .message
+            .contains("the registry disallows deletes"),
+        "{:?}",
+        report.images[2].failed
+    );
+    assert_eq!(w.reg.tags(&w.repo(2)).len(), 3);
+}
+
+#[test]
+fn a_transient_deletion_failure_is_reported_and_the_other_deletions_go_on() {
+    // Find the call that is the second deletion, on an identical world.
+    let probe = three_images_to_prune();
+    probe.reg.clear_calls();
+    prune_on(&probe).expect("prune");
+    let second = probe
+        .reg
+        .calls()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, tagcore::testing::Call::Delete(_)))
+        .nth(1)
+        .map(|(n, _)| n + 1)
+        .expect("a second deletion");
+    let w = three_images_to_prune();
+    w.reg.clear_calls();
+    w.reg.inject(tagcore::testing::Fault::NthCall(
+        second,
+        tagcore::RegistryErrorKind::Transient,
+    ));
+    let report = prune_on(&w).expect("a failure to report, not a refusal");
+    let img = &report.images[0];
+    assert_eq!((img.deleted.len(), img.failed.len()), (2, 1), "{:?}", img.failed);
+    assert!(
+        img.failed[0].1.message.contains("injected failure"),
+        "{:?}",
+        img.failed
+    );
+    assert_eq!(report.images.iter().map(|i| i.deleted.len()).sum::<usize>(), 8);
+}
