@@ -351,9 +351,14 @@ impl Timeline {
     }
 
     /// Returns whether some order the known times allow leaves prod at `current`: false means
-    /// prod was moved without a record (or by another tool).
+    /// prod was moved without a record (or by another tool). A tie too large to try in every
+    /// order may hold one that does, so it never proves such a move (`previous` then refuses
+    /// as ambiguous, naming the candidates).
     pub fn explains(&self, current: &Digest) -> bool {
-        let (orders, _) = self.orders();
+        let (orders, unknowable) = self.orders();
+        if !unknowable.is_empty() {
+            return true;
+        }
         orders
             .iter()
             .map(|o| replay(&self.events, o))

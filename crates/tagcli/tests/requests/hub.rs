@@ -3,12 +3,12 @@
 
 use registry_hub::RemoteRegistry;
 use tagcore::engine::HistoryReport;
-use tagcore::request::{PromoteRequest, PromoteSource, Request, RollbackRequest, RollbackTarget};
+use tagcore::request::{Request, RollbackRequest, RollbackTarget};
 use tagcore::testing::MemoryAudit;
 use tagcore::{Digest, Engine, Manifest, OpErrorKind, Registry, RegistryError, Repository, Tag, TagListing};
 use testkit::{HubOutage, HubRepo, HubTag};
 
-use crate::world::{World, t};
+use crate::world::{World, promote, t};
 
 /// The newest synthetic build's push time; releases are pushed among the newest builds.
 const T0: &str = "2026-06-25T12:00:00Z";
@@ -182,15 +182,6 @@ fn a_hub_outage_falls_back_to_the_registry_listing_and_automatic_rollback_refuse
         out.warnings
     );
     assert_eq!(w.get_tag("prod"), Some(new));
-}
-
-fn promote() -> Request {
-    Request::Promote(PromoteRequest {
-        source: PromoteSource::Staging,
-        confirm: None,
-        expect_digest: None,
-        allow_older: false,
-    })
 }
 
 /// A new build without a revision (its commit comes from its staging stamps, the oldest

@@ -1,23 +1,14 @@
 //! Promote, its re-run and a rollback's re-run, counted request by request on the real registry.
 
 use tagcore::outcome::RunResult;
-use tagcore::request::{PromoteRequest, PromoteSource, Request, RollbackRequest, RollbackTarget};
+use tagcore::request::{Request, RollbackRequest, RollbackTarget};
 
-use crate::world::{World, content_gets, show};
+use crate::world::{World, content_gets, promote, show};
 
 const SHA_OLD: &str = "851f2cc0000000000000000000000000000000aa";
 const SHA_NEW: &str = "a2fad420000000000000000000000000000000bb";
 const NOW: &str = "2026-07-09T10:00:00Z";
 const LATER: &str = "2026-07-09T10:30:00Z";
-
-fn promote() -> Request {
-    Request::Promote(PromoteRequest {
-        source: PromoteSource::Staging,
-        confirm: None,
-        expect_digest: None,
-        allow_older: false,
-    })
-}
 
 fn rollback() -> Request {
     Request::Rollback(RollbackRequest {

@@ -8,7 +8,7 @@ use registry_hub::{HubClient, HubConfig, OciConfig, RemoteRegistry, RetryPolicy}
 use serde_json::json;
 use tagcore::outcome::Outcome;
 use tagcore::policy::{ImageSpec, Policy, PolicySpec, VerifySpec};
-use tagcore::request::Request;
+use tagcore::request::{PromoteRequest, PromoteSource, Request};
 use tagcore::testing::MemoryAudit;
 use tagcore::{Digest, Engine, Manifest, OpError, Registry, Repository, Tag, Timestamp};
 use testkit::{FaultProxy, HubRepo, HubServer, LoggedRequest, RegistryServer};
@@ -222,4 +222,14 @@ pub(crate) fn content_gets(log: &[LoggedRequest]) -> Vec<String> {
         .into_iter()
         .filter(|r| r.starts_with("GET manifests/") || r.starts_with("GET blobs/"))
         .collect()
+}
+
+/// Promotes what staging holds.
+pub(crate) fn promote() -> Request {
+    Request::Promote(PromoteRequest {
+        source: PromoteSource::Staging,
+        confirm: None,
+        expect_digest: None,
+        allow_older: false,
+    })
 }

@@ -48,20 +48,12 @@ pub(super) fn staging_scope(tags: &TagPolicy) -> Option<ListingScope> {
 /// is a promotion; a rollback is among them or the cutoff lies before the re-run window; and
 /// the timeline is settled without older events.
 pub(super) fn rollback_scope(tags: &TagPolicy, current: &Digest, now: Timestamp) -> ListingScope {
-    let tags = tags.clone();
     let current = current.clone();
-    ListingScope {
-        contains: release_substring(&tags),
-        enough: Some(Arc::new(move |listed: &[ListedTag], cutoff: Timestamp| {
-            let Some(known) = read_after(&tags, listed, cutoff) else {
-                return false;
-            };
-            let timeline = Timeline::build(&tags, &known);
-            timeline.promotions().next().is_some()
-                && (timeline.newest_rollback().is_some() || cutoff.unix() < now.unix() - RERUN_WINDOW_SECS)
-                && timeline.settled_without_older(&current)
-        })),
-    }
+    settling(tags, move |timeline, cutoff| {
+        timeline.promotions().next().is_some()
+            && (timeline.newest_rollback().is_some() || cutoff.unix() < now.unix() - RERUN_WINDOW_SECS)
+            && timeline.settled_without_older(&current)
+    })
 }
 
 /// Returns the scope of promote's listing: release tags, newest first, until the tags read
@@ -76,19 +68,25 @@ pub(super) fn promote_scope(tags: &TagPolicy) -> ListingScope {
     if tags.prod_stamp.is_none() {
         return ListingScope::default();
     }
+    settling(tags, |timeline, _| match timeline.latest() {
+        None => false,
+        Some(e) if e.kind == EventKind::Promotion => timeline.settled_without_older(&e.digest),
+        Some(_) => true,
+    })
+}
+
+/// Returns a scope of release tags, newest first, that stops once every release tag read has a
+/// digest and a push time after the cutoff and `settled` holds for their timeline.
+fn settling(
+    tags: &TagPolicy,
+    settled: impl Fn(&Timeline, Timestamp) -> bool + Send + Sync + 'static,
+) -> ListingScope {
     let tags = tags.clone();
     ListingScope {
         contains: release_substring(&tags),
         enough: Some(Arc::new(move |listed: &[ListedTag], cutoff: Timestamp| {
-            let Some(known) = read_after(&tags, listed, cutoff) else {
-                return false;
-            };
-            let timeline = Timeline::build(&tags, &known);
-            match timeline.latest() {
-                None => false,
-                Some(e) if e.kind == EventKind::Promotion => timeline.settled_without_older(&e.digest),
-                Some(_) => true,
-            }
+            read_after(&tags, listed, cutoff)
+                .is_some_and(|known| settled(&Timeline::build(&tags, &known), cutoff))
         })),
     }
 }

@@ -312,6 +312,24 @@ fn a_tie_of_seven_is_unknowable_and_refused_with_every_member() {
 }
 
 #[test]
+fn a_tie_too_large_to_order_is_refused_as_ambiguous_not_as_an_unrecorded_move() {
+    // Seven same-day stamps without push times, prod at the one whose name sorts first: some
+    // order of the tie leaves prod there, but the tie is too large to try every order. Found by
+    // the benchmark (many promotions a day on a names-only registry).
+    let p = policy();
+    let mut tags = same_day_group(7);
+    tags[0].digest = d(2);
+    tags[6].digest = d(1);
+    let tl = Timeline::build(&p.tags, &tags);
+    assert!(
+        tl.explains(&d(2)),
+        "an order the tie allows may leave prod at D2: not a move without a record"
+    );
+    let err = tl.previous(&d(2)).unwrap_err();
+    assert!(matches!(err, HistoryError::Ambiguous { .. }), "{err:?}");
+}
+
+#[test]
 fn a_tie_of_identical_events_changes_nothing() {
     // The same digest stamped twice on one day (two commits built the same bytes).
     let p = policy();
