@@ -104,6 +104,7 @@ async fn bench(args: &Args) -> Result<(), String> {
         bench.set_latency(ms);
         for run in 0..args.runs {
             eprintln!("bench: {ms} ms one-way, run {}/{}", run + 1, args.runs);
+            bench.next_day();
             for kind in KINDS {
                 bench.tagcli_round(kind, true).await?;
                 bench.seed_round(kind, true).await?;

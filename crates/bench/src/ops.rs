@@ -117,6 +117,11 @@ impl Bench {
         }
     }
 
+    /// Starts the next day on the clock (see [`World::next_day`]).
+    pub(crate) fn next_day(&mut self) {
+        self.world.next_day();
+    }
+
     /// Sets both proxies' one-way delay for the following runs.
     pub(crate) fn set_latency(&mut self, ms: u64) {
         self.latency_ms = ms;

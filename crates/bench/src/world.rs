@@ -198,6 +198,12 @@ impl World {
         self.now()
     }
 
+    /// Moves the clock to the same time of the next day: each timed run is a day of its own, as
+    /// a pipeline releasing once a day would see it.
+    pub(crate) fn next_day(&mut self) {
+        self.clock += 86_400;
+    }
+
     /// Returns the clock as RFC 3339, whole seconds.
     pub(crate) fn now(&self) -> String {
         rfc3339(self.clock).replace(".000000Z", "Z")
