@@ -419,13 +419,20 @@ impl Timeline {
     /// allow, every rollback finds its target among these events, the replay ends with
     /// `current` on top and another digest below it. Older events would then only add entries
     /// below, so `previous`, `explains` and `head` answer as with every event.
+    ///
+    /// An order that is impossible (a rollback to the digest prod already had) without any
+    /// rollback missing its target stays impossible with older events below, so it is left out,
+    /// as `previous` leaves it out; at least one possible order must remain.
     pub fn settled_without_older(&self, current: &Digest) -> bool {
         let (orders, unknowable) = self.orders();
+        let replays: Vec<_> = orders.iter().map(|o| replay(&self.events, o)).collect();
         unknowable.is_empty()
-            && orders.iter().all(|o| {
-                let r = replay(&self.events, o);
-                !r.underflow && r.valid && r.previous(&self.events, current).is_ok()
-            })
+            && replays.iter().all(|r| !r.underflow)
+            && replays.iter().any(|r| r.valid)
+            && replays
+                .iter()
+                .filter(|r| r.valid)
+                .all(|r| r.previous(&self.events, current).is_ok())
     }
 
     /// Returns the newest rollback (audit tags carry exact times, so rollbacks are ordered).

@@ -330,6 +330,29 @@ fn a_tie_too_large_to_order_is_refused_as_ambiguous_not_as_an_unrecorded_move() 
 }
 
 #[test]
+fn daily_promotions_rolled_back_the_same_day_settle_without_older_days() {
+    // A names-only registry (no push times): each day a release was promoted and rolled back to
+    // the last good one the same day, so each day's stamp and audit tag tie. Ordering a day's
+    // rollback before its own promotion is impossible (it would roll back to the digest prod
+    // already had), so it cannot keep the days read from settling. Found by the benchmark.
+    let p = policy();
+    let tags = [
+        known("prod-20260601-aaaaaaa", d(1), None),
+        known("prod-20260602-bbbbbbb", d(2), None),
+        known("prod-rollback-20260602-120000-from-20260601-aaaaaaa", d(1), None),
+        known("prod-20260603-ccccccc", d(3), None),
+        known("prod-rollback-20260603-120000-from-20260601-aaaaaaa", d(1), None),
+        known("prod-20260604-ddddddd", d(4), None),
+    ];
+    let tl = Timeline::build(&p.tags, &tags);
+    assert!(tl.settled_without_older(&d(4)));
+    assert_eq!(tl.previous(&d(4)).unwrap().tag.as_str(), "prod-20260601-aaaaaaa");
+    // Without the good release's own day, the rollbacks' target is unread: not settled.
+    let later = Timeline::build(&p.tags, &tags[1..]);
+    assert!(!later.settled_without_older(&d(4)));
+}
+
+#[test]
 fn a_tie_of_identical_events_changes_nothing() {
     // The same digest stamped twice on one day (two commits built the same bytes).
     let p = policy();
