@@ -170,6 +170,30 @@ fn select(relevant: Vec<(ListedTag, TagRole, String)>, depth: Depth, cap: bool) 
     s
 }
 
+/// Keeps the tags whose names contain `contains`, whatever the registry did with the scope's
+/// filter: on a names-only registry it spares a HEAD per tag outside it (staging stamps, for a
+/// rollback). At depth `Newest` staging stamps cost no read until needed, so those listed stay.
+fn keep_scoped(policy: &TagPolicy, tags: &mut Vec<ListedTag>, contains: &str, depth: Depth) {
+    tags.retain(|t| {
+        t.tag.as_str().contains(contains)
+            || (depth == Depth::Newest
+                && matches!(classify(policy, t.tag.as_str()), TagRole::StagingStamp { .. }))
+    });
+}
+
+/// Returns what the plan's reads say of a listing: how many tags, release tags and digests read
+/// one by one, and whether it was incomplete or partial.
+fn listing_note(count: usize, release_tags: usize, resolves: usize, listing: &TagListing) -> String {
+    let mut found = format!("{count} tags, {release_tags} release tags, {resolves} digests read one by one");
+    if listing.truncated.is_some() {
+        found.push_str(", listing incomplete");
+    }
+    if let Some(partial) = &listing.partial {
+        found.push_str(&format!(" ({partial})"));
+    }
+    found
+}
+
 /// Returns the warnings a listing carries: incomplete, degraded, invalid names skipped.
 fn listing_warnings(repo: &Repository, listing: &TagListing) -> Vec<String> {
     let mut warnings = Vec::new();
@@ -210,19 +234,8 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
         let names = complete.then(|| listing.tags.iter().map(|t| t.tag.clone()).collect());
         let mut tags = std::mem::take(&mut listing.tags);
         let staging_unlisted = depth == Depth::Newest && listing.partial.is_some();
-        // The scope's filter applies whatever the registry did with it: on a names-only
-        // registry it spares a HEAD per tag outside it (staging stamps, for a rollback). At
-        // depth `Newest` staging stamps cost no read until needed, so those listed are kept.
         if let Some(contains) = &scope.contains {
-            let tags_policy = &self.policy.tags;
-            tags.retain(|t| {
-                t.tag.as_str().contains(contains.as_str())
-                    || (depth == Depth::Newest
-                        && matches!(
-                            classify(tags_policy, t.tag.as_str()),
-                            TagRole::StagingStamp { .. }
-                        ))
-            });
+            keep_scoped(&self.policy.tags, &mut tags, contains, depth);
             listing
                 .partial
                 .get_or_insert_with(|| format!("only tags whose names contain `{contains}`"));
@@ -249,17 +262,7 @@ impl<R: Registry, V: Verifier, A: AuditSink> Engine<'_, R, V, A> {
             }
             _ => self.digests_of(repo, s.chosen).await?,
         };
-        let mut found = format!(
-            "{count} tags, {} release tags, {} digests read one by one",
-            known.len(),
-            s.resolves
-        );
-        if listing.truncated.is_some() {
-            found.push_str(", listing incomplete");
-        }
-        if let Some(partial) = &listing.partial {
-            found.push_str(&format!(" ({partial})"));
-        }
+        let found = listing_note(count, known.len(), s.resolves, &listing);
         self.note("list", repo.to_string(), found);
         if s.capped {
             warnings.push(format!(
