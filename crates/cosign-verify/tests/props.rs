@@ -7,14 +7,13 @@
 //! extensions), trust roots and public keys. Each must be refused with a reason, never panic,
 //! and never be accepted for another digest.
 
-use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{
     CertificateProfile, SigLayer, TestPki, bundle_artifact_for, image_artifact, referrers_index, sig_artifact,
 };
+use cosign_verify::testing::{TestPolicy, memory_registry};
 use cosign_verify::{PublicKey, SigningCertificate, TrustRoot, TrustedRootSource, VerificationPolicy};
 use proptest::prelude::*;
 use tagcore::policy::VerifySpec;
-use tagcore::testing::MemoryRegistry;
 use tagcore::{Digest, Manifest, Repository, VerifyError};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -132,18 +131,15 @@ impl Fixture {
     /// Verifies the fixture's digest against a registry holding `artifacts`; checks that an
     /// acceptance names the digest. Returns whether it was accepted.
     fn verify(&self, artifacts: &[cosign_verify::testing::Artifact]) -> Result<bool, TestCaseError> {
-        let reg = registry(false);
-        push(
-            &reg,
-            &self.repo,
-            &cosign_verify::testing::Artifact {
-                tag: Some("staging".into()),
-                manifest: self.image.clone(),
-                blobs: Vec::new(),
-            },
-        );
+        let reg = memory_registry(false);
+        cosign_verify::testing::Artifact {
+            tag: Some("staging".into()),
+            manifest: self.image.clone(),
+            blobs: Vec::new(),
+        }
+        .store_in(&reg, &self.repo);
         for a in artifacts {
-            push(&reg, &self.repo, a);
+            a.store_in(&reg, &self.repo);
         }
         match pollster::block_on(self.policy.verify(&reg, &self.repo, &self.digest)) {
             Ok(v) => {
@@ -352,22 +348,4 @@ fn valid_index() -> cosign_verify::testing::Artifact {
     let f = &*FIXTURE;
     let referrer = bundle_artifact_for(&f.digest, OCI_MANIFEST, f.image.bytes.len() as u64, &f.bundle);
     referrers_index(&f.digest, &[&referrer])
-}
-
-/// Returns tagcore's in-memory registry, answering the referrers API when `referrers` is set.
-fn registry(referrers: bool) -> MemoryRegistry {
-    let reg = MemoryRegistry::new(tagcore::Timestamp::from_unix(
-        cosign_verify::testing::SIGNING_TIME,
-    ));
-    reg.answer_referrers(referrers);
-    reg
-}
-
-/// Stores `artifact` in `reg` and returns its digest.
-fn push(
-    reg: &MemoryRegistry,
-    repository: &Repository,
-    artifact: &cosign_verify::testing::Artifact,
-) -> Digest {
-    artifact.store_in(reg, repository)
 }

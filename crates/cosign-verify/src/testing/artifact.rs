@@ -41,6 +41,14 @@ pub struct Artifact {
     pub blobs: Vec<Vec<u8>>,
 }
 
+/// Returns tagcore's in-memory registry, its clock at [`super::SIGNING_TIME`], answering the
+/// referrers API when `referrers` is set.
+pub fn memory_registry(referrers: bool) -> tagcore::testing::MemoryRegistry {
+    let registry = tagcore::testing::MemoryRegistry::new(tagcore::Timestamp::from_unix(super::SIGNING_TIME));
+    registry.answer_referrers(referrers);
+    registry
+}
+
 impl Artifact {
     /// Stores the artifact in tagcore's in-memory registry: its blobs, its manifest, and its
     /// tag when it has one (referrers are stored by digest only). Returns the manifest's digest.

@@ -30,7 +30,7 @@ mod tsa;
 
 pub use artifact::{
     Artifact, SigLayer, bundle_artifact, bundle_artifact_for, image_artifact, in_toto_statement,
-    referrers_index, sig_artifact, simple_signing_payload,
+    memory_registry, referrers_index, sig_artifact, simple_signing_payload,
 };
 pub use ctlog::FakeCtLog;
 pub use pki::{FakeFulcio, FakeRekor, KeyPair, KeylessSigner, SIGNING_TIME, TestPki};

@@ -3,13 +3,13 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{
     FakeRekor, KeyPair, SIGNING_TIME, TestPki, bundle_artifact, image_artifact, sig_artifact,
 };
+use cosign_verify::testing::{TestPolicy, memory_registry};
 use cosign_verify::{CosignVerifier, TrustedRootSource};
 use tagcore::policy::VerifySpec;
-use tagcore::testing::{Call, MemoryRegistry};
+use tagcore::testing::Call;
 use tagcore::{
     Digest, Manifest, Registry, RegistryError, RegistryErrorKind, Repository, Tag, TagListing, Verifier as _,
     VerifyError,
@@ -42,11 +42,11 @@ fn policy(pki: &TestPki) -> TestPolicy {
 #[test]
 fn bundle_found_through_the_referrers_api_is_accepted() {
     let pki = TestPki::new();
-    let reg = registry(true);
+    let reg = memory_registry(true);
     let image = image_artifact("staging", "a");
-    let digest = push(&reg, &repo(), &image);
+    let digest = image.store_in(&reg, &repo());
     let bundle = pki.bundle_keyless(&build_on("refs/heads/main"), REF, &digest);
-    let referrer = push(&reg, &repo(), &bundle_artifact(&image.manifest, &bundle));
+    let referrer = bundle_artifact(&image.manifest, &bundle).store_in(&reg, &repo());
     let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     let v = pollster::block_on(verifier.verify(&repo(), &digest)).expect("accepted");
     assert_eq!(v.layer, format!("Sigstore bundle {referrer} (via referrers API)"));
@@ -62,12 +62,12 @@ fn bundle_found_through_the_referrers_api_is_accepted() {
 #[test]
 fn corrupt_signature_layer_is_refused() {
     let pki = TestPki::new();
-    let reg = registry(false);
+    let reg = memory_registry(false);
     let image = image_artifact("staging", "a");
-    let digest = push(&reg, &repo(), &image);
+    let digest = image.store_in(&reg, &repo());
     let layer = pki.sign_keyless(&build_on("refs/heads/main"), REF, &digest);
     let layer_digest = Digest::of(&layer.payload);
-    push(&reg, &repo(), &sig_artifact(&digest, &[layer]));
+    sig_artifact(&digest, &[layer]).store_in(&reg, &repo());
     reg.corrupt_blob(&repo(), &layer_digest, b"{}".to_vec());
     let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     assert_eq!(
@@ -79,9 +79,9 @@ fn corrupt_signature_layer_is_refused() {
 #[test]
 fn unknown_layer_media_type_is_refused() {
     let pki = TestPki::new();
-    let reg = registry(false);
+    let reg = memory_registry(false);
     let image = image_artifact("staging", "a");
-    let digest = push(&reg, &repo(), &image);
+    let digest = image.store_in(&reg, &repo());
     let mut sig = sig_artifact(
         &digest,
         &[pki.sign_keyless(&build_on("refs/heads/main"), REF, &digest)],
@@ -93,7 +93,7 @@ fn unknown_layer_media_type_is_refused() {
             "application/vnd.example.other",
         )
         .into_bytes();
-    push(&reg, &repo(), &sig);
+    sig.store_in(&reg, &repo());
     let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     assert_eq!(
         reasons(pollster::block_on(verifier.verify(&repo(), &digest))),
@@ -104,12 +104,12 @@ fn unknown_layer_media_type_is_refused() {
 #[test]
 fn garbage_sig_manifest_is_refused() {
     let pki = TestPki::new();
-    let reg = registry(false);
+    let reg = memory_registry(false);
     let image = image_artifact("staging", "a");
-    let digest = push(&reg, &repo(), &image);
+    let digest = image.store_in(&reg, &repo());
     let mut sig = sig_artifact(&digest, &[]);
     sig.manifest = Manifest::new("application/vnd.oci.image.manifest.v1+json", b"not json".to_vec());
-    push(&reg, &repo(), &sig);
+    sig.store_in(&reg, &repo());
     let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     let r = reasons(pollster::block_on(verifier.verify(&repo(), &digest)));
     assert_eq!(r.len(), 1);
@@ -188,17 +188,14 @@ fn the_public_good_root_is_the_default() {
 #[test]
 fn an_accepted_sig_layer_skips_the_referrers_lookup() {
     let pki = TestPki::new();
-    let reg = registry(true);
+    let reg = memory_registry(true);
     let image = image_artifact("staging", "a");
-    let digest = push(&reg, &repo(), &image);
-    push(
-        &reg,
-        &repo(),
-        &sig_artifact(
-            &digest,
-            &[pki.sign_keyless(&build_on("refs/heads/main"), REF, &digest)],
-        ),
-    );
+    let digest = image.store_in(&reg, &repo());
+    sig_artifact(
+        &digest,
+        &[pki.sign_keyless(&build_on("refs/heads/main"), REF, &digest)],
+    )
+    .store_in(&reg, &repo());
     let verifier = CosignVerifier::with_policy(reg, policy(&pki).compile().expect("policy"));
     pollster::block_on(verifier.verify(&repo(), &digest)).expect("accepted");
     let calls = verifier.registry().calls();
@@ -224,14 +221,10 @@ fn key_layer_logged_in(
 #[test]
 fn key_based_signature_with_a_trusted_rekor_bundle_is_accepted() {
     let pki = TestPki::new();
-    let reg = registry(false);
-    let digest = push(&reg, &repo(), &image_artifact("staging", "a"));
+    let reg = memory_registry(false);
+    let digest = image_artifact("staging", "a").store_in(&reg, &repo());
     let key = KeyPair::generate();
-    push(
-        &reg,
-        &repo(),
-        &sig_artifact(&digest, &[key_layer_logged_in(&pki.rekor, &key, &digest)]),
-    );
+    sig_artifact(&digest, &[key_layer_logged_in(&pki.rekor, &key, &digest)]).store_in(&reg, &repo());
     let policy = TestPolicy {
         spec: VerifySpec {
             key: Some(key.public_key_pem()),
@@ -247,14 +240,10 @@ fn key_based_signature_with_a_trusted_rekor_bundle_is_accepted() {
 fn key_based_signature_with_an_untrusted_rekor_bundle_is_refused() {
     let pki = TestPki::new();
     let rogue = FakeRekor::new();
-    let reg = registry(false);
-    let digest = push(&reg, &repo(), &image_artifact("staging", "a"));
+    let reg = memory_registry(false);
+    let digest = image_artifact("staging", "a").store_in(&reg, &repo());
     let key = KeyPair::generate();
-    push(
-        &reg,
-        &repo(),
-        &sig_artifact(&digest, &[key_layer_logged_in(&rogue, &key, &digest)]),
-    );
+    sig_artifact(&digest, &[key_layer_logged_in(&rogue, &key, &digest)]).store_in(&reg, &repo());
     let policy = TestPolicy {
         spec: VerifySpec {
             key: Some(key.public_key_pem()),
@@ -281,11 +270,11 @@ fn edited_bundle(pki: &TestPki, digest: &Digest, edit: impl FnOnce(&mut serde_js
 }
 
 fn verify_bundle(pki: &TestPki, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<String> {
-    let reg = registry(true);
+    let reg = memory_registry(true);
     let image = image_artifact("staging", "a");
-    let digest = push(&reg, &repo(), &image);
+    let digest = image.store_in(&reg, &repo());
     let bundle = edited_bundle(pki, &digest, edit);
-    push(&reg, &repo(), &bundle_artifact(&image.manifest, &bundle));
+    bundle_artifact(&image.manifest, &bundle).store_in(&reg, &repo());
     let verifier = CosignVerifier::with_policy(reg, policy(pki).compile().expect("policy"));
     reasons(pollster::block_on(verifier.verify(&repo(), &digest)))
 }
@@ -335,20 +324,4 @@ fn bundle_with_a_message_signature_is_refused() {
         r,
         vec!["bundle holds a message signature; cosign image signatures are DSSE envelopes"]
     );
-}
-
-/// Returns tagcore's in-memory registry, answering the referrers API when `referrers` is set.
-fn registry(referrers: bool) -> MemoryRegistry {
-    let reg = MemoryRegistry::new(tagcore::Timestamp::from_unix(SIGNING_TIME));
-    reg.answer_referrers(referrers);
-    reg
-}
-
-/// Stores `artifact` in `reg` and returns its digest.
-fn push(
-    reg: &MemoryRegistry,
-    repository: &Repository,
-    artifact: &cosign_verify::testing::Artifact,
-) -> Digest {
-    artifact.store_in(reg, repository)
 }

@@ -1,8 +1,8 @@
 //! A real cosign bundle v0.3 from the public-good instance, verified offline against the pinned
 //! public-good trust root (see tests/data/README.md).
 
-use cosign_verify::testing::TestPolicy;
 use cosign_verify::testing::{TestPki, bundle_artifact_for};
+use cosign_verify::testing::{TestPolicy, memory_registry};
 use cosign_verify::{CosignVerifier, TrustedRootSource};
 use tagcore::policy::VerifySpec;
 use tagcore::{Digest, Repository, Verifier as _};
@@ -18,12 +18,9 @@ const IDENTITY: &str =
 fn setup() -> (MemoryRegistry, Repository, Digest) {
     let repo = Repository::new("ghcr.io", "kubewarden/kubewarden-controller").expect("repository");
     let digest: Digest = DIGEST.parse().expect("digest");
-    let reg = registry(true);
-    push(
-        &reg,
-        &repo,
-        &bundle_artifact_for(&digest, "application/vnd.oci.image.index.v1+json", 1609, BUNDLE),
-    );
+    let reg = memory_registry(true);
+    bundle_artifact_for(&digest, "application/vnd.oci.image.index.v1+json", 1609, BUNDLE)
+        .store_in(&reg, &repo);
     (reg, repo, digest)
 }
 
@@ -87,22 +84,4 @@ fn real_bundle_is_refused_under_a_trust_root_without_the_public_good_log() {
             "transparency log entry is from log c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d which is not in the trust root"
         ]
     );
-}
-
-/// Returns tagcore's in-memory registry, answering the referrers API when `referrers` is set.
-fn registry(referrers: bool) -> MemoryRegistry {
-    let reg = MemoryRegistry::new(tagcore::Timestamp::from_unix(
-        cosign_verify::testing::SIGNING_TIME,
-    ));
-    reg.answer_referrers(referrers);
-    reg
-}
-
-/// Stores `artifact` in `reg` and returns its digest.
-fn push(
-    reg: &MemoryRegistry,
-    repository: &Repository,
-    artifact: &cosign_verify::testing::Artifact,
-) -> Digest {
-    artifact.store_in(reg, repository)
 }
