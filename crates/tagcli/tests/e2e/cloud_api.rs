@@ -7,7 +7,7 @@ const SHA2: &str = "851f2cc0b7d64e2a9c1f3e5d7b9a0c2e4f6a8b1d";
 /// Pushes a build signed by cloud-api's main workflow.
 fn build(w: &World, seed: &str, sha: &str) -> tagcore::Digest {
     let d = w.push_image(IMAGE, seed);
-    w.sign(IMAGE, &d, "nearai/cloud-api", "build.yml", "refs/heads/main", sha);
+    w.sign_cloud_at(IMAGE, &d, sha, 0);
     d
 }
 
@@ -284,14 +284,7 @@ fn an_image_index_with_an_attestation_keeps_its_digest() {
     );
     let m = tagcore::Manifest::new("application/vnd.oci.image.index.v1+json", index.into_bytes());
     let d = w.push_manifest(IMAGE, &m);
-    w.sign(
-        IMAGE,
-        &d,
-        "nearai/cloud-api",
-        "build.yml",
-        "refs/heads/main",
-        SHA1,
-    );
+    w.sign_cloud_at(IMAGE, &d, SHA1, 0);
     let r = w.tagcli(&[
         "--now",
         "2026-07-09T08:00:00Z",

@@ -10,7 +10,7 @@ const SHA2: &str = "851f2cc0b7d64e2a9c1f3e5d7b9a0c2e4f6a8b1d";
 
 fn cloud_build(w: &World, seed: &str, sha: &str) -> tagcore::Digest {
     let d = w.push_image(CLOUD, seed);
-    w.sign(CLOUD, &d, "nearai/cloud-api", "build.yml", "refs/heads/main", sha);
+    w.sign_cloud_at(CLOUD, &d, sha, 0);
     d
 }
 

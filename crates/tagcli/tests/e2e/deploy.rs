@@ -205,14 +205,7 @@ fn prune_deletes_exactly_the_expected_set_and_the_window_still_rolls_back() {
     // The oldest release of the window still rolls back.
     let (day, sha7) = release(30);
     let oldest = format!("prod-{day}-{sha7}");
-    w.sign(
-        IMAGE,
-        &digests[30],
-        "nearai/cloud-api",
-        "build.yml",
-        "refs/heads/main",
-        &format!("{sha7}{}", "0".repeat(33)),
-    );
+    w.sign_cloud_at(IMAGE, &digests[30], &format!("{sha7}{}", "0".repeat(33)), 0);
     let r = w.tagcli(&[
         "--now",
         "2026-07-01T01:00:00Z",

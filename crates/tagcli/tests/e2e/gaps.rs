@@ -93,7 +93,7 @@ fn a_failed_prod_redeploy_is_exit_3_and_the_rerun_sends_it() {
     let w = World::new("cloud-api.toml");
     let build = |seed: &str, sha: &str| {
         let d = w.push_image(IMAGE, seed);
-        w.sign(IMAGE, &d, "nearai/cloud-api", "build.yml", "refs/heads/main", sha);
+        w.sign_cloud_at(IMAGE, &d, sha, 0);
         d
     };
     let d1 = build("one", SHA);

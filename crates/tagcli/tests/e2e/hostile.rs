@@ -43,14 +43,7 @@ fn a_foreign_error_message_cannot_inject_a_workflow_command() {
     use wiremock::{Mock, ResponseTemplate};
     let w = World::new("cloud-api.toml");
     let d = w.push_image("cloud-api", "one");
-    w.sign(
-        "cloud-api",
-        &d,
-        "nearai/cloud-api",
-        "build.yml",
-        "refs/heads/main",
-        "dac1007f3a9e4c1b8d2e6f0a1b2c3d4e5f607182",
-    );
+    w.sign_cloud_at("cloud-api", &d, "dac1007f3a9e4c1b8d2e6f0a1b2c3d4e5f607182", 0);
     w.set_tag("cloud-api", "staging", &d);
     w.rt.block_on(async {
         w.github.reset().await;

@@ -42,14 +42,7 @@ fn same_day_world(hub: bool) -> (World, [tagcore::Digest; 3]) {
     };
     let d: [tagcore::Digest; 3] = ["d1", "d2", "d3"].map(|s| {
         let d = w.push_image(IMAGE, s);
-        w.sign(
-            IMAGE,
-            &d,
-            "nearai/cloud-api",
-            "build.yml",
-            "refs/heads/main",
-            &"a".repeat(40),
-        );
+        w.sign_cloud_at(IMAGE, &d, &"a".repeat(40), 0);
         d
     });
     for (tag, digest) in [

@@ -12,14 +12,7 @@ const IMAGE: &str = "cloud-api";
 fn a_hub_api_outage_falls_back_to_the_registry_listing_and_the_output_says_so() {
     let w = World::with_hub("cloud-api.toml");
     let d = w.push_image(IMAGE, "one");
-    w.sign(
-        IMAGE,
-        &d,
-        "nearai/cloud-api",
-        "build.yml",
-        "refs/heads/main",
-        &"a".repeat(40),
-    );
+    w.sign_cloud_at(IMAGE, &d, &"a".repeat(40), 0);
     w.set_tag(IMAGE, "staging", &d);
     w.rt.block_on(async {
         Mock::given(method("POST"))

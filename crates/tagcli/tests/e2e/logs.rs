@@ -30,14 +30,7 @@ fn logged_registry_requests(stderr: &str) -> Vec<String> {
 fn a_promote_at_vv_logs_every_registry_request_the_registry_saw() {
     let w = World::new("cloud-api.toml");
     let d = w.push_image(IMAGE, "one");
-    w.sign(
-        IMAGE,
-        &d,
-        "nearai/cloud-api",
-        "build.yml",
-        "refs/heads/main",
-        SHA1,
-    );
+    w.sign_cloud_at(IMAGE, &d, SHA1, 0);
     w.set_tag(IMAGE, "staging", &d);
     w.github_ok();
     let before = w.registry.settled_requests().len();

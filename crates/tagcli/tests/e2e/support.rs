@@ -211,17 +211,7 @@ impl World {
         let repo = self.repo(name);
         let profile = CertificateProfile::github(repository, workflow, git_ref, sha);
         let layer = self.pki.sign_keyless(&profile, &repo.to_string(), digest);
-        let sig = sig_artifact(digest, &[layer]);
-        let tag: Tag = sig.tag.clone().unwrap().parse().unwrap();
-        self.rt.block_on(async {
-            for blob in &sig.blobs {
-                self.client.push_blob(&repo, blob).await.unwrap();
-            }
-            self.client
-                .put_manifest(&repo, &tag, &sig.manifest)
-                .await
-                .unwrap();
-        });
+        self.push_signature(&repo, digest, layer);
     }
 
     /// Signs `digest` keylessly as cloud-api's main build workflow at commit `sha`, logged at

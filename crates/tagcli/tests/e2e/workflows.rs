@@ -153,7 +153,7 @@ pub(crate) fn run(w: &World, workflow: &str, id: &str, values: &[(&str, &str)], 
 
 fn build(w: &World, seed: &str, sha: &str) -> tagcore::Digest {
     let d = w.push_image(IMAGE, seed);
-    w.sign(IMAGE, &d, "nearai/cloud-api", "build.yml", "refs/heads/main", sha);
+    w.sign_cloud_at(IMAGE, &d, sha, 0);
     d
 }
 
