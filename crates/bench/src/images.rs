@@ -58,6 +58,19 @@ pub(crate) struct Build {
     pub(crate) manifest: Manifest,
 }
 
+impl Build {
+    /// Returns the arguments of `tagcli publish` for this build (its digest and commit).
+    pub(crate) fn publish_args(&self) -> [&str; 5] {
+        [
+            "publish",
+            "--digest",
+            self.digest.as_str(),
+            "--commit",
+            &self.commit,
+        ]
+    }
+}
+
 fn descriptor(media_type: &str, bytes: &[u8]) -> Value {
     json!({"mediaType": media_type, "digest": Digest::of(bytes).as_str(), "size": bytes.len()})
 }

@@ -236,13 +236,7 @@ impl Bench {
         let one = kind == Kind::OneLayer && timed;
         let when = |op: Op, cond: bool| cond.then_some(op);
         let build = self.next_build(&repo, kind).await?;
-        let publish = [
-            "publish",
-            "--digest",
-            build.digest.as_str(),
-            "--commit",
-            &build.commit,
-        ];
+        let publish = build.publish_args();
         self.tagcli_timed(when(Op::Publish, one), &repo, &publish)
             .await?
             .ok("tagcli publish")?;
@@ -360,13 +354,7 @@ impl Bench {
     /// automatic rollback, timed.
     pub(crate) async fn names_round(&mut self) -> Result<(), String> {
         let build = self.next_build(NAMES, Kind::OneLayer).await?;
-        let publish = [
-            "publish",
-            "--digest",
-            build.digest.as_str(),
-            "--commit",
-            &build.commit,
-        ];
+        let publish = build.publish_args();
         self.tagcli_setup(NAMES, &publish).await?;
         self.tagcli_setup(NAMES, &["promote"]).await?;
         self.tagcli_timed(Some(Op::NamesHistory), NAMES, &["history"])
